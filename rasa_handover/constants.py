@@ -1,0 +1,105 @@
+"""Names shared by the policy, the actions, the channel and the inbox.
+
+Everything that crosses a boundary (a slot the policy sets and an action reads, a
+reason code the inbox shows, an action name a story uses) is spelled once, here.
+This module imports nothing, so the pure decision code can use it freely.
+"""
+
+from typing import Tuple
+
+# --- Reason codes: why a conversation went (or was offered) to a human. ---------
+REASON_EXPLICIT_REQUEST = "explicit_request"
+REASON_LOW_CONFIDENCE = "low_confidence"
+REASON_FRUSTRATION = "frustration"
+REASON_REGULATED_TOPIC = "regulated_topic"
+REASON_REPEAT_LOOP = "repeat_loop"
+
+# The order in which the policy runs the triggers: the first that fires wins.
+# A request the user made outranks a compliance rule, which outranks what we
+# infer from tone, which outranks what we infer from NLU uncertainty; a loop is
+# the weakest evidence and usually only leads to an offer.
+REASON_CODES: Tuple[str, ...] = (
+    REASON_EXPLICIT_REQUEST,
+    REASON_REGULATED_TOPIC,
+    REASON_FRUSTRATION,
+    REASON_LOW_CONFIDENCE,
+    REASON_REPEAT_LOOP,
+)
+
+# --- Actions. -----------------------------------------------------------------
+ACTION_HANDOVER = "action_handover"
+ACTION_OFFER_HANDOVER = "action_offer_handover"
+ACTION_HANDBACK = "action_handback"
+ACTION_SCHEDULE_CALLBACK = "action_schedule_callback"
+# Rasa's own names, repeated so that pure modules need not import Rasa.
+ACTION_LISTEN = "action_listen"
+ACTION_SESSION_START = "action_session_start"
+ACTION_RESTART = "action_restart"
+
+# --- Intents. -----------------------------------------------------------------
+INTENT_HUMAN_HANDOFF = "human_handoff"
+INTENT_HANDOVER_RESOLVED = "handover_resolved"
+INTENT_AFFIRM = "affirm"
+INTENT_DENY = "deny"
+# What Rasa's FallbackClassifier predicts when NLU is unsure.
+INTENT_NLU_FALLBACK = "nlu_fallback"
+# Rasa's default intents that must always reach Rasa's own default actions.
+RASA_CONTROL_INTENTS: Tuple[str, ...] = ("restart", "session_start", "back")
+
+# --- Slots. -------------------------------------------------------------------
+# True while a human owns the conversation; the bot stays silent.
+SLOT_HANDOVER_ACTIVE = "handover_active"
+# The reason code of the latest escalation (or offer).
+SLOT_HANDOVER_REASON = "handover_reason"
+# JSON-serialisable evidence for that decision (see docs/policy.md).
+SLOT_HANDOVER_EVIDENCE = "handover_evidence"
+# The user turn (1-based, within the session) on which the trigger fired.
+SLOT_HANDOVER_TURN = "handover_turn"
+# True once the bot has offered a person in this conversation (offer once).
+SLOT_HANDOVER_OFFERED = "handover_offered"
+# The default slot that marks high-value accounts.
+SLOT_ACCOUNT_TIER = "account_tier"
+
+# Slots the policy writes; a domain that uses the policy must declare them.
+POLICY_SLOTS: Tuple[str, ...] = (
+    SLOT_HANDOVER_ACTIVE,
+    SLOT_HANDOVER_REASON,
+    SLOT_HANDOVER_EVIDENCE,
+    SLOT_HANDOVER_TURN,
+    SLOT_HANDOVER_OFFERED,
+)
+
+# --- Frustration signals. -----------------------------------------------------
+SIGNAL_SHOUTING = "shouting"
+SIGNAL_PROFANITY = "profanity"
+SIGNAL_EXASPERATION = "exasperation"
+SIGNAL_REPEATED_NEGATION = "repeated_negation"
+SIGNAL_PUNCTUATION_BURST = "punctuation_burst"
+SIGNAL_NEGATIVE_SENTIMENT = "negative_sentiment"
+
+ALL_SIGNALS: Tuple[str, ...] = (
+    SIGNAL_SHOUTING,
+    SIGNAL_PROFANITY,
+    SIGNAL_EXASPERATION,
+    SIGNAL_REPEATED_NEGATION,
+    SIGNAL_PUNCTUATION_BURST,
+    SIGNAL_NEGATIVE_SENTIMENT,
+)
+
+# --- Repeat loop stages (evidence["stage"]). -----------------------------------
+REPEAT_STAGE_OFFER = "offer"
+REPEAT_STAGE_OFFER_ACCEPTED = "offer_accepted"
+REPEAT_STAGE_ASKED_AGAIN = "asked_again"
+REPEAT_STAGE_HIGH_VALUE = "high_value_first_repeat"
+
+# --- Low confidence kinds (evidence["kind"]). ----------------------------------
+LOW_CONFIDENCE_BELOW_FLOOR = "below_floor"
+LOW_CONFIDENCE_AMBIGUOUS = "ambiguous"
+LOW_CONFIDENCE_NLU_FALLBACK = "nlu_fallback"
+
+# --- Domain intent properties read by the plugin (see docs/policy.md). ---------
+PROPERTY_REGULATED = "regulated"
+PROPERTY_REGULATED_WHEN = "regulated_when"
+PROPERTY_TEAM = "handover_team"
+PROPERTY_CONFIDENCE_FLOOR = "handover_confidence_floor"
+PROPERTY_AMBIGUITY_THRESHOLD = "handover_ambiguity_threshold"

@@ -1,0 +1,87 @@
+"""The escalation triggers: pure functions over a `ConversationView`.
+
+Each trigger lives in its own module and has the signature
+`check_<reason>(view, settings) -> Optional[Decision]`. `evaluate` runs the
+enabled ones in the fixed order of `constants.REASON_CODES` and returns the first
+decision, with the other reason codes that also fired in its evidence.
+"""
+
+from typing import Callable, Dict, Optional
+
+from rasa_handover.constants import (
+    REASON_CODES,
+    REASON_EXPLICIT_REQUEST,
+    REASON_FRUSTRATION,
+    REASON_LOW_CONFIDENCE,
+    REASON_REGULATED_TOPIC,
+    REASON_REPEAT_LOOP,
+)
+from rasa_handover.conversation import ConversationView
+from rasa_handover.settings import HandoverSettings
+from rasa_handover.triggers.decision import Decision
+from rasa_handover.triggers.explicit_request import check_explicit_request
+from rasa_handover.triggers.frustration import check_frustration
+from rasa_handover.triggers.high_value import is_high_value, tighten
+from rasa_handover.triggers.low_confidence import check_low_confidence
+from rasa_handover.triggers.regulated_topic import check_regulated_topic
+from rasa_handover.triggers.repeat_loop import check_repeat_loop
+
+Trigger = Callable[[ConversationView, HandoverSettings], Optional[Decision]]
+
+TRIGGERS: Dict[str, Trigger] = {
+    REASON_EXPLICIT_REQUEST: check_explicit_request,
+    REASON_REGULATED_TOPIC: check_regulated_topic,
+    REASON_FRUSTRATION: check_frustration,
+    REASON_LOW_CONFIDENCE: check_low_confidence,
+    REASON_REPEAT_LOOP: check_repeat_loop,
+}
+assert tuple(TRIGGERS) == REASON_CODES, "TRIGGERS must follow REASON_CODES' order"
+
+
+def evaluate(view: ConversationView, settings: HandoverSettings) -> Optional[Decision]:
+    """Runs the enabled triggers on the latest user message.
+
+    High-value accounts get the tightened settings. The first trigger that fires
+    decides; the evidence also lists (`also_fired`) the other triggers that would
+    have fired, which agents and the tuning tools use.
+
+    Args:
+        view: The conversation.
+        settings: The resolved settings (with the domain's declarations).
+
+    Returns:
+        The decision, or `None` when no trigger fires.
+
+    """
+    slot = settings.high_value.slot
+    high_value = is_high_value(view.slots, settings)
+    effective = tighten(settings) if high_value else settings
+    decisions = [
+        decision
+        for reason in effective.triggers
+        if (decision := TRIGGERS[reason](view, effective)) is not None
+    ]
+    if not decisions:
+        return None
+    first = decisions[0]
+    extra: Dict[str, object] = {
+        "also_fired": [d.reason for d in decisions[1:]],
+        "high_value": high_value,
+    }
+    if high_value:
+        extra["account_tier"] = str(view.slot(slot))
+    return first.with_evidence(**extra)
+
+
+__all__ = [
+    "TRIGGERS",
+    "Decision",
+    "check_explicit_request",
+    "check_frustration",
+    "check_low_confidence",
+    "check_regulated_topic",
+    "check_repeat_loop",
+    "evaluate",
+    "is_high_value",
+    "tighten",
+]

@@ -1,0 +1,115 @@
+"""`repeat_loop`: the user keeps asking the same thing; the bot is not helping.
+
+On the `repeat_limit`-th ask (default: the 2nd) within `repeat_window` user
+turns, the bot *offers* a person. If the user accepts, or asks once more, it
+hands over. A declined offer is not repeated in the conversation. High-value
+accounts are handed over on the first repeat, without an offer.
+
+Two asks are "the same" when they have the same intent and do not name
+different entity values: asking for the status of order 1182 and then of order
+1190 is not a loop.
+"""
+
+from typing import Optional
+
+from rasa_handover.constants import (
+    INTENT_NLU_FALLBACK,
+    RASA_CONTROL_INTENTS,
+    REASON_REPEAT_LOOP,
+    REPEAT_STAGE_ASKED_AGAIN,
+    REPEAT_STAGE_HIGH_VALUE,
+    REPEAT_STAGE_OFFER,
+    REPEAT_STAGE_OFFER_ACCEPTED,
+    SLOT_HANDOVER_OFFERED,
+)
+from rasa_handover.conversation import ConversationView, UserTurn
+from rasa_handover.settings import HandoverSettings
+from rasa_handover.triggers.decision import Decision
+
+
+def same_request(earlier: UserTurn, later: UserTurn) -> bool:
+    """Whether two turns ask the same thing (same intent, no conflicting entities)."""
+    if earlier.intent != later.intent:
+        return False
+    if not earlier.entities or not later.entities:
+        return True
+    return {(e.entity, str(e.value)) for e in earlier.entities} == {
+        (e.entity, str(e.value)) for e in later.entities
+    }
+
+
+def offer_declined(view: ConversationView, settings: HandoverSettings) -> bool:
+    """Whether the user answered the bot's offer of a person with a no."""
+    return any(
+        turn.previous_action == settings.offer_action
+        and turn.intent in settings.deny_intents
+        for turn in view.turns
+    )
+
+
+def check_repeat_loop(
+    view: ConversationView, settings: HandoverSettings
+) -> Optional[Decision]:
+    """Looks for the same request asked again within the window.
+
+    Args:
+        view: The conversation.
+        settings: `repeat_limit`, `repeat_window`, `repeat_ignore_intents`,
+            `affirm_intents`, `deny_intents`, the offer and handover actions.
+
+    Returns:
+        A decision to offer (`action` is the offer action) or to hand over, with
+        evidence `intent`, the `turns` it was asked on, `count` and `stage`; or
+        `None`.
+
+    """
+    latest = view.latest_turn
+    if latest is None:
+        return None
+    if latest.previous_action == settings.offer_action:
+        if latest.intent in settings.affirm_intents:
+            return Decision(
+                REASON_REPEAT_LOOP,
+                settings.handover_action,
+                {
+                    "stage": REPEAT_STAGE_OFFER_ACCEPTED,
+                    "intent": latest.intent,
+                    "text": latest.text,
+                },
+                latest.index,
+            )
+        if latest.intent in settings.deny_intents:
+            return None
+    intent = latest.intent
+    if (
+        intent is None
+        or intent in settings.repeat_ignore_intents
+        or intent in settings.explicit_request_intents
+        or intent in RASA_CONTROL_INTENTS
+        or intent == INTENT_NLU_FALLBACK
+    ):
+        return None
+    asks = [
+        turn
+        for turn in view.recent_turns(settings.repeat_window)
+        if same_request(turn, latest)
+    ]
+    if len(asks) < settings.repeat_limit:
+        return None
+    evidence = {
+        "intent": intent,
+        "turns": [turn.index for turn in asks],
+        "count": len(asks),
+        "texts": [turn.text for turn in asks],
+    }
+    if settings.is_high_value and settings.high_value.hand_over_on_first_repeat:
+        stage, action = REPEAT_STAGE_HIGH_VALUE, settings.handover_action
+    elif offer_declined(view, settings):
+        return None
+    elif not view.slot(SLOT_HANDOVER_OFFERED):
+        stage, action = REPEAT_STAGE_OFFER, settings.offer_action
+    else:
+        stage, action = REPEAT_STAGE_ASKED_AGAIN, settings.handover_action
+    return Decision(
+        REASON_REPEAT_LOOP, action, {**evidence, "stage": stage}, latest.index
+    )

@@ -1,0 +1,200 @@
+"""The conversation view built from real Rasa trackers and from rasa_sdk events."""
+
+from typing import List
+
+import pytest
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActionReverted,
+    BotUttered,
+    Event,
+    Restarted,
+    SessionStarted,
+    SlotSet,
+    UserUtteranceReverted,
+    UserUttered,
+)
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from rasa_handover.constants import ACTION_HANDBACK, ACTION_HANDOVER, ACTION_LISTEN
+from rasa_handover.conversation import view_from_events, view_from_rasa_tracker
+
+DOMAIN = Domain.from_yaml(
+    """
+version: "3.1"
+intents: [greet, ask_invoice, deny]
+slots:
+  account_tier:
+    type: text
+    mappings: [{type: custom}]
+"""
+)
+
+
+def user(
+    text: str, intent: str = "ask_invoice", confidence: float = 0.9
+) -> UserUttered:
+    return UserUttered(
+        text,
+        {"name": intent, "confidence": confidence},
+        parse_data={
+            "intent": {"name": intent, "confidence": confidence},
+            "intent_ranking": [
+                {"name": "nlu_fallback", "confidence": 0.55},
+                {"name": intent, "confidence": confidence},
+                {"name": "greet", "confidence": 1 - confidence},
+            ],
+        },
+    )
+
+
+def bot(action: str) -> List[Event]:
+    return [ActionExecuted(action), BotUttered("..."), ActionExecuted(ACTION_LISTEN)]
+
+
+def tracker(*events: Event) -> DialogueStateTracker:
+    return DialogueStateTracker.from_events(
+        "c1", [ActionExecuted(ACTION_LISTEN), *events], DOMAIN.slots
+    )
+
+
+def texts(t: DialogueStateTracker) -> List[str]:
+    return [turn.text for turn in view_from_rasa_tracker(t).turns]
+
+
+def test_turns_are_numbered_and_know_the_action_before_them() -> None:
+    t = tracker(
+        user("one"),
+        *bot("utter_a"),
+        user("two"),
+        SlotSet("account_tier", "vip"),
+        *bot("action_offer_handover"),
+        user("three"),
+    )
+    v = view_from_rasa_tracker(t)
+    assert [(x.index, x.text) for x in v.turns] == [
+        (1, "one"),
+        (2, "two"),
+        (3, "three"),
+    ]
+    assert [x.previous_action for x in v.turns] == [
+        None,
+        "utter_a",
+        "action_offer_handover",
+    ]
+    assert v.slot("account_tier") == "vip"
+    assert v.awaiting_response
+
+
+def test_ranking_hides_nlu_fallback_and_is_sorted() -> None:
+    v = view_from_rasa_tracker(tracker(user("x", confidence=0.7)))
+    assert [s.name for s in v.turns[0].ranking] == ["ask_invoice", "greet"]
+
+
+@pytest.mark.parametrize(
+    "boundary",
+    [
+        pytest.param(ACTION_HANDOVER, id="after-handover"),
+        pytest.param(ACTION_HANDBACK, id="after-handback"),
+    ],
+)
+def test_segment_starts_after_a_handover_or_handback(boundary: str) -> None:
+    t = tracker(
+        user("THIS IS RIDICULOUS"),
+        *bot(boundary),
+        user("after"),
+    )
+    v = view_from_rasa_tracker(t)
+    assert [x.text for x in v.turns] == ["after"]
+    # Numbering still counts the whole session.
+    assert v.turns[0].index == 2
+    assert v.segment_turn_count == 1
+
+
+@pytest.mark.parametrize(
+    "reset",
+    [
+        pytest.param(Restarted(), id="restart"),
+        pytest.param(SessionStarted(), id="new-session"),
+    ],
+)
+def test_restart_and_new_session_start_afresh(reset: Event) -> None:
+    t = tracker(
+        user("old"), *bot("utter_a"), reset, ActionExecuted(ACTION_LISTEN), user("new")
+    )
+    v = view_from_rasa_tracker(t)
+    assert [(x.index, x.text) for x in v.turns] == [(1, "new")]
+
+
+@pytest.mark.parametrize(
+    "events",
+    [
+        pytest.param(
+            [
+                user("one"),
+                *bot("utter_a"),
+                user("typo"),
+                UserUtteranceReverted(),
+                user("two"),
+            ],
+            id="rewind",
+        ),
+        pytest.param(
+            [
+                user("one"),
+                ActionExecuted("utter_a"),
+                ActionReverted(),
+                *bot("utter_b"),
+                user("two"),
+            ],
+            id="undo-action",
+        ),
+        pytest.param(
+            [
+                user("one"),
+                *bot("utter_a"),
+                user("x"),
+                ActionExecuted("utter_b"),
+                UserUtteranceReverted(),
+                UserUtteranceReverted(),
+                ActionExecuted(ACTION_LISTEN),
+                user("two"),
+            ],
+            id="double-rewind",
+        ),
+    ],
+)
+def test_view_agrees_with_rasas_applied_events(events: List[Event]) -> None:
+    t = tracker(*events)
+    expected = [e.text for e in t.applied_events() if isinstance(e, UserUttered)]
+    assert texts(t) == expected
+
+
+def test_max_turns_keeps_the_latest() -> None:
+    events: List[Event] = []
+    for i in range(30):
+        events += [user(f"m{i}"), *bot("utter_a")]
+    v = view_from_rasa_tracker(tracker(*events), max_turns=3)
+    assert [x.text for x in v.turns] == ["m27", "m28", "m29"]
+    assert v.turns[-1].index == 30
+    assert v.segment_turn_count == 30
+
+
+def test_sdk_event_dicts_give_the_same_view() -> None:
+    t = tracker(
+        user("one"),
+        *bot("utter_a"),
+        user("two"),
+        *bot(ACTION_HANDOVER),
+        user("three"),
+        *bot("utter_b"),
+        user("four"),
+    )
+    from_rasa = view_from_rasa_tracker(t)
+    from_sdk = view_from_events(
+        [e.as_dict() for e in t.events], slots=t.current_slot_values()
+    )
+    assert from_sdk.turns == from_rasa.turns
+    assert from_sdk.segment_turn_count == from_rasa.segment_turn_count
+    assert from_sdk.latest_action == from_rasa.latest_action

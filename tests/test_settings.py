@@ -1,0 +1,200 @@
+"""Configuration defaults, validation messages and domain declarations."""
+
+from typing import Any, Dict
+
+import pytest
+
+from rasa_handover.constants import REASON_CODES
+from rasa_handover.intent_properties import (
+    declarations_as_dict,
+    parse_declarations,
+    to_number,
+)
+from rasa_handover.settings import (
+    HandoverConfigError,
+    default_config,
+    parse_settings,
+)
+
+
+def test_defaults_match_the_design_table() -> None:
+    settings = parse_settings({})
+    assert settings.triggers == REASON_CODES
+    assert settings.explicit_request_intents == {"human_handoff"}
+    assert settings.confidence_floor == 0.55
+    assert settings.ambiguity_threshold == 0.1
+    assert settings.frustration_signals == 2
+    assert settings.frustration_window == 3
+    assert settings.repeat_limit == 2
+    assert settings.high_value.slot == "account_tier"
+    assert settings.high_value.values == {"enterprise", "vip"}
+    assert settings.high_value.frustration_signals == 1
+
+
+def test_every_default_key_is_commented_in_the_source() -> None:
+    import inspect
+
+    source = inspect.getsource(default_config)
+    for key in default_config():
+        line_index = next(
+            i for i, line in enumerate(source.splitlines()) if f'"{key}":' in line
+        )
+        previous = source.splitlines()[line_index - 1].strip()
+        assert previous.startswith("#"), f"'{key}' has no comment above it"
+
+
+def test_nested_high_value_config_keeps_the_other_defaults() -> None:
+    settings = parse_settings({"high_value": {"values": ["Gold"]}})
+    assert settings.high_value.values == {"gold"}
+    assert settings.high_value.confidence_floor == 0.7
+    assert settings.high_value.slot == "account_tier"
+
+
+@pytest.mark.parametrize(
+    "config, message",
+    [
+        pytest.param(
+            {"confidence_flor": 0.5}, "unknown settings ['confidence_flor']", id="typo"
+        ),
+        pytest.param(
+            {"confidence_floor": 55}, "'confidence_floor' is 55, outside", id="percent"
+        ),
+        pytest.param(
+            {"confidence_floor": "high"}, "must be a number between 0 and 1", id="text"
+        ),
+        pytest.param(
+            {"frustration_signals": 0}, "'frustration_signals' is 0", id="zero-signals"
+        ),
+        pytest.param(
+            {"frustration_signal_types": ["yelling"]},
+            "unknown entries ['yelling']",
+            id="unknown-signal",
+        ),
+        pytest.param(
+            {"triggers": ["explicit_request", "vibes"]},
+            "unknown entries ['vibes']",
+            id="unknown-trigger",
+        ),
+        pytest.param(
+            {"repeat_limit": 1}, "a loop needs at least 2 asks", id="repeat-limit-1"
+        ),
+        pytest.param(
+            {"repeat_window": 1},
+            "smaller than repeat_limit",
+            id="window-smaller-than-limit",
+        ),
+        pytest.param(
+            {"explicit_request_intents": "human_handoff"},
+            "must be a list of names",
+            id="string-not-list",
+        ),
+        pytest.param(
+            {"high_value": {"tiers": ["vip"]}},
+            "'high_value' has unknown keys ['tiers']",
+            id="high-value-typo",
+        ),
+        pytest.param(
+            {"intent_overrides": {"cancel": {"floor": 0.7}}},
+            "unknown keys ['floor']",
+            id="override-typo",
+        ),
+        pytest.param(
+            {"negative_sentiment_threshold": -2},
+            "between -1 and 1",
+            id="sentiment-range",
+        ),
+    ],
+)
+def test_bad_config_says_what_is_wrong(config: Dict[str, Any], message: str) -> None:
+    with pytest.raises(HandoverConfigError) as error:
+        parse_settings(config)
+    assert message in str(error.value)
+    assert "docs/policy.md" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "properties, message",
+    [
+        pytest.param(
+            {"regulated": "yes"}, "has `regulated: 'yes'`", id="regulated-not-bool"
+        ),
+        pytest.param(
+            {"regulated": True, "regulated_when": {"slot": "refund_amount"}},
+            "needs exactly one of ['above'",
+            id="no-operator",
+        ),
+        pytest.param(
+            {"regulated": True, "regulated_when": {"above": 100}},
+            "needs exactly one of ['slot', 'entity']",
+            id="no-source",
+        ),
+        pytest.param(
+            {"regulated": True, "regulated_when": {"slot": "amount_x", "above": 1}},
+            "the slot 'amount_x', which the domain does not declare",
+            id="unknown-slot",
+        ),
+        pytest.param(
+            {
+                "regulated": True,
+                "regulated_when": {"slot": "refund_amount", "above": "lots"},
+            },
+            "compares with `above: 'lots'`, which is not a number",
+            id="operand-not-number",
+        ),
+        pytest.param(
+            {"regulated_when": {"slot": "refund_amount", "above": 100}},
+            "is not `regulated: true`",
+            id="condition-without-regulated",
+        ),
+        pytest.param(
+            {"regulated": True, "regulated_when": {"entity": "amount", "in": "x"}},
+            "is not a list",
+            id="in-not-list",
+        ),
+        pytest.param(
+            {"handover_confidence_floor": 7}, "outside the range 0 to 1", id="floor"
+        ),
+        pytest.param({"handover_team": ""}, "handover_team", id="empty-team"),
+    ],
+)
+def test_bad_domain_declaration_names_the_intent(
+    properties: Dict[str, Any], message: str
+) -> None:
+    with pytest.raises(HandoverConfigError) as error:
+        parse_declarations(
+            {"request_refund": properties}, ["refund_amount"], ["amount"]
+        )
+    assert "'request_refund'" in str(error.value) or "request_refund" in str(
+        error.value
+    )
+    assert message in str(error.value)
+
+
+def test_declarations_round_trip_through_their_persisted_form() -> None:
+    properties = {
+        "request_refund": {
+            "regulated": True,
+            "regulated_when": {"slot": "refund_amount", "above": 100},
+            "handover_team": "billing",
+            "handover_confidence_floor": 0.7,
+        },
+        "greet": {"used_entities": []},
+    }
+    declarations = parse_declarations(properties, ["refund_amount"], [])
+    assert set(declarations) == {"request_refund"}
+    again = parse_declarations(declarations_as_dict(declarations), None, None)
+    assert again == declarations
+
+
+@pytest.mark.parametrize(
+    "value, number",
+    [
+        pytest.param(250, 250.0, id="int"),
+        pytest.param("$1,250.50", 1250.5, id="currency-text"),
+        pytest.param("40 euros", 40.0, id="with-unit"),
+        pytest.param("lots", None, id="no-digits"),
+        pytest.param(True, None, id="bool-is-not-a-number"),
+    ],
+)
+def test_to_number(value: object, number: object) -> None:
+    assert to_number(value) == number

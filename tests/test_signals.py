@@ -1,0 +1,495 @@
+"""Frustration signals in one user message (rasa_handover.signals)."""
+
+import ast
+import math
+from pathlib import Path
+from typing import Any, FrozenSet, Tuple
+
+import pytest
+
+from rasa_handover import signals
+from rasa_handover.constants import (
+    ALL_SIGNALS,
+    SIGNAL_EXASPERATION,
+    SIGNAL_NEGATIVE_SENTIMENT,
+    SIGNAL_PROFANITY,
+    SIGNAL_PUNCTUATION_BURST,
+    SIGNAL_REPEATED_NEGATION,
+    SIGNAL_SHOUTING,
+)
+from rasa_handover.signals import (
+    CORRECTION_PHRASES_FILE,
+    DEFAULT_NEGATIVE_SENTIMENT_THRESHOLD,
+    EXASPERATION_PHRASES_FILE,
+    PROFANITY_EXCLUSIONS,
+    SENTIMENT_EVIDENCE_MAX_CHARS,
+    Signal,
+    detect_signals,
+    sentiment_score,
+)
+
+SHOUT = SIGNAL_SHOUTING
+SWEAR = SIGNAL_PROFANITY
+EXASP = SIGNAL_EXASPERATION
+NEG = SIGNAL_REPEATED_NEGATION
+BURST = SIGNAL_PUNCTUATION_BURST
+SENT = SIGNAL_NEGATIVE_SENTIMENT
+
+
+def fired(text: str) -> FrozenSet[str]:
+    return frozenset(signal.name for signal in detect_signals(text))
+
+
+def case(text: str, *expected: str, id: str) -> Any:
+    return pytest.param(text, frozenset(expected), id=id)
+
+
+# Each case lists every signal the message raises with the default settings,
+# so a rule that starts firing on an unrelated line shows up here too.
+SHOUTING_CASES = [
+    case("WHY IS THIS NOT WORKING", SHOUT, id="all-caps-question"),
+    case("I SAID I WANT MY MONEY BACK", SHOUT, id="all-caps-demand"),
+    case("HELP ME", SHOUT, id="two-shouted-words"),
+    case(
+        "no no no no, I want to SPEAK TO A HUMAN",
+        SHOUT,
+        NEG,
+        id="three-shouted-words-in-longer-message",
+    ),
+    case("I need it NOW please", id="one-word-of-emphasis"),
+    case("I've been waiting 3 WEEKS for my REFUND", id="two-emphasised-in-long-line"),
+    case("OK", id="ok-is-an-acronym"),
+    case("I", id="single-letter"),
+    case("STOP", id="single-caps-keyword"),
+    case("My order ID is ORD-ABCD-1182", id="order-reference"),
+    case("code XJ7KP", id="voucher-code-with-digit"),
+    case("My postcode is SW1A 1AA", id="postcode"),
+    case(
+        "Please reset my PIN, my IBAN is DE89 3704 0044 0532 0130 00",
+        id="pin-and-iban",
+    ),
+    case("Delivery ETA ASAP pls, FYI the PDF is attached", id="acronym-soup"),
+    case("What is the SWIFT code?", id="swift-code"),
+    case("Can I pay with a VISA card in the iOS app?", id="brand-in-caps"),
+    case("wHY iS tHiS nOt WoRkInG", id="mocking-case-is-not-caps-lock"),
+]
+
+PROFANITY_CASES = [
+    case("this is shit", SWEAR, id="shit"),
+    case("what the fuck", SWEAR, id="fuck"),
+    case("f***ing useless", SWEAR, EXASP, id="starred-fucking"),
+    case("what the f***?", SWEAR, id="starred-trailing-stars"),
+    case("b*llshit", SWEAR, id="starred-bullshit"),
+    case("This app is f*cking useless!!!", SWEAR, EXASP, BURST, id="starred-typo"),
+    case("Hell yeah, thanks!!!", SWEAR, BURST, id="hell-is-mild-swearing"),
+    case("Scunthorpe", id="scunthorpe"),
+    case("I live in Scunthorpe", id="scunthorpe-in-sentence"),
+    case("assessment", id="assessment"),
+    case("class", id="class"),
+    case("hello", id="hello"),
+    case("cocktail", id="cocktail"),
+    case("Dickens", id="dickens"),
+    case(
+        "Can you assess my claim? It's about my cocktail bar in Middlesex",
+        id="substrings-in-a-real-request",
+    ),
+    case("I got an A* in maths", id="starred-exam-grade"),
+    case("The screw on the hinge is loose", id="screw-is-hardware"),
+    case("I need a cream for an anal fissure", id="anatomy-is-not-swearing"),
+    case("Is this product safe for gay couples?", id="identity-is-not-swearing"),
+    case("My name is Dick Johnson", id="given-name"),
+    case("Virgin Media router keeps dropping", id="brand-name"),
+]
+
+EXASPERATION_CASES = [
+    case("this is ridiculous", EXASP, id="ridiculous"),
+    case("you're not listening", EXASP, id="straight-apostrophe"),
+    case("you\u2019re not listening", EXASP, id="curly-apostrophe"),
+    case("youre not listening", EXASP, id="dropped-apostrophe"),
+    case("ur not listening", EXASP, id="text-speak"),
+    case("you dont understand", EXASP, id="dont-without-apostrophe"),
+    case("I'm fed up with this, I already told you my order", EXASP, id="fed-up"),
+    case("how many times do I have to say it", EXASP, id="how-many-times"),
+    case("for gods sake", EXASP, id="for-gods-sake"),
+    case("are you kidding me", EXASP, id="kidding"),
+    case("This is a joke. Terrible service", EXASP, id="joke"),
+    case("I give up", EXASP, id="give-up"),
+    case("it was not helpful at all", EXASP, id="not-helpful"),
+    case("Seriously?", EXASP, id="seriously-as-interjection"),
+    case("Oh great, another useless answer", EXASP, id="sarcasm-useless"),
+    case("wow thanks for nothing", EXASP, id="sarcasm-thanks-for-nothing"),
+    case("that's the worst bot I've ever used", EXASP, SENT, id="worst"),
+    case("I'm so frustrated", EXASP, id="frustrated"),
+    case("not bad at all", id="not-bad-at-all"),
+    case("no problem", id="no-problem"),
+    case("that was helpful", id="that-was-helpful"),
+    case("Thanks, that was really helpful!", id="thanks-helpful"),
+    case("I take data protection seriously", id="seriously-as-adverb"),
+    case("pls help my acount is lockd", id="typos-but-calm"),
+]
+
+REPEATED_NEGATION_CASES = [
+    case("no no", NEG, id="no-no"),
+    case("No, no, that's not what I asked", NEG, id="no-no-correction"),
+    case("NO NO NO", NEG, SHOUT, id="shouted-no"),
+    case("No. No. No.", NEG, id="no-sentences"),
+    case("No! I said no!", NEG, id="no-i-said-no"),
+    case("no no I meant the other one", NEG, id="no-no-then-clarification"),
+    case("Nope, that\u2019s not what I meant", NEG, id="nope-correction-curly"),
+    case("Nope. Not what I asked for.", NEG, id="nope-not-what-i-asked"),
+    case("Oh no, that's not it", NEG, id="oh-no-thats-not-it"),
+    case("no, wrong answer", NEG, id="no-wrong-answer"),
+    case("nope, thats wrong", NEG, id="nope-thats-wrong-typo"),
+    case("incorrect, that's not what I need", NEG, id="incorrect-correction"),
+    case("Wrong answer", id="single-negation"),
+    case("No, I don't have an account yet", id="plain-no-answer"),
+    case("I do not know", id="do-not-know"),
+    case("no thanks", id="no-thanks"),
+    case("No, no problem", id="no-no-problem"),
+    case("No, no need, thanks", id="no-no-need"),
+    case("No, I have no idea", id="no-then-determiner"),
+    case("No, the wrong size arrived", id="no-wrong-item-is-a-request"),
+    case("No, I need the invoice from March", id="no-then-request"),
+    case("nah, its fine", id="nah-its-fine"),
+]
+
+PUNCTUATION_BURST_CASES = [
+    case("why???", BURST, id="three-question-marks"),
+    case("hello!!!", BURST, id="three-exclamations"),
+    case("Really?!", BURST, id="interrobang-pair"),
+    case("wait, what?!", BURST, id="what-interrobang"),
+    case("Where is my package???", BURST, id="package-question"),
+    case("Thanks!", id="one-exclamation"),
+    case("Is it ready?", id="one-question-mark"),
+    case("ok thanks!", id="polite-exclamation"),
+]
+
+NEGATIVE_SENTIMENT_CASES = [
+    case(
+        "I hate this, it's the worst, absolutely horrible experience",
+        EXASP,
+        SENT,
+        id="hostile",
+    ),
+    case("my card was stolen and I'm scared", SENT, id="distressed"),
+    case("Worst service ever", EXASP, SENT, id="worst-service"),
+    case("I can't log in", id="neutral-complaint"),
+    case("That's not bad at all, no problem", id="negations-that-are-positive"),
+]
+
+
+@pytest.mark.parametrize("text, expected", SHOUTING_CASES)
+def test_shouting(text: str, expected: FrozenSet[str]) -> None:
+    assert fired(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", PROFANITY_CASES)
+def test_profanity(text: str, expected: FrozenSet[str]) -> None:
+    assert fired(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", EXASPERATION_CASES)
+def test_exasperation(text: str, expected: FrozenSet[str]) -> None:
+    assert fired(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", REPEATED_NEGATION_CASES)
+def test_repeated_negation(text: str, expected: FrozenSet[str]) -> None:
+    assert fired(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", PUNCTUATION_BURST_CASES)
+def test_punctuation_burst(text: str, expected: FrozenSet[str]) -> None:
+    assert fired(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", NEGATIVE_SENTIMENT_CASES)
+def test_negative_sentiment(text: str, expected: FrozenSet[str]) -> None:
+    assert fired(text) == expected
+
+
+# --- Evidence shown to agents. -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, name, evidence, start",
+    [
+        pytest.param(
+            "hey WHY IS THIS NOT WORKING",
+            SHOUT,
+            "WHY IS THIS NOT WORKING",
+            4,
+            id="shouting-run",
+        ),
+        pytest.param(
+            "I SAID I WANT MY MONEY BACK",
+            SHOUT,
+            "I SAID I WANT MY MONEY BACK",
+            0,
+            id="shouting-keeps-capital-i",
+        ),
+        pytest.param(
+            "what the f***ing hell", SWEAR, "f***ing", 9, id="first-profanity"
+        ),
+        pytest.param(
+            "So you\u2019re not listening to me",
+            EXASP,
+            "you\u2019re not listening",
+            3,
+            id="exasperation-keeps-curly-apostrophe",
+        ),
+        pytest.param(
+            "this is ridiculous", EXASP, "this is ridiculous", 0, id="longest-phrase"
+        ),
+        pytest.param(
+            "No, no, that's not what I asked",
+            NEG,
+            "No, no, that's not what I asked",
+            0,
+            id="negation-with-correction",
+        ),
+        pytest.param("why??? answer me", BURST, "???", 3, id="burst-only"),
+        pytest.param(
+            "  Worst service ever  ",
+            SENT,
+            "Worst service ever",
+            2,
+            id="sentiment-trimmed",
+        ),
+    ],
+)
+def test_evidence(text: str, name: str, evidence: str, start: int) -> None:
+    found = {signal.name: signal for signal in detect_signals(text)}
+    assert found[name] == Signal(name, evidence, start, start + len(evidence))
+
+
+ALL_CASE_TEXTS = [
+    param.values[0]
+    for table in (
+        SHOUTING_CASES,
+        PROFANITY_CASES,
+        EXASPERATION_CASES,
+        REPEATED_NEGATION_CASES,
+        PUNCTUATION_BURST_CASES,
+        NEGATIVE_SENTIMENT_CASES,
+    )
+    for param in table
+]
+
+
+def test_evidence_is_always_the_message_slice() -> None:
+    # An inbox highlights message[start:end]; it must be the reported text.
+    checked = 0
+    for text in ALL_CASE_TEXTS:
+        for signal in detect_signals(text):
+            assert signal.text == text[signal.start : signal.end], (text, signal)
+            assert signal.text.strip(), (text, signal)
+            checked += 1
+    assert checked > 50
+
+
+def test_negative_sentiment_evidence_is_capped() -> None:
+    text = "I hate this horrible useless service. " * 20
+    (signal,) = detect_signals(text, enabled=[SENT])
+    assert len(signal.text) == SENTIMENT_EVIDENCE_MAX_CHARS
+    assert signal.text == text[:SENTIMENT_EVIDENCE_MAX_CHARS]
+
+
+# --- Shape of the result. ------------------------------------------------------
+
+EVERYTHING = "NO NO NO, THAT'S NOT WHAT I ASKED. THIS IS F***ING RIDICULOUS, SHIT!!!"
+
+
+def test_result_is_in_all_signals_order_with_one_per_name() -> None:
+    # Two swear words, several exasperated phrases, two bursts: still one each.
+    result = detect_signals(EVERYTHING + " Useless! Pathetic?!")
+    assert tuple(signal.name for signal in result) == ALL_SIGNALS
+    assert {signal.name: signal.text for signal in result}[SWEAR] == "F***ING"
+
+
+def test_enabled_restricts_the_result() -> None:
+    result = detect_signals(EVERYTHING, enabled=[BURST, SWEAR])
+    assert [signal.name for signal in result] == [SWEAR, BURST]
+
+
+@pytest.mark.parametrize(
+    "enabled",
+    [
+        pytest.param((), id="empty-tuple"),
+        pytest.param([], id="empty-list"),
+        pytest.param(frozenset(), id="empty-set"),
+    ],
+)
+def test_nothing_enabled_finds_nothing(enabled: Tuple[str, ...]) -> None:
+    assert detect_signals(EVERYTHING, enabled=enabled) == ()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("", id="empty"),
+        pytest.param("   \n\t", id="whitespace"),
+    ],
+)
+def test_empty_message_has_no_signals(text: str) -> None:
+    assert detect_signals(text) == ()
+
+
+def test_unknown_signal_name_is_rejected_with_the_valid_names() -> None:
+    with pytest.raises(ValueError) as error:
+        detect_signals("hello", enabled=[SHOUT, "shouty"])
+    message = str(error.value)
+    assert "'shouty'" in message
+    assert all(name in message for name in ALL_SIGNALS)
+
+
+def test_bare_string_is_rejected_with_a_hint() -> None:
+    with pytest.raises(ValueError, match=r"\('shouting',\)"):
+        detect_signals("HELLO THERE", enabled=SHOUT)
+
+
+@pytest.mark.parametrize(
+    "threshold",
+    [
+        pytest.param(-1.5, id="below-range"),
+        pytest.param(2, id="above-range"),
+        pytest.param(math.nan, id="nan"),
+    ],
+)
+def test_threshold_outside_vader_range_is_rejected(threshold: float) -> None:
+    with pytest.raises(ValueError, match="between -1 and 1"):
+        detect_signals("hello", negative_sentiment_threshold=threshold)
+
+
+@pytest.mark.parametrize(
+    "text, threshold, expected",
+    [
+        pytest.param("Worst service ever", -0.6, True, id="default-fires"),
+        pytest.param("Worst service ever", -0.9, False, id="stricter-threshold"),
+        pytest.param("I can't log in", -0.6, False, id="neutral-default"),
+        pytest.param("I can't log in", 0.0, True, id="threshold-zero-flags-neutral"),
+    ],
+)
+def test_negative_sentiment_threshold(
+    text: str, threshold: float, expected: bool
+) -> None:
+    result = detect_signals(
+        text, enabled=[SENT], negative_sentiment_threshold=threshold
+    )
+    assert bool(result) is expected
+
+
+def test_default_threshold_is_the_documented_one() -> None:
+    assert DEFAULT_NEGATIVE_SENTIMENT_THRESHOLD == -0.6
+
+
+# --- Caching. --------------------------------------------------------------------
+
+
+def test_repeated_calls_are_served_from_the_cache() -> None:
+    text = "why is this STILL NOT WORKING??? (cache test)"
+    first = detect_signals(text)
+    before = signals._detect_signals_cached.cache_info()
+    # The same names as a list, a set and in another order share one entry.
+    again = [
+        detect_signals(text),
+        detect_signals(text, enabled=list(ALL_SIGNALS)),
+        detect_signals(text, enabled=set(reversed(ALL_SIGNALS))),
+    ]
+    after = signals._detect_signals_cached.cache_info()
+    assert all(result == first for result in again)
+    assert after.hits - before.hits == len(again)
+    assert after.misses == before.misses
+
+
+def test_cache_is_bounded() -> None:
+    assert signals._detect_signals_cached.cache_info().maxsize == (
+        signals.DETECT_CACHE_SIZE
+    )
+
+
+def test_cached_and_uncached_agree() -> None:
+    for text in ALL_CASE_TEXTS:
+        assert detect_signals(text) == signals._detect_signals_uncached(
+            text, ALL_SIGNALS, DEFAULT_NEGATIVE_SENTIMENT_THRESHOLD
+        )
+
+
+def test_signals_are_immutable() -> None:
+    (signal,) = detect_signals("why???")
+    with pytest.raises(AttributeError):
+        signal.text = "changed"  # type: ignore[misc]
+
+
+# --- Sentiment score. -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, low, high",
+    [
+        pytest.param("I hate this useless, horrible bot", -1.0, -0.6, id="hostile"),
+        pytest.param("Thanks, that was really helpful!", 0.5, 1.0, id="grateful"),
+        pytest.param("I can't log in to my account", -0.05, 0.05, id="neutral"),
+        pytest.param("", 0.0, 0.0, id="empty"),
+    ],
+)
+def test_sentiment_score(text: str, low: float, high: float) -> None:
+    assert low <= sentiment_score(text) <= high
+
+
+# --- Word lists. --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    [
+        pytest.param(phrase, id=phrase)
+        for phrase in signals._read_phrase_file(EXASPERATION_PHRASES_FILE)
+    ],
+)
+def test_every_exasperation_phrase_is_matched(phrase: str) -> None:
+    # A phrase the tokenizer splits differently from messages would never fire.
+    result = detect_signals(f"well {phrase} then", enabled=[EXASP])
+    assert [signal.text.lower() for signal in result] == [phrase]
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    [
+        pytest.param(phrase, id=phrase)
+        for phrase in signals._read_phrase_file(CORRECTION_PHRASES_FILE)
+    ],
+)
+def test_every_correction_phrase_counts_after_a_leading_no(phrase: str) -> None:
+    assert detect_signals(f"No, {phrase}", enabled=[NEG])
+    assert not detect_signals(phrase, enabled=[NEG])
+
+
+def test_excluded_words_never_count_as_profanity() -> None:
+    still_firing = sorted(
+        word for word in PROFANITY_EXCLUSIONS if detect_signals(word, enabled=[SWEAR])
+    )
+    assert still_firing == []
+
+
+def test_every_exclusion_is_in_the_profanity_list() -> None:
+    # A misspelt exclusion would silently leave the real word matching.
+    import importlib.util
+
+    spec = importlib.util.find_spec("better_profanity")
+    assert spec is not None and spec.origin is not None
+    wordlist = Path(spec.origin).parent / "profanity_wordlist.txt"
+    listed = set(signals._read_phrase_file(wordlist))
+    assert sorted(PROFANITY_EXCLUSIONS - listed) == []
+
+
+def test_module_imports_nothing_from_rasa_or_sanic() -> None:
+    tree = ast.parse(Path(signals.__file__).read_text(encoding="utf-8"))
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module.split(".")[0])
+    assert {"rasa", "rasa_sdk", "sanic"} & imported == set()
+    assert "spacy" in imported

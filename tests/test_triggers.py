@@ -1,0 +1,597 @@
+"""The five triggers and the high-value tightening, as pure functions."""
+
+from typing import Optional
+
+import pytest
+
+from rasa_handover.constants import (
+    ACTION_HANDOVER,
+    ACTION_OFFER_HANDOVER,
+    LOW_CONFIDENCE_AMBIGUOUS,
+    LOW_CONFIDENCE_BELOW_FLOOR,
+    LOW_CONFIDENCE_NLU_FALLBACK,
+    REASON_EXPLICIT_REQUEST,
+    REASON_FRUSTRATION,
+    REASON_LOW_CONFIDENCE,
+    REASON_REGULATED_TOPIC,
+    REASON_REPEAT_LOOP,
+    REPEAT_STAGE_ASKED_AGAIN,
+    REPEAT_STAGE_HIGH_VALUE,
+    REPEAT_STAGE_OFFER,
+    REPEAT_STAGE_OFFER_ACCEPTED,
+    SIGNAL_EXASPERATION,
+    SIGNAL_PUNCTUATION_BURST,
+    SIGNAL_SHOUTING,
+    SLOT_HANDOVER_OFFERED,
+)
+from rasa_handover.triggers import (
+    check_explicit_request,
+    check_frustration,
+    check_low_confidence,
+    check_regulated_topic,
+    check_repeat_loop,
+    evaluate,
+    tighten,
+)
+from rasa_handover.triggers.explicit_request import match_explicit_request
+from tests.builders import settings, turn, view
+
+VIP = {"account_tier": "vip"}
+
+# --- explicit_request ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        pytest.param("I want to talk to a human", "talk to a human", id="talk-human"),
+        pytest.param(
+            "could I speak to the agent who helped me yesterday",
+            "speak to the agent",
+            id="polite-agent-yesterday",
+        ),
+        pytest.param("agent", "agent", id="bare-agent"),
+        pytest.param("Agent please!!", "Agent", id="agent-please"),
+        pytest.param("HUMAN", "HUMAN", id="shouted-human"),
+        pytest.param("I want a real person", "want a real person", id="want-real"),
+        pytest.param("representative", "representative", id="representative"),
+        pytest.param(
+            "can you put me through to someone",
+            "through to someone",
+            id="put-through-someone",
+        ),
+        pytest.param(
+            "pls connect me with a live agent asap",
+            "connect me with a live agent",
+            id="connect-live-agent",
+        ),
+        pytest.param("is there a human being there", "human being", id="human-being"),
+        pytest.param("I'd like to chat with staff", "chat with staff", id="chat-staff"),
+    ],
+)
+def test_phrases_that_ask_for_a_person(text: str, expected: str) -> None:
+    assert match_explicit_request(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("are you a real person?", id="asks-about-bot"),
+        pytest.param("I don't need an agent, just tell me the price", id="negated"),
+        pytest.param("my travel agent booked it for me", id="someone-elses-agent"),
+        pytest.param(
+            "I want to change the person on my account", id="want-change-person"
+        ),
+        pytest.param("I need someone to fix my account", id="need-someone-vague"),
+        pytest.param("how do I reset my password", id="ordinary-question"),
+        pytest.param("the user agent string is wrong", id="user-agent-long"),
+        pytest.param("", id="empty"),
+    ],
+)
+def test_phrases_that_do_not_ask_for_a_person(text: str) -> None:
+    assert match_explicit_request(text) is None
+
+
+def test_explicit_intent_fires_whatever_its_confidence() -> None:
+    decision = check_explicit_request(
+        view(turn("hmm human?", intent="human_handoff", confidence=0.31)), settings()
+    )
+    assert decision is not None
+    assert decision.reason == REASON_EXPLICIT_REQUEST
+    assert decision.action == ACTION_HANDOVER
+    assert decision.evidence["matched"] == "intent"
+    assert decision.evidence["confidence"] == 0.31
+    assert decision.turn == 1
+
+
+def test_phrase_safety_net_fires_when_nlu_misses_the_request() -> None:
+    decision = check_explicit_request(
+        view(
+            turn(
+                "could I speak to the agent who helped me yesterday",
+                intent="ask_invoice",
+            )
+        ),
+        settings(),
+    )
+    assert decision is not None
+    assert decision.evidence["matched"] == "phrase"
+    assert decision.evidence["phrase"] == "speak to the agent"
+    assert decision.evidence["intent"] == "ask_invoice"
+
+
+def test_phrase_safety_net_can_be_switched_off() -> None:
+    only_intents = settings(explicit_request_phrases=False)
+    assert check_explicit_request(view(turn("talk to a human")), only_intents) is None
+
+
+def test_custom_explicit_intents() -> None:
+    custom = settings(explicit_request_intents=["live_agent"])
+    assert check_explicit_request(view(turn("x", intent="live_agent")), custom)
+    assert (
+        check_explicit_request(view(turn("x", intent="human_handoff")), custom) is None
+    )
+
+
+# --- low_confidence -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "ranking, expected_kind",
+    [
+        pytest.param(
+            [("ask_invoice", 0.41), ("ask_plans", 0.2)],
+            LOW_CONFIDENCE_BELOW_FLOOR,
+            id="below-floor",
+        ),
+        pytest.param(
+            [("ask_invoice", 0.6), ("ask_plans", 0.55)],
+            LOW_CONFIDENCE_AMBIGUOUS,
+            id="ambiguous",
+        ),
+        pytest.param([("ask_invoice", 0.9), ("ask_plans", 0.05)], None, id="confident"),
+        pytest.param([("ask_invoice", 0.55)], None, id="exactly-at-floor"),
+        pytest.param(
+            [("ask_invoice", 0.7), ("ask_plans", 0.6)], None, id="margin-equal-0.1"
+        ),
+    ],
+)
+def test_low_confidence(ranking: list, expected_kind: Optional[str]) -> None:
+    top, confidence = ranking[0]
+    decision = check_low_confidence(
+        view(turn("something", top, confidence, ranking)), settings()
+    )
+    if expected_kind is None:
+        assert decision is None
+    else:
+        assert decision is not None
+        assert decision.reason == REASON_LOW_CONFIDENCE
+        assert decision.evidence["kind"] == expected_kind
+        assert decision.evidence["confidence"] == confidence
+        assert decision.evidence["confidence_floor"] == 0.55
+
+
+def test_ambiguity_evidence_names_the_runner_up() -> None:
+    decision = check_low_confidence(
+        view(
+            turn("x", "ask_invoice", 0.6, [("ask_invoice", 0.6), ("ask_plans", 0.56)])
+        ),
+        settings(),
+    )
+    assert decision is not None
+    assert decision.evidence["runner_up"] == "ask_plans"
+    assert decision.evidence["margin"] == pytest.approx(0.04)
+    assert decision.evidence["ambiguity_threshold"] == 0.1
+
+
+def test_nlu_fallback_is_low_confidence_with_the_models_real_top_intent() -> None:
+    decision = check_low_confidence(
+        view(
+            turn(
+                "blorp the flux thing",
+                "nlu_fallback",
+                0.55,
+                [("ask_invoice", 0.31), ("ask_plans", 0.29)],
+            )
+        ),
+        settings(),
+    )
+    assert decision is not None
+    assert decision.evidence["kind"] == LOW_CONFIDENCE_NLU_FALLBACK
+    assert decision.evidence["intent"] == "ask_invoice"
+    assert decision.evidence["confidence"] == 0.31
+
+
+def test_per_intent_floor_from_domain_and_config() -> None:
+    message = view(
+        turn("cancel", "cancel_subscription", 0.6, [("cancel_subscription", 0.6)])
+    )
+    domain_floor = settings(
+        {"cancel_subscription": {"handover_confidence_floor": 0.65}}
+    )
+    assert check_low_confidence(message, domain_floor) is not None
+    config_wins = settings(
+        {"cancel_subscription": {"handover_confidence_floor": 0.65}},
+        intent_overrides={"cancel_subscription": {"confidence_floor": 0.5}},
+    )
+    assert check_low_confidence(message, config_wins) is None
+
+
+def test_zero_ambiguity_threshold_switches_the_check_off() -> None:
+    close = view(turn("x", "a", 0.6, [("a", 0.6), ("b", 0.59)]))
+    assert check_low_confidence(close, settings(ambiguity_threshold=0.0)) is None
+
+
+def test_messages_without_confidence_never_fire() -> None:
+    assert check_low_confidence(view(turn("x", "greet", None)), settings()) is None
+
+
+# --- frustration --------------------------------------------------------------
+
+
+def test_two_signals_in_one_message_fire() -> None:
+    decision = check_frustration(view(turn("WHY IS THIS NOT WORKING???")), settings())
+    assert decision is not None
+    assert decision.reason == REASON_FRUSTRATION
+    names = [s["signal"] for s in decision.evidence["signals"]]
+    assert SIGNAL_SHOUTING in names and SIGNAL_PUNCTUATION_BURST in names
+    assert decision.evidence["required"] == 2
+    assert all(s["turn"] == 1 for s in decision.evidence["signals"])
+
+
+def test_signals_across_turns_of_the_window_fire_with_their_turns() -> None:
+    decision = check_frustration(
+        view(
+            turn("WHY IS MY VIDEO NOT PLAYING"),
+            turn("i reinstalled the app"),
+            turn("this is ridiculous"),
+        ),
+        settings(),
+    )
+    assert decision is not None
+    by_name = {s["signal"]: s for s in decision.evidence["signals"]}
+    assert by_name[SIGNAL_SHOUTING]["turn"] == 1
+    assert by_name[SIGNAL_EXASPERATION]["turn"] == 3
+    assert "ridiculous" in by_name[SIGNAL_EXASPERATION]["text"]
+    assert decision.turn == 3
+
+
+def test_signals_outside_the_window_do_not_count() -> None:
+    conversation = view(
+        turn("WHY IS MY VIDEO NOT PLAYING"),
+        turn("ok"),
+        turn("i reinstalled the app"),
+        turn("this is ridiculous"),
+    )
+    assert check_frustration(conversation, settings()) is None
+
+
+def test_one_signal_is_not_enough_by_default() -> None:
+    assert check_frustration(view(turn("this is ridiculous")), settings()) is None
+
+
+def test_a_calm_latest_message_does_not_escalate_on_older_anger() -> None:
+    conversation = view(
+        turn("WHY IS MY VIDEO NOT PLAYING"),
+        turn("this is ridiculous"),
+        turn("ok it works now, thanks"),
+    )
+    assert check_frustration(conversation, settings()) is None
+
+
+def test_the_same_signal_twice_counts_once() -> None:
+    conversation = view(turn("this is ridiculous"), turn("absolutely ridiculous"))
+    assert check_frustration(conversation, settings()) is None
+
+
+def test_disabled_signal_types_do_not_count() -> None:
+    only_exasperation = settings(frustration_signal_types=["exasperation"])
+    assert (
+        check_frustration(view(turn("WHY IS THIS NOT WORKING???")), only_exasperation)
+        is None
+    )
+
+
+# --- regulated_topic ----------------------------------------------------------
+
+REFUND = {
+    "request_refund": {
+        "regulated": True,
+        "handover_team": "billing",
+        "regulated_when": {"slot": "refund_amount", "above": 100},
+    },
+    "ask_medical_advice": {"regulated": True, "handover_team": "compliance"},
+}
+
+
+def test_unconditional_regulated_intent_fires_at_once() -> None:
+    decision = check_regulated_topic(
+        view(turn("is it safe with epilepsy", "ask_medical_advice")), settings(REFUND)
+    )
+    assert decision is not None
+    assert decision.reason == REASON_REGULATED_TOPIC
+    assert decision.evidence["team"] == "compliance"
+    assert decision.evidence["intent"] == "ask_medical_advice"
+
+
+@pytest.mark.parametrize(
+    "amount, fires",
+    [
+        pytest.param(250.0, True, id="above-limit"),
+        pytest.param(100.0, False, id="at-limit"),
+        pytest.param(40.0, False, id="below-limit"),
+        pytest.param(None, False, id="unknown-amount"),
+        pytest.param("$1,250", True, id="text-amount"),
+    ],
+)
+def test_conditional_regulated_intent(amount: object, fires: bool) -> None:
+    decision = check_regulated_topic(
+        view(turn("refund please", "request_refund"), slots={"refund_amount": amount}),
+        settings(REFUND),
+    )
+    assert (decision is not None) is fires
+    if decision:
+        assert decision.evidence["condition"] == "slot refund_amount above 100"
+
+
+def test_condition_met_on_a_later_turn_still_fires() -> None:
+    conversation = view(
+        turn("I want a refund", "request_refund"),
+        turn("250", "inform"),
+        slots={"refund_amount": 250},
+    )
+    decision = check_regulated_topic(conversation, settings(REFUND))
+    assert decision is not None
+    assert decision.evidence["turn"] == 1
+    assert decision.turn == 2
+
+
+def test_entity_condition_reads_the_messages_entities() -> None:
+    declared = {
+        "ask_advice": {
+            "regulated": True,
+            "regulated_when": {"entity": "topic", "in": ["medical", "legal"]},
+        }
+    }
+    legal = view(turn("legal question", "ask_advice", entities=[("topic", "Legal")]))
+    cooking = view(turn("cooking question", "ask_advice", entities=[("topic", "food")]))
+    assert check_regulated_topic(legal, settings(declared)) is not None
+    assert check_regulated_topic(cooking, settings(declared)) is None
+
+
+def test_old_unconditional_topic_does_not_refire() -> None:
+    conversation = view(
+        turn("medical?", "ask_medical_advice"), turn("thanks", "thankyou")
+    )
+    assert check_regulated_topic(conversation, settings(REFUND)) is None
+
+
+# --- repeat_loop --------------------------------------------------------------
+
+
+def test_second_ask_offers_a_person() -> None:
+    decision = check_repeat_loop(
+        view(
+            turn("reset pw", "reset_password"),
+            turn("how to reset password??", "reset_password"),
+        ),
+        settings(),
+    )
+    assert decision is not None
+    assert decision.reason == REASON_REPEAT_LOOP
+    assert decision.action == ACTION_OFFER_HANDOVER
+    assert decision.evidence["stage"] == REPEAT_STAGE_OFFER
+    assert decision.evidence["turns"] == [1, 2]
+
+
+def test_accepted_offer_hands_over() -> None:
+    decision = check_repeat_loop(
+        view(
+            turn("reset pw", "reset_password"),
+            turn("reset pw", "reset_password"),
+            turn("yes please", "affirm", previous_action=ACTION_OFFER_HANDOVER),
+            slots={SLOT_HANDOVER_OFFERED: True},
+        ),
+        settings(),
+    )
+    assert decision is not None
+    assert decision.action == ACTION_HANDOVER
+    assert decision.evidence["stage"] == REPEAT_STAGE_OFFER_ACCEPTED
+
+
+def test_asking_again_after_the_offer_hands_over() -> None:
+    decision = check_repeat_loop(
+        view(
+            turn("reset pw", "reset_password"),
+            turn("reset pw", "reset_password"),
+            turn(
+                "reset my password!",
+                "reset_password",
+                previous_action=ACTION_OFFER_HANDOVER,
+            ),
+            slots={SLOT_HANDOVER_OFFERED: True},
+        ),
+        settings(),
+    )
+    assert decision is not None
+    assert decision.action == ACTION_HANDOVER
+    assert decision.evidence["stage"] == REPEAT_STAGE_ASKED_AGAIN
+    assert decision.evidence["count"] == 3
+
+
+def test_declined_offer_is_not_repeated() -> None:
+    offered = {SLOT_HANDOVER_OFFERED: True}
+    declined_now = view(
+        turn("reset pw", "reset_password"),
+        turn("reset pw", "reset_password"),
+        turn("no thanks", "deny", previous_action=ACTION_OFFER_HANDOVER),
+        slots=offered,
+    )
+    assert check_repeat_loop(declined_now, settings()) is None
+    asked_later = view(
+        turn("reset pw", "reset_password"),
+        turn("reset pw", "reset_password"),
+        turn("no thanks", "deny", previous_action=ACTION_OFFER_HANDOVER),
+        turn("reset pw", "reset_password", previous_action="utter_anything_else"),
+        slots=offered,
+    )
+    assert check_repeat_loop(asked_later, settings()) is None
+
+
+def test_a_declined_offer_does_not_silence_other_triggers() -> None:
+    asked_later = view(
+        turn("reset pw", "reset_password"),
+        turn("reset pw", "reset_password"),
+        turn("no thanks", "deny", previous_action=ACTION_OFFER_HANDOVER),
+        turn("talk to a human", "human_handoff"),
+        slots={SLOT_HANDOVER_OFFERED: True},
+    )
+    decision = evaluate(asked_later, settings())
+    assert decision is not None and decision.reason == REASON_EXPLICIT_REQUEST
+
+
+@pytest.mark.parametrize(
+    "first, second",
+    [
+        pytest.param(turn("hi", "greet"), turn("hello", "greet"), id="ignored-intent"),
+        pytest.param(
+            turn("order 1182?", "check_order", entities=[("order_id", "1182")]),
+            turn("and order 1190?", "check_order", entities=[("order_id", "1190")]),
+            id="different-entities",
+        ),
+        pytest.param(
+            turn("invoice", "ask_invoice"), turn("plans", "ask_plans"), id="different"
+        ),
+    ],
+)
+def test_not_a_loop(first, second) -> None:  # type: ignore[no-untyped-def]
+    assert check_repeat_loop(view(first, second), settings()) is None
+
+
+def test_asks_outside_the_window_are_not_a_loop() -> None:
+    conversation = view(
+        turn("reset pw", "reset_password"),
+        turn("plans", "ask_plans"),
+        turn("invoice", "ask_invoice"),
+        turn("cancel", "cancel_subscription"),
+        turn("reset pw", "reset_password"),
+    )
+    assert check_repeat_loop(conversation, settings()) is None
+
+
+# --- high-value accounts ------------------------------------------------------
+
+
+def test_tighten_only_makes_settings_stricter() -> None:
+    base = settings(
+        intent_overrides={
+            "a": {"confidence_floor": 0.9},
+            "b": {"confidence_floor": 0.3},
+        }
+    )
+    strict = tighten(base)
+    assert strict.confidence_floor == 0.7
+    assert strict.frustration_signals == 1
+    assert strict.floor_for("a") == 0.9
+    assert strict.floor_for("b") == 0.7
+    assert strict.is_high_value
+
+
+@pytest.mark.parametrize(
+    "message, slots, reason",
+    [
+        pytest.param(
+            turn("this is ridiculous"), VIP, REASON_FRUSTRATION, id="one-signal-vip"
+        ),
+        pytest.param(
+            turn("this is ridiculous"),
+            {"account_tier": "free"},
+            None,
+            id="one-signal-free",
+        ),
+        pytest.param(
+            turn("x", "ask_plans", 0.65, [("ask_plans", 0.65)]),
+            {"account_tier": "Enterprise"},
+            REASON_LOW_CONFIDENCE,
+            id="floor-0.7-enterprise-any-case",
+        ),
+        pytest.param(
+            turn("x", "ask_plans", 0.65, [("ask_plans", 0.65)]),
+            {},
+            None,
+            id="floor-0.55-no-tier",
+        ),
+    ],
+)
+def test_high_value_tightens(message, slots, reason) -> None:  # type: ignore[no-untyped-def]
+    decision = evaluate(view(message, slots=slots), settings())
+    if reason is None:
+        assert decision is None
+    else:
+        assert decision is not None
+        assert decision.reason == reason
+        assert decision.evidence["high_value"] is True
+        assert decision.evidence["account_tier"] == slots["account_tier"]
+
+
+def test_high_value_hands_over_on_the_first_repeat() -> None:
+    decision = evaluate(
+        view(
+            turn("reset pw", "reset_password"),
+            turn("reset pw", "reset_password"),
+            slots=VIP,
+        ),
+        settings(),
+    )
+    assert decision is not None
+    assert decision.action == ACTION_HANDOVER
+    assert decision.evidence["stage"] == REPEAT_STAGE_HIGH_VALUE
+
+
+def test_custom_high_value_slot_and_values() -> None:
+    custom = settings(high_value={"slot": "plan", "values": ["gold"]})
+    assert custom.high_value.frustration_signals == 1  # other keys kept
+    decision = evaluate(
+        view(turn("this is ridiculous"), slots={"plan": "gold"}), custom
+    )
+    assert decision is not None and decision.reason == REASON_FRUSTRATION
+
+
+# --- evaluate -----------------------------------------------------------------
+
+
+def test_first_trigger_wins_and_others_are_listed() -> None:
+    decision = evaluate(
+        view(
+            turn(
+                "TALK TO A HUMAN NOW!!!", "human_handoff", 0.4, [("human_handoff", 0.4)]
+            )
+        ),
+        settings(),
+    )
+    assert decision is not None
+    assert decision.reason == REASON_EXPLICIT_REQUEST
+    assert set(decision.evidence["also_fired"]) == {
+        REASON_FRUSTRATION,
+        REASON_LOW_CONFIDENCE,
+    }
+
+
+def test_disabled_triggers_never_fire() -> None:
+    only_explicit = settings(triggers=["explicit_request"])
+    frustrated = view(turn("WHY IS THIS NOT WORKING???", "ask_plans", 0.2))
+    assert evaluate(frustrated, only_explicit) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("no problem", id="no-problem"),
+        pytest.param("not bad at all", id="not-bad"),
+        pytest.param("My order ID is ORD-ABCD-1182", id="order-id-caps"),
+        pytest.param("I live in Scunthorpe", id="scunthorpe"),
+        pytest.param("OK thanks", id="ok-acronym"),
+    ],
+)
+def test_ordinary_messages_never_escalate(text: str) -> None:
+    assert evaluate(view(turn(text, "ask_invoice", 0.93)), settings()) is None
