@@ -18,6 +18,7 @@ copy.
 from dataclasses import dataclass, field
 from typing import (
     Any,
+    Callable,
     Dict,
     Iterable,
     List,
@@ -201,6 +202,7 @@ def _scan(
     events: Sequence[Tuple[str, Any]],
     max_turns: int,
     boundary_actions: Tuple[str, ...],
+    get: Callable[[Any, str], Any],
 ) -> Tuple[List[_RawTurn], int, int]:
     """Scans `(type_name, event)` pairs backwards.
 
@@ -240,7 +242,7 @@ def _scan(
             if pending_action_removals:
                 pending_action_removals -= 1
                 continue
-            name = _get(event, "name")
+            name = get(event, "name")
             if name != ACTION_LISTEN and awaiting_previous_action is not None:
                 awaiting_previous_action.previous_action = name
                 awaiting_previous_action = None
@@ -260,26 +262,33 @@ def _scan(
         awaiting_previous_action = None
         if len(raw_turns) < max_turns:
             awaiting_previous_action = _RawTurn(
-                _get(event, "text"),
-                _get(event, "intent"),
-                _get(event, "parse_data"),
-                _get(event, "entities"),
-                _get(event, "timestamp"),
+                get(event, "text"),
+                get(event, "intent"),
+                get(event, "parse_data"),
+                get(event, "entities"),
+                get(event, "timestamp"),
             )
             raw_turns.append(awaiting_previous_action)
     return raw_turns, segment_count, earlier_count
 
 
-def _get(event: Any, key: str) -> Any:
-    """Reads `key` from a Rasa event object or a rasa_sdk event dictionary."""
-    if isinstance(event, Mapping):
-        if key in ("intent", "entities") and key not in event:
-            # Serialised user events keep NLU's output under `parse_data`.
-            return (event.get("parse_data") or {}).get(key)
-        return event.get(key)
+# The scan runs on every prediction, so the accessor is chosen once per source
+# rather than type-checked per event.
+
+
+def _get_from_object(event: Any, key: str) -> Any:
+    """Reads `key` from a Rasa event object."""
     if key == "name":
         return getattr(event, "action_name", None)
     return getattr(event, key, None)
+
+
+def _get_from_dict(event: Mapping[str, Any], key: str) -> Any:
+    """Reads `key` from a serialised (rasa_sdk) event dictionary."""
+    if key in ("intent", "entities") and key not in event:
+        # Serialised user events keep NLU's output under `parse_data`.
+        return (event.get("parse_data") or {}).get(key)
+    return event.get(key)
 
 
 def _numbered(
@@ -320,7 +329,9 @@ def view_from_rasa_tracker(
 
     """
     events = [(e.type_name, e) for e in tracker.events]
-    raw, segment_count, earlier = _scan(events, max_turns, boundary_actions)
+    raw, segment_count, earlier = _scan(
+        events, max_turns, boundary_actions, _get_from_object
+    )
     latest_action = tracker.latest_action_name
     return ConversationView(
         turns=_numbered(raw, segment_count, earlier),
@@ -352,7 +363,9 @@ def view_from_events(
 
     """
     pairs = [(str(e.get("event")), e) for e in events]
-    raw, segment_count, earlier = _scan(pairs, max_turns, boundary_actions)
+    raw, segment_count, earlier = _scan(
+        pairs, max_turns, boundary_actions, _get_from_dict
+    )
     latest_action = next(
         (e.get("name") for e in reversed(events) if e.get("event") == EVENT_ACTION),
         None,

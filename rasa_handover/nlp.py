@@ -5,12 +5,20 @@ tokens and their surface forms.
 """
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import spacy
-from spacy.language import Language
+if TYPE_CHECKING:
+    from spacy.language import Language
 
 
 @lru_cache(maxsize=1)
-def blank_english() -> Language:
-    """Returns a blank English spaCy pipeline (tokenizer only), cached."""
+def blank_english() -> "Language":
+    """Returns a blank English spaCy pipeline (tokenizer only), cached.
+
+    spaCy is imported here, on first use, because importing it also loads
+    TensorFlow when installed (seconds), which modules that only need the
+    decision vocabulary should not pay for.
+    """
+    import spacy
+
     return spacy.blank("en")

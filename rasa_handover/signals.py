@@ -373,10 +373,11 @@ def _engine() -> _Engine:
     Two threads racing on the first call may each build an engine; that wastes a
     second but is otherwise harmless, because the engine is read-only.
     """
-    import spacy
     from spacy.matcher import Matcher
 
-    nlp = spacy.blank("en")
+    from rasa_handover.nlp import blank_english
+
+    nlp = blank_english()
     profane = _profanity_wordlist()
     starred = Matcher(nlp.vocab)
     starred.add(_STARRED_INNER, [[{"TEXT": {"REGEX": _STARRED_TOKEN_PATTERN}}]])
