@@ -101,6 +101,7 @@ def check_repeat_loop(
         "turns": [turn.index for turn in asks],
         "count": len(asks),
         "texts": [turn.text for turn in asks],
+        "text": latest.text,
     }
     if settings.is_high_value and settings.high_value.hand_over_on_first_repeat:
         stage, action = REPEAT_STAGE_HIGH_VALUE, settings.handover_action
