@@ -5,9 +5,10 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-# Python 3.10: on PATH, or under pyenv.
+# Python 3.10: one that runs from PATH (a pyenv shim may exist without working),
+# else any installed under pyenv.
 PYTHON_310 ?= $(firstword \
-	$(shell command -v python3.10 2>/dev/null) \
+	$(shell python3.10 -c 'import sys; print(sys.executable)' 2>/dev/null) \
 	$(wildcard $(shell pyenv root 2>/dev/null)/versions/3.10.*/bin/python3.10) \
 	$(wildcard $(HOME)/.pyenv/versions/3.10.*/bin/python3.10))
 VENV := .venv
