@@ -18,7 +18,7 @@ INSTALLED := $(VENV)/.installed
 
 BOT := example_bot
 BOT_MODEL := $(BOT)/models/example_bot.tar.gz
-BOT_SOURCES := $(BOT)/config.yml $(BOT)/domain.yml $(wildcard $(BOT)/data/*.yml)
+BOT_SOURCES := $(BOT)/config.yml $(wildcard $(BOT)/domain/*.yml) $(wildcard $(BOT)/data/*.yml)
 PACKAGE_SOURCES := $(shell find rasa_handover -name '*.py' -o -name '*.txt' -o -name '*.yml')
 # Rasa's progress bars go to these files; the targets print their tails.
 LOGS := .logs
@@ -44,7 +44,7 @@ venv: $(INSTALLED) ## Create .venv (Python 3.10) and install the package with it
 $(BOT_MODEL): $(INSTALLED) $(BOT_SOURCES) $(PACKAGE_SOURCES)
 	@mkdir -p $(LOGS)
 	@echo "Training the example bot (log: $(LOGS)/train.log) ..."
-	@cd $(BOT) && ../$(BIN)/rasa train --fixed-model-name example_bot \
+	@cd $(BOT) && ../$(BIN)/rasa train --domain domain --fixed-model-name example_bot \
 		--out models > ../$(LOGS)/train.log 2>&1 || { tail -40 ../$(LOGS)/train.log; exit 1; }
 	@tail -3 $(LOGS)/train.log
 
@@ -65,7 +65,7 @@ unit: $(INSTALLED) ## Run the pytest suite (unit, graph and integration tests).
 
 validate: $(INSTALLED) ## rasa data validate on the example bot.
 	@mkdir -p $(LOGS)
-	@cd $(BOT) && ../$(BIN)/rasa data validate > ../$(LOGS)/validate.log 2>&1 \
+	@cd $(BOT) && ../$(BIN)/rasa data validate --domain domain > ../$(LOGS)/validate.log 2>&1 \
 		|| { tail -40 ../$(LOGS)/validate.log; exit 1; }
 	@echo "rasa data validate: OK"
 

@@ -198,3 +198,11 @@ def test_declarations_round_trip_through_their_persisted_form() -> None:
 )
 def test_to_number(value: object, number: object) -> None:
     assert to_number(value) == number
+
+
+def test_example_bot_uses_the_packaged_domain_fragment_verbatim() -> None:
+    from pathlib import Path
+
+    root = Path(__file__).parent.parent
+    packaged = (root / "rasa_handover" / "domain.yml").read_text()
+    assert (root / "example_bot" / "domain" / "handover.yml").read_text() == packaged
