@@ -1,0 +1,613 @@
+"""The inbox's HTTP API (Sanic 21.12), for agents' pages and standalone channels.
+
+* Agent endpoints need `Authorization: Bearer <agent token>`.
+* Channel endpoints (`/api/channel/...`) need an HMAC signature made with the
+  configured `shared_secret` (see `signing`); without a secret they are off.
+* Errors are JSON: `{"error": "...", "field": "<name or null>"}` with 400
+  (malformed), 401 (token/signature), 403 (disabled), 404 (unknown ticket),
+  409 (state conflict). No request can make a handler raise into Sanic.
+
+`inbox_blueprint()` gives a mountable blueprint; `add_inbox_routes()` adds the
+same routes to an existing blueprint (the handover channel's, so the inbox lives
+under the channel's URL inside `rasa run`); `create_app()` builds the standalone
+app. The OpenAPI document is `rasa_handover.inbox.openapi.OPENAPI`.
+"""
+
+import asyncio
+import contextlib
+import functools
+import json
+import logging
+import time
+from typing import Any, Callable, Coroutine, Dict, List, Mapping, Optional, Tuple, Type
+
+from sanic import Blueprint, Request, Sanic
+from sanic.response import HTTPResponse
+from sanic.response import json as json_response
+
+from rasa_handover.__version__ import __version__
+from rasa_handover.inbox.config import DEFAULT_URL_PREFIX, InboxConfig
+from rasa_handover.inbox.errors import (
+    ConflictError,
+    InboxError,
+    NotFoundError,
+    ValidationError,
+)
+from rasa_handover.inbox.models import Agent, LifecycleEvent, Ticket
+from rasa_handover.inbox.notifier import WebhookNotifier
+from rasa_handover.inbox.openapi import openapi_document
+from rasa_handover.inbox.service import InboxService
+from rasa_handover.inbox.signing import SIGNATURE_HEADER, SignatureError, verify
+from rasa_handover.inbox.store import InboxStore
+
+logger = logging.getLogger(__name__)
+
+HTTP_OK = 200
+HTTP_CREATED = 201
+HTTP_BAD_REQUEST = 400
+HTTP_UNAUTHORIZED = 401
+HTTP_FORBIDDEN = 403
+HTTP_NOT_FOUND = 404
+HTTP_CONFLICT = 409
+HTTP_SERVER_ERROR = 500
+HTTP_UNAVAILABLE = 503
+
+# Server-sent events: how often the stream looks for events written by other
+# replicas (local changes wake it at once), how often it sends a keep-alive
+# comment through proxies, how long one stream lives before the browser
+# reconnects with Last-Event-ID (bounded, so no stream outlives its client).
+SSE_POLL_SECONDS = 1.0
+SSE_HEARTBEAT_SECONDS = 15.0
+SSE_MAX_STREAM_SECONDS = 300.0
+SSE_RETRY_MILLISECONDS = 3000
+
+# Longest message an agent or customer may send through the API.
+MAX_TEXT_CHARS = 10_000
+DEFAULT_APP_NAME = "rasa_handover_inbox"
+
+Handler = Callable[..., Coroutine[Any, Any, Optional[HTTPResponse]]]
+
+_ERROR_STATUS: Tuple[Tuple[Type[InboxError], int], ...] = (
+    (ValidationError, HTTP_BAD_REQUEST),
+    (NotFoundError, HTTP_NOT_FOUND),
+    (ConflictError, HTTP_CONFLICT),
+)
+
+
+class ApiError(InboxError):
+    """An HTTP error with a JSON body.
+
+    Attributes:
+        status: The HTTP status.
+
+    """
+
+    def __init__(self, status: int, message: str, field: Optional[str] = None) -> None:
+        super().__init__(message, field)
+        self.status = status
+
+
+def error_response(
+    status: int, message: str, field: Optional[str] = None
+) -> HTTPResponse:
+    """The JSON error body every endpoint uses."""
+    headers = {"WWW-Authenticate": "Bearer"} if status == HTTP_UNAUTHORIZED else None
+    return json_response(
+        {"error": message, "field": field}, status=status, headers=headers
+    )
+
+
+def inbox_blueprint(
+    service: InboxService,
+    config: InboxConfig,
+    name: str = DEFAULT_APP_NAME,
+    manage_lifecycle: bool = True,
+) -> Blueprint:
+    """A blueprint with the whole inbox API under `config.url_prefix`.
+
+    Args:
+        service: The inbox service the endpoints call.
+        config: Agents, secret, prefix, housekeeping interval.
+        name: Blueprint name (unique per app).
+        manage_lifecycle: Create tables and seed agents on startup, run the
+            housekeeping loop, close the store on shutdown.
+
+    Returns:
+        The blueprint, ready for `app.blueprint(...)`.
+
+    """
+    blueprint = Blueprint(name, url_prefix=config.url_prefix or DEFAULT_URL_PREFIX)
+    add_inbox_routes(blueprint, service, config, manage_lifecycle=manage_lifecycle)
+    return blueprint
+
+
+def add_inbox_routes(
+    blueprint: Blueprint,
+    service: InboxService,
+    config: InboxConfig,
+    path: str = "",
+    manage_lifecycle: bool = True,
+) -> None:
+    """Adds the inbox endpoints (and lifecycle listeners) to `blueprint`.
+
+    The handover channel uses this with `path="/inbox"` on its own blueprint, so
+    that inside `rasa run` the API is at `/webhooks/handover/inbox/api/...`.
+
+    Args:
+        blueprint: Where to add the routes.
+        service: The inbox service.
+        config: Agents, secret, housekeeping interval.
+        path: Prefix of every route within the blueprint.
+        manage_lifecycle: See `inbox_blueprint`.
+
+    """
+    api = _InboxApi(service, config)
+    routes: List[Tuple[str, str, Handler, str]] = [
+        ("GET", "/api/health", api.health, "health"),
+        ("GET", "/openapi.json", api.openapi, "openapi"),
+        ("GET", "/api/me", api.me, "me"),
+        ("POST", "/api/agents/me/availability", api.availability, "availability"),
+        ("GET", "/api/queue", api.queue, "queue"),
+        ("GET", "/api/events", api.events, "events"),
+        ("GET", "/api/tickets/<ticket_id>", api.ticket, "ticket"),
+        ("POST", "/api/tickets/<ticket_id>/claim", api.claim, "claim"),
+        ("POST", "/api/tickets/<ticket_id>/reply", api.reply, "reply"),
+        ("POST", "/api/tickets/<ticket_id>/resolve", api.resolve, "resolve"),
+        ("POST", "/api/tickets/<ticket_id>/transfer", api.transfer, "transfer"),
+        ("POST", "/api/channel/tickets", api.channel_ticket, "channel_ticket"),
+        ("POST", "/api/channel/messages", api.channel_message, "channel_message"),
+        ("GET", "/api/channel/messages", api.channel_pending, "channel_pending"),
+        ("POST", "/api/channel/callbacks", api.channel_callback, "channel_callback"),
+    ]
+    prefix = "/" + path.strip("/") if path.strip("/") else ""
+    for method, uri, handler, route_name in routes:
+        blueprint.add_route(
+            handler, prefix + uri, methods=[method], name=f"inbox_{route_name}"
+        )
+    if manage_lifecycle:
+        blueprint.listener("before_server_start")(api.on_start)
+        blueprint.listener("after_server_start")(api.on_started)
+        blueprint.listener("before_server_stop")(api.on_stop)
+        blueprint.listener("after_server_stop")(api.on_stopped)
+
+
+def create_app(
+    db_url: Optional[str] = None,
+    config: Optional[InboxConfig] = None,
+    name: str = DEFAULT_APP_NAME,
+    schema: Optional[str] = None,
+) -> Sanic:
+    """The standalone inbox app (`rasa-handover inbox`).
+
+    Args:
+        db_url: Database URL (default: `config.db_url`).
+        config: The configuration (default: no agents, SQLite).
+        name: Sanic app name (unique per process).
+        schema: PostgreSQL schema for the tables.
+
+    Returns:
+        The app; `app.ctx.inbox_service` is the service. With a shared secret,
+        events are pushed to each ticket's `channel_callback_url`.
+
+    """
+    config = config or InboxConfig()
+    store = InboxStore(db_url or config.db_url, schema=schema)
+    service = InboxService(
+        store,
+        hours=config.hours,
+        continuity_window=config.continuity_window,
+        alternatives=config.alternatives,
+    )
+    app = Sanic(name)
+    app.ctx.inbox_service = service
+    if config.shared_secret:
+        notifier = WebhookNotifier(config.shared_secret)
+        notifier.attach(service)
+        app.ctx.inbox_notifier = notifier
+
+        async def close_notifier(_app: Sanic, _loop: Any) -> None:
+            await notifier.close()
+
+        app.register_listener(close_notifier, "before_server_stop")
+    app.blueprint(inbox_blueprint(service, config, name=f"{name}_api"))
+    return app
+
+
+def _guarded(handler: Handler) -> Handler:
+    """Turns every exception into a JSON error response."""
+
+    @functools.wraps(handler)
+    async def wrapper(
+        request: Request, *args: Any, **kwargs: Any
+    ) -> Optional[HTTPResponse]:
+        try:
+            return await handler(request, *args, **kwargs)
+        except ApiError as error:
+            return error_response(error.status, error.message, error.field)
+        except InboxError as error:
+            status = next(
+                (code for kind, code in _ERROR_STATUS if isinstance(error, kind)),
+                HTTP_BAD_REQUEST,
+            )
+            return error_response(status, error.message, error.field)
+        except Exception:
+            logger.exception("Inbox API error on %s %s", request.method, request.path)
+            return error_response(HTTP_SERVER_ERROR, "internal error")
+
+    return wrapper
+
+
+class _InboxApi:
+    """The endpoint handlers, bound to one service and configuration."""
+
+    def __init__(self, service: InboxService, config: InboxConfig) -> None:
+        self.service = service
+        self.config = config
+        self._housekeeping: Optional[asyncio.Task[None]] = None
+        for attribute in (
+            "health",
+            "openapi",
+            "me",
+            "availability",
+            "queue",
+            "ticket",
+            "claim",
+            "reply",
+            "resolve",
+            "transfer",
+            "events",
+            "channel_ticket",
+            "channel_message",
+            "channel_pending",
+            "channel_callback",
+        ):
+            setattr(self, attribute, _guarded(getattr(self, attribute)))
+
+    # --- Lifecycle. ---------------------------------------------------------------
+
+    async def on_start(self, _app: Sanic, _loop: Any) -> None:
+        await self.service.start(self.config.agent_profiles())
+
+    async def on_started(self, _app: Sanic, _loop: Any) -> None:
+        if self.config.housekeeping_seconds > 0:
+            self._housekeeping = asyncio.ensure_future(self._housekeep())
+
+    async def on_stop(self, _app: Sanic, _loop: Any) -> None:
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._housekeeping
+            self._housekeeping = None
+
+    async def on_stopped(self, _app: Sanic, _loop: Any) -> None:
+        await self.service.close()
+
+    async def _housekeep(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.housekeeping_seconds)
+            try:
+                await self.service.housekeeping()
+            except Exception:
+                # Keep the loop alive: the next round may succeed (DB restart).
+                logger.exception("Inbox housekeeping failed")
+
+    # --- Public endpoints. --------------------------------------------------------
+
+    async def health(self, _request: Request) -> HTTPResponse:
+        try:
+            latest = await self.service.store.latest_event_id()
+        except Exception as error:
+            logger.warning("Inbox health check: database unavailable: %s", error)
+            return error_response(HTTP_UNAVAILABLE, "database unavailable")
+        return json_response(
+            {"status": "ok", "version": __version__, "latest_event_id": latest}
+        )
+
+    async def openapi(self, request: Request) -> HTTPResponse:
+        base = request.path[: -len("/openapi.json")]
+        return json_response(openapi_document(server_url=base or "/"))
+
+    # --- Agent endpoints. ---------------------------------------------------------
+
+    async def me(self, request: Request) -> HTTPResponse:
+        agent = await self._agent(request)
+        return json_response({"agent": agent.to_dict()})
+
+    async def availability(self, request: Request) -> HTTPResponse:
+        agent = await self._agent(request)
+        online = _field(_body(request), "online", bool)
+        updated = await self.service.set_availability(agent, online)
+        return json_response({"agent": updated.to_dict()})
+
+    async def queue(self, request: Request) -> HTTPResponse:
+        agent = await self._agent(request)
+        tickets, callbacks = await self.service.queue_for(agent)
+        names = await self._agent_names()
+        return json_response(
+            {
+                "tickets": [_ticket_json(ticket, names) for ticket in tickets],
+                "callbacks": [_ticket_json(ticket, names) for ticket in callbacks],
+            }
+        )
+
+    async def ticket(self, request: Request, ticket_id: str) -> HTTPResponse:
+        await self._agent(request)
+        ticket, messages, events = await self.service.ticket_details(
+            _ticket_id(ticket_id)
+        )
+        return json_response(
+            {
+                "ticket": _ticket_json(ticket, await self._agent_names()),
+                "payload": ticket.payload,
+                "messages": [message.to_dict() for message in messages],
+                "events": [event.to_dict() for event in events],
+            }
+        )
+
+    async def claim(self, request: Request, ticket_id: str) -> HTTPResponse:
+        agent = await self._agent(request)
+        ticket = await self.service.claim(_ticket_id(ticket_id), agent)
+        return json_response(
+            {"ticket": _ticket_json(ticket, await self._agent_names())}
+        )
+
+    async def reply(self, request: Request, ticket_id: str) -> HTTPResponse:
+        agent = await self._agent(request)
+        number = _ticket_id(ticket_id)
+        text = _text(_body(request), "text")
+        message = await self.service.agent_reply(number, agent, text)
+        return json_response({"message": message.to_dict()}, status=HTTP_CREATED)
+
+    async def resolve(self, request: Request, ticket_id: str) -> HTTPResponse:
+        agent = await self._agent(request)
+        number = _ticket_id(ticket_id)
+        body = _body(request)
+        outcome = _field(body, "outcome", str)
+        note = _field(body, "note", str, required=False)
+        ticket = await self.service.resolve(number, agent, outcome, note)
+        return json_response(
+            {"ticket": _ticket_json(ticket, await self._agent_names())}
+        )
+
+    async def transfer(self, request: Request, ticket_id: str) -> HTTPResponse:
+        agent = await self._agent(request)
+        number = _ticket_id(ticket_id)
+        team = _text(_body(request), "team")
+        view = await self.service.transfer(number, team, agent)
+        ticket = await self.service.store.require_ticket(number)
+        return json_response(
+            {
+                "ticket": _ticket_json(ticket, await self._agent_names()),
+                "routing": view.to_dict(),
+            }
+        )
+
+    async def events(self, request: Request) -> None:
+        agent = await self._agent(request)
+        after_id = _last_event_id(request)
+        if after_id is None:
+            after_id = await self.service.store.latest_event_id()
+        max_seconds = _query_number(
+            request, "max_seconds", SSE_MAX_STREAM_SECONDS, SSE_MAX_STREAM_SECONDS
+        )
+        response = await request.respond(
+            content_type="text/event-stream; charset=utf-8",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+        assert response is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max_seconds
+        last_write = loop.time()
+        try:
+            await response.send(f"retry: {SSE_RETRY_MILLISECONDS}\n\n")
+            while True:
+                batch = await self.service.store.events(
+                    after_id=after_id, teams=agent.teams, agent_id=agent.id
+                )
+                for event in batch:
+                    await response.send(_sse(event))
+                    after_id = event.id
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                if batch:
+                    last_write = loop.time()
+                    continue  # There may be more than one page to catch up on.
+                if loop.time() - last_write >= SSE_HEARTBEAT_SECONDS:
+                    await response.send(": keep-alive\n\n")
+                    last_write = loop.time()
+                await self.service.wait_for_change(min(SSE_POLL_SECONDS, remaining))
+        except asyncio.CancelledError:
+            raise  # The client went away.
+        except Exception:
+            # Headers are gone already: end the stream; the client reconnects.
+            logger.exception("Inbox event stream failed")
+        await response.eof()
+
+    # --- Channel endpoints (HMAC-signed). ------------------------------------------
+
+    async def channel_ticket(self, request: Request) -> HTTPResponse:
+        self._check_signature(request)
+        body = _body(request)
+        conversation_id = _text(body, "conversation_id")
+        attempt = _field(body, "attempt", int)
+        payload = _field(body, "payload", dict)
+        view = await self.service.request_handover(conversation_id, attempt, payload)
+        return json_response(
+            view.to_dict(), status=HTTP_CREATED if view.created else HTTP_OK
+        )
+
+    async def channel_message(self, request: Request) -> HTTPResponse:
+        self._check_signature(request)
+        body = _body(request)
+        conversation_id = _text(body, "conversation_id")
+        text = _text(body, "text")
+        relayed = await self.service.relay_customer_message(conversation_id, text)
+        if not relayed:
+            raise ApiError(
+                HTTP_NOT_FOUND,
+                f"conversation '{conversation_id}' has no open handover",
+                "conversation_id",
+            )
+        return json_response({"relayed": True}, status=HTTP_CREATED)
+
+    async def channel_pending(self, request: Request) -> HTTPResponse:
+        self._check_signature(request)
+        conversation_id = request.args.get("conversation_id")
+        if not conversation_id:
+            raise ApiError(
+                HTTP_BAD_REQUEST, "missing query parameter", "conversation_id"
+            )
+        after_id = int(_query_number(request, "after_id", 0, float("inf")))
+        messages = await self.service.store.pending_agent_messages(
+            conversation_id, after_id
+        )
+        ticket = await self.service.store.active_ticket_for_conversation(
+            conversation_id
+        )
+        return json_response(
+            {
+                "messages": [message.to_dict() for message in messages],
+                "handover_active": ticket is not None,
+            }
+        )
+
+    async def channel_callback(self, request: Request) -> HTTPResponse:
+        self._check_signature(request)
+        body = _body(request)
+        conversation_id = _text(body, "conversation_id")
+        contact = _text(body, "contact")
+        when = _field(body, "when", str, required=False) or ""
+        payload = _field(body, "payload", dict, required=False) or {}
+        view = await self.service.schedule_callback(
+            conversation_id, when, contact, payload
+        )
+        return json_response(
+            view.to_dict(), status=HTTP_CREATED if view.created else HTTP_OK
+        )
+
+    # --- Helpers. -----------------------------------------------------------------
+
+    async def _agent(self, request: Request) -> Agent:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(
+                HTTP_UNAUTHORIZED,
+                "send 'Authorization: Bearer <agent token>'",
+                "Authorization",
+            )
+        agent = await self.service.store.agent_by_token(token.strip())
+        if agent is None:
+            raise ApiError(HTTP_UNAUTHORIZED, "unknown agent token", "Authorization")
+        return agent
+
+    def _check_signature(self, request: Request) -> None:
+        secret = self.config.shared_secret
+        if not secret:
+            raise ApiError(
+                HTTP_FORBIDDEN,
+                "channel endpoints are off: set shared_secret in the inbox config",
+            )
+        try:
+            verify(request.body or b"", request.headers, secret, time.time())
+        except SignatureError as error:
+            raise ApiError(HTTP_UNAUTHORIZED, str(error), SIGNATURE_HEADER) from error
+
+    async def _agent_names(self) -> Dict[str, str]:
+        return {
+            agent.id: agent.name for agent in await self.service.store.list_agents()
+        }
+
+
+def _body(request: Request) -> Mapping[str, Any]:
+    """The request's JSON object, or a 400 naming `body`."""
+    raw = request.body or b""
+    if not raw.strip():
+        raise ApiError(HTTP_BAD_REQUEST, "request body must be a JSON object", "body")
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ApiError(HTTP_BAD_REQUEST, f"malformed JSON: {error}", "body") from error
+    if not isinstance(data, dict):
+        raise ApiError(HTTP_BAD_REQUEST, "request body must be a JSON object", "body")
+    return data
+
+
+_TYPE_NAMES = {bool: "a boolean", int: "an integer", str: "a string", dict: "an object"}
+
+
+def _field(
+    body: Mapping[str, Any], name: str, kind: type, required: bool = True
+) -> Any:
+    """`body[name]` checked against `kind`, or a 400 naming the field."""
+    if name not in body or body[name] is None:
+        if required:
+            raise ApiError(HTTP_BAD_REQUEST, f"missing field '{name}'", name)
+        return None
+    value = body[name]
+    # JSON true is a Python int too; an attempt number must not be `true`.
+    wrong_bool = kind is not bool and isinstance(value, bool)
+    if wrong_bool or not isinstance(value, kind):
+        raise ApiError(
+            HTTP_BAD_REQUEST,
+            f"field '{name}' must be {_TYPE_NAMES.get(kind, kind.__name__)}",
+            name,
+        )
+    return value
+
+
+def _text(body: Mapping[str, Any], name: str) -> str:
+    value: str = _field(body, name, str)
+    if not value.strip():
+        raise ApiError(HTTP_BAD_REQUEST, f"field '{name}' must not be empty", name)
+    if len(value) > MAX_TEXT_CHARS:
+        raise ApiError(
+            HTTP_BAD_REQUEST, f"field '{name}' is longer than {MAX_TEXT_CHARS}", name
+        )
+    return value
+
+
+def _ticket_id(raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ApiError(HTTP_NOT_FOUND, f"unknown ticket {raw!r}", "ticket_id") from None
+
+
+def _last_event_id(request: Request) -> Optional[int]:
+    raw = request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
+    if raw is None or raw == "":
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(
+            HTTP_BAD_REQUEST, "Last-Event-ID must be an event id", "Last-Event-ID"
+        ) from None
+    return max(0, value)
+
+
+def _query_number(request: Request, name: str, default: float, maximum: float) -> float:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ApiError(HTTP_BAD_REQUEST, f"'{name}' must be a number", name) from None
+    if value < 0:
+        raise ApiError(HTTP_BAD_REQUEST, f"'{name}' must be 0 or more", name)
+    return min(value, maximum)
+
+
+def _ticket_json(ticket: Ticket, names: Mapping[str, str]) -> Dict[str, Any]:
+    data = ticket.to_dict()
+    data["agent_name"] = names.get(ticket.agent_id or "")
+    return data
+
+
+def _sse(event: LifecycleEvent) -> str:
+    # One JSON line per event: `data:` lines must not contain raw newlines.
+    payload = json.dumps(event.to_dict(), default=str)
+    return f"id: {event.id}\nevent: {event.type}\ndata: {payload}\n\n"

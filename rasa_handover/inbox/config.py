@@ -1,0 +1,252 @@
+"""The inbox's configuration: agents, business hours, secret, database.
+
+Loaded from `inbox.yml` (see docs/inbox.md) or built in code. Secrets can be read
+from environment variables (`token_env`, `shared_secret_env`) so the file can be
+committed. Nothing here imports Sanic or SQLAlchemy.
+"""
+
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
+
+import yaml
+
+from rasa_handover.inbox.models import AGENT_TIERS, DEFAULT_TEAM, TIER_STANDARD
+from rasa_handover.inbox.router import DEFAULT_CONTINUITY_WINDOW, BusinessHours
+
+DEFAULT_DB_URL = "sqlite:///handover.db"
+DEFAULT_URL_PREFIX = "/webhooks/handover/inbox"
+ALTERNATIVE_CALLBACK = "callback"
+ALTERNATIVE_EMAIL = "email"
+# What a customer without an agent is offered instead of waiting silently.
+DEFAULT_ALTERNATIVES: Tuple[str, ...] = (ALTERNATIVE_CALLBACK, ALTERNATIVE_EMAIL)
+DEFAULT_CAPACITY = 3
+# Dispatch waiting tickets and re-estimate waits this often (0 switches it off).
+DEFAULT_HOUSEKEEPING_SECONDS = 30.0
+SECONDS_PER_MINUTE = 60
+
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+class InboxConfigError(ValueError):
+    """The inbox configuration is invalid; the message names the key."""
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    """One agent as configured.
+
+    Attributes:
+        name: Shown to customers.
+        token: The agent's API token (keep it secret; stored hashed).
+        teams: Teams the agent works.
+        languages: Languages the agent speaks.
+        tier: `standard` or `senior`.
+        capacity: Tickets at once.
+        id: Stable id (default: derived from the name, "Maya Lee" -> "maya-lee").
+
+    """
+
+    name: str
+    token: str
+    teams: Tuple[str, ...] = (DEFAULT_TEAM,)
+    languages: Tuple[str, ...] = ("en",)
+    tier: str = TIER_STANDARD
+    capacity: int = DEFAULT_CAPACITY
+    id: str = ""
+
+    @property
+    def agent_id(self) -> str:
+        """The explicit id, or one derived from the name."""
+        return self.id or _SLUG.sub("-", self.name.lower()).strip("-")
+
+    def profile(self) -> Dict[str, Any]:
+        """Keyword arguments for `InboxStore.upsert_agent`."""
+        return {
+            "agent_id": self.agent_id,
+            "name": self.name,
+            "token": self.token,
+            "teams": self.teams,
+            "languages": self.languages,
+            "tier": self.tier,
+            "capacity": self.capacity,
+        }
+
+
+@dataclass(frozen=True)
+class InboxConfig:
+    """Everything the inbox app needs.
+
+    Attributes:
+        agents: Agents seeded on startup.
+        hours: Business hours.
+        shared_secret: HMAC secret for channel <-> inbox calls; the channel
+            endpoints are disabled without it.
+        db_url: Database URL (`sqlite:///handover.db` or `postgresql://...`).
+        url_prefix: Where the API is mounted.
+        continuity_window: How recently an agent must have helped a customer to
+            get their next handover first.
+        alternatives: What customers without an agent are offered.
+        housekeeping_seconds: Interval of the background dispatch / wait refresh
+            (0 disables it).
+
+    """
+
+    agents: Tuple[AgentConfig, ...] = ()
+    hours: BusinessHours = field(default_factory=BusinessHours)
+    shared_secret: Optional[str] = None
+    db_url: str = DEFAULT_DB_URL
+    url_prefix: str = DEFAULT_URL_PREFIX
+    continuity_window: timedelta = DEFAULT_CONTINUITY_WINDOW
+    alternatives: Tuple[str, ...] = DEFAULT_ALTERNATIVES
+    housekeeping_seconds: float = DEFAULT_HOUSEKEEPING_SECONDS
+
+    def agent_profiles(self) -> List[Dict[str, Any]]:
+        """The agents as `InboxStore.upsert_agent` keyword arguments."""
+        return [agent.profile() for agent in self.agents]
+
+    @classmethod
+    def from_yaml(cls, path: Union[str, Path]) -> "InboxConfig":
+        """Reads `inbox.yml`.
+
+        Args:
+            path: The file.
+
+        Returns:
+            The configuration.
+
+        Raises:
+            InboxConfigError: unreadable file or invalid content (naming the key).
+
+        """
+        try:
+            data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as error:
+            raise InboxConfigError(f"cannot read {path}: {error}") from error
+        try:
+            return cls.from_dict(data or {})
+        except InboxConfigError as error:
+            raise InboxConfigError(f"{path}: {error}") from error
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "InboxConfig":
+        """Builds the configuration from parsed YAML/JSON.
+
+        Args:
+            data: See docs/inbox.md for the keys.
+
+        Returns:
+            The configuration.
+
+        Raises:
+            InboxConfigError: naming the offending key.
+
+        """
+        if not isinstance(data, Mapping):
+            raise InboxConfigError("the inbox configuration must be a mapping")
+        raw_agents = data.get("agents") or []
+        if not isinstance(raw_agents, list):
+            raise InboxConfigError("agents must be a list")
+        agents = tuple(
+            _agent(entry, f"agents[{index}]") for index, entry in enumerate(raw_agents)
+        )
+        seen: Dict[str, int] = {}
+        for index, agent in enumerate(agents):
+            if agent.agent_id in seen:
+                raise InboxConfigError(
+                    f"agents[{index}] has the same id '{agent.agent_id}' as "
+                    f"agents[{seen[agent.agent_id]}]; give one an explicit id"
+                )
+            seen[agent.agent_id] = index
+        tokens = [agent.token for agent in agents]
+        if len(set(tokens)) != len(tokens):
+            raise InboxConfigError(
+                "two agents share a token; every agent needs its own"
+            )
+        try:
+            hours = BusinessHours.from_dict(data.get("business_hours"))
+        except ValueError as error:
+            raise InboxConfigError(str(error)) from error
+        window = data.get("continuity_window_minutes")
+        alternatives = data.get("alternatives", list(DEFAULT_ALTERNATIVES))
+        if not isinstance(alternatives, list):
+            raise InboxConfigError(
+                "alternatives must be a list, e.g. [callback, email]"
+            )
+        return cls(
+            agents=agents,
+            hours=hours,
+            shared_secret=_secret(data, "shared_secret"),
+            db_url=str(data.get("db") or data.get("db_url") or DEFAULT_DB_URL),
+            url_prefix=str(data.get("url_prefix") or DEFAULT_URL_PREFIX),
+            continuity_window=(
+                timedelta(minutes=_number(window, "continuity_window_minutes"))
+                if window is not None
+                else DEFAULT_CONTINUITY_WINDOW
+            ),
+            alternatives=tuple(str(item) for item in alternatives),
+            housekeeping_seconds=_number(
+                data.get("housekeeping_seconds", DEFAULT_HOUSEKEEPING_SECONDS),
+                "housekeeping_seconds",
+            ),
+        )
+
+
+def _agent(entry: Any, where: str) -> AgentConfig:
+    if not isinstance(entry, Mapping):
+        raise InboxConfigError(f"{where} must be a mapping with name, token, teams ...")
+    name = entry.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise InboxConfigError(f"{where}.name is required")
+    token = _secret(entry, "token", where)
+    if not token:
+        raise InboxConfigError(f"{where}.token (or token_env) is required")
+    tier = entry.get("tier", TIER_STANDARD)
+    if tier not in AGENT_TIERS:
+        raise InboxConfigError(f"{where}.tier must be one of {', '.join(AGENT_TIERS)}")
+    capacity = entry.get("capacity", DEFAULT_CAPACITY)
+    if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 0:
+        raise InboxConfigError(f"{where}.capacity must be a whole number >= 0")
+    return AgentConfig(
+        name=name.strip(),
+        token=token,
+        teams=_strings(entry.get("teams", [DEFAULT_TEAM]), f"{where}.teams"),
+        languages=_strings(entry.get("languages", ["en"]), f"{where}.languages"),
+        tier=tier,
+        capacity=capacity,
+        id=str(entry.get("id") or ""),
+    )
+
+
+def _secret(data: Mapping[str, Any], key: str, where: str = "") -> Optional[str]:
+    """`key` itself, or the environment variable named by `<key>_env`."""
+    prefix = f"{where}." if where else ""
+    variable = data.get(f"{key}_env")
+    if variable:
+        value = os.environ.get(str(variable))
+        if not value:
+            raise InboxConfigError(
+                f"{prefix}{key}_env names ${variable}, which is not set"
+            )
+        return value
+    value = data.get(key)
+    if value is None:
+        return None
+    return str(value)
+
+
+def _strings(value: Any, where: str) -> Tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        raise InboxConfigError(f"{where} must be a non-empty list")
+    return tuple(str(item) for item in value)
+
+
+def _number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise InboxConfigError(f"{where} must be a number >= 0")
+    return float(value)

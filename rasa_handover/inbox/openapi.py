@@ -1,0 +1,463 @@
+"""The hand-written OpenAPI 3 document of the inbox API (served at `/openapi.json`).
+
+Paths are relative to the mount point (`servers[0].url`, by default
+`/webhooks/handover/inbox`). A test checks that every registered route is here.
+"""
+
+import copy
+from typing import Any, Dict, List, Optional
+
+from rasa_handover.__version__ import __version__
+from rasa_handover.inbox.models import AGENT_TIERS, EVENT_TYPES, OUTCOMES, STATUSES
+from rasa_handover.inbox.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER
+
+
+def _ref(name: str) -> Dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: Dict[str, Any], description: str) -> Dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": schema}},
+    }
+
+
+def _errors(*statuses: str) -> Dict[str, Any]:
+    return {status: {"$ref": f"#/components/responses/{status}"} for status in statuses}
+
+
+def _body(schema: Dict[str, Any]) -> Dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _object(
+    properties: Dict[str, Any], required: Optional[List[str]] = None
+) -> Dict[str, Any]:
+    schema: Dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = required
+    return schema
+
+
+_STRING = {"type": "string"}
+_NULLABLE_STRING = {"type": "string", "nullable": True}
+_INTEGER = {"type": "integer"}
+_NULLABLE_INTEGER = {"type": "integer", "nullable": True}
+_TIME = {"type": "string", "format": "date-time", "nullable": True}
+_TICKET_ID = {
+    "name": "ticket_id",
+    "in": "path",
+    "required": True,
+    "schema": _INTEGER,
+}
+_AGENT: List[Dict[str, List[str]]] = [{"bearerAuth": []}]
+_CHANNEL: List[Dict[str, List[str]]] = [
+    {"handoverSignature": [], "handoverTimestamp": []}
+]
+
+_SCHEMAS: Dict[str, Any] = {
+    "Error": _object(
+        {"error": _STRING, "field": _NULLABLE_STRING}, required=["error", "field"]
+    ),
+    "Agent": _object(
+        {
+            "id": _STRING,
+            "name": _STRING,
+            "teams": {"type": "array", "items": _STRING},
+            "languages": {"type": "array", "items": _STRING},
+            "tier": {"type": "string", "enum": list(AGENT_TIERS)},
+            "capacity": _INTEGER,
+            "online": {"type": "boolean"},
+            "active_tickets": _INTEGER,
+            "last_seen": _TIME,
+        }
+    ),
+    "Ticket": _object(
+        {
+            "id": _INTEGER,
+            "conversation_id": _STRING,
+            "attempt": _INTEGER,
+            "status": {"type": "string", "enum": list(STATUSES)},
+            "team": _STRING,
+            "language": _NULLABLE_STRING,
+            "tier": _STRING,
+            "channel": _NULLABLE_STRING,
+            "reason": _NULLABLE_STRING,
+            "customer_name": _NULLABLE_STRING,
+            "agent_id": _NULLABLE_STRING,
+            "agent_name": _NULLABLE_STRING,
+            "created_at": _TIME,
+            "assigned_at": _TIME,
+            "accepted_at": _TIME,
+            "resolved_at": _TIME,
+            "queue_position": _NULLABLE_INTEGER,
+            "estimated_wait_seconds": _NULLABLE_INTEGER,
+            "callback": {"type": "object", "nullable": True},
+            "outcome": {"type": "string", "enum": list(OUTCOMES), "nullable": True},
+            "outcome_note": _NULLABLE_STRING,
+            "no_agent_reason": _NULLABLE_STRING,
+        }
+    ),
+    "Message": _object(
+        {
+            "id": _INTEGER,
+            "ticket_id": _INTEGER,
+            "sender": {"type": "string", "enum": ["customer", "agent", "system"]},
+            "text": _STRING,
+            "created_at": _TIME,
+            "agent_name": _NULLABLE_STRING,
+        }
+    ),
+    "LifecycleEvent": _object(
+        {
+            "id": _INTEGER,
+            "ticket_id": _INTEGER,
+            "type": {"type": "string", "enum": list(EVENT_TYPES)},
+            "data": {"type": "object"},
+            "created_at": _TIME,
+        }
+    ),
+    "TicketView": _object(
+        {
+            "ticket_id": _INTEGER,
+            "status": _STRING,
+            "created": {"type": "boolean"},
+            "team": _STRING,
+            "agent_name": _NULLABLE_STRING,
+            "queue_position": _NULLABLE_INTEGER,
+            "estimated_wait_seconds": _NULLABLE_INTEGER,
+            "wait_text": _NULLABLE_STRING,
+            "no_agent_reason": {
+                "type": "string",
+                "enum": ["outside_hours", "nobody_online", "all_busy"],
+                "nullable": True,
+            },
+            "alternatives": {"type": "array", "items": _STRING},
+            "conversation_id": _STRING,
+            "attempt": _INTEGER,
+            "wait_basis": {
+                "type": "string",
+                "enum": ["observed", "cold_start"],
+                "nullable": True,
+            },
+            "opens_at": _TIME,
+            "notes": {"type": "array", "items": _STRING},
+        }
+    ),
+}
+
+_TICKET_RESPONSE = _json(_object({"ticket": _ref("Ticket")}), "The ticket.")
+
+_PATHS: Dict[str, Any] = {
+    "/api/health": {
+        "get": {
+            "summary": "Liveness and database check",
+            "responses": {
+                "200": _json(
+                    _object(
+                        {
+                            "status": _STRING,
+                            "version": _STRING,
+                            "latest_event_id": _INTEGER,
+                        }
+                    ),
+                    "Healthy.",
+                ),
+                "503": {"$ref": "#/components/responses/503"},
+            },
+        }
+    },
+    "/openapi.json": {
+        "get": {
+            "summary": "This document",
+            "responses": {"200": _json({"type": "object"}, "OpenAPI 3 document.")},
+        }
+    },
+    "/api/me": {
+        "get": {
+            "summary": "The calling agent",
+            "security": _AGENT,
+            "responses": {
+                "200": _json(_object({"agent": _ref("Agent")}), "The agent."),
+                **_errors("401"),
+            },
+        }
+    },
+    "/api/agents/me/availability": {
+        "post": {
+            "summary": "Go online or offline",
+            "description": "Going offline returns not-yet-accepted tickets to the "
+            "queue; going online assigns waiting tickets.",
+            "security": _AGENT,
+            "requestBody": _body(
+                _object({"online": {"type": "boolean"}}, required=["online"])
+            ),
+            "responses": {
+                "200": _json(_object({"agent": _ref("Agent")}), "The agent."),
+                **_errors("400", "401"),
+            },
+        }
+    },
+    "/api/queue": {
+        "get": {
+            "summary": "Open tickets and callbacks of the agent's teams, oldest first",
+            "security": _AGENT,
+            "responses": {
+                "200": _json(
+                    _object(
+                        {
+                            "tickets": {"type": "array", "items": _ref("Ticket")},
+                            "callbacks": {"type": "array", "items": _ref("Ticket")},
+                        }
+                    ),
+                    "The queue.",
+                ),
+                **_errors("401"),
+            },
+        }
+    },
+    "/api/events": {
+        "get": {
+            "summary": "Server-sent events: lifecycle events of the agent's teams",
+            "description": "Each event: `id: <id>`, `event: <type>`, `data: <JSON "
+            "LifecycleEvent>`. Resume with the `Last-Event-ID` header. Without it "
+            "the stream starts with events after the call. The stream ends after "
+            "`max_seconds` (default and maximum 300); clients reconnect.",
+            "security": _AGENT,
+            "parameters": [
+                {"name": "Last-Event-ID", "in": "header", "schema": _INTEGER},
+                {"name": "last_event_id", "in": "query", "schema": _INTEGER},
+                {"name": "max_seconds", "in": "query", "schema": {"type": "number"}},
+            ],
+            "responses": {
+                "200": {
+                    "description": "The event stream.",
+                    "content": {"text/event-stream": {"schema": _STRING}},
+                },
+                **_errors("400", "401"),
+            },
+        }
+    },
+    "/api/tickets/{ticket_id}": {
+        "get": {
+            "summary": "A ticket with its payload, messages and events",
+            "security": _AGENT,
+            "parameters": [_TICKET_ID],
+            "responses": {
+                "200": _json(
+                    _object(
+                        {
+                            "ticket": _ref("Ticket"),
+                            "payload": {"type": "object"},
+                            "messages": {"type": "array", "items": _ref("Message")},
+                            "events": {
+                                "type": "array",
+                                "items": _ref("LifecycleEvent"),
+                            },
+                        }
+                    ),
+                    "The ticket in full.",
+                ),
+                **_errors("401", "404"),
+            },
+        }
+    },
+    "/api/tickets/{ticket_id}/claim": {
+        "post": {
+            "summary": "Take a waiting ticket (or one assigned to you)",
+            "security": _AGENT,
+            "parameters": [_TICKET_ID],
+            "responses": {"200": _TICKET_RESPONSE, **_errors("401", "404", "409")},
+        }
+    },
+    "/api/tickets/{ticket_id}/reply": {
+        "post": {
+            "summary": "Send a message to the customer (accepts the ticket if needed)",
+            "security": _AGENT,
+            "parameters": [_TICKET_ID],
+            "requestBody": _body(_object({"text": _STRING}, required=["text"])),
+            "responses": {
+                "201": _json(_object({"message": _ref("Message")}), "Sent."),
+                **_errors("400", "401", "404", "409"),
+            },
+        }
+    },
+    "/api/tickets/{ticket_id}/resolve": {
+        "post": {
+            "summary": "Close the ticket with an outcome label",
+            "security": _AGENT,
+            "parameters": [_TICKET_ID],
+            "requestBody": _body(
+                _object(
+                    {
+                        "outcome": {"type": "string", "enum": list(OUTCOMES)},
+                        "note": _STRING,
+                    },
+                    required=["outcome"],
+                )
+            ),
+            "responses": {
+                "200": _TICKET_RESPONSE,
+                **_errors("400", "401", "404", "409"),
+            },
+        }
+    },
+    "/api/tickets/{ticket_id}/transfer": {
+        "post": {
+            "summary": "Move the ticket to another team's queue",
+            "security": _AGENT,
+            "parameters": [_TICKET_ID],
+            "requestBody": _body(_object({"team": _STRING}, required=["team"])),
+            "responses": {
+                "200": _json(
+                    _object({"ticket": _ref("Ticket"), "routing": _ref("TicketView")}),
+                    "The ticket after routing in the new team.",
+                ),
+                **_errors("400", "401", "404", "409"),
+            },
+        }
+    },
+    "/api/channel/tickets": {
+        "post": {
+            "summary": "Request a handover (idempotent per conversation and attempt)",
+            "security": _CHANNEL,
+            "requestBody": _body(
+                _object(
+                    {
+                        "conversation_id": _STRING,
+                        "attempt": _INTEGER,
+                        "payload": {"type": "object"},
+                    },
+                    required=["conversation_id", "attempt", "payload"],
+                )
+            ),
+            "responses": {
+                "201": _json(_ref("TicketView"), "Ticket created and routed."),
+                "200": _json(_ref("TicketView"), "Existing ticket (a retry)."),
+                **_errors("400", "401", "403"),
+            },
+        }
+    },
+    "/api/channel/messages": {
+        "post": {
+            "summary": "Relay a customer message to the open ticket",
+            "security": _CHANNEL,
+            "requestBody": _body(
+                _object(
+                    {"conversation_id": _STRING, "text": _STRING},
+                    required=["conversation_id", "text"],
+                )
+            ),
+            "responses": {
+                "201": _json(_object({"relayed": {"type": "boolean"}}), "Relayed."),
+                **_errors("400", "401", "403", "404"),
+            },
+        },
+        "get": {
+            "summary": "Agent messages for a conversation after a cursor (polling)",
+            "security": _CHANNEL,
+            "parameters": [
+                {
+                    "name": "conversation_id",
+                    "in": "query",
+                    "required": True,
+                    "schema": _STRING,
+                },
+                {"name": "after_id", "in": "query", "schema": _INTEGER},
+            ],
+            "responses": {
+                "200": _json(
+                    _object(
+                        {
+                            "messages": {"type": "array", "items": _ref("Message")},
+                            "handover_active": {"type": "boolean"},
+                        }
+                    ),
+                    "The messages.",
+                ),
+                **_errors("400", "401", "403"),
+            },
+        },
+    },
+    "/api/channel/callbacks": {
+        "post": {
+            "summary": "Schedule a callback instead of waiting",
+            "security": _CHANNEL,
+            "requestBody": _body(
+                _object(
+                    {
+                        "conversation_id": _STRING,
+                        "contact": _STRING,
+                        "when": _STRING,
+                        "payload": {"type": "object"},
+                    },
+                    required=["conversation_id", "contact"],
+                )
+            ),
+            "responses": {
+                "201": _json(_ref("TicketView"), "Callback scheduled."),
+                "200": _json(_ref("TicketView"), "Already scheduled (a retry)."),
+                **_errors("400", "401", "403"),
+            },
+        }
+    },
+}
+
+_ERROR_DESCRIPTIONS = {
+    "400": "Malformed request; `field` names the offending field.",
+    "401": "Missing or unknown agent token, or a bad channel signature.",
+    "403": "Channel endpoints are off (no shared secret configured).",
+    "404": "Unknown ticket, or no open handover for the conversation.",
+    "409": "The ticket's state forbids it (e.g. another agent accepted it).",
+    "503": "The database is unavailable.",
+}
+
+OPENAPI: Dict[str, Any] = {
+    "openapi": "3.0.3",
+    "info": {
+        "title": "rasa-handover inbox API",
+        "version": __version__,
+        "description": "Tickets, agents and lifecycle events of the human side of "
+        "a Rasa handover. See docs/inbox-api.md.",
+    },
+    "servers": [{"url": "/webhooks/handover/inbox"}],
+    "paths": _PATHS,
+    "components": {
+        "schemas": _SCHEMAS,
+        "responses": {
+            status: _json(_ref("Error"), description)
+            for status, description in _ERROR_DESCRIPTIONS.items()
+        },
+        "securitySchemes": {
+            "bearerAuth": {"type": "http", "scheme": "bearer"},
+            "handoverSignature": {
+                "type": "apiKey",
+                "in": "header",
+                "name": SIGNATURE_HEADER,
+                "description": "sha256=<hex HMAC-SHA256 of '<timestamp>.' + body>",
+            },
+            "handoverTimestamp": {
+                "type": "apiKey",
+                "in": "header",
+                "name": TIMESTAMP_HEADER,
+                "description": "Unix seconds; rejected if more than 5 minutes off.",
+            },
+        },
+    },
+}
+
+
+def openapi_document(server_url: str = "/webhooks/handover/inbox") -> Dict[str, Any]:
+    """A copy of `OPENAPI` whose server URL is where the API is mounted.
+
+    Args:
+        server_url: The mount point.
+
+    Returns:
+        The document.
+
+    """
+    document = copy.deepcopy(OPENAPI)
+    document["servers"] = [{"url": server_url}]
+    return document

@@ -1,0 +1,845 @@
+"""The inbox's business operations, shared by the HTTP API and the embedded channel.
+
+`InboxService` turns a handover request into a routed ticket with an honest wait
+estimate, relays messages both ways, and lets agents claim, answer, transfer and
+resolve tickets. The embedded channel calls it directly (no HTTP); the standalone
+app exposes it through `rasa_handover.inbox.api`.
+
+Subscribers (`subscribe()`) learn about what the customer must hear: an agent's
+message, an assignment or acceptance, a transfer, a resolution, a grown wait.
+"""
+
+import asyncio
+import dataclasses
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import (
+    Any,
+    Awaitable,
+    Callable,
+    Dict,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Set,
+    Tuple,
+)
+
+from rasa_handover.inbox.config import DEFAULT_ALTERNATIVES
+from rasa_handover.inbox.errors import ConflictError, NotFoundError, ValidationError
+from rasa_handover.inbox.models import (
+    DEFAULT_TEAM,
+    EVENT_ACCEPTED,
+    EVENT_ASSIGNED,
+    EVENT_EXPIRED,
+    EVENT_FAILED,
+    EVENT_MESSAGE,
+    EVENT_QUEUED,
+    EVENT_RESOLVED,
+    EVENT_TRANSFERRED,
+    SENDER_AGENT,
+    SENDER_CUSTOMER,
+    STATUS_ACTIVE,
+    STATUS_ASSIGNED,
+    STATUS_CALLBACK,
+    STATUS_WAITING,
+    TIER_SENIOR,
+    TIER_STANDARD,
+    Agent,
+    LifecycleEvent,
+    Ticket,
+    TicketMessage,
+    iso,
+)
+from rasa_handover.inbox.router import (
+    DEFAULT_CONTINUITY_WINDOW,
+    NO_AGENT_OUTSIDE_HOURS,
+    BusinessHours,
+    RoutingDecision,
+    RoutingRequest,
+    route,
+)
+from rasa_handover.inbox.store import Change, InboxStore
+from rasa_handover.inbox.wait_estimate import (
+    PICKUP_SAMPLE_SIZE,
+    WaitEstimate,
+    estimate_wait,
+    format_wait,
+    should_update_customer,
+)
+
+logger = logging.getLogger(__name__)
+
+# Events subscribers hear about: the ones the customer must be told of. Customer
+# messages and internal queue bookkeeping are not among them; `queued` is only
+# published when a waiting customer's estimate grew (`refresh_waits`).
+NOTIFIED_EVENTS: Tuple[str, ...] = (
+    EVENT_ASSIGNED,
+    EVENT_ACCEPTED,
+    EVENT_MESSAGE,
+    EVENT_TRANSFERRED,
+    EVENT_RESOLVED,
+    EVENT_EXPIRED,
+    EVENT_FAILED,
+)
+# Why a ticket went back to the queue.
+REQUEUE_AGENT_OFFLINE = "agent_offline"
+REQUEUE_WAIT_GREW = "wait_grew"
+
+# The payload key a standalone channel puts its webhook URL under.
+PAYLOAD_CALLBACK_URL = "channel_callback_url"
+
+EventListener = Callable[[LifecycleEvent, Ticket], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class TicketView:
+    """What the channel needs to tell the customer about their handover.
+
+    Attributes:
+        ticket_id: The ticket.
+        status: The ticket's status.
+        created: False when the request was a retry of an existing attempt.
+        team: The queue the ticket is in.
+        agent_name: The assigned or accepted agent's name, if any.
+        queue_position: 1-based position in the team's queue (waiting only).
+        estimated_wait_seconds: Expected wait (None once an agent has it or the
+            ticket is finished).
+        wait_text: The wait for humans ("about 4 minutes").
+        no_agent_reason: `outside_hours`, `nobody_online` or `all_busy`.
+        alternatives: What to offer instead of waiting, e.g. ["callback", "email"].
+        conversation_id: Rasa's sender id.
+        attempt: The handover attempt within the conversation.
+        wait_basis: `observed` or `cold_start` (how the estimate was made).
+        opens_at: ISO time the inbox opens next, when it is closed now.
+        notes: Routing notes (fallbacks taken), for logs and agents.
+
+    """
+
+    ticket_id: int
+    status: str
+    created: bool
+    team: str
+    agent_name: Optional[str] = None
+    queue_position: Optional[int] = None
+    estimated_wait_seconds: Optional[int] = None
+    wait_text: Optional[str] = None
+    no_agent_reason: Optional[str] = None
+    alternatives: List[str] = field(default_factory=list)
+    conversation_id: str = ""
+    attempt: int = 1
+    wait_basis: Optional[str] = None
+    opens_at: Optional[str] = None
+    notes: List[str] = field(default_factory=list)
+
+    def to_dict(self) -> Dict[str, Any]:
+        """Returns the view as JSON-ready data."""
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class HandoverRequestFields:
+    """The routing-relevant facts read from a context payload.
+
+    Attributes:
+        team: From `trigger.team`, then `team`; default `general`.
+        language: From `language` (a code, or `{"code": ...}`).
+        high_value: `account.high_value` is true, or `tier` is `senior`.
+        channel: From `channel` (a name, or `{"name": ...}`).
+        reason: From `trigger.reason`, then `reason`.
+        customer_name: From `customer_name`, `customer.name` or `account.name`.
+
+    """
+
+    team: str = DEFAULT_TEAM
+    language: Optional[str] = None
+    high_value: bool = False
+    channel: Optional[str] = None
+    reason: Optional[str] = None
+    customer_name: Optional[str] = None
+
+    @property
+    def tier(self) -> str:
+        """The agent tier the ticket asks for."""
+        return TIER_SENIOR if self.high_value else TIER_STANDARD
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> "HandoverRequestFields":
+        """Reads the fields, ignoring keys of the wrong type instead of failing.
+
+        Args:
+            payload: The context payload built by `action_handover`.
+
+        Returns:
+            The fields.
+
+        """
+        trigger = _mapping(payload.get("trigger"))
+        account = _mapping(payload.get("account"))
+        customer = _mapping(payload.get("customer"))
+        tier = _text(payload.get("tier"))
+        return cls(
+            team=_text(trigger.get("team"))
+            or _text(payload.get("team"))
+            or DEFAULT_TEAM,
+            language=_text(payload.get("language"), "code"),
+            high_value=account.get("high_value") is True or tier == TIER_SENIOR,
+            channel=_text(payload.get("channel"), "name"),
+            reason=_text(trigger.get("reason")) or _text(payload.get("reason")),
+            customer_name=_text(payload.get("customer_name"))
+            or _text(customer.get("name"))
+            or _text(account.get("name")),
+        )
+
+
+class InboxService:
+    """Tickets, routing and messages on top of an `InboxStore`."""
+
+    def __init__(
+        self,
+        store: InboxStore,
+        hours: Optional[BusinessHours] = None,
+        continuity_window: timedelta = DEFAULT_CONTINUITY_WINDOW,
+        alternatives: Sequence[str] = DEFAULT_ALTERNATIVES,
+    ) -> None:
+        """Creates the service.
+
+        Args:
+            store: Where tickets live.
+            hours: When agents work (default: always).
+            continuity_window: How recently an agent must have helped a customer
+                to get their next handover first.
+            alternatives: Offered when no agent is assigned.
+
+        """
+        self.store = store
+        self.hours = hours or BusinessHours()
+        self.continuity_window = continuity_window
+        self.alternatives = list(alternatives)
+        self._listeners: List[EventListener] = []
+        self._changed: Optional[asyncio.Event] = None
+        self._started = False
+
+    # --- Lifecycle and subscriptions. -------------------------------------------
+
+    async def start(self, agents: Sequence[Mapping[str, Any]] = ()) -> None:
+        """Creates the tables and seeds agents; safe to call more than once.
+
+        Args:
+            agents: Agent profiles as keyword arguments of
+                `InboxStore.upsert_agent` (id, name, token, teams, ...).
+
+        """
+        if not self._started:
+            await self.store.create_all()
+            self._started = True
+        for profile in agents:
+            await self.store.upsert_agent(**profile)
+
+    async def close(self) -> None:
+        """Releases the database connections."""
+        await self.store.close()
+
+    def subscribe(self, listener: EventListener) -> Callable[[], None]:
+        """Registers `async def listener(event, ticket)` for `NOTIFIED_EVENTS`.
+
+        Listeners run in the request that caused the event, one after another;
+        one that fails is logged and skipped, never failing the agent's request.
+        Slow work (HTTP calls) belongs in a background task of the listener.
+
+        Args:
+            listener: The coroutine function to call.
+
+        Returns:
+            A function that unsubscribes the listener.
+
+        """
+        self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return unsubscribe
+
+    async def wait_for_change(self, timeout: float) -> bool:
+        """Waits until this process records any change, or `timeout` seconds.
+
+        Used by the event stream to wake up at once instead of on its next poll.
+
+        Args:
+            timeout: Seconds to wait at most.
+
+        Returns:
+            True if something changed.
+
+        """
+        changed = self._change_signal()
+        try:
+            await asyncio.wait_for(changed.wait(), timeout)
+        except asyncio.TimeoutError:
+            return False
+        return True
+
+    # --- Customer side (called by the channel). ---------------------------------
+
+    async def request_handover(
+        self, conversation_id: str, attempt: int, payload: Mapping[str, Any]
+    ) -> TicketView:
+        """Opens (or, on a retry, returns) the ticket for a handover and routes it.
+
+        Args:
+            conversation_id: Rasa's sender id.
+            attempt: Counts handovers within the conversation; a retry of the same
+                handover must reuse the number.
+            payload: The context payload (see `HandoverRequestFields`).
+
+        Returns:
+            What to tell the customer: agent name or queue position, wait,
+            alternatives.
+
+        Raises:
+            ValidationError: empty conversation id or attempt < 1.
+
+        """
+        fields = HandoverRequestFields.from_payload(payload)
+        team, team_notes = await self._team_for(fields.team)
+        ticket, created = await self.store.create_ticket(
+            conversation_id,
+            attempt,
+            payload,
+            team=team,
+            language=fields.language,
+            tier=fields.tier,
+            channel=fields.channel,
+            reason=fields.reason,
+            customer_name=fields.customer_name,
+        )
+        if not created:
+            return await self.view(ticket, created=False)
+        self._signal_change()
+        # Dispatch the whole team's queue, not only this ticket: customers who
+        # were waiting before get the first free agent.
+        decisions = await self._dispatch(teams={ticket.team})
+        decision = decisions.get(ticket.id)
+        current = await self.store.require_ticket(ticket.id)
+        notes = team_notes + (list(decision.notes) if decision is not None else [])
+        if current.status == STATUS_WAITING:
+            reason = decision.no_agent_reason if decision is not None else None
+            estimate = await self._estimate(current)
+            change = await self.store.mark_queued(
+                current.id, reason, estimate[0].seconds, notes
+            )
+            current = change.ticket
+        return await self.view(current, created=True, notes=notes)
+
+    async def relay_customer_message(self, conversation_id: str, text: str) -> bool:
+        """Adds a customer's message to their open ticket.
+
+        Args:
+            conversation_id: Rasa's sender id.
+            text: What the customer wrote.
+
+        Returns:
+            False if the conversation has no open ticket (the bot should answer).
+
+        Raises:
+            ValidationError: empty text.
+
+        """
+        ticket = await self.store.active_ticket_for_conversation(conversation_id)
+        if ticket is None:
+            return False
+        change = await self.store.add_message(ticket.id, SENDER_CUSTOMER, text)
+        await self._publish(change)
+        return True
+
+    async def schedule_callback(
+        self,
+        conversation_id: str,
+        when_text: str,
+        contact: str,
+        payload: Mapping[str, Any],
+    ) -> TicketView:
+        """Records that the customer wants to be called back instead of waiting.
+
+        An open ticket of the conversation becomes the callback request (the
+        customer leaves the queue); otherwise a new callback ticket is created
+        for the next attempt (or `payload["attempt"]`). Repeating the request
+        returns the existing callback ticket.
+
+        Args:
+            conversation_id: Rasa's sender id.
+            when_text: When the customer wants the call, as they said it.
+            contact: Phone number or e-mail address.
+            payload: The context payload.
+
+        Returns:
+            The callback ticket's view.
+
+        Raises:
+            ValidationError: empty contact.
+
+        """
+        if not contact or not contact.strip():
+            raise ValidationError("contact must not be empty", "contact")
+        callback = {
+            "when": when_text,
+            "contact": contact,
+            "requested_at": iso(self.store.clock()),
+        }
+        tickets = await self.store.tickets_for_conversation(conversation_id)
+        latest = tickets[-1] if tickets else None
+        if latest is not None and latest.status == STATUS_CALLBACK:
+            return await self.view(latest, created=False)
+        if latest is not None and latest.is_open:
+            change = await self.store.set_callback(latest.id, callback)
+            await self._publish(change)
+            return await self.view(change.ticket, created=True)
+        requested = payload.get("attempt")
+        attempt = (
+            requested
+            if isinstance(requested, int) and not isinstance(requested, bool)
+            else await self.store.next_attempt(conversation_id)
+        )
+        fields = HandoverRequestFields.from_payload(payload)
+        team, _ = await self._team_for(fields.team)
+        ticket, created = await self.store.create_ticket(
+            conversation_id,
+            attempt,
+            payload,
+            team=team,
+            language=fields.language,
+            tier=fields.tier,
+            channel=fields.channel,
+            reason=fields.reason,
+            customer_name=fields.customer_name,
+            status=STATUS_CALLBACK,
+            callback=callback,
+        )
+        if created:
+            self._signal_change()
+        return await self.view(ticket, created=created)
+
+    # --- Agent side. ------------------------------------------------------------
+
+    async def claim(self, ticket_id: int, agent: Agent) -> Ticket:
+        """The agent takes the ticket (see `InboxStore.claim`).
+
+        Raises:
+            NotFoundError: unknown ticket.
+            ConflictError: someone else holds it, or it is finished.
+
+        """
+        change = await self.store.claim(ticket_id, agent.id)
+        await self._publish(change)
+        return change.ticket
+
+    async def agent_reply(
+        self, ticket_id: int, agent: Agent, text: str
+    ) -> TicketMessage:
+        """Sends an agent's message to the customer.
+
+        Replying to a ticket that is waiting, a callback, or assigned to this
+        agent accepts it first: typing the first line is picking it up.
+
+        Args:
+            ticket_id: The ticket.
+            agent: The replying agent.
+            text: The message.
+
+        Returns:
+            The stored message.
+
+        Raises:
+            ValidationError: empty text.
+            NotFoundError: unknown ticket.
+            ConflictError: another agent holds it, or it is finished.
+
+        """
+        if not text or not text.strip():
+            raise ValidationError("text must not be empty", "text")
+        ticket = await self.store.require_ticket(ticket_id)
+        if not (ticket.status == STATUS_ACTIVE and ticket.agent_id == agent.id):
+            await self.claim(ticket_id, agent)
+        change = await self.store.add_message(ticket_id, SENDER_AGENT, text, agent.name)
+        await self._publish(change)
+        assert change.message is not None
+        return change.message
+
+    async def resolve(
+        self, ticket_id: int, agent: Agent, outcome: str, note: Optional[str] = None
+    ) -> Ticket:
+        """Closes a ticket with its outcome and gives the agent the next one.
+
+        Args:
+            ticket_id: The ticket.
+            agent: The resolving agent.
+            outcome: `escalation_needed`, `escalation_not_needed` or
+                `should_have_come_earlier`.
+            note: Optional free text.
+
+        Returns:
+            The resolved ticket.
+
+        Raises:
+            ValidationError: unknown outcome.
+            NotFoundError: unknown ticket.
+            ConflictError: another agent holds it, or it is finished.
+
+        """
+        change = await self.store.resolve(ticket_id, agent.id, outcome, note)
+        await self._publish(change)
+        await self._dispatch()
+        return change.ticket
+
+    async def transfer(
+        self, ticket_id: int, team: str, agent: Optional[Agent] = None
+    ) -> TicketView:
+        """Moves a ticket to another team and routes it there.
+
+        The ticket never goes back to the agent who transferred it (they handed
+        it on on purpose), also not in later dispatch rounds.
+
+        Args:
+            ticket_id: The ticket.
+            team: The new team.
+            agent: Who transfers it (None: the system).
+
+        Returns:
+            The ticket's view after routing in the new team.
+
+        Raises:
+            ValidationError: empty team, or a team no agent works.
+            NotFoundError: unknown ticket.
+            ConflictError: finished, or another agent holds it.
+
+        """
+        teams = sorted(
+            {t for member in await self.store.list_agents() for t in member.teams}
+        )
+        if team not in teams:
+            # A typo here would park the customer in a queue nobody watches.
+            raise ValidationError(
+                f"no agent works team '{team}'; teams: {', '.join(teams)}", "team"
+            )
+        change = await self.store.transfer(
+            ticket_id, team, agent.id if agent is not None else None
+        )
+        await self._publish(change)
+        decisions = await self._dispatch(teams={team})
+        decision = decisions.get(ticket_id)
+        current = await self.store.require_ticket(ticket_id)
+        if current.status == STATUS_WAITING:
+            estimate = await self._estimate(current)
+            change = await self.store.mark_queued(
+                ticket_id,
+                decision.no_agent_reason if decision is not None else None,
+                estimate[0].seconds,
+                decision.notes if decision is not None else (),
+            )
+            current = change.ticket
+        await self._dispatch()  # The transferring agent can take someone else.
+        return await self.view(await self.store.require_ticket(current.id), False)
+
+    async def set_availability(self, agent: Agent, online: bool) -> Agent:
+        """Marks an agent online or offline and rebalances the queue.
+
+        Going offline returns the agent's not-yet-accepted tickets to the queue
+        (they would otherwise wait for someone who left); coming online gives
+        them waiting tickets at once.
+
+        Args:
+            agent: The agent.
+            online: The new availability.
+
+        Returns:
+            The updated agent.
+
+        """
+        updated = await self.store.set_availability(agent.id, online)
+        if not online:
+            for ticket in await self.store.list_queue(statuses=(STATUS_ASSIGNED,)):
+                if ticket.agent_id == agent.id:
+                    await self._requeue(ticket.id)
+        self._signal_change()
+        await self._dispatch()
+        refreshed = await self.store.get_agent(agent.id)
+        return refreshed or updated
+
+    async def queue_for(self, agent: Agent) -> Tuple[List[Ticket], List[Ticket]]:
+        """The open tickets and callback requests an agent should see.
+
+        Args:
+            agent: The agent.
+
+        Returns:
+            `(tickets, callbacks)`: tickets of the agent's teams plus their own,
+            oldest first.
+
+        """
+        tickets = await self.store.list_queue(teams=agent.teams, agent_id=agent.id)
+        callbacks = await self.store.list_queue(
+            teams=agent.teams, statuses=(STATUS_CALLBACK,)
+        )
+        return tickets, callbacks
+
+    async def ticket_details(
+        self, ticket_id: int
+    ) -> Tuple[Ticket, List[TicketMessage], List[LifecycleEvent]]:
+        """A ticket with its messages and lifecycle events.
+
+        Raises:
+            NotFoundError: unknown ticket.
+
+        """
+        ticket = await self.store.require_ticket(ticket_id)
+        messages = await self.store.messages(ticket_id)
+        events = await self.store.events(ticket_id=ticket_id)
+        return ticket, messages, events
+
+    # --- Housekeeping. ----------------------------------------------------------
+
+    async def refresh_waits(self) -> List[TicketView]:
+        """Re-estimates every waiting ticket; publishes the ones that grew.
+
+        Call it periodically (the API does, every
+        `api.HOUSEKEEPING_INTERVAL_SECONDS`). A grown estimate is stored and
+        published as a `queued` event so the channel can tell the customer.
+
+        Returns:
+            The views of tickets whose customers should hear a new estimate.
+
+        """
+        grown: List[TicketView] = []
+        for ticket in await self.store.list_queue(statuses=(STATUS_WAITING,)):
+            estimate, _ = await self._estimate(ticket)
+            if not should_update_customer(
+                ticket.estimated_wait_seconds, estimate.seconds
+            ):
+                continue
+            change = await self.store.mark_queued(
+                ticket.id, ticket.no_agent_reason, estimate.seconds, [REQUEUE_WAIT_GREW]
+            )
+            await self._publish(change, force=True)
+            grown.append(await self.view(change.ticket, created=False))
+        return grown
+
+    async def housekeeping(self) -> None:
+        """One round of background work: dispatch waiting tickets, refresh waits."""
+        await self._dispatch()
+        await self.refresh_waits()
+
+    # --- Views. -----------------------------------------------------------------
+
+    async def view(
+        self, ticket: Ticket, created: bool, notes: Sequence[str] = ()
+    ) -> TicketView:
+        """What the customer should hear about `ticket` right now.
+
+        Args:
+            ticket: The ticket (with its current queue position).
+            created: Whether this call created it.
+            notes: Routing notes to pass on.
+
+        Returns:
+            The view.
+
+        """
+        agent_name = None
+        if ticket.agent_id is not None:
+            agent = await self.store.get_agent(ticket.agent_id)
+            agent_name = agent.name if agent is not None else None
+        base = TicketView(
+            ticket_id=ticket.id,
+            status=ticket.status,
+            created=created,
+            team=ticket.team,
+            agent_name=agent_name,
+            conversation_id=ticket.conversation_id,
+            attempt=ticket.attempt,
+            notes=list(notes),
+        )
+        if ticket.status in (STATUS_ASSIGNED, STATUS_ACTIVE):
+            return dataclasses.replace(
+                base, estimated_wait_seconds=0, wait_text=format_wait(0)
+            )
+        if ticket.status == STATUS_CALLBACK:
+            return dataclasses.replace(base, no_agent_reason=ticket.no_agent_reason)
+        if ticket.status != STATUS_WAITING:
+            return base
+        estimate, opens_at = await self._estimate(ticket)
+        return dataclasses.replace(
+            base,
+            queue_position=ticket.queue_position,
+            estimated_wait_seconds=estimate.seconds,
+            wait_text=format_wait(estimate.seconds),
+            wait_basis=estimate.basis,
+            no_agent_reason=ticket.no_agent_reason,
+            alternatives=list(self.alternatives),
+            opens_at=opens_at,
+        )
+
+    # --- Internals. -------------------------------------------------------------
+
+    async def _estimate(self, ticket: Ticket) -> Tuple[WaitEstimate, Optional[str]]:
+        """The wait for a waiting ticket, and when the inbox opens if closed."""
+        now = self.store.clock()
+        samples = await self.store.recent_pickup_seconds(
+            ticket.team, PICKUP_SAMPLE_SIZE
+        )
+        position = ticket.queue_position or 1
+        if not self.hours.is_open(now):
+            opening = self.hours.next_opening(now)
+            estimate = estimate_wait(position, samples, 0)
+            if opening is None:
+                return estimate, None
+            closed_for = int((opening - now).total_seconds())
+            return (
+                dataclasses.replace(estimate, seconds=estimate.seconds + closed_for),
+                iso(opening),
+            )
+        free = sum(
+            1
+            for agent in await self.store.list_agents()
+            if agent.online and agent.has_capacity and ticket.team in agent.teams
+        )
+        return estimate_wait(position, samples, free), None
+
+    async def _dispatch(
+        self, teams: Optional[Set[str]] = None
+    ) -> Dict[int, RoutingDecision]:
+        """Routes waiting tickets (oldest first) to agents with capacity.
+
+        Args:
+            teams: Only tickets of these teams (None: all).
+
+        Returns:
+            The routing decision for each waiting ticket that was considered.
+
+        """
+        waiting = await self.store.list_queue(teams=teams, statuses=(STATUS_WAITING,))
+        if not waiting:
+            return {}
+        now = self.store.clock()
+        if not self.hours.is_open(now):
+            # Closed for everyone: no need to look at agents or history.
+            return {
+                ticket.id: RoutingDecision(None, ticket.team, NO_AGENT_OUTSIDE_HOURS)
+                for ticket in waiting
+            }
+        agents = {agent.id: agent for agent in await self.store.list_agents()}
+        handed_on = await self.store.transferred_by(ticket.id for ticket in waiting)
+        decisions: Dict[int, RoutingDecision] = {}
+        for ticket in waiting:
+            previous_id, previous_at = None, None
+            previous = await self.store.last_agent_for_conversation(
+                ticket.conversation_id
+            )
+            if previous is not None:
+                previous_id, previous_at = previous
+            skip = handed_on.get(ticket.id)
+            candidates = [a for a in agents.values() if a.id != skip]
+            request = RoutingRequest(
+                team=ticket.team,
+                language=ticket.language,
+                high_value=ticket.tier == TIER_SENIOR,
+                previous_contact_at=previous_at,
+            )
+            decision = route(
+                request,
+                candidates,
+                now,
+                self.hours,
+                previous_id,
+                self.continuity_window,
+            )
+            decisions[ticket.id] = decision
+            if decision.agent is None:
+                continue
+            try:
+                change = await self.store.assign(ticket.id, decision.agent.id)
+            except (ConflictError, NotFoundError):
+                continue  # Claimed or routed by another replica meanwhile.
+            await self._publish(change)
+            chosen = agents[decision.agent.id]
+            agents[chosen.id] = dataclasses.replace(
+                chosen, active_tickets=chosen.active_tickets + 1
+            )
+        return decisions
+
+    async def _requeue(self, ticket_id: int) -> None:
+        """Returns an assigned ticket to its queue and tells the customer."""
+        try:
+            change = await self.store.requeue(ticket_id, REQUEUE_AGENT_OFFLINE)
+        except ConflictError:
+            return  # Accepted in the meantime: it stays with the agent.
+        estimate, _ = await self._estimate(change.ticket)
+        await self.store.set_estimate(ticket_id, estimate.seconds)
+        ticket = await self.store.require_ticket(ticket_id)
+        # Forced: the customer was told an agent is coming and must hear otherwise.
+        await self._publish(Change(ticket, change.event), force=True)
+
+    async def _team_for(self, wanted: str) -> Tuple[str, List[str]]:
+        """The team to queue in: `wanted`, or the default team if nobody works it."""
+        if wanted == DEFAULT_TEAM:
+            return wanted, []
+        agents = await self.store.list_agents()
+        if any(wanted in agent.teams for agent in agents):
+            return wanted, []
+        note = f"no agent works team '{wanted}'; queued for '{DEFAULT_TEAM}'"
+        return DEFAULT_TEAM, [note]
+
+    async def _publish(self, change: Change, force: bool = False) -> None:
+        """Wakes event streams and tells subscribers about customer-facing events."""
+        self._signal_change()
+        event = change.event
+        if event is None:
+            return
+        if not force:
+            if event.type not in NOTIFIED_EVENTS:
+                return
+            if event.type == EVENT_MESSAGE and event.data.get("sender") != SENDER_AGENT:
+                return
+        if event.type == EVENT_QUEUED:
+            event = dataclasses.replace(
+                event,
+                data={
+                    **event.data,
+                    "wait_text": format_wait(change.ticket.estimated_wait_seconds),
+                },
+            )
+        for listener in list(self._listeners):
+            try:
+                await listener(event, change.ticket)
+            except Exception:
+                # A broken subscriber must not fail the agent's or customer's call.
+                logger.exception(
+                    "Handover event listener %r failed on %s", listener, event.type
+                )
+
+    def _change_signal(self) -> asyncio.Event:
+        if self._changed is None:
+            self._changed = asyncio.Event()
+        return self._changed
+
+    def _signal_change(self) -> None:
+        # Wake everyone waiting on the current signal, then start a fresh one.
+        if self._changed is not None:
+            self._changed.set()
+        self._changed = asyncio.Event()
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _text(value: Any, key: Optional[str] = None) -> Optional[str]:
+    """A non-empty string from `value`, or from `value[key]` if it is a mapping."""
+    if key is not None and isinstance(value, Mapping):
+        value = value.get(key)
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return None

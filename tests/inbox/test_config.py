@@ -1,0 +1,134 @@
+"""inbox.yml: the documented example loads; mistakes name the key."""
+
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from rasa_handover.inbox.config import (
+    DEFAULT_DB_URL,
+    AgentConfig,
+    InboxConfig,
+    InboxConfigError,
+)
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "inbox.md"
+
+
+def documented_inbox_yml() -> str:
+    """The copy-paste `inbox.yml` block of docs/inbox.md."""
+    text = DOCS.read_text(encoding="utf-8")
+    match = re.search(r"```yaml\n# inbox\.yml\n(.*?)```", text, re.DOTALL)
+    assert match, "docs/inbox.md lost its '# inbox.yml' example"
+    return match.group(1)
+
+
+def test_documented_example_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HANDOVER_SHARED_SECRET", "from-env")
+    monkeypatch.setenv("MAYA_TOKEN", "maya-token")
+    path = tmp_path / "inbox.yml"
+    path.write_text(documented_inbox_yml())
+
+    config = InboxConfig.from_yaml(path)
+
+    assert config.shared_secret == "from-env"
+    assert [agent.name for agent in config.agents] == ["Maya Lee", "Tom Berg"]
+    maya = config.agents[0]
+    assert (maya.agent_id, maya.token, maya.tier) == (
+        "maya-lee",
+        "maya-token",
+        "senior",
+    )
+    assert not config.hours.always_open
+    assert config.continuity_window == timedelta(hours=24)
+
+
+def test_defaults() -> None:
+    config = InboxConfig.from_dict({})
+
+    assert config.db_url == DEFAULT_DB_URL
+    assert config.agents == ()
+    assert config.hours.always_open
+    assert config.shared_secret is None
+
+
+def test_agent_profiles_feed_the_store() -> None:
+    config = InboxConfig(agents=(AgentConfig("Maya", "t", teams=("billing",)),))
+
+    assert config.agent_profiles() == [
+        {
+            "agent_id": "maya",
+            "name": "Maya",
+            "token": "t",
+            "teams": ("billing",),
+            "languages": ("en",),
+            "tier": "standard",
+            "capacity": 3,
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        pytest.param(
+            {"agents": {"name": "x"}}, "agents must be a list", id="agents-not-list"
+        ),
+        pytest.param({"agents": [{"token": "t"}]}, r"agents\[0\]\.name", id="no-name"),
+        pytest.param({"agents": [{"name": "A"}]}, r"agents\[0\]\.token", id="no-token"),
+        pytest.param(
+            {"agents": [{"name": "A", "token": "t", "tier": "boss"}]},
+            r"agents\[0\]\.tier",
+            id="bad-tier",
+        ),
+        pytest.param(
+            {"agents": [{"name": "A", "token": "t", "capacity": -1}]},
+            r"agents\[0\]\.capacity",
+            id="negative-capacity",
+        ),
+        pytest.param(
+            {"agents": [{"name": "A", "token": "t", "teams": []}]},
+            r"agents\[0\]\.teams",
+            id="no-teams",
+        ),
+        pytest.param(
+            {"agents": [{"name": "A", "token": "t"}, {"name": "a", "token": "u"}]},
+            "same id 'a'",
+            id="duplicate-id",
+        ),
+        pytest.param(
+            {"agents": [{"name": "A", "token": "t"}, {"name": "B", "token": "t"}]},
+            "share a token",
+            id="shared-token",
+        ),
+        pytest.param(
+            {"agents": [{"name": "A", "token_env": "HANDOVER_UNSET_VARIABLE"}]},
+            "HANDOVER_UNSET_VARIABLE",
+            id="token-env-unset",
+        ),
+        pytest.param(
+            {"business_hours": {"weekdays": {"mon": "nine to five"}}},
+            "HH:MM",
+            id="bad-hours",
+        ),
+        pytest.param(
+            {"continuity_window_minutes": "a day"},
+            "continuity_window_minutes",
+            id="bad-window",
+        ),
+    ],
+)
+def test_mistakes_name_the_key(data: dict, message: str) -> None:
+    with pytest.raises(InboxConfigError, match=message):
+        InboxConfig.from_dict(data)
+
+
+def test_unreadable_file_names_the_path(tmp_path: Path) -> None:
+    path = tmp_path / "inbox.yml"
+    path.write_text("agents: [oops")
+
+    with pytest.raises(InboxConfigError, match=r"inbox\.yml"):
+        InboxConfig.from_yaml(path)
