@@ -50,17 +50,17 @@ $(BOT_MODEL): $(INSTALLED) $(BOT_SOURCES) $(PACKAGE_SOURCES)
 
 train: $(BOT_MODEL) ## Train the example bot if its model is missing or stale.
 
-demo: train ## Talk to the example bot in the terminal (rasa shell).
-	cd $(BOT) && ../$(BIN)/rasa shell --model models/example_bot.tar.gz
+demo: train ## Start the example bot, its action server and the inbox (Ctrl-C stops).
+	$(PY) $(BOT)/demo.py
 
 lint: $(INSTALLED) ## ruff on the package, tests and benchmarks.
-	$(BIN)/ruff check rasa_handover tests benchmarks
+	$(BIN)/ruff check rasa_handover tests benchmarks example_bot
 	$(BIN)/ruff format --check rasa_handover
 
 typecheck: $(INSTALLED) ## mypy on the package.
 	$(BIN)/mypy rasa_handover
 
-unit: $(INSTALLED) ## Run the pytest suite (unit, graph and integration tests).
+unit: $(BOT_MODEL) ## Run the pytest suite (unit, graph, integration and end-to-end tests).
 	$(BIN)/pytest -q
 
 validate: $(INSTALLED) ## rasa data validate on the example bot.

@@ -69,6 +69,15 @@ POLICY_SLOTS: Tuple[str, ...] = (
     SLOT_HANDOVER_OFFERED,
 )
 
+# --- Messages between the actions and the handover channel. ---------------------
+# The key that marks the plugin's custom messages (`json_message`).
+MESSAGE_KEY = "rasa_handover"
+MESSAGE_HANDOVER = "handover"
+MESSAGE_CALLBACK = "callback"
+# Metadata of the `handover_resolved` message the channel sends on handback.
+METADATA_AGENT_NAME = "agent_name"
+METADATA_OUTCOME = "outcome"
+
 # --- Frustration signals. -----------------------------------------------------
 SIGNAL_SHOUTING = "shouting"
 SIGNAL_PROFANITY = "profanity"

@@ -1,0 +1,314 @@
+"""The handover actions, for Rasa's action server (rasa_sdk).
+
+Serve them on their own::
+
+    rasa run actions --actions rasa_handover.actions
+
+or import them from your own actions package (`from rasa_handover.actions import
+*`). They need nothing but the domain fragment `rasa_handover/domain.yml`.
+
+- `action_handover` builds the context payload (transcript, intents, entities,
+  slots, sentiment, trigger and summary) and emits it, with the domain's
+  customer-facing responses, as a custom message that the handover channel turns
+  into an inbox ticket and the acknowledgement the customer sees.
+- `action_offer_handover` asks whether the customer wants a person.
+- `action_handback` greets the customer back when the agent resolves.
+- `action_schedule_callback` arranges a callback when nobody is available.
+
+Configuration (optional): a YAML file named by the environment variable
+`RASA_HANDOVER_CONFIG`, with `payload:` (see docs/payload.md) and `summariser:`.
+"""
+
+import logging
+import os
+from functools import lru_cache
+from typing import Any, Dict, List, Mapping, Optional
+
+import yaml
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from rasa_handover.constants import (
+    ACTION_HANDBACK,
+    ACTION_HANDOVER,
+    ACTION_OFFER_HANDOVER,
+    ACTION_SCHEDULE_CALLBACK,
+    MESSAGE_CALLBACK,
+    MESSAGE_HANDOVER,
+    MESSAGE_KEY,
+    METADATA_AGENT_NAME,
+    PROPERTY_TEAM,
+    SLOT_HANDOVER_ACTIVE,
+    SLOT_HANDOVER_EVIDENCE,
+    SLOT_HANDOVER_OFFERED,
+    SLOT_HANDOVER_REASON,
+    SLOT_HANDOVER_TURN,
+)
+from rasa_handover.payload import (
+    PayloadConfig,
+    build_payload_async,
+    preload_language_detector,
+)
+from rasa_handover.responses import (
+    HANDOVER_RESPONSES,
+    UTTER_ASK_CALLBACK,
+    UTTER_CALLBACK_SCHEDULED,
+    UTTER_HANDBACK,
+    UTTER_OFFER,
+    pick_templates,
+)
+from rasa_handover.summary import Summariser, summariser_from_config
+
+logger = logging.getLogger(__name__)
+
+CONFIG_ENV = "RASA_HANDOVER_CONFIG"
+# Slots that may hold a callback's time and contact, in order of preference.
+CALLBACK_TIME_SLOTS = ("callback_time", "time")
+CALLBACK_CONTACT_SLOTS = ("callback_contact", "phone", "phone_number", "email")
+DEFAULT_TEAM = "general"
+
+
+@lru_cache(maxsize=1)
+def _config() -> Dict[str, Any]:
+    path = os.environ.get(CONFIG_ENV)
+    if not path:
+        return {}
+    with open(path, encoding="utf-8") as file:
+        data = yaml.safe_load(file) or {}
+    if not isinstance(data, dict):
+        raise ValueError(
+            f"{CONFIG_ENV}={path}: the file must be a YAML mapping with the keys "
+            f"`payload` and/or `summariser`."
+        )
+    return data
+
+
+@lru_cache(maxsize=1)
+def payload_config() -> PayloadConfig:
+    """The payload configuration from `RASA_HANDOVER_CONFIG` (or the defaults)."""
+    return PayloadConfig.from_dict(_config().get("payload") or {})
+
+
+@lru_cache(maxsize=1)
+def summariser() -> Summariser:
+    """The summariser from `RASA_HANDOVER_CONFIG` (offline rule-based default)."""
+    return summariser_from_config(_config().get("summariser") or {"type": "rule_based"})
+
+
+def handover_attempt(events: List[Dict[str, Any]]) -> int:
+    """The number of this handover in the conversation (1 for the first).
+
+    Together with the conversation id it identifies the handover, so that a
+    retried delivery never creates a second ticket.
+    """
+    done = sum(
+        1
+        for event in events
+        if event.get("event") == "action" and event.get("name") == ACTION_HANDOVER
+    )
+    return done + 1
+
+
+def team_for(tracker: Tracker, domain: Mapping[str, Any]) -> str:
+    """The team that should take the conversation.
+
+    The trigger's evidence names it for regulated topics; otherwise the latest
+    user intent's `handover_team` property in the domain decides.
+    """
+    evidence = tracker.get_slot(SLOT_HANDOVER_EVIDENCE) or {}
+    if isinstance(evidence, dict) and evidence.get("team"):
+        return str(evidence["team"])
+    properties = _intent_properties(domain)
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        team = (properties.get(str(intent)) or {}).get(PROPERTY_TEAM)
+        if team:
+            return str(team)
+    return DEFAULT_TEAM
+
+
+def _intent_properties(domain: Mapping[str, Any]) -> Dict[str, Dict[str, Any]]:
+    properties: Dict[str, Dict[str, Any]] = {}
+    for intent in domain.get("intents") or []:
+        if isinstance(intent, dict):
+            for name, props in intent.items():
+                properties[str(name)] = props if isinstance(props, dict) else {}
+    return properties
+
+
+class ActionHandover(Action):
+    """Hands the conversation to a human with everything the bot learned."""
+
+    def __init__(self) -> None:
+        """Loads the language models when the action server starts, not later."""
+        super().__init__()
+        preload_language_detector(payload_config())
+
+    def name(self) -> str:
+        """The action's name in the domain."""
+        return ACTION_HANDOVER
+
+    async def run(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: Dict[str, Any],
+    ) -> List[EventType]:
+        """Emits the context payload for the handover channel.
+
+        Returns:
+            `handover_active` set to true: the bot stays silent from now on.
+
+        """
+        attempt = handover_attempt(tracker.events)
+        channel = tracker.get_latest_input_channel()
+        slots = tracker.current_slot_values()
+        # In a worker thread: language models and an LLM summariser take time.
+        payload = await build_payload_async(
+            tracker.sender_id,
+            tracker.events,
+            slots,
+            channel=channel,
+            attempt=attempt,
+            config=payload_config(),
+            summariser=summariser(),
+            team=team_for(tracker, domain),
+        )
+        dispatcher.utter_message(
+            json_message={
+                MESSAGE_KEY: {
+                    "type": MESSAGE_HANDOVER,
+                    "conversation_id": tracker.sender_id,
+                    "attempt": attempt,
+                    "payload": payload,
+                    "responses": pick_templates(
+                        domain.get("responses") or {},
+                        HANDOVER_RESPONSES,
+                        slots,
+                        channel,
+                    ),
+                }
+            }
+        )
+        return [SlotSet(SLOT_HANDOVER_ACTIVE, True)]
+
+
+class ActionOfferHandover(Action):
+    """Offers a person when the customer keeps asking the same thing."""
+
+    def name(self) -> str:
+        """The action's name in the domain."""
+        return ACTION_OFFER_HANDOVER
+
+    async def run(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: Dict[str, Any],
+    ) -> List[EventType]:
+        """Asks the offer question (`utter_offer_handover`), once per conversation."""
+        dispatcher.utter_message(response=UTTER_OFFER)
+        return [SlotSet(SLOT_HANDOVER_OFFERED, True)]
+
+
+class ActionHandback(Action):
+    """The agent resolved the conversation: the bot takes over again."""
+
+    def name(self) -> str:
+        """The action's name in the domain."""
+        return ACTION_HANDBACK
+
+    async def run(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: Dict[str, Any],
+    ) -> List[EventType]:
+        """Greets the customer back with the agent's name and clears the handover.
+
+        Returns:
+            The decision slots reset, so the next escalation starts afresh.
+
+        """
+        metadata = (tracker.latest_message or {}).get("metadata") or {}
+        agent_name = metadata.get(METADATA_AGENT_NAME) or "Our team"
+        dispatcher.utter_message(response=UTTER_HANDBACK, agent_name=agent_name)
+        return [
+            SlotSet(SLOT_HANDOVER_ACTIVE, False),
+            SlotSet(SLOT_HANDOVER_REASON, None),
+            SlotSet(SLOT_HANDOVER_EVIDENCE, None),
+            SlotSet(SLOT_HANDOVER_TURN, None),
+        ]
+
+
+class ActionScheduleCallback(Action):
+    """Nobody is available: arrange a callback (or an async reply) instead."""
+
+    def name(self) -> str:
+        """The action's name in the domain."""
+        return ACTION_SCHEDULE_CALLBACK
+
+    async def run(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: Dict[str, Any],
+    ) -> List[EventType]:
+        """Creates an async ticket with the time and contact the customer gave.
+
+        Asks for them (`utter_ask_callback_details`) when the slots are empty.
+        """
+        when = _first_slot(tracker, CALLBACK_TIME_SLOTS)
+        contact = _first_slot(tracker, CALLBACK_CONTACT_SLOTS)
+        if not when and not contact:
+            dispatcher.utter_message(response=UTTER_ASK_CALLBACK)
+            return []
+        channel = tracker.get_latest_input_channel()
+        slots = tracker.current_slot_values()
+        payload = await build_payload_async(
+            tracker.sender_id,
+            tracker.events,
+            slots,
+            channel=channel,
+            attempt=handover_attempt(tracker.events),
+            config=payload_config(),
+            summariser=summariser(),
+            team=team_for(tracker, domain),
+        )
+        dispatcher.utter_message(
+            json_message={
+                MESSAGE_KEY: {
+                    "type": MESSAGE_CALLBACK,
+                    "conversation_id": tracker.sender_id,
+                    "when": when,
+                    "contact": contact,
+                    "payload": payload,
+                    "responses": pick_templates(
+                        domain.get("responses") or {},
+                        [UTTER_CALLBACK_SCHEDULED],
+                        slots,
+                        channel,
+                    ),
+                }
+            }
+        )
+        return []
+
+
+def _first_slot(tracker: Tracker, names: Any) -> Optional[str]:
+    for name in names:
+        value = tracker.get_slot(name)
+        if value:
+            return str(value)
+    return None
+
+
+__all__ = [
+    "ActionHandback",
+    "ActionHandover",
+    "ActionOfferHandover",
+    "ActionScheduleCallback",
+]

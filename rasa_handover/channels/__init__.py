@@ -1,0 +1,6 @@
+"""The handover channel: `HandoverInput` (credentials.yml) and its outputs."""
+
+from rasa_handover.channels.handover_input import HandoverInput
+from rasa_handover.channels.handover_output import CustomerOutput, HandoverOutput
+
+__all__ = ["CustomerOutput", "HandoverInput", "HandoverOutput"]

@@ -1,0 +1,123 @@
+"""What the customer is told when the conversation goes to a human (pure).
+
+The wait etiquette: acknowledge with the agent's name, give an honest wait
+estimate, offer email or a callback when the wait is long or nobody is there, and
+never leave the customer waiting silently. The sentences are the domain's
+responses (picked by the action), filled here from the inbox's ticket.
+"""
+
+from typing import Any, Dict, List, Mapping, Optional
+
+from rasa_handover.responses import (
+    UTTER_ALTERNATIVES,
+    UTTER_CONNECTING,
+    UTTER_DELAYED,
+    UTTER_FAILED,
+    UTTER_NOBODY_ONLINE,
+    UTTER_OUTSIDE_HOURS,
+    UTTER_QUEUED,
+    UTTER_WAIT,
+    UTTER_WAIT_UPDATE,
+    fill,
+)
+
+# The inbox's reasons for having no agent (RoutingDecision.no_agent_reason).
+NO_AGENT_OUTSIDE_HOURS = "outside_hours"
+NO_AGENT_NOBODY_ONLINE = "nobody_online"
+NO_AGENT_ALL_BUSY = "all_busy"
+# Offer email / callback when the estimated wait is at least this long.
+ALTERNATIVES_AFTER_SECONDS = 180
+# Placeholder values when the ticket does not say (never shown as "None").
+DEFAULT_TEAM_NAME = "support"
+
+Message = Dict[str, Any]
+
+
+def _message(
+    templates: Mapping[str, Mapping[str, Any]], name: str, values: Mapping[str, Any]
+) -> Optional[Message]:
+    template = templates.get(name)
+    if not template or not template.get("text"):
+        return None
+    message: Message = {"text": fill(str(template["text"]), values)}
+    if template.get("buttons"):
+        message["buttons"] = template["buttons"]
+    return message
+
+
+def ticket_values(
+    ticket: Mapping[str, Any], extra: Optional[Mapping[str, Any]] = None
+) -> Dict[str, Any]:
+    """The placeholder values a ticket provides (`{agent_name}`, `{wait_text}`...)."""
+    values: Dict[str, Any] = dict(extra or {})
+    values.update(
+        {
+            "agent_name": ticket.get("agent_name") or "",
+            "team": ticket.get("team") or DEFAULT_TEAM_NAME,
+            "queue_position": ticket.get("queue_position") or 1,
+            "wait_text": ticket.get("wait_text") or "",
+            "ticket_id": ticket.get("ticket_id") or "",
+        }
+    )
+    return values
+
+
+def acknowledgement(
+    ticket: Mapping[str, Any],
+    templates: Mapping[str, Mapping[str, Any]],
+    extra: Optional[Mapping[str, Any]] = None,
+) -> List[Message]:
+    """The messages that tell the customer what happens next.
+
+    Args:
+        ticket: The inbox's answer (`TicketView` as a dict): `agent_name`,
+            `team`, `queue_position`, `estimated_wait_seconds`, `wait_text`,
+            `no_agent_reason`.
+        templates: The response variations the action picked, by name.
+        extra: More placeholder values (e.g. `support_email`).
+
+    Returns:
+        The messages, in order, to send to the customer.
+
+    """
+    values = ticket_values(ticket, extra)
+    reason = ticket.get("no_agent_reason")
+    names: List[str]
+    if reason == NO_AGENT_OUTSIDE_HOURS:
+        names = [UTTER_OUTSIDE_HOURS]
+    elif reason == NO_AGENT_NOBODY_ONLINE:
+        names = [UTTER_NOBODY_ONLINE]
+    else:
+        names = [UTTER_CONNECTING if ticket.get("agent_name") else UTTER_QUEUED]
+        wait = int(ticket.get("estimated_wait_seconds") or 0)
+        if wait > 0 and values["wait_text"]:
+            names.append(UTTER_WAIT)
+        if wait >= ALTERNATIVES_AFTER_SECONDS:
+            names.append(UTTER_ALTERNATIVES)
+    return [m for name in names if (m := _message(templates, name, values))]
+
+
+def delayed(
+    templates: Mapping[str, Mapping[str, Any]],
+    extra: Optional[Mapping[str, Any]] = None,
+) -> List[Message]:
+    """The message while the inbox cannot be reached yet (delivery is retried)."""
+    return [m for m in [_message(templates, UTTER_DELAYED, dict(extra or {}))] if m]
+
+
+def failed(
+    templates: Mapping[str, Mapping[str, Any]],
+    extra: Optional[Mapping[str, Any]] = None,
+) -> List[Message]:
+    """The honest fallback when delivery keeps failing (email / callback)."""
+    return [m for m in [_message(templates, UTTER_FAILED, dict(extra or {}))] if m]
+
+
+def wait_update(
+    ticket: Mapping[str, Any],
+    templates: Mapping[str, Mapping[str, Any]],
+    extra: Optional[Mapping[str, Any]] = None,
+) -> List[Message]:
+    """The message when the estimated wait has grown noticeably."""
+    message = _message(templates, UTTER_WAIT_UPDATE, ticket_values(ticket, extra))
+    return [message] if message else []

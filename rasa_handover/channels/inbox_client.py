@@ -1,0 +1,173 @@
+"""How the channel talks to the inbox: in process (embedded) or over HTTP.
+
+Both clients raise `InboxUnavailableError` when the inbox cannot take a request right
+now (connection refused, timeout, 5xx): the channel then keeps the request in its
+durable outbox and retries. A 4xx answer is a bug in the request, not an outage,
+and raises `InboxRejectedError`, which is not retried.
+"""
+
+import json
+import time
+from typing import Any, Dict, Optional
+
+from rasa_handover.inbox.signing import sign
+
+# A handover request must not keep the customer's message waiting for long.
+HTTP_TIMEOUT_SECONDS = 5.0
+HTTP_SERVER_ERROR = 500
+HTTP_CLIENT_ERROR = 400
+HTTP_NOT_FOUND = 404
+
+
+class InboxUnavailableError(Exception):
+    """The inbox cannot take the request now; retry later."""
+
+
+class InboxRejectedError(Exception):
+    """The inbox refused the request as malformed; retrying will not help."""
+
+
+class EmbeddedInboxClient:
+    """Calls the `InboxService` that runs inside the Rasa server."""
+
+    def __init__(self, service: Any) -> None:
+        """Wraps `service` (an `rasa_handover.inbox.service.InboxService`)."""
+        self.service = service
+
+    async def request_handover(
+        self, conversation_id: str, attempt: int, payload: Dict[str, Any]
+    ) -> Dict[str, Any]:
+        """Creates (or finds) the ticket; returns the ticket view as a dict."""
+        try:
+            view = await self.service.request_handover(
+                conversation_id, attempt, payload
+            )
+        except (ValueError, LookupError) as error:
+            raise InboxRejectedError(str(error)) from error
+        except Exception as error:  # the store is down: retry from the outbox
+            raise InboxUnavailableError(f"{type(error).__name__}: {error}") from error
+        return _as_dict(view)
+
+    async def relay(self, conversation_id: str, text: str) -> bool:
+        """Adds a customer message to the open ticket; False if there is none."""
+        try:
+            return bool(
+                await self.service.relay_customer_message(conversation_id, text)
+            )
+        except Exception as error:
+            raise InboxUnavailableError(f"{type(error).__name__}: {error}") from error
+
+    async def schedule_callback(
+        self,
+        conversation_id: str,
+        when: Optional[str],
+        contact: Optional[str],
+        payload: Dict[str, Any],
+    ) -> Dict[str, Any]:
+        """Creates an async (callback) ticket."""
+        try:
+            view = await self.service.schedule_callback(
+                conversation_id, when, contact, payload
+            )
+        except (ValueError, LookupError) as error:
+            raise InboxRejectedError(str(error)) from error
+        except Exception as error:
+            raise InboxUnavailableError(f"{type(error).__name__}: {error}") from error
+        return _as_dict(view)
+
+
+class HttpInboxClient:
+    """Calls a standalone inbox (`rasa-handover inbox`) with HMAC-signed bodies."""
+
+    def __init__(
+        self,
+        url: str,
+        shared_secret: str,
+        timeout: float = HTTP_TIMEOUT_SECONDS,
+    ) -> None:
+        """Talks to the inbox API at `url` (e.g. `http://inbox:5010/webhooks/handover/inbox`)."""
+        self.url = url.rstrip("/")
+        self.shared_secret = shared_secret
+        self.timeout = timeout
+
+    async def _post(
+        self, path: str, body: Dict[str, Any], not_found: Any = None
+    ) -> Dict[str, Any]:
+        import aiohttp
+
+        raw = json.dumps(body).encode("utf-8")
+        headers = {
+            "Content-Type": "application/json",
+            **sign(raw, self.shared_secret, int(time.time())),
+        }
+        try:
+            async with aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.timeout)
+            ) as session, session.post(
+                f"{self.url}{path}", data=raw, headers=headers
+            ) as response:
+                text = await response.text()
+                if response.status >= HTTP_SERVER_ERROR:
+                    raise InboxUnavailableError(f"HTTP {response.status}: {text[:200]}")
+                if response.status >= HTTP_CLIENT_ERROR:
+                    raise InboxRejectedError(f"HTTP {response.status}: {text[:200]}")
+                return json.loads(text) if text else {}
+        except (aiohttp.ClientError, OSError, TimeoutError) as error:
+            raise InboxUnavailableError(f"{type(error).__name__}: {error}") from error
+        except json.JSONDecodeError as error:
+            raise InboxUnavailableError(
+                f"the inbox answered with invalid JSON: {error}"
+            ) from error
+
+    async def request_handover(
+        self, conversation_id: str, attempt: int, payload: Dict[str, Any]
+    ) -> Dict[str, Any]:
+        """Creates (or finds) the ticket; returns the ticket view as a dict."""
+        return await self._post(
+            "/api/channel/tickets",
+            {
+                "conversation_id": conversation_id,
+                "attempt": attempt,
+                "payload": payload,
+            },
+        )
+
+    async def relay(self, conversation_id: str, text: str) -> bool:
+        """Adds a customer message to the open ticket; False if there is none."""
+        # 404: the conversation has no open handover, the common case.
+        answer = await self._post(
+            "/api/channel/messages",
+            {"conversation_id": conversation_id, "text": text},
+            not_found={"relayed": False},
+        )
+        return bool(answer.get("relayed"))
+
+    async def schedule_callback(
+        self,
+        conversation_id: str,
+        when: Optional[str],
+        contact: Optional[str],
+        payload: Dict[str, Any],
+    ) -> Dict[str, Any]:
+        """Creates an async (callback) ticket."""
+        return await self._post(
+            "/api/channel/callbacks",
+            {
+                "conversation_id": conversation_id,
+                "when": when,
+                "contact": contact,
+                "payload": payload,
+            },
+        )
+
+
+def _as_dict(view: Any) -> Dict[str, Any]:
+    if isinstance(view, dict):
+        return view
+    if hasattr(view, "to_dict"):
+        return dict(view.to_dict())
+    from dataclasses import asdict, is_dataclass
+
+    if is_dataclass(view) and not isinstance(view, type):
+        return asdict(view)
+    raise TypeError(f"unexpected ticket view {view!r}")

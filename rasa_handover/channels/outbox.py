@@ -1,0 +1,177 @@
+"""A durable outbox: what the channel could not deliver to the inbox yet.
+
+A handover request (or a customer message relayed to an agent) that fails to
+reach the inbox is written here first, then retried with backoff until the inbox
+takes it. The inbox creates tickets idempotently per (conversation, attempt), so
+a retry of a request that did arrive never creates a second ticket. Items are
+kept in an SQLite file (stdlib `sqlite3`), so a restart of the Rasa server loses
+nothing; items of one conversation are delivered in order.
+"""
+
+import json
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional
+
+KIND_HANDOVER = "handover"
+KIND_RELAY = "relay"
+KIND_CALLBACK = "callback"
+
+# Retry after 1, 2, 4, ... seconds, at most every minute.
+BACKOFF_BASE_SECONDS = 1.0
+BACKOFF_MAX_SECONDS = 60.0
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL,
+    created_at REAL NOT NULL,
+    delivered_at REAL,
+    last_error TEXT,
+    customer_notified INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (delivered_at, next_attempt_at);
+"""
+
+
+def backoff_seconds(attempts: int) -> float:
+    """Seconds to wait before the next try after `attempts` failed ones."""
+    if attempts <= 0:
+        return 0.0
+    return float(min(BACKOFF_BASE_SECONDS * 2 ** (attempts - 1), BACKOFF_MAX_SECONDS))
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """One undelivered request."""
+
+    id: int
+    kind: str
+    conversation_id: str
+    body: Dict[str, Any]
+    attempts: int
+    next_attempt_at: float
+    customer_notified: bool
+    last_error: Optional[str] = None
+
+
+class Outbox:
+    """Undelivered requests, persisted in SQLite."""
+
+    def __init__(self, path: str) -> None:
+        """Opens (or creates) the outbox file at `path` (`:memory:` for tests)."""
+        self.path = path
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        with self._lock:
+            self._db.executescript(_SCHEMA)
+
+    def add(
+        self,
+        kind: str,
+        conversation_id: str,
+        body: Dict[str, Any],
+        now: Optional[float] = None,
+    ) -> int:
+        """Stores a request to deliver; returns its id."""
+        now = time.time() if now is None else now
+        with self._lock:
+            cursor = self._db.execute(
+                "INSERT INTO outbox (kind, conversation_id, body, next_attempt_at, "
+                "created_at) VALUES (?, ?, ?, ?, ?)",
+                (kind, conversation_id, json.dumps(body), now, now),
+            )
+        return int(cursor.lastrowid or 0)
+
+    def due(self, now: Optional[float] = None) -> List[OutboxItem]:
+        """Undelivered items whose retry time has come, oldest first.
+
+        Items of a conversation whose older item is not yet due are held back,
+        so that a relayed message never overtakes its conversation's handover.
+        """
+        now = time.time() if now is None else now
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, kind, conversation_id, body, attempts, next_attempt_at, "
+                "customer_notified, last_error FROM outbox "
+                "WHERE delivered_at IS NULL ORDER BY id"
+            ).fetchall()
+        blocked = set()
+        due = []
+        for row in rows:
+            item = OutboxItem(
+                row[0],
+                row[1],
+                row[2],
+                json.loads(row[3]),
+                row[4],
+                row[5],
+                bool(row[6]),
+                row[7],
+            )
+            if item.conversation_id in blocked:
+                continue
+            if item.next_attempt_at > now:
+                blocked.add(item.conversation_id)
+                continue
+            due.append(item)
+        return due
+
+    def has_pending(self, conversation_id: str) -> bool:
+        """Whether the conversation has undelivered items (new ones queue behind)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT 1 FROM outbox "
+                "WHERE conversation_id = ? AND delivered_at IS NULL LIMIT 1",
+                (conversation_id,),
+            ).fetchone()
+        return row is not None
+
+    def pending_count(self) -> int:
+        """How many items are waiting for delivery."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL"
+            ).fetchone()
+        return int(row[0])
+
+    def delivered(self, item_id: int, now: Optional[float] = None) -> None:
+        """Marks an item as delivered (kept for the record)."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE outbox SET delivered_at = ? WHERE id = ?",
+                (time.time() if now is None else now, item_id),
+            )
+
+    def failed(self, item_id: int, error: str, now: Optional[float] = None) -> int:
+        """Records a failed try and schedules the next; returns the attempt count."""
+        now = time.time() if now is None else now
+        with self._lock:
+            row = self._db.execute(
+                "SELECT attempts FROM outbox WHERE id = ?", (item_id,)
+            ).fetchone()
+            attempts = int(row[0]) + 1 if row else 1
+            self._db.execute(
+                "UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ? "
+                "WHERE id = ?",
+                (attempts, now + backoff_seconds(attempts), error[:500], item_id),
+            )
+        return attempts
+
+    def mark_customer_notified(self, item_id: int) -> None:
+        """Records that the customer was told about the delay (told once)."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE outbox SET customer_notified = 1 WHERE id = ?", (item_id,)
+            )
+
+    def close(self) -> None:
+        """Closes the file."""
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,48 @@
+"""`rasa-handover`: the plugin's command line.
+
+    rasa-handover inbox --config inbox.yml --db postgresql://... --port 5010
+
+Subcommands are added here as the plugin grows (tune, export, report, evaluate).
+"""
+
+import argparse
+import logging
+import sys
+from typing import List, Optional
+
+from rasa_handover.__version__ import __version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    from rasa_handover.inbox import cli as inbox_cli
+
+    parser = argparse.ArgumentParser(
+        prog="rasa-handover",
+        description="Hand Rasa conversations to human agents.",
+    )
+    parser.add_argument("--version", action="version", version=__version__)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    inbox = commands.add_parser(
+        "inbox", help="run the inbox service on its own (for several replicas)"
+    )
+    inbox_cli.add_arguments(inbox)
+    inbox.set_defaults(run=inbox_cli.run)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Runs `rasa-handover`; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return 2
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    return int(args.run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,188 @@
+"""Real processes for end-to-end tests: action server, Rasa server, standalone inbox.
+
+Each runs as a subprocess of the test run, on a free loopback port, logging to
+`tests/artifacts/<name>.log`; `wait_until_up` polls its health URL.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, List, Optional
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+BIN = Path(sys.executable).parent
+EXAMPLE_BOT = ROOT / "example_bot"
+EXAMPLE_MODEL = EXAMPLE_BOT / "models" / "example_bot.tar.gz"
+# Rasa loads TensorFlow and the model: give it time on a 2-core machine.
+STARTUP_TIMEOUT_SECONDS = 180
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.time() + STARTUP_TIMEOUT_SECONDS
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"{url} exited early; see {log}:\n{log.read_text()[-3000:]}"
+            )
+        try:
+            if requests.get(url, timeout=2).status_code < 500:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"{url} did not come up in time; see {log}")
+
+
+@contextmanager
+def running(
+    name: str,
+    command: List[str],
+    health_url: str,
+    cwd: Optional[Path] = None,
+    env: Optional[dict] = None,
+) -> Iterator[subprocess.Popen]:
+    """Starts `command`, waits for `health_url`, stops it afterwards."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = ARTIFACTS / f"{name}.log"
+    with open(log, "w") as out:
+        process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})},
+        )
+        try:
+            wait_until_up(health_url, process, log)
+            yield process
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _model_is_stale() -> bool:
+    if not EXAMPLE_MODEL.exists():
+        return True
+    sources = [
+        EXAMPLE_BOT / "config.yml",
+        *EXAMPLE_BOT.glob("domain/*.yml"),
+        *EXAMPLE_BOT.glob("data/*.yml"),
+    ]
+    return max(p.stat().st_mtime for p in sources) > EXAMPLE_MODEL.stat().st_mtime
+
+
+def ensure_example_model() -> Path:
+    """The example bot's model, trained if it is missing or older than its data."""
+    if _model_is_stale():
+        ARTIFACTS.mkdir(exist_ok=True)
+        with open(ARTIFACTS / "train-example-bot.log", "w") as out:
+            subprocess.run(
+                [
+                    str(BIN / "rasa"),
+                    "train",
+                    "--domain",
+                    "domain",
+                    "--fixed-model-name",
+                    "example_bot",
+                    "--out",
+                    "models",
+                ],
+                cwd=EXAMPLE_BOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                check=True,
+            )
+    return EXAMPLE_MODEL
+
+
+@contextmanager
+def action_server() -> Iterator[str]:
+    """`rasa run actions --actions rasa_handover.actions`; yields its webhook URL."""
+    port = free_port()
+    with running(
+        "action-server",
+        [
+            str(BIN / "rasa"),
+            "run",
+            "actions",
+            "--actions",
+            "rasa_handover.actions",
+            "--port",
+            str(port),
+        ],
+        f"http://127.0.0.1:{port}/health",
+    ):
+        yield f"http://127.0.0.1:{port}/webhook"
+
+
+@contextmanager
+def rasa_server(
+    workdir: Path,
+    model: Path,
+    credentials: str,
+    action_url: str,
+    port: Optional[int] = None,
+) -> Iterator[str]:
+    """`rasa run` with the handover channel; yields its base URL."""
+    port = port or free_port()
+    (workdir / "credentials.yml").write_text(credentials)
+    (workdir / "endpoints.yml").write_text(f"action_endpoint:\n  url: {action_url}\n")
+    with running(
+        "rasa-server",
+        [
+            str(BIN / "rasa"),
+            "run",
+            "--model",
+            str(model),
+            "--credentials",
+            "credentials.yml",
+            "--endpoints",
+            "endpoints.yml",
+            "--port",
+            str(port),
+        ],
+        f"http://127.0.0.1:{port}/webhooks/handover/",
+        cwd=workdir,
+    ):
+        yield f"http://127.0.0.1:{port}"
+
+
+@contextmanager
+def standalone_inbox(workdir: Path, config: str, port: int) -> Iterator[str]:
+    """`rasa-handover inbox`; yields its API base URL."""
+    (workdir / "inbox.yml").write_text(config)
+    base = f"http://127.0.0.1:{port}/webhooks/handover/inbox"
+    with running(
+        "standalone-inbox",
+        [
+            str(BIN / "rasa-handover"),
+            "inbox",
+            "--config",
+            "inbox.yml",
+            "--db",
+            f"sqlite:///{workdir}/inbox.db",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        f"{base}/api/health",
+        cwd=workdir,
+    ):
+        yield base

@@ -1,0 +1,216 @@
+"""The whole handover with real processes and real HTTP.
+
+A trained example bot served by `rasa run` with the handover channel (embedded
+inbox on SQLite), a real action server (`rasa run actions --actions
+rasa_handover.actions`), a customer over the channel's REST endpoint and
+socket.io, and an agent over the inbox API. Nothing is mocked.
+"""
+
+import asyncio
+import uuid
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Tuple
+
+import pytest
+import requests
+import socketio
+
+from tests.e2e.servers import action_server, ensure_example_model, rasa_server
+
+pytestmark = pytest.mark.e2e
+
+MAYA_TOKEN = "maya-token"
+SAM_TOKEN = "sam-token"
+INBOX_YML = f"""
+agents:
+  - name: Maya
+    token: {MAYA_TOKEN}
+    teams: [general, billing, technical]
+    languages: [en]
+    capacity: 3
+  - name: Sam
+    token: {SAM_TOKEN}
+    teams: [compliance]
+    languages: [en, de]
+    tier: senior
+    capacity: 2
+housekeeping_seconds: 1
+"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    model = ensure_example_model()
+    workdir: Path = tmp_path_factory.mktemp("e2e")
+    (workdir / "inbox.yml").write_text(INBOX_YML)
+    credentials = f"""
+rasa_handover.channels.HandoverInput:
+  db: sqlite:///{workdir}/handover.db
+  outbox: {workdir}/outbox.db
+  inbox_config: {workdir}/inbox.yml
+  support_email: help@streamly.example
+"""
+    with action_server() as action_url, rasa_server(
+        workdir, model, credentials, action_url
+    ) as base:
+        for token in (MAYA_TOKEN, SAM_TOKEN):
+            agent(base, "POST", "/agents/me/availability", token, json={"online": True})
+        yield base
+
+
+def say(base: str, sender: str, text: str) -> List[Dict[str, Any]]:
+    answer = requests.post(
+        f"{base}/webhooks/handover/webhook",
+        json={"sender": sender, "message": text},
+        timeout=60,
+    )
+    assert answer.status_code == 200, answer.text
+    return list(answer.json())
+
+
+def agent(
+    base: str, method: str, path: str, token: str = MAYA_TOKEN, **kwargs: Any
+) -> Any:
+    answer = requests.request(
+        method,
+        f"{base}/webhooks/handover/inbox/api{path}",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+        **kwargs,
+    )
+    assert answer.status_code < 300, (
+        f"{method} {path}: {answer.status_code} {answer.text}"
+    )
+    return answer.json()
+
+
+def poll(
+    base: str, sender: str, after: int = 0, wait: float = 10
+) -> List[Dict[str, Any]]:
+    answer = requests.get(
+        f"{base}/webhooks/handover/messages/{sender}",
+        params={"after": after, "wait": wait},
+        timeout=wait + 10,
+    )
+    assert answer.status_code == 200, answer.text
+    return list(answer.json()["messages"])
+
+
+def ticket_for(base: str, sender: str, token: str = MAYA_TOKEN) -> Dict[str, Any]:
+    queue = agent(base, "GET", "/queue", token)
+    mine = [t for t in queue["tickets"] if t["conversation_id"] == sender]
+    assert len(mine) == 1, queue
+    return dict(mine[0])
+
+
+def texts(messages: List[Dict[str, Any]]) -> List[str]:
+    return [str(m.get("text", "")) for m in messages]
+
+
+def test_full_handover_round_trip(server: str) -> None:
+    dana = f"dana-{uuid.uuid4().hex[:6]}"
+    assert say(server, dana, "hi")  # the bot answers by itself
+
+    ack = texts(say(server, dana, "I want to talk to a human"))
+    # Acknowledged with a real agent's name, never "how can I help?".
+    assert any("Maya" in t for t in ack), ack
+
+    ticket = ticket_for(server, dana)
+    details = agent(server, "GET", f"/tickets/{ticket['id']}")
+    payload = details["payload"]
+    assert payload["trigger"]["reason"] == "explicit_request"
+    transcript = [entry["text"] for entry in payload["transcript"]]
+    assert "hi" in transcript and "I want to talk to a human" in transcript
+    assert "handover_active" not in payload["slots"]  # internal slots stay internal
+    assert payload["conversation_id"] == dana
+
+    # The agent replies; the customer receives it.
+    agent(server, "POST", f"/tickets/{ticket['id']}/claim")
+    agent(
+        server, "POST", f"/tickets/{ticket['id']}/reply", json={"text": "Hi, I'm Maya!"}
+    )
+    received = poll(server, dana)
+    assert "Hi, I'm Maya!" in texts(received)
+    last_id = max(m["id"] for m in received)
+
+    # The customer writes: the agent sees it, the bot stays silent.
+    assert say(server, dana, "my order number is 1182") == []
+    messages = agent(server, "GET", f"/tickets/{ticket['id']}")["messages"]
+    assert ("customer", "my order number is 1182") in [
+        (m["sender"], m["text"]) for m in messages
+    ]
+
+    # The agent resolves: the bot greets the customer back and answers again.
+    agent(
+        server,
+        "POST",
+        f"/tickets/{ticket['id']}/resolve",
+        json={"outcome": "escalation_needed", "note": "refund issued"},
+    )
+    greeting = poll(server, dana, after=last_id)
+    assert any("Maya" in t and "back" in t for t in texts(greeting)), greeting
+    answer = texts(say(server, dana, "how do I reset my password"))
+    assert answer and not any("Maya" in t for t in answer), answer
+
+
+def test_regulated_topic_reaches_its_team_with_the_summary(server: str) -> None:
+    lena = f"lena-{uuid.uuid4().hex[:6]}"
+    ack = texts(say(server, lena, "is it safe to watch with epilepsy?"))
+    assert any("Sam" in t for t in ack), ack  # compliance team
+    ticket = ticket_for(server, lena, SAM_TOKEN)
+    assert ticket["team"] == "compliance"
+    payload = agent(server, "GET", f"/tickets/{ticket['id']}", SAM_TOKEN)["payload"]
+    assert payload["trigger"]["reason"] == "regulated_topic"
+    assert payload["summary"]["goal"]
+
+
+async def _socket_customer(
+    base: str, session_id: str
+) -> Tuple[socketio.AsyncClient, List[Dict[str, Any]]]:
+    received: List[Dict[str, Any]] = []
+    client = socketio.AsyncClient()
+
+    @client.on("bot_uttered")
+    async def on_bot(data: Dict[str, Any]) -> None:
+        received.append(data)
+
+    # Long-polling: engine.io's websocket client needs a newer aiohttp than the
+    # one Rasa 3.6 pins. Browsers (rasa-webchat) upgrade to websockets as usual.
+    await client.connect(base, socketio_path="/socket.io", transports=["polling"])
+    await client.emit("session_request", {"session_id": session_id})
+    await asyncio.sleep(0.5)
+    return client, received
+
+
+async def _wait_for(
+    received: List[Dict[str, Any]], predicate: Any, timeout: float = 20
+) -> Dict[str, Any]:
+    deadline = asyncio.get_event_loop().time() + timeout
+    while asyncio.get_event_loop().time() < deadline:
+        for message in received:
+            if predicate(message):
+                return message
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"not received; got {received}")
+
+
+async def test_socketio_customer_gets_the_agents_reply(server: str) -> None:
+    session = f"web-{uuid.uuid4().hex[:6]}"
+    client, received = await _socket_customer(server, session)
+    try:
+        await client.emit(
+            "user_uttered", {"message": "agent please", "session_id": session}
+        )
+        await _wait_for(received, lambda m: "Maya" in str(m.get("text")))
+        ticket = await asyncio.to_thread(ticket_for, server, session)
+        await asyncio.to_thread(
+            agent,
+            server,
+            "POST",
+            f"/tickets/{ticket['id']}/reply",
+            json={"text": "Maya here"},
+        )
+        reply = await _wait_for(received, lambda m: m.get("text") == "Maya here")
+        assert reply["metadata"]["agent_name"] == "Maya"
+    finally:
+        await client.disconnect()
