@@ -430,6 +430,17 @@ class HandoverInput(InputChannel):
                 await output.send_text_message(
                     conversation_id, fill(str(template["text"]), values)
                 )
+        elif kind == "queued" and data.get("wait_text"):
+            # The inbox saw the estimate grow past its threshold: say so.
+            await _send_all(
+                output,
+                conversation_id,
+                customer_messages.wait_update(
+                    {**ticket, "wait_text": data["wait_text"]},
+                    self._templates.get(conversation_id, {}),
+                    self._extra_values(),
+                ),
+            )
         elif kind == "resolved" and self._on_new_message is not None:
             self._templates.pop(conversation_id, None)
             self._announced_agent.pop(conversation_id, None)

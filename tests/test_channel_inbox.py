@@ -1,0 +1,155 @@
+"""The channel against a real embedded inbox (SQLite), in process.
+
+Rasa itself is replaced by a function that records the messages the channel
+hands to it (`on_new_message`): the real Rasa server is exercised in
+tests/e2e/. Everything else is real: the inbox service and store on an SQLite
+file, the outbox file, the customer mailbox.
+"""
+
+from pathlib import Path
+from typing import Any, Dict, List
+
+import pytest
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+
+from rasa_handover.channels import HandoverInput
+from rasa_handover.channels.outbox import Outbox
+from rasa_handover.constants import MESSAGE_HANDOVER
+from rasa_handover.inbox.config import InboxConfig
+
+TEMPLATES = {
+    "utter_handover_connecting": {"text": "Connecting you with {agent_name}."},
+    "utter_handover_queued": {"text": "Passed to our {team} team."},
+    "utter_handover_nobody_online": {"text": "Nobody is online right now."},
+    "utter_handover_wait_update": {"text": "Now {wait_text}."},
+    "utter_handover_delayed": {"text": "Trouble reaching our team."},
+    "utter_handover_failed": {"text": "Sorry, please email {support_email}."},
+}
+INBOX_YML = """
+agents:
+  - name: Maya
+    token: maya-token
+    teams: [general, billing]
+"""
+
+
+def handover_message(attempt: int = 1) -> Dict[str, Any]:
+    return {
+        "type": MESSAGE_HANDOVER,
+        "attempt": attempt,
+        "payload": {
+            "conversation_id": "c1",
+            "trigger": {"reason": "explicit_request", "team": "billing"},
+        },
+        "responses": TEMPLATES,
+    }
+
+
+@pytest.fixture
+async def channel(tmp_path: Path) -> Any:
+    (tmp_path / "inbox.yml").write_text(INBOX_YML)
+    handed_to_rasa: List[UserMessage] = []
+
+    async def on_new_message(message: UserMessage) -> None:
+        handed_to_rasa.append(message)
+
+    channel = HandoverInput(
+        db=f"sqlite:///{tmp_path}/handover.db",
+        inbox_config=str(tmp_path / "inbox.yml"),
+        outbox=str(tmp_path / "outbox.db"),
+        support_email="help@example.com",
+    )
+    channel.blueprint(on_new_message)
+    channel.outbox = Outbox(str(tmp_path / "outbox.db"))
+    config = InboxConfig.from_yaml(tmp_path / "inbox.yml")
+    await channel.service.start(config.agent_profiles())
+    channel.handed_to_rasa = handed_to_rasa
+    yield channel
+    await channel.service.close()
+
+
+async def maya(channel: Any) -> Any:
+    return await channel.service.store.agent_by_token("maya-token")
+
+
+def texts(messages: List[Dict[str, Any]]) -> List[str]:
+    return [m["text"] for m in messages]
+
+
+async def test_handover_is_acknowledged_with_the_agent_and_is_idempotent(
+    channel: Any,
+) -> None:
+    await channel.service.set_availability(await maya(channel), True)
+    first = CollectingOutputChannel()
+    await channel.handle_plugin_message("c1", handover_message(), first)
+    assert texts(first.messages) == ["Connecting you with Maya."]
+
+    retry = CollectingOutputChannel()
+    await channel.handle_plugin_message("c1", handover_message(), retry)
+    tickets, _ = await channel.service.queue_for(await maya(channel))
+    assert [t.conversation_id for t in tickets] == ["c1"]
+
+
+async def test_agent_reply_and_resolution_reach_the_customer_and_rasa(
+    channel: Any,
+) -> None:
+    agent = await maya(channel)
+    await channel.service.set_availability(agent, True)
+    await channel.handle_plugin_message(
+        "c1", handover_message(), CollectingOutputChannel()
+    )
+    tickets, _ = await channel.service.queue_for(agent)
+    ticket_id = tickets[0].id
+
+    await channel.service.agent_reply(ticket_id, agent, "Hi, I'm Maya")
+    delivered = channel.mailbox.since("c1", 0)
+    assert delivered[-1]["text"] == "Hi, I'm Maya"
+    assert delivered[-1]["metadata"] == {"from": "agent", "agent_name": "Maya"}
+
+    await channel.service.resolve(ticket_id, agent, "escalation_needed", "done")
+    handback = channel.handed_to_rasa[-1]
+    assert handback.text == "/handover_resolved"
+    assert handback.sender_id == "c1"
+    assert handback.metadata == {"agent_name": "Maya", "outcome": "escalation_needed"}
+
+
+async def test_queued_customer_is_told_when_an_agent_takes_over(channel: Any) -> None:
+    output = CollectingOutputChannel()
+    await channel.handle_plugin_message("c1", handover_message(), output)
+    assert texts(output.messages) == ["Nobody is online right now."]
+
+    await channel.service.set_availability(await maya(channel), True)
+    assert "Connecting you with Maya." in texts(channel.mailbox.since("c1", 0))
+
+
+async def test_unreachable_inbox_queues_and_tells_the_customer_once(
+    tmp_path: Path,
+) -> None:
+    channel = HandoverInput(
+        inbox_url="http://127.0.0.1:9/webhooks/handover/inbox",  # nothing listens
+        shared_secret="s",
+        outbox=str(tmp_path / "outbox.db"),
+        notify_after_failures=2,
+        support_email="help@example.com",
+    )
+
+    async def on_new_message(message: UserMessage) -> None:
+        pass
+
+    channel.blueprint(on_new_message)
+    channel.outbox = Outbox(str(tmp_path / "outbox.db"))
+    output = CollectingOutputChannel()
+    await channel.handle_plugin_message("c1", handover_message(), output)
+    assert texts(output.messages) == ["Trouble reaching our team."]
+    assert channel.outbox.pending_count() == 1
+
+    for _ in range(3):
+        # Due immediately: the backoff is in the item, so move time forward.
+        for item in channel.outbox.due(now=float("inf")):
+            channel.outbox._db.execute(
+                "UPDATE outbox SET next_attempt_at = 0 WHERE id = ?", (item.id,)
+            )
+        assert await channel.retry_outbox() == 0
+    told = texts(channel.mailbox.since("c1", 0))
+    assert told == ["Sorry, please email help@example.com."]
+    assert channel.outbox.pending_count() == 1  # still kept, still retried
