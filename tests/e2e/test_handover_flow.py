@@ -214,3 +214,19 @@ async def test_socketio_customer_gets_the_agents_reply(server: str) -> None:
         assert reply["metadata"]["agent_name"] == "Maya"
     finally:
         await client.disconnect()
+
+
+def test_busy_team_puts_the_customer_in_line_with_an_honest_wait(server: str) -> None:
+    """Sam (compliance) takes two conversations at most; the next one waits."""
+    queued: List[str] = []
+    for _ in range(3):
+        customer = f"wait-{uuid.uuid4().hex[:6]}"
+        ack = texts(say(server, customer, "can the flashing lights give me a seizure?"))
+        if any("in line" in t for t in ack):
+            queued = ack
+            break
+    assert queued, "no customer was queued although Sam's capacity is 2"
+    line = next(t for t in queued if "in line" in t)
+    assert "number 1 in line" in line and "minute" in line, queued
+    # Offered alternatives instead of a silent wait.
+    assert not any("Sam" in t for t in queued)
