@@ -80,8 +80,10 @@ test-stories: $(BOT_MODEL) ## rasa test core on the example bot's test stories.
 
 test: lint typecheck unit validate test-stories ## Everything CI runs.
 
-bench: $(INSTALLED) ## Run the benchmarks (not part of `make test`).
+bench: $(BOT_MODEL) ## Run the benchmarks (not part of `make test`); JSON in benchmarks/results/.
 	$(PY) benchmarks/bench_policy.py
+	$(PY) benchmarks/bench_handover_latency.py
+	$(PY) benchmarks/bench_inbox_throughput.py
 
 clean: ## Remove the venv, models, logs and caches.
 	rm -rf $(VENV) $(BOT)/models $(BOT)/results $(LOGS) .pytest_cache .mypy_cache .ruff_cache

@@ -30,7 +30,7 @@ import requests
 
 # The real-process helpers of the end-to-end tests start the servers here too.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.e2e.servers import (  # noqa: E402
+from tests.e2e.servers import (
     action_server,
     ensure_example_model,
     rasa_server,
@@ -150,7 +150,8 @@ rasa_handover.channels.HandoverInput:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "handover_latency.json").write_text(json.dumps(result, indent=2))
     print(
-        f"handover latency over {result['visible_to_agent']}/{args.handovers} handovers: "
+        f"handover latency over {result['visible_to_agent']}/{args.handovers} "
+        f"handovers: "
         f"p50 {result['handover_p50_ms']} ms / p95 {result['handover_p95_ms']} ms "
         f"(customer message -> agent's event stream); a plain bot reply p50 "
         f"{result['baseline_plain_message_p50_ms']} ms; plugin's own share of p50 "

@@ -131,7 +131,7 @@ async def run(size: int, messages: int, directory: Path) -> Dict[str, Any]:
 
     # Count at both ends.
     stored = Counter()
-    for conversation, ticket_id in tickets.items():
+    for ticket_id in tickets.values():
         for message in await store.messages(ticket_id):
             if message.sender == "customer":
                 stored[message.text] += 1
@@ -185,7 +185,8 @@ def main() -> None:
             f"inbox throughput, {r['conversations']} conversations: "
             f"{r['messages']} messages in {r['seconds']} s = "
             f"{r['messages_per_second']} msg/s; customer->inbox p50 "
-            f"{r['customer_to_inbox_p50_ms']} ms / p95 {r['customer_to_inbox_p95_ms']} ms; "
+            f"{r['customer_to_inbox_p50_ms']} ms / p95 "
+            f"{r['customer_to_inbox_p95_ms']} ms; "
             f"agent->customer p95 {r['agent_to_customer_p95_ms']} ms; "
             f"lost {r['lost']}, duplicated {r['duplicated']}"
         )
