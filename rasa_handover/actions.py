@@ -22,7 +22,7 @@ Configuration (optional): a YAML file named by the environment variable
 import logging
 import os
 from functools import lru_cache
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, Iterable, List, Mapping, Optional
 
 import yaml
 from rasa_sdk import Action, Tracker
@@ -164,32 +164,14 @@ class ActionHandover(Action):
 
         """
         attempt = handover_attempt(tracker.events)
-        channel = tracker.get_latest_input_channel()
-        slots = tracker.current_slot_values()
-        # In a worker thread: language models and an LLM summariser take time.
-        payload = await build_payload_async(
-            tracker.sender_id,
-            tracker.events,
-            slots,
-            channel=channel,
-            attempt=attempt,
-            config=payload_config(),
-            summariser=summariser(),
-            team=team_for(tracker, domain),
-        )
         dispatcher.utter_message(
             json_message={
                 MESSAGE_KEY: {
                     "type": MESSAGE_HANDOVER,
                     "conversation_id": tracker.sender_id,
                     "attempt": attempt,
-                    "payload": payload,
-                    "responses": pick_templates(
-                        domain.get("responses") or {},
-                        HANDOVER_RESPONSES,
-                        slots,
-                        channel,
-                    ),
+                    "payload": await _payload(tracker, domain, attempt),
+                    "responses": _templates(tracker, domain, HANDOVER_RESPONSES),
                 }
             }
         )
@@ -266,18 +248,6 @@ class ActionScheduleCallback(Action):
         if not when and not contact:
             dispatcher.utter_message(response=UTTER_ASK_CALLBACK)
             return []
-        channel = tracker.get_latest_input_channel()
-        slots = tracker.current_slot_values()
-        payload = await build_payload_async(
-            tracker.sender_id,
-            tracker.events,
-            slots,
-            channel=channel,
-            attempt=handover_attempt(tracker.events),
-            config=payload_config(),
-            summariser=summariser(),
-            team=team_for(tracker, domain),
-        )
         dispatcher.utter_message(
             json_message={
                 MESSAGE_KEY: {
@@ -285,17 +255,44 @@ class ActionScheduleCallback(Action):
                     "conversation_id": tracker.sender_id,
                     "when": when,
                     "contact": contact,
-                    "payload": payload,
-                    "responses": pick_templates(
-                        domain.get("responses") or {},
-                        [UTTER_CALLBACK_SCHEDULED],
-                        slots,
-                        channel,
+                    "payload": await _payload(
+                        tracker, domain, handover_attempt(tracker.events)
+                    ),
+                    "responses": _templates(
+                        tracker, domain, [UTTER_CALLBACK_SCHEDULED]
                     ),
                 }
             }
         )
         return []
+
+
+async def _payload(
+    tracker: Tracker, domain: Mapping[str, Any], attempt: int
+) -> Dict[str, Any]:
+    # In a worker thread: language models and an LLM summariser take time.
+    return await build_payload_async(
+        tracker.sender_id,
+        tracker.events,
+        tracker.current_slot_values(),
+        channel=tracker.get_latest_input_channel(),
+        attempt=attempt,
+        config=payload_config(),
+        summariser=summariser(),
+        team=team_for(tracker, domain),
+    )
+
+
+def _templates(
+    tracker: Tracker, domain: Mapping[str, Any], names: Iterable[str]
+) -> Dict[str, Dict[str, Any]]:
+    """The domain's variations of `names` that fit the conversation."""
+    return pick_templates(
+        domain.get("responses") or {},
+        names,
+        tracker.current_slot_values(),
+        tracker.get_latest_input_channel(),
+    )
 
 
 def _first_slot(tracker: Tracker, names: Any) -> Optional[str]:

@@ -304,18 +304,8 @@ class InboxService:
             ValidationError: empty conversation id or attempt < 1.
 
         """
-        fields = HandoverRequestFields.from_payload(payload)
-        team, team_notes = await self._team_for(fields.team)
-        ticket, created = await self.store.create_ticket(
-            conversation_id,
-            attempt,
-            payload,
-            team=team,
-            language=fields.language,
-            tier=fields.tier,
-            channel=fields.channel,
-            reason=fields.reason,
-            customer_name=fields.customer_name,
+        ticket, created, team_notes = await self._create_ticket(
+            conversation_id, attempt, payload
         )
         if not created:
             return await self.view(ticket, created=False)
@@ -404,8 +394,32 @@ class InboxService:
             if isinstance(requested, int) and not isinstance(requested, bool)
             else await self.store.next_attempt(conversation_id)
         )
+        ticket, created, _ = await self._create_ticket(
+            conversation_id,
+            attempt,
+            payload,
+            status=STATUS_CALLBACK,
+            callback=callback,
+        )
+        if created:
+            self._signal_change()
+        return await self.view(ticket, created=created)
+
+    async def _create_ticket(
+        self,
+        conversation_id: str,
+        attempt: int,
+        payload: Mapping[str, Any],
+        **extra: Any,
+    ) -> Tuple[Ticket, bool, List[str]]:
+        """Creates (idempotently) a ticket routed by the payload's fields.
+
+        Returns:
+            The ticket, whether it was created now, and notes on the team choice.
+
+        """
         fields = HandoverRequestFields.from_payload(payload)
-        team, _ = await self._team_for(fields.team)
+        team, notes = await self._team_for(fields.team)
         ticket, created = await self.store.create_ticket(
             conversation_id,
             attempt,
@@ -416,12 +430,9 @@ class InboxService:
             channel=fields.channel,
             reason=fields.reason,
             customer_name=fields.customer_name,
-            status=STATUS_CALLBACK,
-            callback=callback,
+            **extra,
         )
-        if created:
-            self._signal_change()
-        return await self.view(ticket, created=created)
+        return ticket, created, notes
 
     # --- Agent side. ------------------------------------------------------------
 

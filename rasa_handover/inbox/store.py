@@ -668,14 +668,9 @@ class InboxStore:
                 )
             )
             if not result.rowcount:
-                current = await self._ticket_in(conn, ticket_id)
-                if (
-                    current is not None
-                    and current.status == STATUS_ACTIVE
-                    and current.agent_id == agent_id
-                ):
-                    return Change(current, None)
-                raise await self._refusal(conn, ticket_id, "claim")
+                return await self._repeated_or_refused(
+                    conn, ticket_id, agent_id, STATUS_ACTIVE, "claim"
+                )
             event = await self._append_event(
                 conn,
                 ticket_id,
@@ -735,14 +730,9 @@ class InboxStore:
                 )
             )
             if not result.rowcount:
-                current = await self._ticket_in(conn, ticket_id)
-                if (
-                    current is not None
-                    and current.status == STATUS_RESOLVED
-                    and current.agent_id == agent_id
-                ):
-                    return Change(current, None)
-                raise await self._refusal(conn, ticket_id, "resolve")
+                return await self._repeated_or_refused(
+                    conn, ticket_id, agent_id, STATUS_RESOLVED, "resolve"
+                )
             event = await self._append_event(
                 conn,
                 ticket_id,
@@ -1303,6 +1293,24 @@ class InboxStore:
             )
         ).scalar()
         return str(name) if name is not None else None
+
+    async def _repeated_or_refused(
+        self,
+        conn: AsyncConnection,
+        ticket_id: int,
+        agent_id: str,
+        status: str,
+        action: str,
+    ) -> Change:
+        """A repeated request by the same agent is a no-op; anything else refused."""
+        current = await self._ticket_in(conn, ticket_id)
+        if (
+            current is not None
+            and current.status == status
+            and current.agent_id == agent_id
+        ):
+            return Change(current, None)
+        raise await self._refusal(conn, ticket_id, action)
 
     async def _refusal(
         self, conn: AsyncConnection, ticket_id: int, operation: str
