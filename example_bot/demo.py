@@ -2,18 +2,29 @@
 
     make demo        # trains the model if needed, then runs this
 
-Runs the action server (`rasa run actions --actions rasa_handover.actions`) and
-the Rasa server with the handover channel and the embedded inbox (SQLite), waits
-until both answer, and prints where to talk to the bot and where agents work.
-Logs go to `.logs/` at the repository root.
+Runs the action server (`rasa run actions --actions rasa_handover.actions`), the
+Rasa server with the handover channel and the embedded inbox (SQLite), and a
+small web server for the customer's page with the `rasa-webchat` widget
+(installed with npm into `webchat/node_modules` the first time). Waits until all
+answer and prints where customers chat, where agents work, and the agents'
+tokens. Logs go to `.logs/` at the repository root.
+
+The customer page's server (`WebchatServer`, `ensure_widget`) is importable: the
+browser tests serve the same page.
 """
 
+import argparse
+import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import List
+from types import TracebackType
+from typing import Dict, List, Optional, Tuple, Type
+from urllib.parse import urlsplit
 
 import requests
 import yaml
@@ -24,7 +35,137 @@ LOGS = ROOT / ".logs"
 BIN = Path(sys.executable).parent
 RASA_PORT = 5005
 ACTIONS_PORT = 5055
+WEBCHAT_PORT = 8080
+WEBCHAT_HOST = "127.0.0.1"
 STARTUP_TIMEOUT_SECONDS = 240
+NPM_TIMEOUT_SECONDS = 600
+
+# The customer page: our index.html and start script, and rasa-webchat's own
+# bundle (a UMD build with React and socket.io-client 3 inside: Engine.IO v4,
+# what python-socketio 5 speaks). Nothing else is served.
+WEBCHAT_DIR = HERE / "webchat"
+WIDGET_BUNDLE = WEBCHAT_DIR / "node_modules" / "rasa-webchat" / "lib" / "index.js"
+WEBCHAT_FILES: Dict[str, Tuple[Path, str]] = {
+    "/": (WEBCHAT_DIR / "index.html", "text/html; charset=utf-8"),
+    "/index.html": (WEBCHAT_DIR / "index.html", "text/html; charset=utf-8"),
+    "/webchat.js": (WEBCHAT_DIR / "webchat.js", "text/javascript; charset=utf-8"),
+    "/page.css": (WEBCHAT_DIR / "page.css", "text/css; charset=utf-8"),
+    "/rasa-webchat.js": (WIDGET_BUNDLE, "text/javascript; charset=utf-8"),
+}
+
+
+class WidgetUnavailableError(RuntimeError):
+    """rasa-webchat is not installed and npm could not install it."""
+
+
+def ensure_widget(npm: Optional[str] = None) -> Path:
+    """Installs rasa-webchat into `webchat/node_modules` unless it is there.
+
+    Uses `npm ci` when `package-lock.json` exists (the exact versions that were
+    tested), else `npm install`; never runs the packages' install scripts (only
+    the prebuilt `lib/index.js` is used).
+
+    Returns:
+        The widget's bundle.
+
+    Raises:
+        WidgetUnavailableError: npm is missing or failed.
+
+    """
+    if WIDGET_BUNDLE.exists():
+        return WIDGET_BUNDLE
+    npm = npm or shutil.which("npm")
+    if not npm:
+        raise WidgetUnavailableError(
+            "npm is not installed, so the rasa-webchat widget cannot be installed "
+            "(Debian: apt-get install -y npm)."
+        )
+    verb = "ci" if (WEBCHAT_DIR / "package-lock.json").exists() else "install"
+    command = [npm, verb, "--no-audit", "--no-fund", "--ignore-scripts"]
+    result = subprocess.run(
+        command,
+        cwd=WEBCHAT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=NPM_TIMEOUT_SECONDS,
+        check=False,
+    )
+    if result.returncode != 0 or not WIDGET_BUNDLE.exists():
+        raise WidgetUnavailableError(
+            f"`{' '.join(command)}` in {WEBCHAT_DIR} failed:\n{result.stderr[-2000:]}"
+        )
+    return WIDGET_BUNDLE
+
+
+class _WebchatHandler(BaseHTTPRequestHandler):
+    """Serves the files of `WEBCHAT_FILES`, nothing else."""
+
+    def do_GET(self) -> None:
+        entry = WEBCHAT_FILES.get(urlsplit(self.path).path)
+        if entry is None or not entry[0].exists():
+            self.send_error(404)
+            return
+        body = entry[0].read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Type", entry[1])
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass  # quiet: the demo's terminal shows the URLs, not every request
+
+
+class WebchatServer:
+    """The customer page on a small HTTP server in a background thread.
+
+    Use as a context manager, or `start()` / `stop()`; port 0 picks a free port.
+    """
+
+    def __init__(self, port: int = WEBCHAT_PORT, host: str = WEBCHAT_HOST) -> None:
+        self._address = (host, port)
+        self._server: Optional[ThreadingHTTPServer] = None
+        self._thread: Optional[threading.Thread] = None
+
+    @property
+    def url(self) -> str:
+        """The page's URL (add `?server=<rasa url>` for another Rasa server)."""
+        assert self._server is not None, "the webchat server is not running"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/"
+
+    def start(self) -> "WebchatServer":
+        """Starts serving in a daemon thread."""
+        self._server = ThreadingHTTPServer(self._address, _WebchatHandler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="webchat", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stops serving and closes the socket."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> "WebchatServer":
+        return self.start()
+
+    def __exit__(
+        self,
+        kind: Optional[Type[BaseException]],
+        error: Optional[BaseException],
+        trace: Optional[TracebackType],
+    ) -> None:
+        self.stop()
 
 
 def start(name: str, command: List[str]) -> subprocess.Popen:
@@ -48,6 +189,22 @@ def wait_for(url: str, process: subprocess.Popen, name: str) -> None:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--webchat-port",
+        type=int,
+        default=WEBCHAT_PORT,
+        help="port of the customer's chat page",
+    )
+    args = parser.parse_args()
+    webchat: Optional[WebchatServer] = None
+    try:
+        print("Checking the rasa-webchat widget (npm installs it the first time) ...")
+        ensure_widget()
+        webchat = WebchatServer(args.webchat_port).start()
+    except (WidgetUnavailableError, subprocess.TimeoutExpired, OSError) as error:
+        print(f"The customer chat page is off: {error}")
+
     processes = [
         start(
             "actions",
@@ -81,6 +238,8 @@ def main() -> None:
     ]
 
     def stop(*_: object) -> None:
+        if webchat is not None:
+            webchat.stop()
         for process in processes:
             process.terminate()
         for process in processes:
@@ -99,11 +258,20 @@ def main() -> None:
 
     base = f"http://localhost:{RASA_PORT}/webhooks/handover"
     agents = yaml.safe_load((HERE / "inbox.yml").read_text())["agents"]
+    first_token = agents[0]["token"]
+    chat = (
+        f"http://localhost:{args.webchat_port}/"
+        if webchat is not None
+        else "(off, see above)"
+    )
     print(f"""
 rasa-handover demo is running.
 
+  Customer chat (rasa-webchat): {chat}
+  Agent inbox page:             {base}/inbox/
+      sign in with a token below, e.g. {first_token}, and switch to "Available"
+
   Customer (REST):   curl -s {base}/webhook -d '{{"sender": "dana", "message": "I want to talk to a human"}}'
-  Customer (socket.io, e.g. rasa-webchat): http://localhost:{RASA_PORT} (socketio path /socket.io)
   Agent messages for REST customers:      {base}/messages/dana?wait=20
   Inbox API (agents): {base}/inbox/api/queue   (Authorization: Bearer <token>)
   Inbox API reference: {base}/inbox/openapi.json

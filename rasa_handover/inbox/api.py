@@ -36,6 +36,7 @@ from rasa_handover.inbox.errors import (
 from rasa_handover.inbox.models import Agent, LifecycleEvent, Ticket
 from rasa_handover.inbox.notifier import WebhookNotifier
 from rasa_handover.inbox.openapi import openapi_document
+from rasa_handover.inbox.page import add_page_routes
 from rasa_handover.inbox.service import InboxService
 from rasa_handover.inbox.signing import SIGNATURE_HEADER, SignatureError, verify
 from rasa_handover.inbox.store import InboxStore
@@ -164,6 +165,8 @@ def add_inbox_routes(
         blueprint.add_route(
             handler, prefix + uri, methods=[method], name=f"inbox_{route_name}"
         )
+    # The agent page (`GET <prefix>/`) and its assets (`static/...`).
+    add_page_routes(blueprint, prefix)
     if manage_lifecycle:
         blueprint.listener("before_server_start")(api.on_start)
         blueprint.listener("after_server_start")(api.on_started)
@@ -383,7 +386,8 @@ class _InboxApi:
         )
 
     async def events(self, request: Request) -> None:
-        agent = await self._agent(request)
+        # Browsers' EventSource cannot send headers: `?token=` is accepted here.
+        agent = await self._agent(request, allow_query_token=True)
         after_id = _last_event_id(request)
         if after_id is None:
             after_id = await self.service.store.latest_event_id()
@@ -488,8 +492,10 @@ class _InboxApi:
 
     # --- Helpers. -----------------------------------------------------------------
 
-    async def _agent(self, request: Request) -> Agent:
+    async def _agent(self, request: Request, allow_query_token: bool = False) -> Agent:
         header = request.headers.get("Authorization", "")
+        if not header and allow_query_token and request.args.get("token"):
+            header = f"Bearer {request.args.get('token')}"
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise ApiError(

@@ -168,6 +168,31 @@ _PATHS: Dict[str, Any] = {
             },
         }
     },
+    "/": {
+        "get": {
+            "summary": "The agent inbox page (HTML; `.../inbox` redirects here)",
+            "responses": {
+                "200": {
+                    "description": "The page.",
+                    "content": {"text/html": {"schema": _STRING}},
+                },
+                "301": {"description": "Add the trailing slash."},
+            },
+        }
+    },
+    "/static/{name}": {
+        "get": {
+            "summary": "The page's script, style sheet and icon",
+            "parameters": [
+                {"name": "name", "in": "path", "required": True, "schema": _STRING},
+                {"name": "v", "in": "query", "schema": _STRING},
+            ],
+            "responses": {
+                "200": {"description": "The file (immutable with the current `v`)."},
+                "404": {"description": "Not one of the page's files."},
+            },
+        }
+    },
     "/openapi.json": {
         "get": {
             "summary": "This document",
@@ -229,6 +254,14 @@ _PATHS: Dict[str, Any] = {
                 {"name": "Last-Event-ID", "in": "header", "schema": _INTEGER},
                 {"name": "last_event_id", "in": "query", "schema": _INTEGER},
                 {"name": "max_seconds", "in": "query", "schema": {"type": "number"}},
+                {
+                    "name": "token",
+                    "in": "query",
+                    "schema": _STRING,
+                    "description": "The agent token, for browsers' EventSource "
+                    "(it cannot send headers). Only this route accepts it; the "
+                    "Authorization header wins when both are sent.",
+                },
             ],
             "responses": {
                 "200": {

@@ -11,7 +11,7 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, List, Optional
+from typing import Iterator, List, Optional, Sequence
 
 import requests
 
@@ -138,13 +138,15 @@ def rasa_server(
     credentials: str,
     action_url: str,
     port: Optional[int] = None,
+    extra_args: Sequence[str] = (),
+    name: str = "rasa-server",
 ) -> Iterator[str]:
     """`rasa run` with the handover channel; yields its base URL."""
     port = port or free_port()
     (workdir / "credentials.yml").write_text(credentials)
     (workdir / "endpoints.yml").write_text(f"action_endpoint:\n  url: {action_url}\n")
     with running(
-        "rasa-server",
+        name,
         [
             str(BIN / "rasa"),
             "run",
@@ -156,6 +158,7 @@ def rasa_server(
             "endpoints.yml",
             "--port",
             str(port),
+            *extra_args,
         ],
         f"http://127.0.0.1:{port}/webhooks/handover/",
         cwd=workdir,

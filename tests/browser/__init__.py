@@ -1,0 +1,1 @@
+"""The agent inbox page: its routes and wording (always), and in Chromium (browser)."""

@@ -1,0 +1,180 @@
+"""Real servers and Debian's Chromium (driven by Playwright) for the browser tests.
+
+The stack: the action server and `rasa run` with the handover channel (embedded
+inbox on SQLite in a tmp dir, `--cors "*"` so the widget's page on another port
+can reach socket.io), and the demo's customer page with rasa-webchat
+(`example_bot.demo.WebchatServer`). The browser tests skip, saying why, when
+/usr/bin/chromium, the playwright package or npm (for the widget) is missing.
+"""
+
+import os
+import shutil
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, List, Optional
+
+import pytest
+
+from example_bot.demo import WIDGET_BUNDLE, WebchatServer, ensure_widget
+from tests.e2e.servers import (
+    ARTIFACTS,
+    action_server,
+    ensure_example_model,
+    rasa_server,
+)
+
+CHROMIUM = Path(os.environ.get("HANDOVER_TEST_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
+AGENT_NAME = "Maya"
+AGENT_TOKEN = "maya-browser-token"
+# Every team of the example bot, so each trigger's ticket reaches Maya.
+INBOX_YML = f"""
+agents:
+  - name: {AGENT_NAME}
+    token: {AGENT_TOKEN}
+    teams: [general, billing, technical, retention, sales, account, compliance]
+    languages: [en, de, es]
+    capacity: 10
+housekeeping_seconds: 1
+"""
+
+
+def _missing_browser() -> Optional[str]:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return (
+            "playwright is not installed: .venv/bin/pip install playwright "
+            "(the `test` extra has it)"
+        )
+    if not CHROMIUM.exists():
+        return (
+            f"{CHROMIUM} is missing: apt-get update && apt-get install -y chromium "
+            "(`npx playwright install` cannot download browsers here)"
+        )
+    return None
+
+
+def _missing_widget() -> Optional[str]:
+    if WIDGET_BUNDLE.exists() or shutil.which("npm"):
+        return None
+    return "npm is missing, so rasa-webchat cannot be installed: apt-get install -y npm"
+
+
+@dataclass(frozen=True)
+class Stack:
+    """Where the running servers are."""
+
+    rasa_url: str
+    inbox_url: str
+    chat_url: str
+
+
+@contextmanager
+def _rasa_server(workdir: Path, model: Path, action_url: str) -> Iterator[str]:
+    """`rasa run` with the handover channel, open to the widget's origin."""
+    (workdir / "inbox.yml").write_text(INBOX_YML)
+    credentials = f"""
+rasa_handover.channels.HandoverInput:
+  db: sqlite:///{workdir}/handover.db
+  outbox: {workdir}/outbox.db
+  inbox_config: {workdir}/inbox.yml
+  support_email: help@streamly.example
+"""
+    with rasa_server(
+        workdir,
+        model,
+        credentials,
+        action_url,
+        extra_args=("--cors", "*"),
+        name="browser-rasa-server",
+    ) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium, headless, through Playwright's sync API."""
+    reason = _missing_browser()
+    if reason:
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="module")
+def stack(chromium: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Action server, Rasa server (embedded inbox) and the customer page."""
+    reason = _missing_widget()
+    if reason:
+        pytest.skip(reason)
+    ensure_widget()
+    model = ensure_example_model()
+    workdir = tmp_path_factory.mktemp("browser")
+    with action_server() as action_url, _rasa_server(
+        workdir, model, action_url
+    ) as rasa_url, WebchatServer(port=0) as webchat:
+        yield Stack(
+            rasa_url=rasa_url,
+            inbox_url=f"{rasa_url}/webhooks/handover/inbox/",
+            chat_url=f"{webchat.url}?server={rasa_url}",
+        )
+
+
+@dataclass
+class BrowserPage:
+    """A page in its own context (own sessionStorage), with what it reported."""
+
+    page: Any
+    dialogs: List[str]
+    errors: List[str]
+
+
+@pytest.fixture
+def open_page(chromium: Any) -> Iterator[Any]:
+    """Opens pages in fresh contexts; dialogs are dismissed and recorded."""
+    contexts: List[Any] = []
+
+    def open_one(width: int = 1280, height: int = 800) -> BrowserPage:
+        context = chromium.new_context(viewport={"width": width, "height": height})
+        context.set_default_timeout(30_000)
+        contexts.append(context)
+        page = context.new_page()
+        opened = BrowserPage(page, [], [])
+
+        def on_dialog(dialog: Any) -> None:
+            opened.dialogs.append(f"{dialog.type}: {dialog.message}")
+            dialog.dismiss()
+
+        page.on("dialog", on_dialog)
+        page.on("pageerror", lambda error: opened.errors.append(str(error)))
+        return opened
+
+    yield open_one
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """tests/artifacts/, where screenshots go."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
