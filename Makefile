@@ -82,8 +82,13 @@ test: lint typecheck unit validate test-stories ## Everything CI runs.
 
 bench: $(BOT_MODEL) ## Run the benchmarks (not part of `make test`); JSON in benchmarks/results/.
 	$(PY) benchmarks/bench_policy.py
+	$(PY) benchmarks/bench_signals.py
+	$(PY) benchmarks/bench_overhead.py
 	$(PY) benchmarks/bench_handover_latency.py
 	$(PY) benchmarks/bench_inbox_throughput.py
+	$(PY) benchmarks/bench_labelled.py
+	$(PY) benchmarks/bench_clinc_floor.py
+	$(PY) benchmarks/bench_goemotions.py
 
 clean: ## Remove the venv, models, logs and caches.
 	rm -rf $(VENV) $(BOT)/models $(BOT)/results $(LOGS) .pytest_cache .mypy_cache .ruff_cache

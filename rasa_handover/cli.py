@@ -1,6 +1,7 @@
 """`rasa-handover`: the plugin's command line.
 
     rasa-handover inbox --config inbox.yml --db postgresql://... --port 5010
+    rasa-handover evaluate conversations.yml --model models/bot.tar.gz --baseline
 
 Subcommands are added here as the plugin grows (tune, export, report, evaluate).
 """
@@ -15,6 +16,7 @@ from rasa_handover.__version__ import __version__
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
+    from rasa_handover import evaluation
     from rasa_handover.inbox import cli as inbox_cli
 
     parser = argparse.ArgumentParser(
@@ -28,6 +30,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     inbox_cli.add_arguments(inbox)
     inbox.set_defaults(run=inbox_cli.run)
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="measure when and why a trained bot hands over, on labelled "
+        "conversations (optionally against Rasa's FallbackClassifier + rules)",
+    )
+    evaluation.add_arguments(evaluate)
+    evaluate.set_defaults(run=evaluation.run)
     return parser
 
 

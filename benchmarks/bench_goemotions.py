@@ -1,0 +1,180 @@
+"""Frustration signals against GoEmotions: anger / annoyance / disgust vs neutral.
+
+Reads the GoEmotions dev split in place (../shared/datasets/goemotions/dev.tsv,
+Reddit comments labelled by raters; label ids index labels.txt).
+
+- Positives: comments labelled anger, annoyance or disgust (any of them, other
+  labels allowed). Negatives: comments labelled neutral and nothing else.
+  Comments with other emotions only are left out.
+- Each signal of `rasa_handover.signals.detect_signals` (default settings):
+  precision and recall, per emotion and pooled. Precision is at the dev set's
+  natural mix (see `base_rate`), so it is comparable across rows, not across
+  data sets.
+- The rules, by calling the real trigger (`check_frustration`) on a
+  conversation view: the default rule (2 distinct signals in the last 3 turns,
+  the latest carrying one) and the high-value rule (1 signal).
+  - One comment = one turn (a one-turn conversation).
+  - Windows of 3: the positives and the negatives are each shuffled with a
+    fixed seed and cut into consecutive, non-overlapping triples; a window is
+    one conversation of three user turns of the same class, judged on its third
+    turn. (GoEmotions comments are independent, so windows are synthetic: they
+    model a customer who stays angry, or stays calm, for three messages.)
+
+Prints a one-line summary and writes benchmarks/results/goemotions.json.
+
+    .venv/bin/python benchmarks/bench_goemotions.py
+"""
+
+import random
+import time
+from typing import Dict, List, Sequence, Set, Tuple
+
+from common import dataset, precision_recall, write_result
+
+from rasa_handover.constants import ALL_SIGNALS
+from rasa_handover.conversation import UserTurn, view_from_turns
+from rasa_handover.settings import HandoverSettings, parse_settings
+from rasa_handover.signals import detect_signals
+from rasa_handover.triggers import check_frustration
+
+EMOTIONS = ("anger", "annoyance", "disgust")
+NEUTRAL = "neutral"
+WINDOW = 3
+WINDOW_SEED = 13
+RULE_DEFAULT = "rule_2_signals"
+RULE_HIGH_VALUE = "rule_1_signal_high_value"
+
+
+def load() -> Tuple[List[Tuple[str, Set[str]]], str]:
+    data = dataset("goemotions", "dev.tsv")
+    labels_file = dataset("goemotions", "labels.txt")
+    if data is None or labels_file is None:
+        return [], ""
+    names = labels_file.read_text(encoding="utf-8").split()
+    rows = []
+    for line in data.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        text, ids, _ = line.split("\t")
+        rows.append((text, {names[int(i)] for i in ids.split(",")}))
+    return rows, str(data)
+
+
+def fires(texts: Sequence[str], settings: HandoverSettings) -> bool:
+    turns = [
+        UserTurn(index=i, text=text, intent=None, confidence=None)
+        for i, text in enumerate(texts, start=1)
+    ]
+    return check_frustration(view_from_turns(turns), settings) is not None
+
+
+def scores(
+    flags: Dict[str, List[bool]], classes: Dict[str, List[bool]]
+) -> Dict[str, Dict[str, object]]:
+    """Per detector: pooled and per-emotion precision / recall vs neutral."""
+    negatives = classes[NEUTRAL]
+    pooled = classes["positive"]
+    out: Dict[str, Dict[str, object]] = {}
+    for name, flagged in flags.items():
+        false_positives = sum(f and n for f, n in zip(flagged, negatives))
+        row: Dict[str, object] = {
+            "pooled": precision_recall(
+                sum(f and p for f, p in zip(flagged, pooled)),
+                false_positives,
+                sum(pooled),
+            ),
+            "neutral_flagged_share": round(false_positives / sum(negatives), 3),
+        }
+        for emotion in EMOTIONS:
+            members = classes[emotion]
+            row[emotion] = precision_recall(
+                sum(f and m for f, m in zip(flagged, members)),
+                false_positives,
+                sum(members),
+            )
+        out[name] = row
+    return out
+
+
+def main() -> None:
+    started = time.perf_counter()
+    rows, source = load()
+    if not rows:
+        return
+    default = parse_settings({})
+    high_value = parse_settings({"frustration_signals": 1})
+    kept = [
+        (text, labels)
+        for text, labels in rows
+        if labels & set(EMOTIONS) or labels == {NEUTRAL}
+    ]
+    classes: Dict[str, List[bool]] = {
+        "positive": [bool(labels & set(EMOTIONS)) for _, labels in kept],
+        NEUTRAL: [labels == {NEUTRAL} for _, labels in kept],
+        **{e: [e in labels for _, labels in kept] for e in EMOTIONS},
+    }
+    found = [{s.name for s in detect_signals(text)} for text, _ in kept]
+    flags: Dict[str, List[bool]] = {
+        signal: [signal in names for names in found] for signal in ALL_SIGNALS
+    }
+    flags["any_signal"] = [bool(names) for names in found]
+    flags[RULE_DEFAULT] = [fires([text], default) for text, _ in kept]
+    flags[RULE_HIGH_VALUE] = [fires([text], high_value) for text, _ in kept]
+    single = scores(flags, classes)
+
+    rng = random.Random(WINDOW_SEED)
+    windows: Dict[str, List[List[str]]] = {}
+    for label, members in (
+        ("positive", [t for (t, _), p in zip(kept, classes["positive"]) if p]),
+        (NEUTRAL, [t for (t, _), n in zip(kept, classes[NEUTRAL]) if n]),
+    ):
+        shuffled = members[:]
+        rng.shuffle(shuffled)
+        windows[label] = [
+            shuffled[i : i + WINDOW]
+            for i in range(0, len(shuffled) - WINDOW + 1, WINDOW)
+        ]
+    window_scores = {}
+    for rule, settings in ((RULE_DEFAULT, default), (RULE_HIGH_VALUE, high_value)):
+        true_positives = sum(fires(w, settings) for w in windows["positive"])
+        false_positives = sum(fires(w, settings) for w in windows[NEUTRAL])
+        window_scores[rule] = {
+            **precision_recall(
+                true_positives, false_positives, len(windows["positive"])
+            ),
+            "neutral_flagged_share": round(false_positives / len(windows[NEUTRAL]), 3),
+        }
+
+    result = {
+        "benchmark": "frustration_goemotions",
+        "source": source,
+        "comments": {
+            "positive": sum(classes["positive"]),
+            NEUTRAL: sum(classes[NEUTRAL]),
+            **{e: sum(classes[e]) for e in EMOTIONS},
+        },
+        "base_rate": round(sum(classes["positive"]) / len(kept), 3),
+        "single_comment": single,
+        "windows_of_3": {
+            "positive_windows": len(windows["positive"]),
+            "neutral_windows": len(windows[NEUTRAL]),
+            "seed": WINDOW_SEED,
+            **window_scores,
+        },
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    path = write_result("goemotions", result)
+    rule = single[RULE_DEFAULT]["pooled"]
+    high = single[RULE_HIGH_VALUE]["pooled"]
+    windowed = window_scores[RULE_DEFAULT]
+    print(
+        f"frustration on GoEmotions dev ({sum(classes['positive'])} anger/annoyance/"
+        f"disgust vs {sum(classes[NEUTRAL])} neutral): 2-signal rule per comment "
+        f"P {rule['precision']} R {rule['recall']}; 1-signal (high-value) P "
+        f"{high['precision']} R {high['recall']}; 2-signal rule on windows of 3 P "
+        f"{windowed['precision']} R {windowed['recall']} -> {path.name}"
+    )
+
+
+if __name__ == "__main__":
+    main()

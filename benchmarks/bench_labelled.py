@@ -1,0 +1,64 @@
+"""HandoverPolicy vs Rasa's FallbackClassifier + rules on the labelled support set.
+
+Runs `rasa-handover evaluate` on benchmarks/conversations/support.yml with the
+example bot's model and `--baseline` (the baseline model is trained once from
+example_bot/ and cached). The full report goes to benchmarks/results/evaluate.txt,
+everything else to benchmarks/results/evaluate.json; this prints one line.
+
+    .venv/bin/python benchmarks/bench_labelled.py
+"""
+
+import contextlib
+import json
+import sys
+import time
+
+from common import EXAMPLE_BOT, EXAMPLE_MODEL, RESULTS, SUPPORT_CONVERSATIONS
+
+from rasa_handover.cli import main as cli
+
+
+def main() -> None:
+    if not EXAMPLE_MODEL.exists():
+        print(f"skipped: no model at {EXAMPLE_MODEL}; run `make train` first.")
+        return
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out, report = RESULTS / "evaluate.json", RESULTS / "evaluate.txt"
+    started = time.perf_counter()
+    with open(report, "w", encoding="utf-8") as text, contextlib.redirect_stdout(text):
+        code = cli(
+            [
+                "evaluate",
+                str(SUPPORT_CONVERSATIONS),
+                "--model",
+                str(EXAMPLE_MODEL),
+                "--project",
+                str(EXAMPLE_BOT),
+                "--baseline",
+                "--out",
+                str(out),
+                "--no-progress",
+            ]
+        )
+    if code != 0:
+        print(report.read_text(encoding="utf-8"))
+        sys.exit(code)
+    data = json.loads(out.read_text(encoding="utf-8"))
+    figures = []
+    for system in data["systems"].values():
+        m = system["metrics"]
+        figures.append(
+            f"{system['title']}: exact {m['accuracy_exact']:.2f}, +1 turn "
+            f"{m['accuracy_within_one_turn']:.2f}, with reason "
+            f"{m['accuracy_exact_with_reason']:.2f}, false escalations "
+            f"{m['false_escalation_rate']:.1%}, macro F1 {m['macro_f1']:.2f}"
+        )
+    print(
+        f"labelled set ({data['conversations']} conversations, "
+        f"{time.perf_counter() - started:.0f} s): " + "; ".join(figures) + f" -> "
+        f"{out.name}, {report.name}"
+    )
+
+
+if __name__ == "__main__":
+    main()
