@@ -359,6 +359,15 @@ def test_entity_condition_reads_the_messages_entities() -> None:
     assert check_regulated_topic(cooking, settings(declared)) is None
 
 
+def test_unsure_regulated_intent_is_left_to_low_confidence() -> None:
+    unsure = view(
+        turn("thank you, switching to wifi fixed it", "ask_medical_advice", 0.28)
+    )
+    assert check_regulated_topic(unsure, settings(REFUND)) is None
+    decision = evaluate(unsure, settings(REFUND))
+    assert decision is not None and decision.reason == REASON_LOW_CONFIDENCE
+
+
 def test_old_unconditional_topic_does_not_refire() -> None:
     conversation = view(
         turn("medical?", "ask_medical_advice"), turn("thanks", "thankyou")

@@ -4,7 +4,8 @@ Bot authors declare regulated intents in domain.yml (`regulated: true`),
 optionally with a condition on a slot or entity (`regulated_when`). A regulated
 intent without a condition fires at once. With a condition, the intent stays
 open for `regulated_window` user turns, so that a value given on a later turn
-("how much?" - "250") still fires.
+("how much?" - "250") still fires. An intent predicted below its confidence floor
+does not count: NLU is not sure the topic was raised.
 """
 
 from typing import Any, Optional
@@ -38,6 +39,12 @@ def check_regulated_topic(
         turn = recent[position]
         declaration = settings.declarations.get(turn.intent or "")
         if declaration is None or not declaration.regulated:
+            continue
+        if turn.confidence is not None and turn.confidence < settings.floor_for(
+            turn.intent
+        ):
+            # NLU is unsure it is the regulated topic at all: `low_confidence`
+            # hands over instead, without sending it to the topic's team.
             continue
         evidence = {
             "intent": turn.intent,
