@@ -11,6 +11,8 @@ same ticket. Ticket creation is idempotent per `(conversation_id, attempt)`
 through a unique constraint, which holds across processes.
 """
 
+import asyncio
+import contextlib
 import functools
 import hashlib
 import json
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import (
     Any,
+    AsyncIterator,
     Callable,
     Dict,
     Iterable,
@@ -266,8 +269,26 @@ class InboxStore:
                 # One shared connection, or every query would see an empty database.
                 options["poolclass"] = StaticPool
         self.engine: AsyncEngine = create_async_engine(self.url, **options)
+        # SQLite has one writer at a time. Queueing writers here, in the event
+        # loop, instead of in SQLite's busy wait keeps a burst of concurrent
+        # writes (1000 conversations at once) from failing with "database is
+        # locked". PostgreSQL needs no such lock.
+        self._write_lock: Optional[asyncio.Lock] = None
+        self._serialise_writes = self._is_sqlite
         if self._is_sqlite:
             sa.event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction (serialised per process on SQLite)."""
+        if not self._serialise_writes:
+            async with self.engine.begin() as conn:
+                yield conn
+            return
+        if self._write_lock is None:
+            self._write_lock = asyncio.Lock()
+        async with self._write_lock, self.engine.begin() as conn:
+            yield conn
 
     async def create_all(self) -> None:
         """Creates the tables that do not exist yet (safe to call on every start).
@@ -276,10 +297,10 @@ class InboxStore:
         a table simply finds it there on its second look.
         """
         try:
-            async with self.engine.begin() as conn:
+            async with self._transaction() as conn:
                 await conn.run_sync(metadata.create_all)
         except DBAPIError:
-            async with self.engine.begin() as conn:
+            async with self._transaction() as conn:
                 await conn.run_sync(metadata.create_all)
 
     async def close(self) -> None:
@@ -338,19 +359,19 @@ class InboxStore:
                 f"agent '{name}' has the same token as agent '{owner.id}'", "token"
             )
         table = agents_table
-        async with self.engine.begin() as conn:
+        async with self._transaction() as conn:
             updated = await conn.execute(
                 table.update().where(table.c.id == agent_id).values(**values)
             )
         if not updated.rowcount:
             try:
-                async with self.engine.begin() as conn:
+                async with self._transaction() as conn:
                     await conn.execute(
                         table.insert().values(id=agent_id, online=False, **values)
                     )
             except IntegrityError:
                 # Another replica seeded the same agent a moment ago.
-                async with self.engine.begin() as conn:
+                async with self._transaction() as conn:
                     await conn.execute(
                         table.update().where(table.c.id == agent_id).values(**values)
                     )
@@ -397,7 +418,7 @@ class InboxStore:
 
         """
         table = agents_table
-        async with self.engine.begin() as conn:
+        async with self._transaction() as conn:
             result = await conn.execute(
                 table.update()
                 .where(table.c.id == agent_id)
@@ -459,7 +480,7 @@ class InboxStore:
             return existing, False
         now = self.clock()
         try:
-            async with self.engine.begin() as conn:
+            async with self._transaction() as conn:
                 result = await conn.execute(
                     tickets_table.insert().values(
                         conversation_id=conversation_id,
@@ -608,7 +629,7 @@ class InboxStore:
 
         """
         table = tickets_table
-        async with self.engine.begin() as conn:
+        async with self._transaction() as conn:
             result = await conn.execute(
                 table.update()
                 .where(table.c.id == ticket_id, table.c.status == STATUS_WAITING)
@@ -646,7 +667,7 @@ class InboxStore:
         """
         table = tickets_table
         now = self.clock()
-        async with self.engine.begin() as conn:
+        async with self._transaction() as conn:
             result = await conn.execute(
                 table.update()
                 .where(
@@ -709,7 +730,7 @@ class InboxStore:
                 "outcome",
             )
         table = tickets_table
-        async with self.engine.begin() as conn:
+        async with self._transaction() as conn:
             result = await conn.execute(
                 table.update()
                 .where(
@@ -768,7 +789,7 @@ class InboxStore:
         if not team:
             raise ValidationError("team must not be empty", "team")
         table = tickets_table
-        async with self.engine.begin() as conn:
+        async with self._transaction() as conn:
             before = await self._ticket_in(conn, ticket_id)
             condition = [table.c.id == ticket_id, table.c.status.in_(_UNFINISHED)]
             if agent_id is not None:
@@ -819,7 +840,7 @@ class InboxStore:
 
         """
         table = tickets_table
-        async with self.engine.begin() as conn:
+        async with self._transaction() as conn:
             result = await conn.execute(
                 table.update()
                 .where(table.c.id == ticket_id, table.c.status == STATUS_ASSIGNED)
@@ -852,7 +873,7 @@ class InboxStore:
 
         """
         table = tickets_table
-        async with self.engine.begin() as conn:
+        async with self._transaction() as conn:
             await conn.execute(
                 table.update()
                 .where(table.c.id == ticket_id)
@@ -875,7 +896,7 @@ class InboxStore:
 
     async def set_estimate(self, ticket_id: int, seconds: Optional[int]) -> None:
         """Remembers the wait estimate last told to the customer (no event)."""
-        async with self.engine.begin() as conn:
+        async with self._transaction() as conn:
             await conn.execute(
                 tickets_table.update()
                 .where(tickets_table.c.id == ticket_id)
@@ -898,7 +919,7 @@ class InboxStore:
 
         """
         table = tickets_table
-        async with self.engine.begin() as conn:
+        async with self._transaction() as conn:
             result = await conn.execute(
                 table.update()
                 .where(table.c.id == ticket_id, table.c.status.in_(_UNFINISHED))
@@ -938,7 +959,7 @@ class InboxStore:
         if status not in events:
             raise ValidationError("status must be expired or failed", "status")
         table = tickets_table
-        async with self.engine.begin() as conn:
+        async with self._transaction() as conn:
             result = await conn.execute(
                 table.update()
                 .where(table.c.id == ticket_id, table.c.status.in_(_UNFINISHED))
@@ -983,7 +1004,7 @@ class InboxStore:
         if not text or not text.strip():
             raise ValidationError("text must not be empty", "text")
         now = self.clock()
-        async with self.engine.begin() as conn:
+        async with self._transaction() as conn:
             if await self._ticket_in(conn, ticket_id) is None:
                 raise NotFoundError(f"unknown ticket {ticket_id}", "ticket_id")
             result = await conn.execute(
