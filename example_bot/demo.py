@@ -2,7 +2,8 @@
 
     make demo        # trains the model if needed, then runs this
 
-Runs the action server (`rasa run actions --actions rasa_handover.actions`), the
+Runs the action server (`rasa run actions --actions actions`: the plugin's actions
+plus the example's account lookup), the
 Rasa server with the handover channel and the embedded inbox (SQLite), and a
 small web server for the customer's page with the `rasa-webchat` widget
 (installed with npm into `webchat/node_modules` the first time). Waits until all
@@ -213,7 +214,7 @@ def main() -> None:
                 "run",
                 "actions",
                 "--actions",
-                "rasa_handover.actions",
+                "actions",
                 "--port",
                 str(ACTIONS_PORT),
             ],

@@ -12,7 +12,8 @@
   window.WebChat.default({
     socketUrl: socketUrl,
     socketPath: "/socket.io/",
-    customData: { language: "en" },
+    // Who the customer is (the account lookup reads it): ?customer=alex for a VIP.
+    customData: { language: "en", customer_id: params.get("customer") || "dana" },
     params: { storage: "session" },
     initPayload: "/greet",
     title: "Streamly support",

@@ -113,7 +113,8 @@ def ensure_example_model() -> Path:
 
 @contextmanager
 def action_server() -> Iterator[str]:
-    """`rasa run actions --actions rasa_handover.actions`; yields its webhook URL."""
+    """The example bot's action server (the plugin's actions + its account
+    lookup), as `make demo` runs it; yields its webhook URL."""
     port = free_port()
     with running(
         "action-server",
@@ -122,11 +123,12 @@ def action_server() -> Iterator[str]:
             "run",
             "actions",
             "--actions",
-            "rasa_handover.actions",
+            "actions",
             "--port",
             str(port),
         ],
         f"http://127.0.0.1:{port}/health",
+        cwd=EXAMPLE_BOT,
     ):
         yield f"http://127.0.0.1:{port}/webhook"
 

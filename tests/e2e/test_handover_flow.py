@@ -230,3 +230,21 @@ def test_busy_team_puts_the_customer_in_line_with_an_honest_wait(server: str) ->
     assert "number 1 in line" in line and "minute" in line, queued
     # Offered alternatives instead of a silent wait.
     assert not any("Sam" in t for t in queued)
+
+
+def test_account_lookup_makes_a_vip_a_hair_trigger(server: str) -> None:
+    """The example bot's session start looks the customer up (accounts.yml)."""
+    alex = f"alex-{uuid.uuid4().hex[:6]}"
+    first = requests.post(
+        f"{server}/webhooks/handover/webhook",
+        json={"sender": alex, "message": "hi", "metadata": {"customer_id": "alex"}},
+        timeout=60,
+    )
+    assert first.status_code == 200
+    # One frustration signal is enough for a VIP (two for everyone else).
+    say(server, alex, "this is ridiculous, my video keeps buffering")
+    ticket = ticket_for(server, alex)
+    payload = agent(server, "GET", f"/tickets/{ticket['id']}")["payload"]
+    assert payload["trigger"]["reason"] == "frustration"
+    assert payload["account"]["tier"] == "vip"
+    assert payload["customer"]["name"] == "Alex"
