@@ -11,10 +11,10 @@ policies:
 ```
 """
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any, Dict, Tuple
+from typing import TYPE_CHECKING, Dict, Tuple
 
 from rasa_handover.__version__ import __version__
+from rasa_handover._lazy import lazy_getattr
 from rasa_handover.constants import (
     REASON_CODES,
     REASON_EXPLICIT_REQUEST,
@@ -52,13 +52,7 @@ _LAZY: Dict[str, Tuple[str, str]] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        module, attribute = _LAZY[name]
-        value = getattr(import_module(module), attribute)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'rasa_handover' has no attribute '{name}'")
+__getattr__ = lazy_getattr(__name__, globals(), _LAZY)
 
 
 __all__ = [

@@ -18,9 +18,9 @@ view = await service.request_handover("conversation-1", 1, payload)
 ```
 """
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any, Dict, Tuple
+from typing import TYPE_CHECKING, Dict, Tuple
 
+from rasa_handover._lazy import lazy_getattr
 from rasa_handover.inbox.models import (
     EVENT_TYPES,
     OUTCOME_NEEDED,
@@ -80,13 +80,7 @@ _LAZY: Dict[str, Tuple[str, str]] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        module, attribute = _LAZY[name]
-        value = getattr(import_module(module), attribute)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'rasa_handover.inbox' has no attribute '{name}'")
+__getattr__ = lazy_getattr(__name__, globals(), _LAZY)
 
 
 __all__ = [
