@@ -11,11 +11,16 @@ everything else to benchmarks/results/evaluate.json; this prints one line.
 import contextlib
 import json
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from common import EXAMPLE_BOT, EXAMPLE_MODEL, RESULTS, SUPPORT_CONVERSATIONS
 
+# The real-process helpers of the end-to-end tests start the action server here.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from rasa_handover.cli import main as cli
+from tests.e2e.servers import action_server
 
 
 def main() -> None:
@@ -25,21 +30,30 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     out, report = RESULTS / "evaluate.json", RESULTS / "evaluate.txt"
     started = time.perf_counter()
-    with open(report, "w", encoding="utf-8") as text, contextlib.redirect_stdout(text):
-        code = cli(
-            [
-                "evaluate",
-                str(SUPPORT_CONVERSATIONS),
-                "--model",
-                str(EXAMPLE_MODEL),
-                "--project",
-                str(EXAMPLE_BOT),
-                "--baseline",
-                "--out",
-                str(out),
-                "--no-progress",
-            ]
-        )
+    # The bot as deployed: its own action server (the plugin's actions and the
+    # example's account lookup at session start).
+    with action_server() as action_url, tempfile.TemporaryDirectory() as directory:
+        endpoints = Path(directory) / "endpoints.yml"
+        endpoints.write_text(f"action_endpoint:\n  url: {action_url}\n")
+        with open(report, "w", encoding="utf-8") as text, contextlib.redirect_stdout(
+            text
+        ):
+            code = cli(
+                [
+                    "evaluate",
+                    str(SUPPORT_CONVERSATIONS),
+                    "--model",
+                    str(EXAMPLE_MODEL),
+                    "--project",
+                    str(EXAMPLE_BOT),
+                    "--endpoints",
+                    str(endpoints),
+                    "--baseline",
+                    "--out",
+                    str(out),
+                    "--no-progress",
+                ]
+            )
     if code != 0:
         print(report.read_text(encoding="utf-8"))
         sys.exit(code)

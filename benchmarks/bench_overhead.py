@@ -53,7 +53,10 @@ from common import (
     write_result,
 )
 
+# The real-process helpers of the end-to-end tests start the action server here.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from rasa_handover.signals import _detect_signals_cached, sentiment_score
+from tests.e2e.servers import action_server
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -196,6 +199,7 @@ def main() -> None:
         return
 
     from rasa.core.agent import Agent
+    from rasa.utils.endpoints import EndpointConfig
 
     from rasa_handover.evaluation import load_conversations, rasa_output_to
 
@@ -205,10 +209,17 @@ def main() -> None:
     log_file = Path(tempfile.gettempdir()) / "rasa-handover-bench-overhead.log"
     started = time.perf_counter()
     # The timer goes in before loading: Rasa's graph keeps the bound method.
-    with rasa_output_to(log_file, logging.WARNING), PolicyTimer() as timer:
+    # The bot as deployed: its own action server (the account lookup runs at
+    # every session start, for both agents alike).
+    with action_server() as action_url, rasa_output_to(
+        log_file, logging.WARNING
+    ), PolicyTimer() as timer:
+        endpoint = EndpointConfig(action_url)
         agents = {
-            "with": Agent.load(str(args.model)),
-            "without": without_handover_policy(args.model, Agent.load(str(args.model))),
+            "with": Agent.load(str(args.model), action_endpoint=endpoint),
+            "without": without_handover_policy(
+                args.model, Agent.load(str(args.model), action_endpoint=endpoint)
+            ),
         }
         measured = asyncio.run(measure(agents, conversations, args.rounds, timer))
 

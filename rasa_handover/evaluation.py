@@ -1386,6 +1386,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data", type=Path, nargs="+", default=(), help="training data paths"
     )
+    parser.add_argument(
+        "--endpoints",
+        type=Path,
+        help="endpoints.yml with the bot's action server (`action_endpoint`); "
+        "needed when the domain has custom actions such as its own "
+        "action_session_start. Without it, custom actions fail and are logged",
+    )
     parser.add_argument("--out", type=Path, help="write the full results as JSON")
     parser.add_argument(
         "--cache-dir",
@@ -1406,15 +1413,21 @@ async def _evaluate_models(
     conversations: Sequence[LabelledConversation],
     settings: HandoverSettings,
     progress: bool,
+    endpoints: Optional[Path] = None,
 ) -> Tuple[Dict[str, List[ConversationResult]], Dict[str, float]]:
     from rasa.core.agent import Agent
+    from rasa.core.utils import read_endpoints_from_path
+
+    action_endpoint = (
+        read_endpoints_from_path(str(endpoints)).action if endpoints else None
+    )
 
     results: Dict[str, List[ConversationResult]] = {}
     seconds: Dict[str, float] = {}
     for system, model in models.items():
         if progress:
             print(f"Loading {model} ...", file=sys.stderr)
-        agent = Agent.load(str(model))
+        agent = Agent.load(str(model), action_endpoint=action_endpoint)
         run_settings = RunSettings.from_settings(settings, regulated_intents_of(agent))
         start = time.perf_counter()
         results[system] = await evaluate_agent(
@@ -1471,7 +1484,13 @@ def run(args: argparse.Namespace) -> int:
                 print("Training (or reusing) the baseline model ...", file=sys.stderr)
                 models[SYSTEM_BASELINE] = train_baseline(project, cache_dir)
             results, seconds = asyncio.run(
-                _evaluate_models(models, conversations, settings, not args.no_progress)
+                _evaluate_models(
+                    models,
+                    conversations,
+                    settings,
+                    not args.no_progress,
+                    getattr(args, "endpoints", None),
+                )
             )
     except EvaluationError as error:
         print(f"rasa-handover evaluate: {error}", file=sys.stderr)
