@@ -8,7 +8,7 @@ and raises `InboxRejectedError`, which is not retried.
 
 import json
 import time
-from typing import Any, Dict, Optional
+from typing import Any, Awaitable, Dict, Optional
 
 from rasa_handover.inbox.signing import sign
 
@@ -38,15 +38,9 @@ class EmbeddedInboxClient:
         self, conversation_id: str, attempt: int, payload: Dict[str, Any]
     ) -> Dict[str, Any]:
         """Creates (or finds) the ticket; returns the ticket view as a dict."""
-        try:
-            view = await self.service.request_handover(
-                conversation_id, attempt, payload
-            )
-        except (ValueError, LookupError) as error:
-            raise InboxRejectedError(str(error)) from error
-        except Exception as error:  # the store is down: retry from the outbox
-            raise InboxUnavailableError(f"{type(error).__name__}: {error}") from error
-        return _as_dict(view)
+        return await self._ticket(
+            self.service.request_handover(conversation_id, attempt, payload)
+        )
 
     async def relay(self, conversation_id: str, text: str) -> bool:
         """Adds a customer message to the open ticket; False if there is none."""
@@ -65,10 +59,19 @@ class EmbeddedInboxClient:
         payload: Dict[str, Any],
     ) -> Dict[str, Any]:
         """Creates an async (callback) ticket."""
+        return await self._ticket(
+            self.service.schedule_callback(conversation_id, when, contact, payload)
+        )
+
+    @staticmethod
+    async def _ticket(call: Awaitable[Any]) -> Dict[str, Any]:
+        """Awaits a ticket-creating service call, mapping its errors.
+
+        Bad requests are rejected; anything else (the store is down) is an
+        outage the outbox retries.
+        """
         try:
-            view = await self.service.schedule_callback(
-                conversation_id, when, contact, payload
-            )
+            view = await call
         except (ValueError, LookupError) as error:
             raise InboxRejectedError(str(error)) from error
         except Exception as error:
