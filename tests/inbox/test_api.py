@@ -1,14 +1,12 @@
 """The HTTP API through sanic_testing's ASGI client (and a real socket for SSE)."""
 
 import asyncio
-import contextlib
 import json
 import re
-import socket
 import time
 import uuid
 from pathlib import Path
-from typing import Any, AsyncIterator, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import aiohttp
 import pytest
