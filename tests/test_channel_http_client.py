@@ -70,12 +70,12 @@ async def test_customer_message_without_a_handover_is_not_logged_as_an_error(
         pass
 
     channel.blueprint(on_new_message)
-    channel.outbox = Outbox(str(tmp_path / "outbox.db"))
+    channel.relay.outbox = Outbox(str(tmp_path / "outbox.db"))
     # Without Rasa's tracker store every message is offered to the inbox, which
     # answers 404 for a conversation that has no open handover.
     with caplog.at_level(logging.WARNING):
-        await channel.relay_to_inbox("c-without-ticket", "hello?")
+        await channel.relay.relay_to_inbox("c-without-ticket", "hello?")
     problems = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert [r.getMessage() for r in problems] == []
-    assert channel.outbox.pending_count() == 0
-    channel.outbox.close()
+    assert channel.relay.outbox.pending_count() == 0
+    channel.relay.outbox.close()

@@ -10,17 +10,19 @@ wait update, the greeting after a handback. It pushes over socket.io (to the
 conversation's room) and into the REST mailbox.
 """
 
-from typing import TYPE_CHECKING, Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, List, Optional
 
 from rasa.core.channels.channel import OutputChannel
 
 from rasa_handover.channels.mailbox import Mailbox
-from rasa_handover.constants import MESSAGE_KEY
+from rasa_handover.inbox.contract import MESSAGE_KEY
 
 if TYPE_CHECKING:
     from socketio import AsyncServer
 
-    from rasa_handover.channels.handover_input import HandoverInput
+# `async def handler(conversation_id, message, output)`: what to do with the
+# plugin's message (`HandoverRelay.handle_plugin_message`).
+PluginMessageHandler = Callable[[str, Dict[str, Any], OutputChannel], Awaitable[None]]
 
 
 class HandoverOutput(OutputChannel):
@@ -31,17 +33,19 @@ class HandoverOutput(OutputChannel):
         """Every output channel has a name."""
         return "handover"
 
-    def __init__(self, inner: OutputChannel, channel: "HandoverInput") -> None:
-        """Sends through `inner`; hands plugin messages to `channel`."""
+    def __init__(
+        self, inner: OutputChannel, on_plugin_message: PluginMessageHandler
+    ) -> None:
+        """Sends through `inner`; hands plugin messages to `on_plugin_message`."""
         self.inner = inner
-        self.channel = channel
+        self.on_plugin_message = on_plugin_message
 
     async def send_custom_json(
         self, recipient_id: str, json_message: Dict[str, Any], **kwargs: Any
     ) -> None:
         """Turns the plugin's messages into inbox requests; passes others through."""
         if isinstance(json_message, dict) and MESSAGE_KEY in json_message:
-            await self.channel.handle_plugin_message(
+            await self.on_plugin_message(
                 recipient_id, json_message[MESSAGE_KEY], self.inner
             )
             return

@@ -21,8 +21,10 @@ view = await service.request_handover("conversation-1", 1, payload)
 from typing import TYPE_CHECKING, Dict, Tuple
 
 from rasa_handover._lazy import lazy_getattr
-from rasa_handover.inbox.models import (
+from rasa_handover.inbox.contract import (
     EVENT_TYPES,
+)
+from rasa_handover.inbox.models import (
     OUTCOME_NEEDED,
     OUTCOME_NOT_NEEDED,
     OUTCOME_TOO_LATE,

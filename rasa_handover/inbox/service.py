@@ -27,9 +27,8 @@ from typing import (
     Tuple,
 )
 
-from rasa_handover.inbox.config import DEFAULT_ALTERNATIVES
-from rasa_handover.inbox.errors import ConflictError, NotFoundError, ValidationError
-from rasa_handover.inbox.models import (
+from rasa_handover.inbox.config import DEFAULT_ALTERNATIVES, InboxConfig
+from rasa_handover.inbox.contract import (
     DEFAULT_TEAM,
     EVENT_ACCEPTED,
     EVENT_ASSIGNED,
@@ -39,8 +38,12 @@ from rasa_handover.inbox.models import (
     EVENT_QUEUED,
     EVENT_RESOLVED,
     EVENT_TRANSFERRED,
+    NO_AGENT_OUTSIDE_HOURS,
     SENDER_AGENT,
     SENDER_CUSTOMER,
+)
+from rasa_handover.inbox.errors import ConflictError, NotFoundError, ValidationError
+from rasa_handover.inbox.models import (
     STATUS_ACTIVE,
     STATUS_ASSIGNED,
     STATUS_CALLBACK,
@@ -55,7 +58,6 @@ from rasa_handover.inbox.models import (
 )
 from rasa_handover.inbox.router import (
     DEFAULT_CONTINUITY_WINDOW,
-    NO_AGENT_OUTSIDE_HOURS,
     BusinessHours,
     RoutingDecision,
     RoutingRequest,
@@ -87,9 +89,6 @@ NOTIFIED_EVENTS: Tuple[str, ...] = (
 # Why a ticket went back to the queue.
 REQUEUE_AGENT_OFFLINE = "agent_offline"
 REQUEUE_WAIT_GREW = "wait_grew"
-
-# The payload key a standalone channel puts its webhook URL under.
-PAYLOAD_CALLBACK_URL = "channel_callback_url"
 
 EventListener = Callable[[LifecycleEvent, Ticket], Awaitable[None]]
 
@@ -222,6 +221,31 @@ class InboxService:
         self._changed: Optional[asyncio.Event] = None
         self._started = False
 
+    @classmethod
+    def from_config(
+        cls,
+        config: InboxConfig,
+        db_url: Optional[str] = None,
+        schema: Optional[str] = None,
+    ) -> "InboxService":
+        """The service an inbox configuration describes (embedded or standalone).
+
+        Args:
+            config: Business hours, continuity window, alternatives, database.
+            db_url: Database URL instead of `config.db_url`.
+            schema: PostgreSQL schema for the tables.
+
+        Returns:
+            The service (call `start()` before use).
+
+        """
+        return cls(
+            InboxStore(db_url or config.db_url, schema=schema),
+            hours=config.hours,
+            continuity_window=config.continuity_window,
+            alternatives=config.alternatives,
+        )
+
     # --- Lifecycle and subscriptions. -------------------------------------------
 
     async def start(self, agents: Sequence[Mapping[str, Any]] = ()) -> None:
@@ -349,8 +373,8 @@ class InboxService:
     async def schedule_callback(
         self,
         conversation_id: str,
-        when_text: str,
-        contact: str,
+        when_text: Optional[str],
+        contact: Optional[str],
         payload: Mapping[str, Any],
     ) -> TicketView:
         """Records that the customer wants to be called back instead of waiting.

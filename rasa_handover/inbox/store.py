@@ -38,9 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import StaticPool
 
 from rasa_handover.inbox.config import DEFAULT_DB_URL
-from rasa_handover.inbox.errors import ConflictError, NotFoundError, ValidationError
-from rasa_handover.inbox.models import (
-    AGENT_TIERS,
+from rasa_handover.inbox.contract import (
     DEFAULT_TEAM,
     EVENT_ACCEPTED,
     EVENT_ASSIGNED,
@@ -51,11 +49,15 @@ from rasa_handover.inbox.models import (
     EVENT_REQUESTED,
     EVENT_RESOLVED,
     EVENT_TRANSFERRED,
+    SENDER_AGENT,
+    SENDERS,
+)
+from rasa_handover.inbox.errors import ConflictError, NotFoundError, ValidationError
+from rasa_handover.inbox.models import (
+    AGENT_TIERS,
     LOAD_STATUSES,
     OPEN_STATUSES,
     OUTCOMES,
-    SENDER_AGENT,
-    SENDERS,
     STATUS_ACTIVE,
     STATUS_ASSIGNED,
     STATUS_CALLBACK,
