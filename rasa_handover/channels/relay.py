@@ -242,8 +242,17 @@ class HandoverRelay:
         metadata: Optional[Dict[str, Any]],
     ) -> None:
         """Relays the message to an open ticket, then hands it to Rasa."""
+        assert self.on_new_message is not None, "the blueprint has not been built"
         await self.relay_to_inbox(sender_id, text)
-        await self._to_rasa(text, sender_id, output, metadata)
+        await self.on_new_message(
+            UserMessage(
+                text,
+                HandoverOutput(output, self.handle_plugin_message),
+                sender_id,
+                input_channel=self.channel_name,
+                metadata=metadata,
+            )
+        )
 
     async def relay_to_inbox(self, conversation_id: str, text: str) -> None:
         """Relays a customer message to the open ticket while a human owns it."""
@@ -253,24 +262,6 @@ class HandoverRelay:
             return
         await self._deliver_or_queue(
             KIND_RELAY, conversation_id, {"text": text}, self.customer_output()
-        )
-
-    async def _to_rasa(
-        self,
-        text: str,
-        sender_id: str,
-        output: OutputChannel,
-        metadata: Optional[Dict[str, Any]],
-    ) -> None:
-        assert self.on_new_message is not None, "the blueprint has not been built"
-        await self.on_new_message(
-            UserMessage(
-                text,
-                HandoverOutput(output, self.handle_plugin_message),
-                sender_id,
-                input_channel=self.channel_name,
-                metadata=metadata,
-            )
         )
 
     # --- Events from the inbox (agent replies, assignment, resolution). ------------
@@ -318,7 +309,10 @@ class HandoverRelay:
                 METADATA_AGENT_NAME: agent_name,
                 METADATA_OUTCOME: data.get("outcome"),
             }
-            await self._to_rasa(HANDBACK_TEXT, conversation_id, output, metadata)
+            # Never relayed to the inbox (`relay_to_inbox` skips the handback).
+            await self.handle_customer_message(
+                HANDBACK_TEXT, conversation_id, output, metadata
+            )
 
     async def _announce_agent(
         self,
