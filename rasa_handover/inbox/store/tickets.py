@@ -59,12 +59,7 @@ class TicketStore(StoreBase):
             ValidationError: for an empty conversation id or attempt < 1.
 
         """
-        if not conversation_id:
-            raise ValidationError(
-                "conversation_id must not be empty", "conversation_id"
-            )
-        if attempt < 1:
-            raise ValidationError("attempt must be 1 or more", "attempt")
+        _check_request(conversation_id, attempt)
         existing = await self._ticket_by_attempt(conversation_id, attempt)
         if existing is not None:
             return existing, False
@@ -201,3 +196,11 @@ class TicketStore(StoreBase):
             )
         )
         return tickets[0] if tickets else None
+
+
+def _check_request(conversation_id: str, attempt: int) -> None:
+    """Raises `ValidationError` for an empty conversation id or attempt < 1."""
+    if not conversation_id:
+        raise ValidationError("conversation_id must not be empty", "conversation_id")
+    if attempt < 1:
+        raise ValidationError("attempt must be 1 or more", "attempt")
