@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from rasa_handover.inbox.contract import EVENT_TRANSFERRED
 from rasa_handover.inbox.models import STATUS_RESOLVED, LifecycleEvent, OutcomeRecord
 from rasa_handover.inbox.store.base import StoreBase
-from rasa_handover.inbox.store.rows import event_from_row, utc
+from rasa_handover.inbox.store.rows import event_from_row, outcome_from_row, utc
 from rasa_handover.inbox.store.schema import events_table, tickets_table
 from rasa_handover.inbox.wait_estimate import PICKUP_SAMPLE_SIZE
 
@@ -134,18 +134,4 @@ class EventStore(StoreBase):
         query = query.order_by(table.c.resolved_at, table.c.id)
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
-        return [
-            OutcomeRecord(
-                ticket_id=row.id,
-                conversation_id=row.conversation_id,
-                attempt=row.attempt,
-                reason=row.reason,
-                team=row.team,
-                outcome=row.outcome,
-                note=row.outcome_note,
-                agent_id=row.agent_id,
-                resolved_at=utc(row.resolved_at),
-                payload=dict(row.payload or {}),
-            )
-            for row in rows
-        ]
+        return [outcome_from_row(row) for row in rows]

@@ -5,7 +5,13 @@ from typing import Optional
 
 from sqlalchemy.engine import Row
 
-from rasa_handover.inbox.models import Agent, LifecycleEvent, Ticket, TicketMessage
+from rasa_handover.inbox.models import (
+    Agent,
+    LifecycleEvent,
+    OutcomeRecord,
+    Ticket,
+    TicketMessage,
+)
 
 
 def utc(moment: Optional[datetime]) -> Optional[datetime]:
@@ -82,4 +88,20 @@ def event_from_row(row: Row) -> LifecycleEvent:
         type=row.type,
         data=dict(row.data or {}),
         created_at=utc(row.created_at),
+    )
+
+
+def outcome_from_row(row: Row) -> OutcomeRecord:
+    """An `OutcomeRecord` from a resolved ticket's row."""
+    return OutcomeRecord(
+        ticket_id=row.id,
+        conversation_id=row.conversation_id,
+        attempt=row.attempt,
+        reason=row.reason,
+        team=row.team,
+        outcome=row.outcome,
+        note=row.outcome_note,
+        agent_id=row.agent_id,
+        resolved_at=utc(row.resolved_at),
+        payload=dict(row.payload or {}),
     )

@@ -56,17 +56,23 @@ tickets_table = sa.Table(
     sa.Index("ix_handover_tickets_queue", "status", "team"),
 )
 
-messages_table = sa.Table(
-    "handover_messages",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column(
+
+def _ticket_id_column() -> sa.Column:
+    """The ticket a message or event belongs to (deleted with the ticket)."""
+    return sa.Column(
         "ticket_id",
         sa.Integer,
         sa.ForeignKey("handover_tickets.id", ondelete="CASCADE"),
         nullable=False,
         index=True,
-    ),
+    )
+
+
+messages_table = sa.Table(
+    "handover_messages",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    _ticket_id_column(),
     sa.Column("sender", sa.String(_SHORT_LENGTH), nullable=False),
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("agent_name", sa.String(_NAME_LENGTH)),
@@ -77,13 +83,7 @@ events_table = sa.Table(
     "handover_events",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column(
-        "ticket_id",
-        sa.Integer,
-        sa.ForeignKey("handover_tickets.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    _ticket_id_column(),
     sa.Column("type", sa.String(_SHORT_LENGTH), nullable=False),
     sa.Column("data", sa.JSON, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
