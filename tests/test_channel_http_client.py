@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Dict, Tuple
 
 import pytest
-from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.channel import UserMessage, register
+from sanic import Sanic
 
 from rasa_handover.channels import HandoverInput
 from rasa_handover.channels.inbox_client import HttpInboxClient
@@ -79,3 +80,24 @@ async def test_customer_message_without_a_handover_is_not_logged_as_an_error(
     assert [r.getMessage() for r in problems] == []
     assert channel.relay.outbox.pending_count() == 0
     channel.relay.outbox.close()
+
+
+async def test_channel_registers_on_a_sanic_app_like_rasa_run(
+    inbox: Tuple[str, HttpInboxClient], tmp_path: Path
+) -> None:
+    url, _ = inbox
+    channel = HandoverInput(
+        inbox_url=url, shared_secret=SECRET, outbox=str(tmp_path / "outbox.db")
+    )
+    app = Sanic(f"rasa_{uuid.uuid4().hex[:10]}")
+    register([channel], app, route="/webhooks/")  # what `rasa run` does
+
+    _, health = await app.asgi_client.get("/webhooks/handover/")
+    assert health.status == 200
+    assert health.json == {
+        "status": "ok",
+        "inbox": "standalone",
+        "outbox_pending": 0,
+    }
+    _, refused = await app.asgi_client.post("/webhooks/handover/webhook", json=[])
+    assert (refused.status, refused.json["field"]) == (400, "body")

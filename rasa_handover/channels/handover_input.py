@@ -24,7 +24,17 @@ import inspect
 import json
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Optional
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Dict,
+    List,
+    Optional,
+    Tuple,
+)
 
 from rasa.core.channels.channel import (
     CollectingOutputChannel,
@@ -60,6 +70,8 @@ DEFAULT_OUTBOX = "handover_outbox.db"
 DEFAULT_SUPPORT_EMAIL = "support@example.com"
 # Long poll: how long a REST client's request may wait for new messages.
 LONG_POLL_MAX_SECONDS = 30.0
+
+Handler = Callable[..., Coroutine[Any, Any, HTTPResponse]]
 
 _KNOWN_CREDENTIALS = {
     "inbox_url": None,
@@ -247,17 +259,14 @@ class HandoverInput(InputChannel):
     # --- REST. -------------------------------------------------------------------
 
     def _add_rest_routes(self, webhook: Blueprint) -> None:
-        webhook.add_route(self._health, "/", methods=["GET"], name="health")
-        webhook.add_route(self._receive, "/webhook", methods=["POST"], name="receive")
-        webhook.add_route(
-            self._poll, "/messages/<conversation_id>", methods=["GET"], name="poll"
-        )
-        webhook.add_route(
-            self._inbox_events,
-            CHANNEL_EVENTS_PATH,
-            methods=["POST"],
-            name="inbox_events",
-        )
+        routes: List[Tuple[str, str, Handler, str]] = [
+            ("GET", "/", self._health, "health"),
+            ("POST", "/webhook", self._receive, "receive"),
+            ("GET", "/messages/<conversation_id>", self._poll, "poll"),
+            ("POST", CHANNEL_EVENTS_PATH, self._inbox_events, "inbox_events"),
+        ]
+        for method, uri, handler, name in routes:
+            webhook.add_route(_handler(handler), uri, methods=[method], name=name)
 
     async def _health(self, _: Request) -> HTTPResponse:
         outbox = self.relay.outbox
@@ -363,3 +372,16 @@ class HandoverInput(InputChannel):
 
 def _bad_request(message: str, field: str) -> HTTPResponse:
     return response.json({"error": message, "field": field}, 400)
+
+
+def _handler(method: Handler) -> Handler:
+    """A plain function calling `method`.
+
+    Sanic (21.12) marks every handler with its blueprint's name, an attribute a
+    bound method cannot take.
+    """
+
+    async def handler(request: Request, *args: Any, **kwargs: Any) -> HTTPResponse:
+        return await method(request, *args, **kwargs)
+
+    return handler
