@@ -48,7 +48,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from rasa_handover.channels.handover_output import CustomerOutput, HandoverOutput
+from rasa_handover.channels.customer_output import CustomerOutput
 from rasa_handover.channels.inbox_client import EmbeddedInboxClient, HttpInboxClient
 from rasa_handover.channels.mailbox import Mailbox
 from rasa_handover.channels.outbox import Outbox
@@ -185,7 +185,7 @@ class HandoverInput(InputChannel):
 
     def get_output_channel(self) -> Optional[OutputChannel]:
         """Used by Rasa for messages it sends on its own (reminders, triggers)."""
-        return HandoverOutput(self.customer_output(), self.relay.handle_plugin_message)
+        return self.relay.output(self.customer_output())
 
     async def handover_active(self, conversation_id: str) -> bool:
         """Whether a human owns the conversation, from its tracker.

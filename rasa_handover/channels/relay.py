@@ -110,6 +110,10 @@ class HandoverRelay:
         self._announced_agent: Dict[str, Optional[str]] = {}
         self._requesting: Set[str] = set()
 
+    def output(self, inner: OutputChannel) -> HandoverOutput:
+        """`inner`, with the plugin's messages handed to this relay."""
+        return HandoverOutput(inner, self.handle_plugin_message)
+
     # --- Handover requests from the actions. --------------------------------------
 
     async def handle_plugin_message(
@@ -247,7 +251,7 @@ class HandoverRelay:
         await self.on_new_message(
             UserMessage(
                 text,
-                HandoverOutput(output, self.handle_plugin_message),
+                self.output(output),
                 sender_id,
                 input_channel=self.channel_name,
                 metadata=metadata,
