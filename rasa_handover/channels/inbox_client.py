@@ -33,7 +33,7 @@ HTTP_CLIENT_ERROR = 400
 HTTP_NOT_FOUND = 404
 
 # `async def listener(event, ticket)`, both as JSON-ready dicts (see `contract`).
-EventListener = Callable[[Dict[str, Any], Dict[str, Any]], Awaitable[None]]
+InboxEventListener = Callable[[Dict[str, Any], Dict[str, Any]], Awaitable[None]]
 
 
 class InboxUnavailableError(Exception):
@@ -77,7 +77,7 @@ class EmbeddedInboxClient:
         """Wraps `service`."""
         self.service = service
 
-    def subscribe(self, listener: EventListener) -> Callable[[], None]:
+    def subscribe(self, listener: InboxEventListener) -> Callable[[], None]:
         """Hands the service's customer-facing events to `listener`.
 
         The same dicts a standalone inbox posts to the channel's webhook.
