@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
 
+from rasa_handover.config_keys import checked_section
 from rasa_handover.redaction import RedactionConfig
 
 # --- Size bound. --------------------------------------------------------------
@@ -138,16 +139,9 @@ class PayloadConfig:
         """
         if raw is None:
             return cls()
-        if not isinstance(raw, Mapping):
-            raise ValueError(f"payload config: expected a mapping, got {raw!r}.")
-        _check_moved_keys(raw)
-        known = [f.name for f in fields(cls)]
-        unknown = sorted(set(raw) - set(known))
-        if unknown:
-            raise ValueError(
-                f"payload config: unknown key(s) {unknown}; valid keys are "
-                f"{sorted(known)}."
-            )
+        if isinstance(raw, Mapping):
+            _check_moved_keys(raw)
+        checked_section(raw, [f.name for f in fields(cls)], "payload config")
         values: Dict[str, Any] = {}
         for key, value in raw.items():
             if key == "redaction":

@@ -2,6 +2,7 @@
 
 from typing import Any, Mapping, Optional, Sequence
 
+from rasa_handover.config_keys import checked_section
 from rasa_handover.summary.facts import (
     OPENAI_COMPATIBLE_NAME,
     RULE_BASED_NAME,
@@ -80,9 +81,4 @@ def summariser_from_config(config: Optional[Mapping[str, Any]]) -> Summariser:
 
 
 def _check_keys(config: Mapping[str, Any], allowed: Sequence[str], kind: str) -> None:
-    unknown = sorted(set(config) - set(allowed))
-    if unknown:
-        raise ValueError(
-            f"summariser ({kind}): unknown key(s) {unknown}; valid keys are "
-            f"{sorted(allowed)}."
-        )
+    checked_section(config, allowed, f"summariser ({kind})")
