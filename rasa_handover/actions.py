@@ -45,6 +45,7 @@ from rasa_handover.constants import (
     SLOT_HANDOVER_TURN,
 )
 from rasa_handover.conversation import read_transcript
+from rasa_handover.inbox.contract import DEFAULT_TEAM
 from rasa_handover.intent_properties import intent_properties_of, parse_declarations
 from rasa_handover.payload import (
     PayloadConfig,
@@ -69,7 +70,6 @@ CONFIG_ENV = "RASA_HANDOVER_CONFIG"
 # Slots that may hold a callback's time and contact, in order of preference.
 CALLBACK_TIME_SLOTS = ("callback_time", "time")
 CALLBACK_CONTACT_SLOTS = ("callback_contact", "phone", "phone_number", "email")
-DEFAULT_TEAM = "general"
 
 
 @lru_cache(maxsize=1)
