@@ -108,12 +108,37 @@ def test_trains_persists_and_loads_through_model_storage(tmp_path: Path) -> None
     # The regulated declaration came from the persisted domain, not from
     # the `domain` argument: predicting with an empty domain's declarations
     # would not know `ask_medical_advice` is regulated.
-    assert loaded.settings.declarations["ask_medical_advice"].regulated
+    assert loaded.thresholds.declarations["ask_medical_advice"].regulated
     prediction = loaded.predict_action_probabilities(
         tracker(*user("is it safe with epilepsy", "ask_medical_advice")), DOMAIN
     )
     assert predicted(prediction) == ACTION_HANDOVER
     assert slots_set(prediction)[SLOT_HANDOVER_REASON] == REASON_REGULATED_TOPIC
+
+
+def test_a_domain_floor_survives_loading_and_its_source_reaches_the_evidence(
+    tmp_path: Path,
+) -> None:
+    domain = Domain.from_yaml(
+        TEST_DOMAIN.replace(
+            "  - ask_invoice\n",
+            "  - ask_invoice:\n      handover_confidence_floor: 0.8\n",
+        )
+    )
+    storage = LocalModelStorage(tmp_path)
+    resource = Resource("handover")
+    context = ExecutionContext(GraphSchema({}), "test")
+    config = HandoverPolicy.get_default_config()
+    HandoverPolicy.create(config, storage, resource, context).train([], domain)
+    loaded = HandoverPolicy.load(config, storage, resource, context)
+
+    prediction = loaded.predict_action_probabilities(
+        tracker(*user("invoice?", "ask_invoice", confidence=0.75)), domain
+    )
+    assert predicted(prediction, domain) == ACTION_HANDOVER
+    evidence = slots_set(prediction)[SLOT_HANDOVER_EVIDENCE]
+    assert evidence["confidence_floor"] == 0.8
+    assert evidence["confidence_floor_source"] == "domain.yml"
 
 
 def test_loading_without_persisted_file_warns_and_still_works(tmp_path: Path) -> None:
