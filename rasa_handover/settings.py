@@ -118,7 +118,7 @@ def default_config() -> Dict[str, Any]:
         # e.g. {"cancel_subscription": {"confidence_floor": 0.7}}. Keys:
         # confidence_floor, ambiguity_threshold. Domain intent properties
         # (handover_confidence_floor, ...) do the same from domain.yml; this
-        # mapping wins over them.
+        # mapping wins over them, key by key (see `rasa_handover.thresholds`).
         "intent_overrides": {},
     }
 
