@@ -43,8 +43,6 @@ SOURCE_CONFIG = "config.yml"
 SOURCE_DOMAIN = "domain.yml"
 SOURCE_TUNING = "tuning file"
 SOURCE_HIGH_VALUE = "high-value"
-# Per-intent sources, the first that sets a value wins (steps 1-3 above).
-_INTENT_SOURCES: Tuple[str, ...] = (SOURCE_CONFIG, SOURCE_DOMAIN, SOURCE_TUNING)
 
 
 @dataclass(frozen=True)
@@ -111,6 +109,7 @@ class Thresholds:
                 outside 0..1.
 
         """
+        # Per-intent sources in precedence order (steps 1-3 above).
         per_source: Dict[str, Mapping[str, IntentOverride]] = {
             SOURCE_CONFIG: settings.intent_overrides,
             SOURCE_DOMAIN: {
@@ -123,7 +122,8 @@ class Thresholds:
         intents = {"", *(i for by in per_source.values() for i in by)}
         rows = {}
         for intent in intents:
-            row = _intent_row(general, [by.get(intent) for by in per_source.values()])
+            overrides = [(source, by.get(intent)) for source, by in per_source.items()]
+            row = _intent_row(general, overrides)
             rows[(intent, False)] = row
             rows[(intent, True)] = _tightened(row, settings)
         return cls(dict(declarations), rows)
@@ -153,6 +153,7 @@ def table_for(
 
 
 def _general_row(settings: HandoverSettings) -> IntentThresholds:
+    """The global settings; `config.yml` where they differ from the default."""
     defaults = default_config()
     values = {
         f.name: getattr(settings, f.name)
@@ -168,12 +169,14 @@ def _general_row(settings: HandoverSettings) -> IntentThresholds:
 
 
 def _intent_row(
-    general: IntentThresholds, overrides: Sequence[Optional[IntentOverride]]
+    general: IntentThresholds,
+    overrides: Sequence[Tuple[str, Optional[IntentOverride]]],
 ) -> IntentThresholds:
+    """The general row with each key's first per-intent override, if any."""
     values: Dict[str, Any] = {}
     sources = dict(general.sources)
     for key in OVERRIDABLE_KEYS:
-        for source, override in zip(_INTENT_SOURCES, overrides):
+        for source, override in overrides:
             value = None if override is None else getattr(override, key)
             if value is not None:
                 values[key], sources[key] = value, source
@@ -182,6 +185,7 @@ def _intent_row(
 
 
 def _tightened(row: IntentThresholds, settings: HandoverSettings) -> IntentThresholds:
+    """The row for a high-value account: each value only ever becomes stricter."""
     high = settings.high_value
     stricter: Dict[str, Any] = {
         "confidence_floor": max(row.confidence_floor, high.confidence_floor),
