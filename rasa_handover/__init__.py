@@ -27,20 +27,16 @@ from rasa_handover.constants import (
 if TYPE_CHECKING:
     from rasa_handover.conversation import ConversationView, UserTurn
     from rasa_handover.policy import HandoverPolicy
-    from rasa_handover.settings import (
-        HandoverConfigError,
-        HandoverSettings,
-        default_config,
-        parse_settings,
-    )
+    from rasa_handover.settings import HandoverSettings, default_config, parse_settings
     from rasa_handover.signals import Signal, detect_signals
     from rasa_handover.triggers import Decision, evaluate
+    from rasa_handover.validation import HandoverConfigError
 
 # Public name -> (module, attribute), imported on first access.
 _LAZY: Dict[str, Tuple[str, str]] = {
     "HandoverPolicy": ("rasa_handover.policy", "HandoverPolicy"),
     "HandoverSettings": ("rasa_handover.settings", "HandoverSettings"),
-    "HandoverConfigError": ("rasa_handover.settings", "HandoverConfigError"),
+    "HandoverConfigError": ("rasa_handover.validation", "HandoverConfigError"),
     "default_config": ("rasa_handover.settings", "default_config"),
     "parse_settings": ("rasa_handover.settings", "parse_settings"),
     "ConversationView": ("rasa_handover.conversation", "ConversationView"),

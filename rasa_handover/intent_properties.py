@@ -26,7 +26,7 @@ from rasa_handover.constants import (
     PROPERTY_REGULATED_WHEN,
     PROPERTY_TEAM,
 )
-from rasa_handover.settings import (
+from rasa_handover.validation import (
     DOCS_URL,
     HandoverConfigError,
     IntentOverride,

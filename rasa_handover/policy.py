@@ -54,14 +54,10 @@ from rasa_handover.intent_properties import (
     declarations_as_dict,
     parse_declarations,
 )
-from rasa_handover.settings import (
-    DOCS_URL,
-    HandoverConfigError,
-    HandoverSettings,
-    default_config,
-    parse_settings,
-)
+from rasa_handover.settings import HandoverSettings, default_config, parse_settings
+from rasa_handover.thresholds import Thresholds
 from rasa_handover.triggers import Decision, evaluate
+from rasa_handover.validation import DOCS_URL, HandoverConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -135,14 +131,13 @@ class HandoverPolicy(Policy):
         """Validates the configuration (a bad one fails `rasa train` at once)."""
         super().__init__(config, model_storage, resource, execution_context, featurizer)
         try:
-            self._base_settings = parse_settings(
+            self.settings: HandoverSettings = parse_settings(
                 {k: v for k, v in config.items() if k != POLICY_PRIORITY}
             )
         except HandoverConfigError as error:
             raise InvalidConfigException(str(error)) from error
-        self.settings: HandoverSettings = self._base_settings.with_declarations(
-            declarations or {}
-        )
+        # Every threshold of every intent, resolved once (`rasa_handover.thresholds`).
+        self.thresholds = Thresholds.build(self.settings, declarations or {})
         self._own_actions = {
             self.settings.handover_action,
             self.settings.offer_action,
@@ -169,7 +164,7 @@ class HandoverPolicy(Policy):
 
         """
         declarations = self.validate_domain(domain)
-        self.settings = self._base_settings.with_declarations(declarations)
+        self.thresholds = Thresholds.build(self.settings, declarations)
         self._persist(declarations)
         return self._resource
 
@@ -204,7 +199,7 @@ class HandoverPolicy(Policy):
                 f"See {DOCS_URL}#domain."
             )
         unknown_overrides = sorted(
-            set(self._base_settings.intent_overrides) - set(domain.intents)
+            set(self.settings.intent_overrides) - set(domain.intents)
         )
         if unknown_overrides:
             raise InvalidConfigException(
@@ -320,7 +315,7 @@ class HandoverPolicy(Policy):
             # A human owns the conversation: the bot stays silent.
             return self._confident(ACTION_LISTEN, domain)
 
-        decision = evaluate(view, self.settings)
+        decision = evaluate(view, self.settings, self.thresholds)
         if decision is None:
             return self._abstain(domain)
         return self._confident(

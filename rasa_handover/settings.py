@@ -5,20 +5,15 @@ as the reference documentation of every key. `parse_settings()` turns a user's
 `config.yml` entry into a frozen `HandoverSettings`, or raises `HandoverConfigError`
 that says which key is wrong, why, and how to fix it. This module is pure: the
 policy turns the error into Rasa's `InvalidConfigException`.
+
+`HandoverSettings` is configuration only. Which threshold applies to an intent
+for a customer (per-intent overrides, domain.yml, a tuning file, high-value
+tightening) is resolved in one place: `rasa_handover.thresholds`.
 """
 
 import copy
-from dataclasses import dataclass, field, replace
-from typing import (
-    TYPE_CHECKING,
-    Any,
-    Dict,
-    FrozenSet,
-    Iterable,
-    Mapping,
-    Optional,
-    Tuple,
-)
+from dataclasses import dataclass, field
+from typing import Any, Dict, FrozenSet, Mapping, Tuple
 
 from rasa_handover.constants import (
     ACTION_HANDOVER,
@@ -30,18 +25,18 @@ from rasa_handover.constants import (
     REASON_CODES,
     SLOT_ACCOUNT_TIER,
 )
-
-if TYPE_CHECKING:
-    from rasa_handover.intent_properties import IntentDeclaration
-
-DOCS_URL = "https://github.com/rasa-handover/rasa-handover/blob/main/docs/policy.md"
-
-# Keys a per-intent override may set, and the global key each one replaces.
-OVERRIDABLE_KEYS: Tuple[str, ...] = ("confidence_floor", "ambiguity_threshold")
-
-
-class HandoverConfigError(ValueError):
-    """A `config.yml` or `domain.yml` declaration the plugin cannot use."""
+from rasa_handover.validation import (
+    DOCS_URL,
+    HandoverConfigError,
+    IntentOverride,
+    boolean,
+    choices,
+    names,
+    parse_intent_overrides,
+    positive_int,
+    probability,
+    setting_error,
+)
 
 
 def default_config() -> Dict[str, Any]:
@@ -123,17 +118,9 @@ def default_config() -> Dict[str, Any]:
         # e.g. {"cancel_subscription": {"confidence_floor": 0.7}}. Keys:
         # confidence_floor, ambiguity_threshold. Domain intent properties
         # (handover_confidence_floor, ...) do the same from domain.yml; this
-        # mapping wins over them.
+        # mapping wins over them, key by key (see `rasa_handover.thresholds`).
         "intent_overrides": {},
     }
-
-
-@dataclass(frozen=True)
-class IntentOverride:
-    """Thresholds that apply when a given intent is the top prediction."""
-
-    confidence_floor: Optional[float] = None
-    ambiguity_threshold: Optional[float] = None
 
 
 @dataclass(frozen=True)
@@ -150,7 +137,11 @@ class HighValue:
 
 @dataclass(frozen=True)
 class HandoverSettings:
-    """The resolved configuration every trigger reads. See `default_config()`."""
+    """The validated `config.yml` entry every trigger reads. See `default_config()`.
+
+    Configuration only: per-conversation state (is this customer high value?)
+    and the per-intent thresholds live in `rasa_handover.thresholds`.
+    """
 
     triggers: Tuple[str, ...]
     explicit_request_intents: FrozenSet[str]
@@ -170,11 +161,9 @@ class HandoverSettings:
     high_value: HighValue
     handover_action: str
     offer_action: str
+    # config.yml's per-intent thresholds (see `rasa_handover.thresholds` for
+    # how they combine with domain.yml and the high-value settings).
     intent_overrides: Mapping[str, IntentOverride] = field(default_factory=dict)
-    # What domain.yml declares per intent (regulated topics, teams, ...).
-    declarations: Mapping[str, "IntentDeclaration"] = field(default_factory=dict)
-    # Set by `tighten_for_high_value`, so that evidence can say so.
-    is_high_value: bool = False
 
     @property
     def lookback_turns(self) -> int:
@@ -185,113 +174,6 @@ class HandoverSettings:
             self.regulated_window,
             1,
         )
-
-    def floor_for(self, intent: Optional[str]) -> float:
-        """The confidence floor that applies when `intent` is the top intent."""
-        override = self.intent_overrides.get(intent or "")
-        if override and override.confidence_floor is not None:
-            return override.confidence_floor
-        return self.confidence_floor
-
-    def ambiguity_for(self, intent: Optional[str]) -> float:
-        """The ambiguity threshold that applies when `intent` is the top intent."""
-        override = self.intent_overrides.get(intent or "")
-        if override and override.ambiguity_threshold is not None:
-            return override.ambiguity_threshold
-        return self.ambiguity_threshold
-
-    def with_declarations(
-        self, declarations: Mapping[str, "IntentDeclaration"]
-    ) -> "HandoverSettings":
-        """Returns a copy that knows the domain's per-intent declarations.
-
-        Thresholds declared in domain.yml apply unless the config's own
-        `intent_overrides` set them for the same intent: the config wins.
-        """
-        merged = {
-            intent: declaration.override
-            for intent, declaration in declarations.items()
-            if declaration.override != IntentOverride()
-        }
-        merged.update(self.intent_overrides)
-        return replace(self, intent_overrides=merged, declarations=dict(declarations))
-
-
-# --- Validation helpers. ---------------------------------------------------------
-
-
-def _error(key: str, problem: str, fix: str) -> HandoverConfigError:
-    return HandoverConfigError(
-        f"HandoverPolicy: the setting '{key}' {problem}. {fix} "
-        f"See {DOCS_URL} for every setting and its default."
-    )
-
-
-def _probability(config: Mapping[str, Any], key: str, name: str = "") -> float:
-    value = config[key]
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _error(
-            name or key,
-            f"is {value!r}, but it must be a number between 0 and 1",
-            "Write it as e.g. 0.55.",
-        )
-    if not 0.0 <= float(value) <= 1.0:
-        raise _error(
-            name or key,
-            f"is {value}, outside the range 0 to 1",
-            "Confidences are probabilities; pick a value between 0 and 1.",
-        )
-    return float(value)
-
-
-def _positive_int(config: Mapping[str, Any], key: str, name: str = "") -> int:
-    value = config[key]
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise _error(
-            name or key,
-            f"is {value!r}, but it must be a whole number of at least 1",
-            "Write it as e.g. 2.",
-        )
-    return value
-
-
-def _names(config: Mapping[str, Any], key: str) -> FrozenSet[str]:
-    value = config[key]
-    if isinstance(value, str) or not isinstance(value, Iterable):
-        raise _error(
-            key,
-            f"is {value!r}, but it must be a list of names",
-            f"Write it as a YAML list, e.g. {key}: [{value}].",
-        )
-    names = list(value)
-    if not all(isinstance(name, str) and name for name in names):
-        raise _error(key, f"contains {names!r}", "Every entry must be a name.")
-    return frozenset(names)
-
-
-def _choices(
-    config: Mapping[str, Any], key: str, allowed: Tuple[str, ...]
-) -> Tuple[str, ...]:
-    chosen = _names(config, key)
-    unknown = sorted(chosen - set(allowed))
-    if unknown:
-        raise _error(
-            key,
-            f"contains unknown entries {unknown}",
-            f"Valid entries are {list(allowed)}.",
-        )
-    return tuple(name for name in allowed if name in chosen)
-
-
-def _bool(config: Mapping[str, Any], key: str, name: str = "") -> bool:
-    value = config[key]
-    if not isinstance(value, bool):
-        raise _error(
-            name or key,
-            f"is {value!r}, but it must be true or false",
-            "Use true/false.",
-        )
-    return value
 
 
 def _merged(config: Mapping[str, Any]) -> Dict[str, Any]:
@@ -318,32 +200,6 @@ def _merged(config: Mapping[str, Any]) -> Dict[str, Any]:
     return merged
 
 
-def parse_intent_override(
-    intent: str, raw: Any, where: str = "intent_overrides"
-) -> IntentOverride:
-    """Validates one per-intent override mapping.
-
-    Raises:
-        HandoverConfigError: if the mapping has unknown keys or bad values.
-
-    """
-    if not isinstance(raw, Mapping):
-        raise _error(
-            f"{where}.{intent}",
-            f"is {raw!r}, but it must be a mapping",
-            "Write it as e.g. {confidence_floor: 0.7}.",
-        )
-    unknown = sorted(set(raw) - set(OVERRIDABLE_KEYS))
-    if unknown:
-        raise _error(
-            f"{where}.{intent}",
-            f"has unknown keys {unknown}",
-            f"Per-intent overrides may set {list(OVERRIDABLE_KEYS)}.",
-        )
-    values = {key: _probability(raw, key, f"{where}.{intent}.{key}") for key in raw}
-    return IntentOverride(**values)
-
-
 def parse_settings(config: Mapping[str, Any]) -> HandoverSettings:
     """Validates a HandoverPolicy configuration and resolves it.
 
@@ -367,104 +223,105 @@ def parse_settings(config: Mapping[str, Any]) -> HandoverSettings:
             f"valid settings are {sorted(default_config())}. See {DOCS_URL}."
         )
     merged = _merged(config)
+    high_value = _parse_high_value(merged["high_value"])
+    overrides = parse_intent_overrides(merged["intent_overrides"], "intent_overrides")
+    repeat_limit, repeat_window = _parse_repeat(merged)
+    threshold = _sentiment_threshold(merged["negative_sentiment_threshold"])
+    for key in ("handover_action", "offer_action"):
+        if not isinstance(merged[key], str) or not merged[key]:
+            raise setting_error(
+                key, f"is {merged[key]!r}", "Name an action of your domain."
+            )
 
-    high = merged["high_value"]
+    return HandoverSettings(
+        triggers=choices(merged, "triggers", REASON_CODES),
+        explicit_request_intents=names(merged, "explicit_request_intents"),
+        explicit_request_phrases=boolean(merged, "explicit_request_phrases"),
+        confidence_floor=probability(merged, "confidence_floor"),
+        ambiguity_threshold=probability(merged, "ambiguity_threshold"),
+        frustration_signals=positive_int(merged, "frustration_signals"),
+        frustration_window=positive_int(merged, "frustration_window"),
+        frustration_signal_types=choices(
+            merged, "frustration_signal_types", ALL_SIGNALS
+        ),
+        negative_sentiment_threshold=threshold,
+        regulated_window=positive_int(merged, "regulated_window"),
+        repeat_limit=repeat_limit,
+        repeat_window=repeat_window,
+        repeat_ignore_intents=names(merged, "repeat_ignore_intents"),
+        affirm_intents=names(merged, "affirm_intents"),
+        deny_intents=names(merged, "deny_intents"),
+        high_value=high_value,
+        handover_action=merged["handover_action"],
+        offer_action=merged["offer_action"],
+        intent_overrides=overrides,
+    )
+
+
+def _parse_high_value(high: Any) -> HighValue:
     if not isinstance(high, Mapping):
-        raise _error(
+        raise setting_error(
             "high_value",
             f"is {high!r}, but it must be a mapping",
             "See the default for its keys.",
         )
     unknown_high = sorted(set(high) - set(default_config()["high_value"]))
     if unknown_high:
-        raise _error(
+        raise setting_error(
             "high_value",
             f"has unknown keys {unknown_high}",
             f"Valid keys are {sorted(default_config()['high_value'])}.",
         )
     if not isinstance(high["slot"], str) or not high["slot"]:
-        raise _error("high_value.slot", f"is {high['slot']!r}", "Name a slot.")
-    high_value = HighValue(
+        raise setting_error("high_value.slot", f"is {high['slot']!r}", "Name a slot.")
+    return HighValue(
         slot=high["slot"],
         values=frozenset(
-            str(v).lower() for v in _names({"values": high["values"]}, "values")
+            str(v).lower() for v in names({"values": high["values"]}, "values")
         ),
-        confidence_floor=_probability(
+        confidence_floor=probability(
             high, "confidence_floor", "high_value.confidence_floor"
         ),
-        ambiguity_threshold=_probability(
+        ambiguity_threshold=probability(
             high, "ambiguity_threshold", "high_value.ambiguity_threshold"
         ),
-        frustration_signals=_positive_int(
+        frustration_signals=positive_int(
             high, "frustration_signals", "high_value.frustration_signals"
         ),
-        hand_over_on_first_repeat=_bool(
+        hand_over_on_first_repeat=boolean(
             high, "hand_over_on_first_repeat", "high_value.hand_over_on_first_repeat"
         ),
     )
 
-    overrides_raw = merged["intent_overrides"]
-    if not isinstance(overrides_raw, Mapping):
-        raise _error(
-            "intent_overrides",
-            f"is {overrides_raw!r}, but it must be a mapping of intent names",
-            "Write it as e.g. {cancel_subscription: {confidence_floor: 0.7}}.",
-        )
-    overrides = {
-        str(intent): parse_intent_override(str(intent), raw)
-        for intent, raw in overrides_raw.items()
-    }
 
-    repeat_limit = _positive_int(merged, "repeat_limit")
+def _parse_repeat(merged: Mapping[str, Any]) -> Tuple[int, int]:
+    repeat_limit = positive_int(merged, "repeat_limit")
     if repeat_limit < 2:
-        raise _error(
+        raise setting_error(
             "repeat_limit",
             f"is {repeat_limit}, but a loop needs at least 2 asks",
             "Use 2 to offer a person on the second ask.",
         )
-    repeat_window = _positive_int(merged, "repeat_window")
+    repeat_window = positive_int(merged, "repeat_window")
     if repeat_window < repeat_limit:
-        raise _error(
+        raise setting_error(
             "repeat_window",
             f"is {repeat_window}, smaller than repeat_limit ({repeat_limit}), "
             "so the loop could never be seen",
             "Make the window at least as large as the limit.",
         )
-    threshold = merged["negative_sentiment_threshold"]
+    return repeat_limit, repeat_window
+
+
+def _sentiment_threshold(threshold: Any) -> float:
     if (
         isinstance(threshold, bool)
         or not isinstance(threshold, (int, float))
         or not -1.0 <= threshold <= 1.0
     ):
-        raise _error(
+        raise setting_error(
             "negative_sentiment_threshold",
             f"is {threshold!r}, but it must be a number between -1 and 1",
             "VADER scores range from -1 (very negative) to 1; -0.6 is the default.",
         )
-    for key in ("handover_action", "offer_action"):
-        if not isinstance(merged[key], str) or not merged[key]:
-            raise _error(key, f"is {merged[key]!r}", "Name an action of your domain.")
-
-    return HandoverSettings(
-        triggers=_choices(merged, "triggers", REASON_CODES),
-        explicit_request_intents=_names(merged, "explicit_request_intents"),
-        explicit_request_phrases=_bool(merged, "explicit_request_phrases"),
-        confidence_floor=_probability(merged, "confidence_floor"),
-        ambiguity_threshold=_probability(merged, "ambiguity_threshold"),
-        frustration_signals=_positive_int(merged, "frustration_signals"),
-        frustration_window=_positive_int(merged, "frustration_window"),
-        frustration_signal_types=_choices(
-            merged, "frustration_signal_types", ALL_SIGNALS
-        ),
-        negative_sentiment_threshold=float(threshold),
-        regulated_window=_positive_int(merged, "regulated_window"),
-        repeat_limit=repeat_limit,
-        repeat_window=repeat_window,
-        repeat_ignore_intents=_names(merged, "repeat_ignore_intents"),
-        affirm_intents=_names(merged, "affirm_intents"),
-        deny_intents=_names(merged, "deny_intents"),
-        high_value=high_value,
-        handover_action=merged["handover_action"],
-        offer_action=merged["offer_action"],
-        intent_overrides=overrides,
-    )
+    return float(threshold)

@@ -11,6 +11,7 @@ from rasa_handover.conversation import (
 )
 from rasa_handover.intent_properties import parse_declarations
 from rasa_handover.settings import HandoverSettings, parse_settings
+from rasa_handover.thresholds import Thresholds
 
 
 def turn(
@@ -51,13 +52,20 @@ def view(*turns: UserTurn, slots: Optional[Dict[str, Any]] = None) -> Conversati
     return view_from_turns(numbered, slots=slots)
 
 
-def settings(
+def settings(**config: Any) -> HandoverSettings:
+    """Validated settings: defaults + `config` (as in config.yml)."""
+    return parse_settings(config)
+
+
+def configured(
     intent_properties: Optional[Dict[str, Dict[str, Any]]] = None,
     slots: Sequence[str] = ("refund_amount", "account_tier"),
     entities: Sequence[str] = ("amount", "topic"),
+    tuning: Optional[Dict[str, Dict[str, float]]] = None,
     **config: Any,
-) -> HandoverSettings:
-    """Resolved settings: defaults + `config` + domain `intent_properties`."""
+) -> Tuple[HandoverSettings, Thresholds]:
+    """Settings and the policy's thresholds table: defaults + `config` + domain
+    `intent_properties` (+ a tuning file), as `(settings, thresholds)`."""
     base = parse_settings(config)
     declarations = parse_declarations(intent_properties or {}, slots, entities)
-    return base.with_declarations(declarations)
+    return base, Thresholds.build(base, declarations, tuning)

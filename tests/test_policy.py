@@ -94,26 +94,48 @@ def test_priority_is_above_rule_policy() -> None:
     assert HANDOVER_POLICY_PRIORITY > RULE_POLICY_PRIORITY
 
 
-def test_trains_persists_and_loads_through_model_storage(tmp_path: Path) -> None:
+def train_and_load(tmp_path: Path, domain: Domain) -> HandoverPolicy:
+    """Trains a policy on `domain`, then loads it back from its model storage."""
     storage = LocalModelStorage(tmp_path)
     resource = Resource("handover")
     context = ExecutionContext(GraphSchema({}), "test")
     config = HandoverPolicy.get_default_config()
-    HandoverPolicy.create(config, storage, resource, context).train([], DOMAIN)
-
+    HandoverPolicy.create(config, storage, resource, context).train([], domain)
     with storage.read_from(resource) as directory:
         assert (directory / PERSISTED_FILE).exists()
+    return HandoverPolicy.load(config, storage, resource, context)
 
-    loaded = HandoverPolicy.load(config, storage, resource, context)
+
+def test_trains_persists_and_loads_through_model_storage(tmp_path: Path) -> None:
+    loaded = train_and_load(tmp_path, DOMAIN)
     # The regulated declaration came from the persisted domain, not from
     # the `domain` argument: predicting with an empty domain's declarations
     # would not know `ask_medical_advice` is regulated.
-    assert loaded.settings.declarations["ask_medical_advice"].regulated
+    assert loaded.thresholds.declarations["ask_medical_advice"].regulated
     prediction = loaded.predict_action_probabilities(
         tracker(*user("is it safe with epilepsy", "ask_medical_advice")), DOMAIN
     )
     assert predicted(prediction) == ACTION_HANDOVER
     assert slots_set(prediction)[SLOT_HANDOVER_REASON] == REASON_REGULATED_TOPIC
+
+
+def test_a_domain_floor_survives_loading_and_its_source_reaches_the_evidence(
+    tmp_path: Path,
+) -> None:
+    domain = Domain.from_yaml(
+        TEST_DOMAIN.replace(
+            "  - ask_invoice\n",
+            "  - ask_invoice:\n      handover_confidence_floor: 0.8\n",
+        )
+    )
+    loaded = train_and_load(tmp_path, domain)
+    prediction = loaded.predict_action_probabilities(
+        tracker(*user("invoice?", "ask_invoice", confidence=0.75)), domain
+    )
+    assert predicted(prediction, domain) == ACTION_HANDOVER
+    evidence = slots_set(prediction)[SLOT_HANDOVER_EVIDENCE]
+    assert evidence["confidence_floor"] == 0.8
+    assert evidence["confidence_floor_source"] == "domain.yml"
 
 
 def test_loading_without_persisted_file_warns_and_still_works(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """Configuration defaults, validation messages and domain declarations."""
 
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 import pytest
 
@@ -15,6 +15,7 @@ from rasa_handover.settings import (
     default_config,
     parse_settings,
 )
+from rasa_handover.thresholds import Thresholds
 
 
 def test_defaults_match_the_design_table() -> None:
@@ -206,3 +207,168 @@ def test_example_bot_uses_the_packaged_domain_fragment_verbatim() -> None:
     root = Path(__file__).parent.parent
     packaged = (root / "rasa_handover" / "domain.yml").read_text()
     assert (root / "example_bot" / "domain" / "handover.yml").read_text() == packaged
+
+
+# --- thresholds: one table, one precedence rule ----------------------------------
+
+
+def _table(tuning: Optional[Dict[str, Any]] = None, **config: Any) -> Thresholds:
+    declarations = parse_declarations(
+        {
+            "cancel_subscription": {
+                "handover_confidence_floor": 0.65,
+                "handover_ambiguity_threshold": 0.2,
+            },
+            "ask_plans": {"handover_confidence_floor": 0.4},
+        },
+        [],
+        [],
+    )
+    return Thresholds.build(parse_settings(config), declarations, tuning)
+
+
+@pytest.mark.parametrize(
+    "config, tuning, intent, key, value, source",
+    [
+        pytest.param(
+            {}, None, "greet", "confidence_floor", 0.55, "default", id="default"
+        ),
+        pytest.param(
+            {"confidence_floor": 0.5},
+            None,
+            "greet",
+            "confidence_floor",
+            0.5,
+            "config.yml",
+            id="config-global",
+        ),
+        pytest.param(
+            {"confidence_floor": 0.55},
+            None,
+            "greet",
+            "confidence_floor",
+            0.55,
+            "default",
+            id="config-equal-to-default",
+        ),
+        pytest.param(
+            {},
+            {"greet": {"confidence_floor": 0.3}},
+            "greet",
+            "confidence_floor",
+            0.3,
+            "tuning file",
+            id="tuning-over-global",
+        ),
+        pytest.param(
+            {},
+            {"ask_plans": {"confidence_floor": 0.3}},
+            "ask_plans",
+            "confidence_floor",
+            0.4,
+            "domain.yml",
+            id="domain-over-tuning",
+        ),
+        pytest.param(
+            {"intent_overrides": {"ask_plans": {"confidence_floor": 0.45}}},
+            {"ask_plans": {"confidence_floor": 0.3}},
+            "ask_plans",
+            "confidence_floor",
+            0.45,
+            "config.yml",
+            id="config-override-over-domain",
+        ),
+        pytest.param(
+            {"intent_overrides": {"cancel_subscription": {"confidence_floor": 0.6}}},
+            None,
+            "cancel_subscription",
+            "ambiguity_threshold",
+            0.2,
+            "domain.yml",
+            id="key-by-key",
+        ),
+        pytest.param(
+            {"frustration_window": 5},
+            None,
+            None,
+            "frustration_window",
+            5,
+            "config.yml",
+            id="frustration-window",
+        ),
+        pytest.param({}, None, None, "repeat_limit", 2, "default", id="repeat-limit"),
+    ],
+)
+def test_thresholds_precedence(
+    config: Dict[str, Any],
+    tuning: Optional[Dict[str, Any]],
+    intent: Optional[str],
+    key: str,
+    value: object,
+    source: str,
+) -> None:
+    limits = _table(tuning, **config).for_intent(intent, high_value=False)
+    assert getattr(limits, key) == value
+    assert limits.sources[key] == source
+
+
+@pytest.mark.parametrize(
+    "intent, key, value, source",
+    [
+        pytest.param("greet", "confidence_floor", 0.7, "high-value", id="floor"),
+        pytest.param(
+            "greet", "ambiguity_threshold", 0.15, "high-value", id="ambiguity"
+        ),
+        pytest.param(
+            "cancel_subscription",
+            "ambiguity_threshold",
+            0.2,
+            "domain.yml",
+            id="already-stricter-stays",
+        ),
+        pytest.param(None, "frustration_signals", 1, "high-value", id="signals"),
+        pytest.param(
+            None, "hand_over_on_first_repeat", True, "high-value", id="first-repeat"
+        ),
+        pytest.param(None, "frustration_window", 3, "default", id="window-untouched"),
+    ],
+)
+def test_high_value_only_ever_tightens(
+    intent: Optional[str], key: str, value: object, source: str
+) -> None:
+    limits = _table().for_intent(intent, high_value=True)
+    assert getattr(limits, key) == value
+    assert limits.sources[key] == source
+
+
+def test_ordinary_customers_never_hand_over_on_the_first_repeat() -> None:
+    limits = _table().for_intent("reset_password", high_value=False)
+    assert limits.hand_over_on_first_repeat is False
+
+
+@pytest.mark.parametrize(
+    "tuning, message",
+    [
+        pytest.param(
+            {"greet": {"floor": 0.3}}, "'tuning file.greet' has unknown keys", id="key"
+        ),
+        pytest.param(
+            {"greet": {"confidence_floor": 3}},
+            "'tuning file.greet.confidence_floor' is 3, outside the range 0 to 1",
+            id="range",
+        ),
+        pytest.param(["greet"], "'tuning file' is ['greet']", id="not-a-mapping"),
+    ],
+)
+def test_a_bad_tuning_file_says_what_is_wrong(tuning: Any, message: str) -> None:
+    with pytest.raises(HandoverConfigError) as error:
+        Thresholds.build(parse_settings({}), {}, tuning)
+    assert message in str(error.value)
+
+
+def test_config_error_is_importable_from_where_it_always_was() -> None:
+    import rasa_handover
+    from rasa_handover import settings, validation
+
+    assert settings.HandoverConfigError is validation.HandoverConfigError
+    assert rasa_handover.HandoverConfigError is validation.HandoverConfigError

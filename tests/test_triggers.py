@@ -1,4 +1,4 @@
-"""The five triggers and the high-value tightening, as pure functions."""
+"""The five triggers and the high-value accounts, as pure functions."""
 
 from typing import Optional
 
@@ -31,10 +31,9 @@ from rasa_handover.triggers import (
     check_regulated_topic,
     check_repeat_loop,
     evaluate,
-    tighten,
 )
 from rasa_handover.triggers.explicit_request import match_explicit_request
-from tests.builders import settings, turn, view
+from tests.builders import configured, settings, turn, view
 
 VIP = {"account_tier": "vip"}
 
@@ -206,15 +205,58 @@ def test_per_intent_floor_from_domain_and_config() -> None:
     message = view(
         turn("cancel", "cancel_subscription", 0.6, [("cancel_subscription", 0.6)])
     )
-    domain_floor = settings(
+    domain_floor = configured(
         {"cancel_subscription": {"handover_confidence_floor": 0.65}}
     )
-    assert check_low_confidence(message, domain_floor) is not None
-    config_wins = settings(
+    decision = check_low_confidence(message, *domain_floor)
+    assert decision is not None
+    assert decision.evidence["confidence_floor"] == 0.65
+    assert decision.evidence["confidence_floor_source"] == "domain.yml"
+    config_wins = configured(
         {"cancel_subscription": {"handover_confidence_floor": 0.65}},
         intent_overrides={"cancel_subscription": {"confidence_floor": 0.5}},
     )
-    assert check_low_confidence(message, config_wins) is None
+    assert check_low_confidence(message, *config_wins) is None
+
+
+@pytest.mark.parametrize(
+    "intent, high_value, floor, source",
+    [
+        pytest.param("ask_plans", False, 0.55, "default", id="default"),
+        pytest.param("ask_invoice", False, 0.62, "config.yml", id="config-override"),
+        pytest.param("cancel_subscription", False, 0.65, "domain.yml", id="domain"),
+        pytest.param("ask_refund_status", False, 0.6, "tuning file", id="tuning"),
+        pytest.param("ask_plans", True, 0.7, "high-value", id="high-value"),
+        pytest.param(
+            "cancel_subscription", True, 0.7, "high-value", id="high-value-stricter"
+        ),
+    ],
+)
+def test_evidence_says_where_the_floor_came_from(
+    intent: str, high_value: bool, floor: float, source: str
+) -> None:
+    rules = configured(
+        {"cancel_subscription": {"handover_confidence_floor": 0.65}},
+        tuning={"ask_refund_status": {"confidence_floor": 0.6}},
+        intent_overrides={"ask_invoice": {"confidence_floor": 0.62}},
+    )
+    unsure = view(turn("hm", intent, 0.5, [(intent, 0.5)]))
+    decision = check_low_confidence(unsure, *rules, high_value=high_value)
+    assert decision is not None
+    assert decision.evidence["confidence_floor"] == floor
+    assert decision.evidence["confidence_floor_source"] == source
+
+
+def test_ambiguity_evidence_says_where_the_threshold_came_from() -> None:
+    close = view(turn("x", "a", 0.6, [("a", 0.6), ("b", 0.45)]))
+    rules = configured(
+        {"a": {"handover_ambiguity_threshold": 0.2}}, slots=(), entities=()
+    )
+    decision = check_low_confidence(close, *rules)
+    assert decision is not None
+    assert decision.evidence["ambiguity_threshold"] == 0.2
+    assert decision.evidence["ambiguity_threshold_source"] == "domain.yml"
+    assert decision.evidence["confidence_floor_source"] == "default"
 
 
 def test_zero_ambiguity_threshold_switches_the_check_off() -> None:
@@ -306,7 +348,8 @@ REFUND = {
 
 def test_unconditional_regulated_intent_fires_at_once() -> None:
     decision = check_regulated_topic(
-        view(turn("is it safe with epilepsy", "ask_medical_advice")), settings(REFUND)
+        view(turn("is it safe with epilepsy", "ask_medical_advice")),
+        *configured(REFUND),
     )
     assert decision is not None
     assert decision.reason == REASON_REGULATED_TOPIC
@@ -327,7 +370,7 @@ def test_unconditional_regulated_intent_fires_at_once() -> None:
 def test_conditional_regulated_intent(amount: object, fires: bool) -> None:
     decision = check_regulated_topic(
         view(turn("refund please", "request_refund"), slots={"refund_amount": amount}),
-        settings(REFUND),
+        *configured(REFUND),
     )
     assert (decision is not None) is fires
     if decision:
@@ -340,7 +383,7 @@ def test_condition_met_on_a_later_turn_still_fires() -> None:
         turn("250", "inform"),
         slots={"refund_amount": 250},
     )
-    decision = check_regulated_topic(conversation, settings(REFUND))
+    decision = check_regulated_topic(conversation, *configured(REFUND))
     assert decision is not None
     assert decision.evidence["turn"] == 1
     assert decision.turn == 2
@@ -355,16 +398,16 @@ def test_entity_condition_reads_the_messages_entities() -> None:
     }
     legal = view(turn("legal question", "ask_advice", entities=[("topic", "Legal")]))
     cooking = view(turn("cooking question", "ask_advice", entities=[("topic", "food")]))
-    assert check_regulated_topic(legal, settings(declared)) is not None
-    assert check_regulated_topic(cooking, settings(declared)) is None
+    assert check_regulated_topic(legal, *configured(declared)) is not None
+    assert check_regulated_topic(cooking, *configured(declared)) is None
 
 
 def test_unsure_regulated_intent_is_left_to_low_confidence() -> None:
     unsure = view(
         turn("thank you, switching to wifi fixed it", "ask_medical_advice", 0.28)
     )
-    assert check_regulated_topic(unsure, settings(REFUND)) is None
-    decision = evaluate(unsure, settings(REFUND))
+    assert check_regulated_topic(unsure, *configured(REFUND)) is None
+    decision = evaluate(unsure, *configured(REFUND))
     assert decision is not None and decision.reason == REASON_LOW_CONFIDENCE
 
 
@@ -372,7 +415,7 @@ def test_old_unconditional_topic_does_not_refire() -> None:
     conversation = view(
         turn("medical?", "ask_medical_advice"), turn("thanks", "thankyou")
     )
-    assert check_regulated_topic(conversation, settings(REFUND)) is None
+    assert check_regulated_topic(conversation, *configured(REFUND)) is None
 
 
 # --- repeat_loop --------------------------------------------------------------
@@ -491,19 +534,14 @@ def test_asks_outside_the_window_are_not_a_loop() -> None:
 # --- high-value accounts ------------------------------------------------------
 
 
-def test_tighten_only_makes_settings_stricter() -> None:
-    base = settings(
-        intent_overrides={
-            "a": {"confidence_floor": 0.9},
-            "b": {"confidence_floor": 0.3},
-        }
-    )
-    strict = tighten(base)
-    assert strict.confidence_floor == 0.7
-    assert strict.frustration_signals == 1
-    assert strict.floor_for("a") == 0.9
-    assert strict.floor_for("b") == 0.7
-    assert strict.is_high_value
+def test_frustration_evidence_says_where_its_settings_came_from() -> None:
+    one_signal = view(turn("this is ridiculous"), slots=VIP)
+    decision = evaluate(one_signal, settings(frustration_window=4))
+    assert decision is not None and decision.reason == REASON_FRUSTRATION
+    assert decision.evidence["required"] == 1
+    assert decision.evidence["required_source"] == "high-value"
+    assert decision.evidence["window"] == 4
+    assert decision.evidence["window_source"] == "config.yml"
 
 
 @pytest.mark.parametrize(

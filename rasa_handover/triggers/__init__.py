@@ -1,9 +1,11 @@
 """The escalation triggers: pure functions over a `ConversationView`.
 
 Each trigger lives in its own module and has the signature
-`check_<reason>(view, settings) -> Optional[Decision]`. `evaluate` runs the
-enabled ones in the fixed order of `constants.REASON_CODES` and returns the first
-decision, with the other reason codes that also fired in its evidence.
+`check_<reason>(view, settings, thresholds=None, high_value=False) ->
+Optional[Decision]` (`check_explicit_request(view, settings)` needs no
+thresholds). `evaluate` runs the enabled ones in the fixed order of
+`constants.REASON_CODES` and returns the first decision, with the other reason
+codes that also fired in its evidence.
 """
 
 from typing import Callable, Dict, Optional
@@ -18,18 +20,32 @@ from rasa_handover.constants import (
 )
 from rasa_handover.conversation import ConversationView
 from rasa_handover.settings import HandoverSettings
+from rasa_handover.thresholds import Thresholds, table_for
 from rasa_handover.triggers.decision import Decision
 from rasa_handover.triggers.explicit_request import check_explicit_request
 from rasa_handover.triggers.frustration import check_frustration
-from rasa_handover.triggers.high_value import is_high_value, tighten
+from rasa_handover.triggers.high_value import is_high_value
 from rasa_handover.triggers.low_confidence import check_low_confidence
 from rasa_handover.triggers.regulated_topic import check_regulated_topic
 from rasa_handover.triggers.repeat_loop import check_repeat_loop
 
-Trigger = Callable[[ConversationView, HandoverSettings], Optional[Decision]]
+Trigger = Callable[
+    [ConversationView, HandoverSettings, Thresholds, bool], Optional[Decision]
+]
+
+
+def _explicit_request(
+    view: ConversationView,
+    settings: HandoverSettings,
+    thresholds: Thresholds,
+    high_value: bool,
+) -> Optional[Decision]:
+    # A request for a person fires whatever the thresholds and the customer.
+    return check_explicit_request(view, settings)
+
 
 TRIGGERS: Dict[str, Trigger] = {
-    REASON_EXPLICIT_REQUEST: check_explicit_request,
+    REASON_EXPLICIT_REQUEST: _explicit_request,
     REASON_REGULATED_TOPIC: check_regulated_topic,
     REASON_FRUSTRATION: check_frustration,
     REASON_LOW_CONFIDENCE: check_low_confidence,
@@ -38,28 +54,34 @@ TRIGGERS: Dict[str, Trigger] = {
 assert tuple(TRIGGERS) == REASON_CODES, "TRIGGERS must follow REASON_CODES' order"
 
 
-def evaluate(view: ConversationView, settings: HandoverSettings) -> Optional[Decision]:
+def evaluate(
+    view: ConversationView,
+    settings: HandoverSettings,
+    thresholds: Optional[Thresholds] = None,
+) -> Optional[Decision]:
     """Runs the enabled triggers on the latest user message.
 
-    High-value accounts get the tightened settings. The first trigger that fires
-    decides; the evidence also lists (`also_fired`) the other triggers that would
-    have fired, which agents and the tuning tools use.
+    High-value accounts get the stricter thresholds. The first trigger that
+    fires decides; the evidence also lists (`also_fired`) the other triggers that
+    would have fired, which agents and the tuning tools use.
 
     Args:
         view: The conversation.
-        settings: The resolved settings (with the domain's declarations).
+        settings: The validated configuration.
+        thresholds: The policy's table (domain declarations, per-intent
+            thresholds); default: the configuration's thresholds alone.
 
     Returns:
         The decision, or `None` when no trigger fires.
 
     """
+    table = table_for(settings, thresholds)
     slot = settings.high_value.slot
     high_value = is_high_value(view.slots, settings)
-    effective = tighten(settings) if high_value else settings
     decisions = [
         decision
-        for reason in effective.triggers
-        if (decision := TRIGGERS[reason](view, effective)) is not None
+        for reason in settings.triggers
+        if (decision := TRIGGERS[reason](view, settings, table, high_value)) is not None
     ]
     if not decisions:
         return None
@@ -83,5 +105,4 @@ __all__ = [
     "check_repeat_loop",
     "evaluate",
     "is_high_value",
-    "tighten",
 ]

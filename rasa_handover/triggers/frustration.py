@@ -13,18 +13,24 @@ from rasa_handover.constants import REASON_FRUSTRATION
 from rasa_handover.conversation import ConversationView
 from rasa_handover.settings import HandoverSettings
 from rasa_handover.signals import Signal, detect_signals
+from rasa_handover.thresholds import Thresholds, table_for
 from rasa_handover.triggers.decision import Decision
 
 
 def check_frustration(
-    view: ConversationView, settings: HandoverSettings
+    view: ConversationView,
+    settings: HandoverSettings,
+    thresholds: Optional[Thresholds] = None,
+    high_value: bool = False,
 ) -> Optional[Decision]:
     """Counts distinct frustration signals over the recent user turns.
 
     Args:
         view: The conversation.
-        settings: `frustration_signals`, `frustration_window`,
-            `frustration_signal_types`, `negative_sentiment_threshold`.
+        settings: `frustration_signal_types`, `negative_sentiment_threshold`.
+        thresholds: `frustration_signals` and `frustration_window` (default:
+            the settings' own).
+        high_value: Whether the account is high value (fewer signals needed).
 
     Returns:
         A decision whose evidence lists each signal once, with the turn it was
@@ -34,10 +40,11 @@ def check_frustration(
     turn = view.latest_turn
     if turn is None:
         return None
+    limits = table_for(settings, thresholds).for_intent(turn.intent, high_value)
     # Latest occurrence of each signal, newest turns first.
     seen: Dict[str, Dict[str, object]] = {}
     latest_has_signal = False
-    for recent in reversed(view.recent_turns(settings.frustration_window)):
+    for recent in reversed(view.recent_turns(limits.frustration_window)):
         signals = detect_signals(
             recent.text,
             settings.frustration_signal_types,
@@ -47,7 +54,7 @@ def check_frustration(
             latest_has_signal = True
         for signal in signals:
             seen.setdefault(signal.name, _evidence(signal, recent.index))
-    if not latest_has_signal or len(seen) < settings.frustration_signals:
+    if not latest_has_signal or len(seen) < limits.frustration_signals:
         return None
     ordered = [seen[name] for name in settings.frustration_signal_types if name in seen]
     return Decision(
@@ -56,8 +63,10 @@ def check_frustration(
         {
             "signals": ordered,
             "signal_count": len(ordered),
-            "required": settings.frustration_signals,
-            "window": settings.frustration_window,
+            "required": limits.frustration_signals,
+            "required_source": limits.sources["frustration_signals"],
+            "window": limits.frustration_window,
+            "window_source": limits.sources["frustration_window"],
             "text": turn.text,
         },
         turn.index,

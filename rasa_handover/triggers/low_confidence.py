@@ -17,6 +17,7 @@ from rasa_handover.constants import (
 )
 from rasa_handover.conversation import ConversationView
 from rasa_handover.settings import HandoverSettings
+from rasa_handover.thresholds import Thresholds, table_for
 from rasa_handover.triggers.decision import Decision
 
 # Confidences in evidence are rounded so that it stays readable for agents.
@@ -24,18 +25,24 @@ EVIDENCE_DIGITS = 4
 
 
 def check_low_confidence(
-    view: ConversationView, settings: HandoverSettings
+    view: ConversationView,
+    settings: HandoverSettings,
+    thresholds: Optional[Thresholds] = None,
+    high_value: bool = False,
 ) -> Optional[Decision]:
     """Checks the latest user message's NLU confidence.
 
     Args:
         view: The conversation.
-        settings: Thresholds (`confidence_floor`, `ambiguity_threshold`, and their
-            per-intent overrides).
+        settings: The handover action.
+        thresholds: The floor and ambiguity threshold of the top intent
+            (default: the settings' own).
+        high_value: Whether the account is high value (stricter thresholds).
 
     Returns:
         A decision with evidence `kind`, `intent`, `confidence`, `confidence_floor`
-        and, for ambiguity, the runner-up and the margin; or `None`.
+        (and `confidence_floor_source`: where it was set) and, for ambiguity, the
+        runner-up, the margin and the threshold (with its source); or `None`.
 
     """
     turn = view.latest_turn
@@ -50,28 +57,28 @@ def check_low_confidence(
         "confidence": _rounded(top_confidence),
         "text": turn.text,
     }
+    limits = table_for(settings, thresholds).for_intent(top_name, high_value)
+    floor = {
+        "confidence_floor": limits.confidence_floor,
+        "confidence_floor_source": limits.sources["confidence_floor"],
+    }
     if turn.intent == INTENT_NLU_FALLBACK:
         return Decision(
             REASON_LOW_CONFIDENCE,
             handover,
-            {
-                "kind": LOW_CONFIDENCE_NLU_FALLBACK,
-                **evidence,
-                "confidence_floor": settings.floor_for(top_name),
-            },
+            {"kind": LOW_CONFIDENCE_NLU_FALLBACK, **evidence, **floor},
             turn.index,
         )
     if top_confidence is None or top_name is None:
         return None
-    floor = settings.floor_for(top_name)
-    if top_confidence < floor:
+    if top_confidence < limits.confidence_floor:
         return Decision(
             REASON_LOW_CONFIDENCE,
             handover,
-            {"kind": LOW_CONFIDENCE_BELOW_FLOOR, **evidence, "confidence_floor": floor},
+            {"kind": LOW_CONFIDENCE_BELOW_FLOOR, **evidence, **floor},
             turn.index,
         )
-    threshold = settings.ambiguity_for(top_name)
+    threshold = limits.ambiguity_threshold
     if threshold > 0 and len(ranking) >= 2:
         # Rounded so that 0.7 - 0.6 counts as the 0.1 it reads as.
         margin = round(ranking[0].confidence - ranking[1].confidence, EVIDENCE_DIGITS)
@@ -82,11 +89,12 @@ def check_low_confidence(
                 {
                     "kind": LOW_CONFIDENCE_AMBIGUOUS,
                     **evidence,
-                    "confidence_floor": floor,
+                    **floor,
                     "runner_up": ranking[1].name,
                     "runner_up_confidence": _rounded(ranking[1].confidence),
                     "margin": margin,
                     "ambiguity_threshold": threshold,
+                    "ambiguity_threshold_source": limits.sources["ambiguity_threshold"],
                 },
                 turn.index,
             )

@@ -14,35 +14,42 @@ from rasa_handover.constants import REASON_REGULATED_TOPIC
 from rasa_handover.conversation import ConversationView, UserTurn
 from rasa_handover.intent_properties import IntentDeclaration
 from rasa_handover.settings import HandoverSettings
+from rasa_handover.thresholds import Thresholds, table_for
 from rasa_handover.triggers.decision import Decision
 
 
 def check_regulated_topic(
-    view: ConversationView, settings: HandoverSettings
+    view: ConversationView,
+    settings: HandoverSettings,
+    thresholds: Optional[Thresholds] = None,
+    high_value: bool = False,
 ) -> Optional[Decision]:
     """Checks the recent user turns for a regulated intent whose condition holds.
 
     Args:
         view: The conversation.
-        settings: `regulated_window` and the domain's declarations.
+        settings: `regulated_window` and the handover action.
+        thresholds: The domain's declarations and each intent's confidence
+            floor (default: none declared).
+        high_value: Whether the account is high value (stricter floors).
 
     Returns:
         A decision whose evidence names the intent, its turn, the team, and the
         condition with the value that met it; or `None`.
 
     """
+    table = table_for(settings, thresholds)
     latest = view.latest_turn
-    if latest is None or not settings.declarations:
+    if latest is None or not table.declarations:
         return None
     recent = view.recent_turns(settings.regulated_window)
     for position in range(len(recent) - 1, -1, -1):
         turn = recent[position]
-        declaration = settings.declarations.get(turn.intent or "")
+        declaration = table.declarations.get(turn.intent or "")
         if declaration is None or not declaration.regulated:
             continue
-        if turn.confidence is not None and turn.confidence < settings.floor_for(
-            turn.intent
-        ):
+        floor = table.for_intent(turn.intent, high_value).confidence_floor
+        if turn.confidence is not None and turn.confidence < floor:
             # NLU is unsure it is the regulated topic at all: `low_confidence`
             # hands over instead, without sending it to the topic's team.
             continue

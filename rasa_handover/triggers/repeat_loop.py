@@ -24,6 +24,7 @@ from rasa_handover.constants import (
 )
 from rasa_handover.conversation import ConversationView, UserTurn
 from rasa_handover.settings import HandoverSettings
+from rasa_handover.thresholds import Thresholds, table_for
 from rasa_handover.triggers.decision import Decision
 
 
@@ -48,14 +49,20 @@ def offer_declined(view: ConversationView, settings: HandoverSettings) -> bool:
 
 
 def check_repeat_loop(
-    view: ConversationView, settings: HandoverSettings
+    view: ConversationView,
+    settings: HandoverSettings,
+    thresholds: Optional[Thresholds] = None,
+    high_value: bool = False,
 ) -> Optional[Decision]:
     """Looks for the same request asked again within the window.
 
     Args:
         view: The conversation.
-        settings: `repeat_limit`, `repeat_window`, `repeat_ignore_intents`,
-            `affirm_intents`, `deny_intents`, the offer and handover actions.
+        settings: `repeat_ignore_intents`, `affirm_intents`, `deny_intents`,
+            the offer and handover actions.
+        thresholds: `repeat_limit`, `repeat_window` and whether to hand over
+            on the first repeat (default: the settings' own).
+        high_value: Whether the account is high value.
 
     Returns:
         A decision to offer (`action` is the offer action) or to hand over, with
@@ -89,12 +96,13 @@ def check_repeat_loop(
         or intent == INTENT_NLU_FALLBACK
     ):
         return None
+    limits = table_for(settings, thresholds).for_intent(intent, high_value)
     asks = [
         turn
-        for turn in view.recent_turns(settings.repeat_window)
+        for turn in view.recent_turns(limits.repeat_window)
         if same_request(turn, latest)
     ]
-    if len(asks) < settings.repeat_limit:
+    if len(asks) < limits.repeat_limit:
         return None
     evidence = {
         "intent": intent,
@@ -103,7 +111,7 @@ def check_repeat_loop(
         "texts": [turn.text for turn in asks],
         "text": latest.text,
     }
-    if settings.is_high_value and settings.high_value.hand_over_on_first_repeat:
+    if limits.hand_over_on_first_repeat:
         stage, action = REPEAT_STAGE_HIGH_VALUE, settings.handover_action
     elif offer_declined(view, settings):
         return None
