@@ -44,6 +44,9 @@ FEATURE_BITS = 19
 # Character n-grams inside word boundaries, as typed (misspellings, "fcking",
 # "sooo") and word uni- and bigrams.
 CHAR_NGRAMS = (3, 4, 5)
+# Words of VADER's lexicon whose valence is at least this far from 0 add a
+# valence feature (see `features`).
+VALENCE_MIN = 0.5
 # The format of the model file; the loader refuses other versions.
 MODEL_FORMAT = 1
 
@@ -55,12 +58,17 @@ _PLACEHOLDER_RE = re.compile(r"\[(?:name|religion)\]|/?r/\w+", re.IGNORECASE)
 
 
 def features(text: str) -> List[str]:
-    """The distinct n-gram features of one message, in a stable order.
+    """The distinct features of one message, in a stable order.
 
     Lower-cased words (with their apostrophes) and "!"/"?" runs (capped at
-    three marks), their bigrams, and the character 3- to 5-grams of each word
-    padded with spaces. Features are strings; `LearnedModel` hashes them.
+    three marks), their bigrams, the character 3- to 5-grams of each word
+    padded with spaces, and for each word in VADER's lexicon its valence
+    rounded to a whole number ("v -3" for "furious"). The valence features let
+    the model weigh words that Reddit's angry comments seldom use but support
+    chats do ("incompetent", "furious"). Features are strings; `LearnedModel`
+    hashes them.
     """
+    valences = _valences()
     lowered = _PLACEHOLDER_RE.sub(" ", text.translate(_APOSTROPHES).lower())
     words = [
         word[:3] if word[0] in "!?" else word for word in _WORD_RE.findall(lowered)
@@ -71,6 +79,9 @@ def features(text: str) -> List[str]:
     for first, second in zip(words, words[1:]):
         found["b " + first + " " + second] = None
     for word in words:
+        valence = valences.get(word)
+        if valence is not None and abs(valence) >= VALENCE_MIN:
+            found[f"v {round(valence):+d}"] = None
         if word[0] in "!?":
             continue
         padded = " " + word + " "
@@ -78,6 +89,14 @@ def features(text: str) -> List[str]:
             for start in range(len(padded) - size + 1):
                 found["c " + padded[start : start + size]] = None
     return list(found)
+
+
+@functools.lru_cache(maxsize=None)
+def _valences() -> Mapping[str, float]:
+    """VADER's word valences (its lexicon ships inside its wheel)."""
+    from rasa_handover.signals.sentiment import vader_lexicon
+
+    return vader_lexicon()
 
 
 def bucket(feature: str) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any
+from typing import Any, Mapping
 
 from rasa_handover.signals.common import (
     MESSAGE_EVIDENCE_MAX_CHARS,
@@ -19,6 +19,7 @@ __all__ = [
     "negative_sentiment",
     "sentiment_score",
     "validate_threshold",
+    "vader_lexicon",
 ]
 
 # VADER's compound score runs from -1 to 1. Its authors call anything below
@@ -39,6 +40,11 @@ def _analyzer() -> Any:
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
     return SentimentIntensityAnalyzer()
+
+
+def vader_lexicon() -> Mapping[str, float]:
+    """VADER's lexicon: lower-case word -> valence (-4 to 4)."""
+    return _analyzer().lexicon  # type: ignore[no-any-return]
 
 
 @functools.lru_cache(maxsize=SENTIMENT_CACHE_SIZE)
