@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Tuple
 
 from rasa_handover.constants import SIGNAL_ANGRY_TONE
-from rasa_handover.signals.common import DATA_DIR, Signal, message_span
+from rasa_handover.signals.common import APOSTROPHES, DATA_DIR, Signal, message_span
 
 __all__ = [
     "FEATURE_BITS",
@@ -50,7 +50,6 @@ VALENCE_MIN = 0.5
 # The format of the model file; the loader refuses other versions.
 MODEL_FORMAT = 1
 
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
 _WORD_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)*|[!?]+")
 # GoEmotions replaces names and subreddits with placeholders; support chats
 # carry real names, which mean nothing for the mood either.
@@ -68,27 +67,55 @@ def features(text: str) -> List[str]:
     chats do ("incompetent", "furious"). Features are strings; `LearnedModel`
     hashes them.
     """
-    valences = _valences()
-    lowered = _PLACEHOLDER_RE.sub(" ", text.translate(_APOSTROPHES).lower())
+    return list(_hashed_features(text))
+
+
+def feature_buckets(text: str) -> List[int]:
+    """The buckets of a message's features (repeats kept: collisions add up)."""
+    return list(_hashed_features(text).values())
+
+
+def _hashed_features(text: str) -> Dict[str, int]:
+    """Each distinct feature of ``text`` with its bucket (see `features`)."""
+    lowered = _PLACEHOLDER_RE.sub(" ", text.translate(APOSTROPHES).lower())
     words = [
         word[:3] if word[0] in "!?" else word for word in _WORD_RE.findall(lowered)
     ]
-    found: Dict[str, None] = {}
+    found: Dict[str, int] = {}
     for word in words:
-        found["w " + word] = None
+        found.update(_word_unigram(word))
     for first, second in zip(words, words[1:]):
-        found["b " + first + " " + second] = None
+        feature = "b " + first + " " + second
+        found[feature] = bucket(feature)
     for word in words:
-        valence = valences.get(word)
-        if valence is not None and abs(valence) >= VALENCE_MIN:
-            found[f"v {round(valence):+d}"] = None
-        if word[0] in "!?":
-            continue
+        found.update(_word_features(word))
+    return found
+
+
+# Words repeat from message to message, so their features are hashed once: a
+# few thousand words of a few dozen features each stay within a few megabytes.
+WORD_CACHE_SIZE = 4096
+
+
+@functools.lru_cache(maxsize=WORD_CACHE_SIZE)
+def _word_unigram(word: str) -> Tuple[Tuple[str, int], ...]:
+    feature = "w " + word
+    return ((feature, bucket(feature)),)
+
+
+@functools.lru_cache(maxsize=WORD_CACHE_SIZE)
+def _word_features(word: str) -> Tuple[Tuple[str, int], ...]:
+    """The valence and character n-gram features of one word, hashed."""
+    found: Dict[str, None] = {}
+    valence = _valences().get(word)
+    if valence is not None and abs(valence) >= VALENCE_MIN:
+        found[f"v {round(valence):+d}"] = None
+    if word[0] not in "!?":
         padded = " " + word + " "
         for size in CHAR_NGRAMS:
             for start in range(len(padded) - size + 1):
                 found["c " + padded[start : start + size]] = None
-    return list(found)
+    return tuple((feature, bucket(feature)) for feature in found)
 
 
 @functools.lru_cache(maxsize=None)
@@ -102,11 +129,6 @@ def _valences() -> Mapping[str, float]:
 def bucket(feature: str) -> int:
     """The hash bucket of one feature (CRC-32: stable across runs and machines)."""
     return zlib.crc32(feature.encode("utf-8")) & ((1 << FEATURE_BITS) - 1)
-
-
-def feature_buckets(text: str) -> List[int]:
-    """The buckets of a message's features (repeats kept: collisions add up)."""
-    return [bucket(feature) for feature in features(text)]
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ __all__ = [
     "SENTIMENT_EVIDENCE_MAX_CHARS",
     "negative_sentiment",
     "sentiment_score",
-    "validate_threshold",
     "vader_lexicon",
+    "validate_threshold",
 ]
 
 # VADER's compound score runs from -1 to 1. Its authors call anything below
