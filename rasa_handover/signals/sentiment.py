@@ -44,7 +44,7 @@ def _analyzer() -> Any:
 
 def vader_lexicon() -> Mapping[str, float]:
     """VADER's lexicon: lower-case word -> valence (-4 to 4)."""
-    return _analyzer().lexicon  # type: ignore[no-any-return]
+    return _analyzer().lexicon
 
 
 @functools.lru_cache(maxsize=SENTIMENT_CACHE_SIZE)
