@@ -23,8 +23,8 @@ as plain arrays and JSON (no pickle).
    MIN_WINDOW_PRECISION.
 4. Honesty check: the same choice made on odd dev rows and scored on even rows.
 
-Deterministic: fixed seeds, a stable hash (CRC-32), sorted grids. Takes about a
-minute on one core.
+Deterministic: fixed seeds, a stable hash (CRC-32), sorted grids. Takes 5 to 10
+minutes on a busy 2-core machine (6 fits of a logistic regression).
 
     .venv/bin/python scripts/train_frustration_model.py [--out PATH]
 """
