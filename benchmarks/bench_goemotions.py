@@ -6,14 +6,19 @@ Reddit comments labelled by raters; label ids index labels.txt).
 - Positives: comments labelled anger, annoyance or disgust (any of them, other
   labels allowed). Negatives: comments labelled neutral and nothing else.
   Comments with other emotions only are left out.
-- Each signal of `rasa_handover.signals.detect_signals` (default settings):
+- Each signal of `rasa_handover.signals.detect_signals` (default settings), the learned
+  `angry_tone` included:
   precision and recall, per emotion and pooled. Precision is at the dev set's
   natural mix (see `base_rate`), so it is comparable across rows, not across
   data sets.
+- VADER's compound score alone, as the baseline the issue names: at its
+  authors' negative cut (-0.05) and at its best cut on dev (an upper bound).
 - The rules, by calling the real trigger (`check_frustration`) on a
   conversation view: the default rule (2 distinct signals in the last 3 turns,
   the latest carrying one) and the high-value rule (1 signal).
-  - One comment = one turn (a one-turn conversation).
+  - One comment = one turn (a one-turn conversation). Also scored against
+    every other comment (all emotions but the three, not only neutral):
+    `single_comment_vs_all_others`.
   - Windows of 3: the positives and the negatives are each shuffled with a
     fixed seed and cut into consecutive, non-overlapping triples; a window is
     one conversation of three user turns of the same class, judged on its third
@@ -34,7 +39,7 @@ from common import dataset, precision_recall, write_result
 from rasa_handover.constants import ALL_SIGNALS
 from rasa_handover.conversation import UserTurn, view_from_turns
 from rasa_handover.settings import HandoverSettings, parse_settings
-from rasa_handover.signals import detect_signals
+from rasa_handover.signals import detect_signals, sentiment_score
 from rasa_handover.triggers import check_frustration
 
 EMOTIONS = ("anger", "annoyance", "disgust")
@@ -43,6 +48,23 @@ WINDOW = 3
 WINDOW_SEED = 13
 RULE_DEFAULT = "rule_2_signals"
 RULE_HIGH_VALUE = "rule_1_signal_high_value"
+VADER_AUTHORS_CUT = -0.05
+VADER_CUTS = tuple(round(0.05 * k, 2) for k in range(-19, 2))
+
+
+def vader_alone(texts: Sequence[str], positive: Sequence[bool]) -> Dict[str, object]:
+    """VADER's compound score alone: at -0.05 and at its best cut on these texts."""
+    scores = [sentiment_score(text) for text in texts]
+    rows = {
+        cut: precision_recall(
+            sum(p and s <= cut for s, p in zip(scores, positive)),
+            sum(not p and s <= cut for s, p in zip(scores, positive)),
+            sum(positive),
+        )
+        for cut in VADER_CUTS
+    }
+    best = max(rows, key=lambda cut: rows[cut]["f1"] or 0.0)
+    return {"at_-0.05": rows[VADER_AUTHORS_CUT], "best": {"cut": best, **rows[best]}}
 
 
 def load() -> Tuple[List[Tuple[str, Set[str]]], str]:
@@ -121,6 +143,14 @@ def main() -> None:
     flags[RULE_DEFAULT] = [fires([text], default) for text, _ in kept]
     flags[RULE_HIGH_VALUE] = [fires([text], high_value) for text, _ in kept]
     single = scores(flags, classes)
+    single_texts = [text for text, _ in kept]
+    vader = vader_alone(single_texts, classes["positive"])
+    others = [(text, labels) for text, labels in rows if not labels & set(EMOTIONS)]
+    vs_all = precision_recall(
+        sum(flags[RULE_DEFAULT][i] for i, p in enumerate(classes["positive"]) if p),
+        sum(fires([text], default) for text, _ in others),
+        sum(classes["positive"]),
+    )
 
     rng = random.Random(WINDOW_SEED)
     windows: Dict[str, List[List[str]]] = {}
@@ -155,6 +185,11 @@ def main() -> None:
         },
         "base_rate": round(sum(classes["positive"]) / len(kept), 3),
         "single_comment": single,
+        "vader_alone": vader,
+        "single_comment_vs_all_others": {
+            "negatives": len(others),
+            RULE_DEFAULT: vs_all,
+        },
         "windows_of_3": {
             "positive_windows": len(windows["positive"]),
             "neutral_windows": len(windows[NEUTRAL]),
@@ -167,12 +202,17 @@ def main() -> None:
     rule = single[RULE_DEFAULT]["pooled"]
     high = single[RULE_HIGH_VALUE]["pooled"]
     windowed = window_scores[RULE_DEFAULT]
+    best_vader = vader["best"]
     print(
         f"frustration on GoEmotions dev ({sum(classes['positive'])} anger/annoyance/"
-        f"disgust vs {sum(classes[NEUTRAL])} neutral): 2-signal rule per comment "
-        f"P {rule['precision']} R {rule['recall']}; 1-signal (high-value) P "
-        f"{high['precision']} R {high['recall']}; 2-signal rule on windows of 3 P "
-        f"{windowed['precision']} R {windowed['recall']} -> {path.name}"
+        f"disgust vs {sum(classes[NEUTRAL])} neutral): 2-sign rule per comment "
+        f"P {rule['precision']} R {rule['recall']} F1 {rule['f1']}; 1-sign "
+        f"(high-value) P {high['precision']} R {high['recall']} F1 {high['f1']}; "
+        f"2-sign rule on windows of 3 P {windowed['precision']} R "
+        f"{windowed['recall']} F1 {windowed['f1']}; VADER alone F1 "
+        f"{vader['at_-0.05']['f1']} at -0.05, {best_vader['f1']} at its best cut "
+        f"{best_vader['cut']}; vs all other comments P {vs_all['precision']} R "
+        f"{vs_all['recall']} F1 {vs_all['f1']} -> {path.name}"
     )
 
 

@@ -85,6 +85,8 @@ SIGNAL_EXASPERATION = "exasperation"
 SIGNAL_REPEATED_NEGATION = "repeated_negation"
 SIGNAL_PUNCTUATION_BURST = "punctuation_burst"
 SIGNAL_NEGATIVE_SENTIMENT = "negative_sentiment"
+# The learned classifier (rasa_handover/signals/learned.py, docs/frustration.md).
+SIGNAL_ANGRY_TONE = "angry_tone"
 
 ALL_SIGNALS: Tuple[str, ...] = (
     SIGNAL_SHOUTING,
@@ -93,6 +95,7 @@ ALL_SIGNALS: Tuple[str, ...] = (
     SIGNAL_REPEATED_NEGATION,
     SIGNAL_PUNCTUATION_BURST,
     SIGNAL_NEGATIVE_SENTIMENT,
+    SIGNAL_ANGRY_TONE,
 )
 
 # --- Repeat loop stages (evidence["stage"]). -----------------------------------

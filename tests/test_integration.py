@@ -185,9 +185,8 @@ async def test_frustration_evidence_names_signals_and_text(agent: Agent) -> None
     [
         pytest.param(["hi", "where is my invoice"], None, id="faq"),
         pytest.param(["I want a refund of 40 dollars"], None, id="refund-below-limit"),
-        pytest.param(
-            ["this is ridiculous, where is my invoice"], None, id="one-signal-free"
-        ),
+        # One mild sign (a burst the learned model does not find angry).
+        pytest.param(["where is my invoice???"], None, id="one-signal-free"),
         pytest.param(["how do I reset my password", "hi"], None, id="no-repeat"),
     ],
 )

@@ -10,6 +10,7 @@ import pytest
 from rasa_handover import signals
 from rasa_handover.constants import (
     ALL_SIGNALS,
+    SIGNAL_ANGRY_TONE,
     SIGNAL_EXASPERATION,
     SIGNAL_NEGATIVE_SENTIMENT,
     SIGNAL_PROFANITY,
@@ -25,6 +26,7 @@ from rasa_handover.signals import (
     SENTIMENT_EVIDENCE_MAX_CHARS,
     Signal,
     detect_signals,
+    learned,
     sentiment_score,
 )
 
@@ -34,10 +36,13 @@ EXASP = SIGNAL_EXASPERATION
 NEG = SIGNAL_REPEATED_NEGATION
 BURST = SIGNAL_PUNCTUATION_BURST
 SENT = SIGNAL_NEGATIVE_SENTIMENT
+TONE = SIGNAL_ANGRY_TONE
+# The rule signals (and VADER); the learned one has its own tests below.
+RULES = tuple(name for name in ALL_SIGNALS if name != TONE)
 
 
 def fired(text: str) -> FrozenSet[str]:
-    return frozenset(signal.name for signal in detect_signals(text))
+    return frozenset(signal.name for signal in detect_signals(text, RULES))
 
 
 def case(text: str, *expected: str, id: str) -> Any:
@@ -487,13 +492,262 @@ def test_every_exclusion_is_in_the_profanity_list() -> None:
     assert sorted(PROFANITY_EXCLUSIONS - listed) == []
 
 
-def test_module_imports_nothing_from_rasa_or_sanic() -> None:
-    tree = ast.parse(Path(signals.__file__).read_text(encoding="utf-8"))
+SIGNAL_MODULES = sorted(Path(signals.__file__).parent.glob("*.py"))
+
+
+def imports_of(path: Path) -> FrozenSet[str]:
     imported = set()
-    for node in ast.walk(tree):
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
-            imported.update(alias.name.split(".")[0] for alias in node.names)
+            imported.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
-            imported.add(node.module.split(".")[0])
-    assert {"rasa", "rasa_sdk", "sanic"} & imported == set()
-    assert "spacy" in imported
+            imported.add(node.module)
+    return frozenset(imported)
+
+
+@pytest.mark.parametrize(
+    "path", [pytest.param(path, id=path.name) for path in SIGNAL_MODULES]
+)
+def test_signal_modules_import_nothing_from_rasa_or_sanic(path: Path) -> None:
+    tops = {name.split(".")[0] for name in imports_of(path)}
+    assert {"rasa", "rasa_sdk", "sanic", "sklearn", "pickle"} & tops == set()
+    # Within the package: only constants, the shared tokenizer and each other.
+    ours = {name for name in imports_of(path) if name.startswith("rasa_handover")}
+    allowed = {"rasa_handover.constants", "rasa_handover.nlp"}
+    assert {n for n in ours if not n.startswith("rasa_handover.signals")} <= allowed
+
+
+def test_the_package_is_split_and_uses_spacy() -> None:
+    assert len(SIGNAL_MODULES) > 1
+    assert all(len(p.read_text().splitlines()) <= 700 for p in SIGNAL_MODULES)
+    assert any(
+        name.split(".")[0] == "spacy" for p in SIGNAL_MODULES for name in imports_of(p)
+    )
+
+
+# --- Sarcasm and bitter thanks (exasperation). ----------------------------------
+
+SARCASM_CASES = [
+    case("thanks for nothing", EXASP, id="thanks-for-nothing"),
+    case("Thank you SO much for wasting my afternoon", EXASP, id="thanks-wasting"),
+    case("cheers for the useless link", EXASP, id="cheers-useless"),
+    case("ta for absolutely nothing mate", EXASP, id="ta-filler-nothing"),
+    case("wonderful. just wonderful.", EXASP, id="echo-wonderful"),
+    case("Perfect... simply perfect", EXASP, id="echo-perfect"),
+    case("Nice. Real nice.", EXASP, id="echo-nice"),
+    case("great, another useless answer", EXASP, id="great-another-useless"),
+    case("Oh brilliant, the page crashed again", EXASP, id="oh-brilliant-again"),
+    case("lovely, still not delivered", EXASP, id="lovely-still-not"),
+    case("ok. Fantastic, yet another error code", EXASP, id="second-sentence-opener"),
+]
+
+SINCERE_CASES = [
+    case("great, that worked", id="sincere-great"),
+    case("perfect, thanks!", id="sincere-perfect"),
+    case("thanks for fixing the error so quickly", id="thanks-for-fixing"),
+    case("thank you for your help", id="thanks-for-help"),
+    case("Great, another question: can I change my plan?", id="another-question"),
+    case("Brilliant, it works again, no problems at all", id="works-again"),
+    case("the app is great but it crashed again", id="praise-not-opening"),
+    case("That's just perfect for my mum", id="just-perfect-sincere"),
+]
+
+
+@pytest.mark.parametrize("text, expected", SARCASM_CASES + SINCERE_CASES)
+def test_sarcasm_and_bitter_thanks(text: str, expected: FrozenSet[str]) -> None:
+    assert fired(text) == expected
+
+
+def test_sarcasm_evidence_spans_the_praise_and_the_letdown() -> None:
+    (signal,) = detect_signals("Oh great, another broken update", enabled=[EXASP])
+    assert signal.text == "great, another broken"
+
+
+# --- Names and addresses are not shouting. ------------------------------------
+
+NAME_CASES = [
+    case("JOHN SMITH", id="bare-name-reply"),
+    case("MARIA DE LA CRUZ", id="bare-name-with-particles"),
+    case("my name is PRIYA PATEL", id="name-after-introducer"),
+    case("MY NAME IS PRIYA PATEL", id="all-caps-introduction"),
+    case("the card holder is MARY ANN JONES", id="card-holder"),
+    case("please ship it to 12 HIGH ST, LONDON", id="street-and-town"),
+    case("new address: 221B BAKER STREET", id="address-with-letter-number"),
+    case("deliver to 5 OAK AVENUE please", id="avenue"),
+    case("Mr OKAFOR here, WHERE IS MY PARCEL", SHOUT, id="name-then-a-shout"),
+    case("MY NAME IS TOM AND I WANT A REFUND NOW", SHOUT, id="shout-after-a-name"),
+    case("STOP IT", SHOUT, id="two-words-with-a-function-word"),
+    case("JOHN SMITH!!!", SHOUT, BURST, id="bare-caps-with-a-burst"),
+]
+
+
+@pytest.mark.parametrize("text, expected", NAME_CASES)
+def test_names_and_addresses_are_not_shouting(
+    text: str, expected: FrozenSet[str]
+) -> None:
+    assert fired(text) == expected
+
+
+# --- The learned signal (angry_tone). -----------------------------------------
+
+# Written for these tests (not dataset text). Support-style anger is harder for a
+# model trained on Reddit: see docs/frustration.md, "Limits".
+ANGRY_SUPPORT_MESSAGES = [
+    "I am so sick of this, your company keeps charging me and nobody fixes it",
+    "this is the third time I've asked, are you people completely incompetent?",
+    "what a joke of a service, I'm furious",
+    "Stop sending me these stupid emails, I unsubscribed twice",
+    "You lost my parcel AGAIN. Absolutely disgusting service",
+    "I hate this app, it never works",
+    "I am really annoyed, nobody answers my emails",
+    "Your app keeps crashing and I am fed up",
+    "this is a complete rip-off and I want my money back now",
+    "Why do you keep ignoring me? Terrible, just terrible",
+]
+# At its Reddit-chosen threshold the model catches about half of these (as on
+# GoEmotions dev, recall 0.53); the bar keeps a regression visible.
+MIN_ANGRY_CAUGHT = 4
+
+NEUTRAL_SUPPORT_MESSAGES = [
+    "how do I change my delivery address?",
+    "I'd like to upgrade to the family plan",
+    "my invoice for March shows two items, can you explain them?",
+    "Can I pay by bank transfer?",
+    "The parcel arrived today, thank you",
+    "what time does the store open on Sunday",
+    "I need to reset my password",
+]
+
+
+def test_angry_tone_fires_on_angry_support_messages() -> None:
+    caught = [detect_signals(text, enabled=[TONE]) for text in ANGRY_SUPPORT_MESSAGES]
+    assert sum(1 for found in caught if found) >= MIN_ANGRY_CAUGHT
+    for text, found in zip(ANGRY_SUPPORT_MESSAGES, caught):
+        for signal in found:
+            assert signal.name == TONE and signal.text == text.strip()
+            assert signal.score is not None and 0.0 <= signal.score <= 1.0
+
+
+def test_angry_messages_score_above_every_neutral_one() -> None:
+    model = learned.learned_model()
+    angry = min(model.probability(text) for text in ANGRY_SUPPORT_MESSAGES)
+    calm = max(model.probability(text) for text in NEUTRAL_SUPPORT_MESSAGES)
+    assert angry > calm
+
+
+@pytest.mark.parametrize(
+    "text", [pytest.param(t, id=t[:30]) for t in NEUTRAL_SUPPORT_MESSAGES]
+)
+def test_angry_tone_stays_quiet_on_neutral_support_messages(text: str) -> None:
+    assert detect_signals(text, enabled=[TONE]) == ()
+
+
+def test_angry_tone_weight_follows_the_strong_threshold() -> None:
+    model = learned.learned_model()
+    for text in ANGRY_SUPPORT_MESSAGES:
+        found = detect_signals(text, enabled=[TONE])
+        if not found:
+            continue
+        (signal,) = found
+        expected = 2 if model.probability(text) >= model.strong_threshold else 1
+        assert signal.weight == expected
+    assert model.threshold <= model.strong_threshold
+
+
+def test_the_shipped_model_loads_from_the_package() -> None:
+    import importlib.resources
+
+    shipped = importlib.resources.files("rasa_handover") / "data"
+    assert (shipped / learned.FRUSTRATION_MODEL_FILE.name).is_file()
+    assert learned.FRUSTRATION_MODEL_FILE.stat().st_size < 4_000_000
+    model = learned.learned_model()
+    assert learned.learned_model() is model  # loaded once
+    assert model.meta["licence"] == "Apache-2.0"
+    assert model.weights.shape == (1 << learned.FEATURE_BITS,)
+    assert 0.0 < model.threshold < 1.0
+
+
+def test_a_model_file_of_another_format_is_refused(tmp_path: Path) -> None:
+    import json
+
+    import numpy as np
+
+    path = tmp_path / "model.npz"
+    np.savez(path, weights=np.zeros(4), meta=np.array(json.dumps({"format": 99})))
+    with pytest.raises(ValueError, match=r"train_frustration_model\.py"):
+        learned.load_model(path)
+
+
+def test_features_are_deterministic_and_case_blind() -> None:
+    first = learned.feature_buckets("This is RIDICULOUS!!!")
+    assert first == learned.feature_buckets("this is ridiculous!!!!!")
+    assert all(0 <= b < (1 << learned.FEATURE_BITS) for b in first)
+
+
+# --- Counting what a person counts (the frustration trigger). -------------------
+
+
+def frustration(*texts: str, **overrides: Any) -> Any:
+    from rasa_handover.conversation import UserTurn, view_from_turns
+    from rasa_handover.settings import parse_settings
+    from rasa_handover.triggers import check_frustration
+
+    turns = [
+        UserTurn(index=i, text=text, intent=None, confidence=None)
+        for i, text in enumerate(texts, start=1)
+    ]
+    return check_frustration(view_from_turns(turns), parse_settings(overrides))
+
+
+def test_the_same_sign_on_two_turns_is_two_signs() -> None:
+    only_rules = {"frustration_signal_types": list(RULES)}
+    assert frustration("this is ridiculous", **only_rules) is None
+    decision = frustration(
+        "this is ridiculous", "i tried that already", "ridiculous", **only_rules
+    )
+    assert decision is not None
+    (entry,) = decision.evidence["signals"]
+    assert entry["signal"] == EXASP and entry["turns"] == [1, 3]
+    assert entry["turn"] == 3 and decision.evidence["signal_count"] == 2
+
+
+def test_two_signs_in_one_turn_still_fire() -> None:
+    decision = frustration("WHY IS THIS NOT WORKING???")
+    assert decision is not None
+    assert decision.evidence["signal_count"] >= 2
+
+
+def test_sarcasm_across_turns_escalates() -> None:
+    only_rules = {"frustration_signal_types": list(RULES)}
+    assert (
+        frustration(
+            "great, another useless answer", "wonderful. just wonderful.", **only_rules
+        )
+        is not None
+    )
+
+
+def test_a_strong_learned_score_is_enough_alone_and_is_in_the_evidence() -> None:
+    model = learned.learned_model()
+    strong = [
+        t
+        for t in ANGRY_SUPPORT_MESSAGES
+        if model.probability(t) >= model.strong_threshold
+    ]
+    assert strong, "no test sentence reaches the strong threshold"
+    decision = frustration(strong[0], frustration_signal_types=[TONE])
+    assert decision is not None
+    (entry,) = decision.evidence["signals"]
+    assert entry["signal"] == TONE and entry["weight"] == 2
+    assert entry["probability"] >= model.strong_threshold - 0.001
+
+
+def test_a_calm_latest_turn_still_does_not_escalate() -> None:
+    assert (
+        frustration("this is ridiculous", "ridiculous", "ok that worked, thanks")
+        is None
+    )
+
+
+def test_names_in_capitals_do_not_make_a_customer_frustrated() -> None:
+    assert frustration("JOHN SMITH", "12 HIGH ST, LONDON") is None

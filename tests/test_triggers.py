@@ -7,6 +7,7 @@ import pytest
 from rasa_handover.constants import (
     ACTION_HANDOVER,
     ACTION_OFFER_HANDOVER,
+    ALL_SIGNALS,
     LOW_CONFIDENCE_AMBIGUOUS,
     LOW_CONFIDENCE_BELOW_FLOOR,
     LOW_CONFIDENCE_NLU_FALLBACK,
@@ -19,6 +20,7 @@ from rasa_handover.constants import (
     REPEAT_STAGE_HIGH_VALUE,
     REPEAT_STAGE_OFFER,
     REPEAT_STAGE_OFFER_ACCEPTED,
+    SIGNAL_ANGRY_TONE,
     SIGNAL_EXASPERATION,
     SIGNAL_PUNCTUATION_BURST,
     SIGNAL_SHOUTING,
@@ -270,6 +272,15 @@ def test_messages_without_confidence_never_fire() -> None:
 
 # --- frustration --------------------------------------------------------------
 
+# The rule signals only: the learned `angry_tone` left out, for the tests of
+# how rule signals combine.
+RULES_ONLY = {
+    "frustration_signal_types": [s for s in ALL_SIGNALS if s != SIGNAL_ANGRY_TONE]
+}
+# One rule signal (a punctuation burst) that the learned model does not find
+# angry: one sign.
+ONE_MILD_SIGN = "where is my invoice???"
+
 
 def test_two_signals_in_one_message_fire() -> None:
     decision = check_frustration(view(turn("WHY IS THIS NOT WORKING???")), settings())
@@ -305,11 +316,16 @@ def test_signals_outside_the_window_do_not_count() -> None:
         turn("i reinstalled the app"),
         turn("this is ridiculous"),
     )
-    assert check_frustration(conversation, settings()) is None
+    assert check_frustration(conversation, settings(**RULES_ONLY)) is None
 
 
 def test_one_signal_is_not_enough_by_default() -> None:
-    assert check_frustration(view(turn("this is ridiculous")), settings()) is None
+    assert (
+        check_frustration(view(turn("this is ridiculous")), settings(**RULES_ONLY))
+        is None
+    )
+    # Nor is one rule signal that the learned model does not find angry.
+    assert check_frustration(view(turn(ONE_MILD_SIGN)), settings()) is None
 
 
 def test_a_calm_latest_message_does_not_escalate_on_older_anger() -> None:
@@ -321,9 +337,13 @@ def test_a_calm_latest_message_does_not_escalate_on_older_anger() -> None:
     assert check_frustration(conversation, settings()) is None
 
 
-def test_the_same_signal_twice_counts_once() -> None:
+def test_the_same_signal_on_two_turns_counts_twice() -> None:
+    # A person counts "ridiculous" said twice as two signs (issue 9).
     conversation = view(turn("this is ridiculous"), turn("absolutely ridiculous"))
-    assert check_frustration(conversation, settings()) is None
+    decision = check_frustration(conversation, settings(**RULES_ONLY))
+    assert decision is not None
+    (entry,) = decision.evidence["signals"]
+    assert entry["turns"] == [1, 2] and decision.evidence["signal_count"] == 2
 
 
 def test_disabled_signal_types_do_not_count() -> None:
@@ -547,11 +567,9 @@ def test_frustration_evidence_says_where_its_settings_came_from() -> None:
 @pytest.mark.parametrize(
     "message, slots, reason",
     [
+        pytest.param(turn(ONE_MILD_SIGN), VIP, REASON_FRUSTRATION, id="one-signal-vip"),
         pytest.param(
-            turn("this is ridiculous"), VIP, REASON_FRUSTRATION, id="one-signal-vip"
-        ),
-        pytest.param(
-            turn("this is ridiculous"),
+            turn(ONE_MILD_SIGN),
             {"account_tier": "free"},
             None,
             id="one-signal-free",

@@ -1,13 +1,18 @@
 """`frustration`: the user is getting angry or exasperated.
 
-Fires when at least `frustration_signals` *distinct* signals (shouting,
-profanity, exasperation, repeated negation, punctuation bursts, strongly negative
-sentiment; see `rasa_handover.signals`) appear in the last `frustration_window`
-user turns, and the latest message carries at least one of them: a calm "ok,
-that worked, thanks" never escalates because of what came before it.
+Counts signs of frustration as a person would: each signal (shouting,
+profanity, exasperation, repeated negation, punctuation bursts, strongly
+negative sentiment, the learned `angry_tone`; see `rasa_handover.signals`) on
+each of the last `frustration_window` user turns is one sign, so the same kind
+of sign on two turns is two ("this is ridiculous" twice). `angry_tone` counts
+as two signs when the model is confident (its `strong_threshold`), so a
+clearly angry message is enough on its own. Fires when the signs reach
+`frustration_signals` and the latest message carries at least one: a calm "ok,
+that worked, thanks" never escalates because of what came before it. The rule
+and the thresholds were chosen on GoEmotions dev (docs/frustration.md).
 """
 
-from typing import Dict, Optional
+from typing import Any, Dict, Optional
 
 from rasa_handover.constants import REASON_FRUSTRATION
 from rasa_handover.conversation import ConversationView
@@ -23,7 +28,7 @@ def check_frustration(
     thresholds: Optional[Thresholds] = None,
     high_value: bool = False,
 ) -> Optional[Decision]:
-    """Counts distinct frustration signals over the recent user turns.
+    """Counts signs of frustration over the recent user turns.
 
     Args:
         view: The conversation.
@@ -33,36 +38,46 @@ def check_frustration(
         high_value: Whether the account is high value (fewer signals needed).
 
     Returns:
-        A decision whose evidence lists each signal once, with the turn it was
-        seen on (the latest occurrence) and the matched text; or `None`.
+        A decision whose evidence lists each signal once, with the latest turn
+        it was seen on and its text there, every turn it was seen on
+        (`turns`) and, for `angry_tone`, the model's `probability` and the
+        `weight` it counted with; `signal_count` is the number of signs; or
+        `None`.
 
     """
     turn = view.latest_turn
     if turn is None:
         return None
     limits = table_for(settings, thresholds).for_intent(turn.intent, high_value)
-    # Latest occurrence of each signal, newest turns first.
-    seen: Dict[str, Dict[str, object]] = {}
+    found: Dict[str, Dict[str, Any]] = {}
+    signs = 0
     latest_has_signal = False
-    for recent in reversed(view.recent_turns(limits.frustration_window)):
+    # Oldest turn first, so that each entry ends with its latest occurrence.
+    for recent in view.recent_turns(limits.frustration_window):
         signals = detect_signals(
             recent.text,
             settings.frustration_signal_types,
             settings.negative_sentiment_threshold,
         )
-        if recent is turn and signals:
-            latest_has_signal = True
+        latest_has_signal = latest_has_signal or (recent is turn and bool(signals))
         for signal in signals:
-            seen.setdefault(signal.name, _evidence(signal, recent.index))
-    if not latest_has_signal or len(seen) < limits.frustration_signals:
+            signs += signal.weight
+            turns = found[signal.name]["turns"] if signal.name in found else []
+            found[signal.name] = {
+                **_evidence(signal, recent.index),
+                "turns": [*turns, recent.index],
+            }
+    if not latest_has_signal or signs < limits.frustration_signals:
         return None
-    ordered = [seen[name] for name in settings.frustration_signal_types if name in seen]
+    ordered = [
+        found[name] for name in settings.frustration_signal_types if name in found
+    ]
     return Decision(
         REASON_FRUSTRATION,
         settings.handover_action,
         {
             "signals": ordered,
-            "signal_count": len(ordered),
+            "signal_count": signs,
             "required": limits.frustration_signals,
             "required_source": limits.sources["frustration_signals"],
             "window": limits.frustration_window,
@@ -73,5 +88,14 @@ def check_frustration(
     )
 
 
-def _evidence(signal: Signal, turn_index: int) -> Dict[str, object]:
-    return {"signal": signal.name, "turn": turn_index, "text": signal.text}
+def _evidence(signal: Signal, turn_index: int) -> Dict[str, Any]:
+    """One signal's evidence: its latest turn and text (+ the model's probability)."""
+    evidence: Dict[str, Any] = {
+        "signal": signal.name,
+        "turn": turn_index,
+        "text": signal.text,
+    }
+    if signal.score is not None:
+        evidence["probability"] = signal.score
+        evidence["weight"] = signal.weight
+    return evidence
