@@ -12,9 +12,10 @@ order:
    "human", "pleeease" -> "please");
 4. inflections of the grammar's own words ("talking" -> "talk", "humans" ->
    "human", "spoke" -> "speak");
-5. one typo in a long grammar word, keeping its first letter ("huamn" ->
-   "human", "represenative" -> "representative", "agnet" -> "agent"), never onto
-   a real word listed in `NOT_TYPOS`.
+5. one typo in a grammar word of 5 letters or more (two from 10 letters),
+   keeping its first letter ("huamn" -> "human", "represenative" ->
+   "representative", "agnet" -> "agent"), or two letters swapped in a shorter
+   one ("tlak" -> "talk"); never onto a real word listed in `NOT_TYPOS`.
 
 Everything is a pure function of the text; results are cached per word.
 """
@@ -188,7 +189,12 @@ def _typo_of(word: str, typo_targets: FrozenSet[str]) -> Optional[str]:
     if len(word) < TYPO_MIN_LENGTH - 1 or word in NOT_TYPOS or not word.isalpha():
         return None
     for target in typo_targets:
-        if target[0] != word[0] or len(target) < TYPO_MIN_LENGTH:
+        if target[0] != word[0]:
+            continue
+        if len(target) < TYPO_MIN_LENGTH:
+            # Short words: only two letters swapped ("tlak" -> "talk").
+            if sorted(word) == sorted(target) and damerau_distance(word, target) == 1:
+                return target
             continue
         allowed = 2 if len(target) >= TWO_TYPOS_MIN_LENGTH else 1
         if damerau_distance(word, target, allowed) <= allowed:
@@ -228,8 +234,10 @@ def normalise_word(
 def normalise_doc(
     doc: Doc, vocabulary: FrozenSet[str], typo_targets: FrozenSet[str]
 ) -> List[str]:
-    """Writes each token's normalised form into its NORM (for `Matcher` patterns
-    on "NORM") and returns the forms."""
+    """Writes each token's normalised form into its NORM and returns the forms.
+
+    `Matcher` patterns on "NORM" then match the normalised forms.
+    """
     forms = []
     for token in doc:
         form = normalise_word(token.norm_.lower(), vocabulary, typo_targets)

@@ -209,7 +209,7 @@ VOCABULARY: FrozenSet[str] = vocabulary_of(
     REFUSAL_VERBS,
     NON_SUPPORT_FUNCTIONS,
     NOT_US_AFTER,
-    ("customer", "please", "wish", "have", "be", "do"),
+    ("customer", "please", "wish", "have", "be", "do", "being"),
 )
 # Long grammar words that one typo may be corrected to.
 TYPO_TARGETS: FrozenSet[str] = frozenset(
@@ -233,6 +233,7 @@ TYPO_TARGETS: FrozenSet[str] = frozenset(
         "advisor",
         "consultant",
         "specialist",
+        "talk",
     }
 )
 
@@ -409,7 +410,7 @@ def _matcher() -> Matcher:
 def _clauses(doc: Doc) -> List[Tuple[int, int]]:
     spans, start = [], 0
     for token in doc:
-        if token.text in CLAUSE_ENDS or token.text.strip() == "" and "\n" in token.text:
+        if token.text in CLAUSE_ENDS or (not token.text.strip() and "\n" in token.text):
             if token.i > start:
                 spans.append((start, token.i))
             start = token.i + 1
@@ -419,8 +420,10 @@ def _clauses(doc: Doc) -> List[Tuple[int, int]]:
 
 
 def _identity_questions(forms: List[str], start: int, end: int) -> List[int]:
-    """Where the clause asks what the bot is ("are you a human?", "tell me if
-    you're a real person", "am I talking to a bot"): the index of each opening."""
+    """Where the clause asks what the bot is: the index of each opening.
+
+    "are you a human?", "tell me if you're a real person", "am I talking to a bot".
+    """
     words = [i for i in range(start, end) if forms[i].isalnum()]
     found = []
     for n, i in enumerate(words):
@@ -468,14 +471,14 @@ def _not_us(forms: List[str], start: int, end: int) -> bool:
             return True
         if any(w in POSSESSIVES for w in forms[max(start, i - 3) : i]):
             return True
-        if _simile(forms, max(start - 1, i - 3), i):
+        if _simile(forms, i - 3, i):
             return True
     window = forms[start : min(len(forms), end + 3)]
     return any(word in NON_SUPPORT_FUNCTIONS for word in window)
 
 
 def _simile(forms: List[str], start: int, end: int) -> bool:
-    """ "Think like a real person" (but not "I'd like a real person")."""
+    """Whether "like" compares ("think like a real person", not "I'd like one")."""
     return any(
         forms[k] == "like" and (k == 0 or forms[k - 1] not in WOULD)
         for k in range(max(start, 0), end)
@@ -483,7 +486,7 @@ def _simile(forms: List[str], start: int, end: int) -> bool:
 
 
 def _self_description(forms: List[str], start: int) -> bool:
-    """ "I'm not a robot": the user speaks about themselves."""
+    """Whether the user speaks about themselves ("I'm not a robot")."""
     before = forms[max(0, start - 2) : start]
     return forms[start] in NEGATIONS and "i" in before and "be" in before
 
@@ -560,8 +563,10 @@ def _whole_message_short(forms: List[str]) -> bool:
 
 
 def match_explicit_request(text: str) -> Optional[str]:
-    """The words of `text` that ask for a person (e.g. "speak to the agent"), or
-    `None`. See `find_explicit_request` for the rule that matched."""
+    """The words of `text` that ask for a person ("speak to the agent"), or `None`.
+
+    `find_explicit_request` also names the rule that matched.
+    """
     found = find_explicit_request(text)
     return None if found is None else found.phrase
 
