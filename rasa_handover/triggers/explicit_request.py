@@ -50,7 +50,7 @@ def _words(spaced: str) -> Tuple[str, ...]:
 PERSON_WORDS = _words(
     "human person agent representative rep operator staff employee "
     "supervisor manager advisor adviser consultant specialist technician "
-    "associate colleague"
+    "associate colleague superior"
 )
 # Vaguer words: a request only with a verb of talking ("can I talk to
 # someone"), not with a verb of wanting ("I need someone to fix it").
@@ -104,7 +104,8 @@ WANT_FILLERS = _words(
 REAL_WORDS: Tuple[str, ...] = ("real", "actual", "proper", "genuine", "live", "living")
 # Verbs a wanted person does for the user: "can someone call me back".
 PERSON_DOES: Tuple[str, ...] = ("call", "contact", "ring", "phone", "email", "text")
-PERSON_HELPS: Tuple[str, ...] = ("help", "assist", "handle", "answer", "look")
+PERSON_HELPS = _words("help assist handle answer look review check take")
+PERSON_HELPS_WHOM = _words("me us at into this my over it")
 HELP_NOUNS: Tuple[str, ...] = ("help", "assistance", "support", "answer", "reply")
 # Refusing the bot: a negation, then only these words, then a bot word.
 NEGATIONS: Tuple[str, ...] = ("not", "never", "no", "without")
@@ -140,7 +141,7 @@ POSSESSIVES = _words("my his her their our")
 # "user agent", "in person", "per person", "first person".
 NOT_US_BEFORE = _words(
     "my his her their our travel estate insurance user secret free in per "
-    "first third missing smooth every average other each"
+    "first third missing smooth every average other another each"
 )
 # Clause openings that ask about the bot ("are you a human?", "am I talking
 # to a real person?"): in normalised forms ("are" -> "be").
@@ -162,7 +163,7 @@ IDENTITY_FOLLOWERS = _words(
     "message automated or true"
 )
 # How many words after an identity question's opening still belong to it.
-IDENTITY_REACH = 8
+IDENTITY_REACH = 10
 # "I'd like": "like" is a verb of wanting only after these.
 WOULD = _words("would d 'd i we")
 # Clause boundaries.
@@ -178,12 +179,16 @@ SHORT_MESSAGE_WORDS = 3
 SHORT_MESSAGE_FILLERS = _words(
     "please now asap just a an the human real live actual hello hi hey ok "
     "okay i want need me get give can you be there any some one customer "
-    "service support talk speak yes right immediately"
+    "service support talk speak yes right immediately here around available "
+    "online"
 )
 SHORT_MESSAGE_MAX_WORDS = 6
 
 RULE_SPEAK = "speak_to_person"
 RULE_TRANSFER = "transfer_to_person"
+# "transfer me", "escalate this please": the whole clause is the request.
+RULE_TRANSFER_BARE = "transfer_me"
+BARE_TRANSFER_VERBS = _words("transfer connect escalate forward")
 RULE_REACH = "reach_person"
 RULE_WANT = "want_person"
 RULE_PERSON_TO_TALK_TO = "person_to_talk_to"
@@ -192,7 +197,9 @@ RULE_NAMED_PERSON = "names_a_person"
 RULE_SHORT = "short_message"
 # Rules that ask for someone to do something (identity questions keep them:
 # "are you able to connect me to a human?").
-_ACTION_RULES = frozenset({RULE_TRANSFER, RULE_REACH, RULE_REFUSES_BOT})
+_ACTION_RULES = frozenset(
+    {RULE_TRANSFER, RULE_TRANSFER_BARE, RULE_REACH, RULE_REFUSES_BOT}
+)
 
 _TARGETS = PERSON_WORDS + VAGUE_PERSON_WORDS + TEAM_WORDS
 VOCABULARY: FrozenSet[str] = vocabulary_of(
@@ -235,6 +242,12 @@ TYPO_TARGETS: FrozenSet[str] = frozenset(
         "specialist",
         "talk",
     }
+)
+
+
+# Every rule needs one of these words.
+_ANCHORS = frozenset(
+    _TARGETS + BOT_WORDS + REAL_WORDS + BARE_TRANSFER_VERBS + ("flesh",)
 )
 
 
@@ -285,6 +298,10 @@ def _matcher() -> Matcher:
         ],
     )
     matcher.add(
+        RULE_TRANSFER_BARE,
+        [[_any(BARE_TRANSFER_VERBS), *_gap(TRANSFER_OBJECTS, 3)]],
+    )
+    matcher.add(
         RULE_REACH,
         [
             [
@@ -325,7 +342,7 @@ def _matcher() -> Matcher:
                 person,
                 *_gap(("please", "just"), 1),
                 _any(PERSON_HELPS),
-                _any(("me", "us")),
+                _any(PERSON_HELPS_WHOM),
             ],
             [_any(HELP_NOUNS), {"NORM": "from"}, *_gap(WANT_FILLERS, 2), person],
         ],
@@ -396,6 +413,7 @@ def _matcher() -> Matcher:
                 _any(("chat", "support", "help", "operator", "assistance")),
             ],
             [{"NORM": "flesh"}, {"NORM": "and"}, {"NORM": "blood"}],
+            [_any(VAGUE_PERSON_WORDS), real],
             [
                 _any(PERSON_WORDS + VAGUE_PERSON_WORDS),
                 _any(("from", "in", "at", "of", "on")),
@@ -491,23 +509,27 @@ def _self_description(forms: List[str], start: int) -> bool:
     return forms[start] in NEGATIONS and "i" in before and "be" in before
 
 
-def _short_request(forms: List[str], start: int, end: int) -> Optional[str]:
-    words = [forms[i] for i in range(start, end) if forms[i].isalnum()]
-    if not words or any(word in NEGATIONS for word in words):
+def _short_request(forms: List[str], start: int, end: int) -> Optional[int]:
+    """The index of the person in a stretch that is little more than a person.
+
+    "agent", "human pls", "customer service!"; `None` when there is none.
+    """
+    indices = [i for i in range(start, end) if forms[i].isalnum()]
+    words = [forms[i] for i in indices]
+    if not words or len(words) > SHORT_MESSAGE_MAX_WORDS:
         return None
-    persons = [w for w in words if w in PERSON_WORDS and w != "being"]
-    teams = [
-        w
-        for i, w in enumerate(words[1:], 1)
-        if w in TEAM_WORDS and words[i - 1] in TEAM_QUALIFIERS
+    if any(word in NEGATIONS for word in words):
+        return None
+    found = [
+        i
+        for n, i in enumerate(indices)
+        if forms[i] in PERSON_WORDS
+        or (n and forms[i] in TEAM_WORDS and words[n - 1] in TEAM_QUALIFIERS)
     ]
-    found = persons or teams
     if not found:
         return None
-    if len(words) <= SHORT_MESSAGE_WORDS:
-        return found[0]
-    others = [w for w in words if w not in found]
-    if len(words) <= SHORT_MESSAGE_MAX_WORDS and all(
+    others = [forms[i] for i in indices if i not in found]
+    if len(words) <= SHORT_MESSAGE_WORDS or all(
         w in SHORT_MESSAGE_FILLERS for w in others
     ):
         return found[0]
@@ -526,6 +548,8 @@ def find_explicit_request(text: str) -> Optional[RequestMatch]:
         return None
     doc = blank_english()(text)
     forms = normalise_doc(doc, VOCABULARY, TYPO_TARGETS)
+    if _ANCHORS.isdisjoint(forms):
+        return None  # every rule needs one of these words: skip the matcher
     matches = sorted(_matcher()(doc), key=lambda m: (m[1], -m[2]))
     asks_about_bot = False
     for clause_start, clause_end in _clauses(doc):
@@ -542,6 +566,10 @@ def find_explicit_request(text: str) -> Optional[RequestMatch]:
                     continue
             elif _negated(forms, start, clause_start) or _not_us(forms, start, end):
                 continue
+            if rule == RULE_TRANSFER_BARE and not _bare_transfer(
+                forms, start, end, clause_end
+            ):
+                continue
             if (
                 rule == RULE_WANT
                 and forms[start] == "like"
@@ -549,17 +577,27 @@ def find_explicit_request(text: str) -> Optional[RequestMatch]:
             ):
                 continue
             return RequestMatch(rule, doc[start:end].text)
-    if asks_about_bot or not _whole_message_short(forms):
+    if asks_about_bot:
         return None
-    word = _short_request(forms, 0, len(forms))
-    if word is None or _not_us(forms, 0, len(forms)):
-        return None
-    return RequestMatch(RULE_SHORT, doc[forms.index(word)].text)
+    for start, end in [(0, len(doc)), *_segments(doc)]:
+        index = _short_request(forms, start, end)
+        if index is not None and not _not_us(forms, start, end):
+            return RequestMatch(RULE_SHORT, doc[index].text)
+    return None
 
 
-def _whole_message_short(forms: List[str]) -> bool:
-    words = [form for form in forms if form.isalnum()]
-    return len(words) <= SHORT_MESSAGE_MAX_WORDS
+def _bare_transfer(forms: List[str], start: int, end: int, clause_end: int) -> bool:
+    """Whether the clause is "transfer me", "escalate this" (not "transfer $50")."""
+    rest = [w for w in forms[end:clause_end] if w.isalnum()]
+    if any(w not in TRANSFER_OBJECTS for w in rest):
+        return False
+    return forms[start] == "escalate" or bool({"me", "us"} & set(forms[start:end]))
+
+
+def _segments(doc: Doc) -> List[Tuple[int, int]]:
+    """Stretches between punctuation: "bot is useless, human please"."""
+    bounds = [-1, *(t.i for t in doc if t.is_punct), len(doc)]
+    return [(a + 1, b) for a, b in zip(bounds, bounds[1:]) if b > a + 1]
 
 
 def match_explicit_request(text: str) -> Optional[str]:
