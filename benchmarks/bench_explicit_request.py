@@ -12,6 +12,13 @@ Sources (nothing is copied into the repository):
   service regarding my flight"; `--show` prints them);
 - the example bot's NLU examples of every intent except `human_handoff`.
 
+It also measures `rasa_handover.message_kinds` on the same unlabelled sources:
+the share of turns `is_content_free` sets aside, per intent group (CLINC150's
+`greeting`, `goodbye`, `thank_you`, `yes` and the example bot's `greet`,
+`goodbye`, `thankyou`, `affirm` are acknowledgements; `no`, `deny`, `maybe` are
+answers, counted in neither group; every other intent is a request that must
+never be hidden), and how often `withdraws_request` fires.
+
 The old phrase net is the module `rasa_handover/triggers/explicit_request.py` at
 `--baseline-ref` (default: the commit before the grammar), loaded with `git
 show` into a temporary module.
@@ -34,6 +41,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import yaml
 from common import REPO, dataset, write_result
 
+from rasa_handover.message_kinds import is_content_free, withdrawal_kind
 from rasa_handover.triggers.explicit_request import find_explicit_request
 
 Matcher = Callable[[str], Optional[Any]]
@@ -44,6 +52,15 @@ BASELINE_PATH = "rasa_handover/triggers/explicit_request.py"
 EXAMPLE_NLU = REPO / "example_bot" / "data" / "nlu.yml"
 HANDOFF_INTENT = "human_handoff"
 TIMING_PASSES = 3
+# How many texts (CLINC150 first) the timing runs on.
+TIMED_TEXTS = 5000
+# Intents whose examples are acknowledgements, thanks, greetings, goodbyes.
+ACKNOWLEDGEMENT_INTENTS = frozenset(
+    {"greeting", "goodbye", "thank_you", "yes", "greet", "thankyou", "affirm"}
+)
+# Answers that are neither acknowledgements nor requests ("no thanks", "I'm
+# good"): not counted either way.
+ANSWER_INTENTS = frozenset({"no", "deny", "maybe"})
 
 
 def old_phrase_net(ref: str) -> Matcher:
@@ -79,25 +96,60 @@ def labelled_requests(path: Path) -> Optional[List[Dict[str, Any]]]:
     return rows
 
 
-def clinc_texts() -> Optional[List[str]]:
+Labelled = List[Tuple[str, str]]
+
+
+def clinc_examples() -> Optional[Labelled]:
+    """(text, intent) of every CLINC150 split, out-of-scope ones as "oos"."""
     path = dataset("clinc150", "data_full.json")
     if path is None:
         return None
     data = json.loads(path.read_text(encoding="utf-8"))
-    return [text for split in data.values() for text, _label in split]
+    return [(text, label) for split in data.values() for text, label in split]
 
 
-def example_bot_texts() -> List[str]:
+def example_bot_examples() -> Labelled:
+    """(text, intent) of the example bot's NLU, except `human_handoff`."""
     nlu = yaml.safe_load(EXAMPLE_NLU.read_text(encoding="utf-8"))["nlu"]
-    texts = []
+    examples = []
     for block in nlu:
         if "intent" not in block or block["intent"] == HANDOFF_INTENT:
             continue
         for line in block["examples"].splitlines():
             text = line.strip().lstrip("-").strip()
             if text:
-                texts.append(_strip_entities(text))
-    return texts
+                examples.append((_strip_entities(text), block["intent"]))
+    return examples
+
+
+def message_kinds(examples: Labelled, show: int) -> Dict[str, Any]:
+    """Content-free share per intent group, withdrawal share, and examples."""
+    acks = [text for text, intent in examples if intent in ACKNOWLEDGEMENT_INTENTS]
+    requests = [
+        (text, intent)
+        for text, intent in examples
+        if intent not in ACKNOWLEDGEMENT_INTENTS | ANSWER_INTENTS
+    ]
+    free_acks = sum(is_content_free.__wrapped__(text) for text in acks)
+    hidden = [(t, i) for t, i in requests if is_content_free.__wrapped__(t)]
+    withdrawn = [(t, i) for t, i in examples if withdrawal_kind.__wrapped__(t)]
+    for text, intent in (hidden + withdrawn)[:show]:
+        print(f"  [message kinds] {intent}: {text}")
+    return {
+        "acknowledgements": len(acks),
+        "acknowledgements_content_free": rate(free_acks, len(acks)),
+        "requests": len(requests),
+        "requests_content_free": rate(len(hidden), len(requests)),
+        "withdrawal_fires": rate(len(withdrawn), len(examples)),
+        "withdrawal_fires_per_intent": _count_intents(withdrawn),
+    }
+
+
+def _count_intents(examples: Labelled) -> Dict[str, int]:
+    counts: Dict[str, int] = {}
+    for _text, intent in examples:
+        counts[intent] = counts.get(intent, 0) + 1
+    return dict(sorted(counts.items(), key=lambda item: -item[1]))
 
 
 def _strip_entities(text: str) -> str:
@@ -178,20 +230,27 @@ def main() -> None:
     if rows is not None:
         result["requests"] = {"path": str(args.requests)}
         result["requests"].update(score_requests(rows, nets))
-    sources: List[Tuple[str, Optional[List[str]]]] = [
-        ("clinc150", clinc_texts()),
-        ("example_bot", example_bot_texts()),
+    sources: List[Tuple[str, Optional[Labelled]]] = [
+        ("clinc150", clinc_examples()),
+        ("example_bot", example_bot_examples()),
     ]
     timing_texts: List[str] = []
-    for source, texts in sources:
-        if texts is None:
+    for source, examples in sources:
+        if examples is None:
             continue
+        texts = [text for text, _intent in examples]
         print(f"false hits on {source}:")
         result[source] = false_hits(texts, nets, args.show)
+        result[source]["message_kinds"] = message_kinds(examples, args.show)
         timing_texts.extend(texts)
+    timed: Dict[str, Matcher] = {
+        **{f"explicit_request_{name}": net for name, net in nets.items()},
+        "is_content_free": is_content_free.__wrapped__,
+        "withdrawal_kind": withdrawal_kind.__wrapped__,
+    }
     result["us_per_message"] = {
-        name: microseconds_per_message(net, timing_texts[:5000])
-        for name, net in nets.items()
+        name: microseconds_per_message(function, timing_texts[:TIMED_TEXTS])
+        for name, function in timed.items()
     }
     print(json.dumps({k: v for k, v in result.items()}, indent=2))
     print(f"wrote {write_result('explicit_request', result)}")

@@ -38,13 +38,17 @@ CONTENT_FREE_WORDS = _words(
     "perfect awesome excellent super brilliant lovely wonderful amazing sweet "
     "neat gotcha understood noted right yes yeah yep yup ya yea ack roger "
     "indeed fab fantastic splendid superb wow oh ah ahh aha ooh hmm hm mhm "
-    "uh um well done"
+    "uh um well done absolutely definitely correct exactly agreed true "
+    "confirmed approved y"
     # thanks
     " thanks thank thankyou thx cheers ta appreciate appreciated grateful "
     "kind kindly helpful"
     # greetings and goodbyes
     " hi hello hey heya hiya yo howdy greetings morning afternoon evening "
-    "bye goodbye byebye cya ciao later farewell night goodnight ttyl"
+    "bye goodbye byebye cya ciao later farewell night goodnight ttyl regards"
+    # the same in the languages greeted most often
+    " hallo hola servus moin bonjour salut danke gracias merci tschüss adiós "
+    "adios ja sí si oui"
     # laughter
     " lol lmao rofl haha hahaha hehe xd"
     # the small words that hold them together
@@ -52,7 +56,7 @@ CONTENT_FREE_WORDS = _words(
     "for your the to and have nice day weekend one too same see soon take "
     "care be is was this that's just really i i'm got sounds makes sense "
     "will do bit there be guys folks mate buddy dear sir madam also as always "
-    "ever such the best get"
+    "ever such the best get worked helped works"
 )
 # Words that must appear for a turn to be content-free: the small words above
 # alone ("so you have") are not an acknowledgement.
@@ -60,7 +64,7 @@ CONTENT_FREE_ANCHORS = CONTENT_FREE_WORDS - _words(
     "you so very much a lot lots million ton bunch again all it that for your "
     "the to and one too same see take be is was this just really i i'm got "
     "will do bit there be also as always ever such dear sir madam guys folks mate "
-    "buddy well kind kindly have get"
+    "buddy well kind kindly have get worked helped works"
 )
 # Phrases with a word that is otherwise a request or an answer: removed first.
 CONTENT_FREE_PHRASES: Tuple[Tuple[str, ...], ...] = tuple(
@@ -86,6 +90,33 @@ CONTENT_FREE_PHRASES: Tuple[Tuple[str, ...], ...] = tuple(
         "i see",
         "get it",
         "got it",
+        "see you",
+        "see ya",
+        "talk to you later",
+        "catch you later",
+        "gotta go",
+        "got to go",
+        "of course",
+        "go ahead",
+        "please do",
+        "yes please",
+        "not bad",
+        "for the help",
+        "for your help",
+        "for helping",
+        "for your assistance",
+        "for the answer",
+        "for chatting",
+        "that helped",
+        "guten tag",
+        "guten morgen",
+        "buenos días",
+        "buenos dias",
+        "buenas tardes",
+        "hasta luego",
+        "auf wiedersehen",
+        "danke schön",
+        "muchas gracias",
         "fair enough",
     )
 )
@@ -104,6 +135,7 @@ EMOTICON = re.compile(r"^(?:[:;=8xX][-']?[)(\]\[dDpP3*/|oO]+|<3+|\^_*\^|[)(]+:)$
 # A content-free turn is short: a long run of pleasantries is unusual enough to
 # be read by the bot.
 CONTENT_FREE_MAX_WORDS = 12
+_DOUBLED = re.compile(r"(.)\1+$")
 _LAUGHTER = re.compile(r"^(?:(?:ha|he|hi|ah)+h?|lo+l+|l+m+a+o+|x+d+)$")
 
 
@@ -113,6 +145,10 @@ def _symbol_only(text: str) -> bool:
 
 def _word(token_norm: str) -> str:
     word = normalise_word(token_norm, CONTENT_FREE_WORDS, frozenset())
+    if word not in CONTENT_FREE_WORDS:
+        # "heyy", "hii", "okk": a doubled last letter is emphasis too.
+        squeezed = _DOUBLED.sub(r"\1", word)
+        word = squeezed if squeezed in CONTENT_FREE_WORDS else word
     return "haha" if _LAUGHTER.match(word) else word
 
 
@@ -226,7 +262,9 @@ NEGATIONS = _words("not never no nothing without cannot nope neither nor")
 # Still failing: "still", "but", "yet", "again" after a negation... any of
 # these anywhere in the turn keep a success word from reporting success.
 STILL_FAILING = _words(
-    "still but however yet except although though broken error before yesterday used"
+    "still but however yet except although though broken error before "
+    "yesterday used stop stopped stops crash crashed crashes fail failed fails "
+    "failing broke freeze froze frozen"
 )
 # Taking a request back: a negated verb of wanting with an object.
 WANT_WORDS = _words("want need wish")

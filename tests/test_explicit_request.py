@@ -74,6 +74,13 @@ def asks(text: str) -> bool:
         pytest.param("operator", id="short-operator"),
         pytest.param("hello? human please now", id="short-fillers"),
         pytest.param("HUMAN PLEASE", id="shouted"),
+        pytest.param("bot is useless, human please", id="short-stretch"),
+        pytest.param("are there any humans here", id="any-humans-here"),
+        # the whole clause is a transfer
+        pytest.param("transfer me", id="transfer-me"),
+        pytest.param("escalate this please", id="escalate-this"),
+        pytest.param("let a human take over", id="human-takes-over"),
+        pytest.param("someone real please", id="someone-real"),
     ],
 )
 def test_requests_for_a_person(text: str) -> None:
@@ -170,6 +177,9 @@ def test_sales_contacts_are_left_to_the_bot(sales: str, support: str) -> None:
         pytest.param("can I pay in person", id="in-person"),
         pytest.param("how many people live in London", id="people-count"),
         pytest.param("transfer money to someone", id="transfer-money"),
+        pytest.param("transfer $50 to savings", id="transfer-amount"),
+        pytest.param("transfer me to savings", id="transfer-me-to-an-account"),
+        pytest.param("how do i share where i am, with another person", id="another"),
         pytest.param("call someone for me", id="phone-call"),
         pytest.param("people call me brad", id="people-call-me"),
         pytest.param("I need support with my order", id="support-is-help"),
