@@ -81,6 +81,11 @@ def asks(text: str) -> bool:
         pytest.param("escalate this please", id="escalate-this"),
         pytest.param("let a human take over", id="human-takes-over"),
         pytest.param("someone real please", id="someone-real"),
+        pytest.param("can I talk to my account manager", id="our-account-manager"),
+        pytest.param(
+            "I would appreciate it if a colleague of yours could look into my bill",
+            id="colleague-of-yours",
+        ),
     ],
 )
 def test_requests_for_a_person(text: str) -> None:

@@ -106,6 +106,8 @@ REAL_WORDS: Tuple[str, ...] = ("real", "actual", "proper", "genuine", "live", "l
 PERSON_DOES: Tuple[str, ...] = ("call", "contact", "ring", "phone", "email", "text")
 PERSON_HELPS = _words("help assist handle answer look review check take")
 PERSON_HELPS_WHOM = _words("me us at into this my over it")
+# "a colleague of yours could look into it".
+PERSON_HELPS_GAP = _words("please just of yours could can will would to")
 HELP_NOUNS: Tuple[str, ...] = ("help", "assistance", "support", "answer", "reply")
 # Refusing the bot: a negation, then only these words, then a bot word.
 NEGATIONS: Tuple[str, ...] = ("not", "never", "no", "without")
@@ -137,6 +139,8 @@ NOT_US_AFTER = _words(
 # Possessives close before a person word make it someone else's ("talk to my
 # travel agent").
 POSSESSIVES = _words("my his her their our")
+# ... unless the person is one of ours: "my account manager", "my usual agent".
+OUR_ROLES = _words("account relationship personal dedicated usual regular assigned")
 # Words before a person word that make it someone else: "my travel agent",
 # "user agent", "in person", "per person", "first person".
 NOT_US_BEFORE = _words(
@@ -340,7 +344,7 @@ def _matcher() -> Matcher:
             ],
             [
                 person,
-                *_gap(("please", "just"), 1),
+                *_gap(PERSON_HELPS_GAP, 3),
                 _any(PERSON_HELPS),
                 _any(PERSON_HELPS_WHOM),
             ],
@@ -487,12 +491,23 @@ def _not_us(forms: List[str], start: int, end: int) -> bool:
         after = forms[i + 1] if i + 1 < len(forms) else ""
         if before in NOT_US_BEFORE or after in NOT_US_AFTER:
             return True
-        if any(w in POSSESSIVES for w in forms[max(start, i - 3) : i]):
+        if _someone_elses(forms, max(start, i - 3), i):
             return True
         if _simile(forms, i - 3, i):
             return True
     window = forms[start : min(len(forms), end + 3)]
     return any(word in NON_SUPPORT_FUNCTIONS for word in window)
+
+
+def _someone_elses(forms: List[str], start: int, end: int) -> bool:
+    """Whether a possessive makes the person someone else's ("my travel agent").
+
+    "my account manager" and "my usual agent" work for us.
+    """
+    for k in range(start, end):
+        if forms[k] in POSSESSIVES and forms[k + 1] not in OUR_ROLES:
+            return True
+    return False
 
 
 def _simile(forms: List[str], start: int, end: int) -> bool:
