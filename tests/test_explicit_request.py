@@ -140,8 +140,17 @@ def test_a_question_about_the_bot_is_not_a_request(
     assert asks(same_words_as_request)
 
 
-def test_a_question_about_the_bot_then_a_request_is_a_request() -> None:
-    assert asks("are you a bot? I want a human")
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("are you a bot? I want a human", id="next-sentence"),
+        pytest.param("are you a bot, I want a human", id="after-a-comma"),
+        pytest.param("you're just a bot, I need a real person", id="statement"),
+        pytest.param("I'm not talking to a machine", id="refusal-not-self"),
+    ],
+)
+def test_a_question_about_the_bot_then_a_request_is_a_request(text: str) -> None:
+    assert asks(text)
 
 
 @pytest.mark.parametrize(

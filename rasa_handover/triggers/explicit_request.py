@@ -147,7 +147,7 @@ NOT_US_BEFORE = _words(
     "my his her their our travel estate insurance user secret free in per "
     "first third missing smooth every average other another each"
 )
-# Clause openings that ask about the bot ("are you a human?", "am I talking
+# Openings that ask about the bot ("are you a human?", "am I talking
 # to a real person?"): in normalised forms ("are" -> "be").
 IDENTITY_OPENINGS: Tuple[Tuple[str, ...], ...] = (
     ("be", "you"),
@@ -159,6 +159,16 @@ IDENTITY_OPENINGS: Tuple[Tuple[str, ...], ...] = (
     ("be", "we"),
     ("have", "i", "be"),
     ("you", "a"),
+    # someone else's identity: "he is an awful human being"
+    ("he", "be"),
+    ("she", "be"),
+    ("they", "be"),
+)
+# Words that make a statement-order opening a question: "tell me if you're".
+EMBEDDING_WORDS = _words("if whether know sure wonder tell could can would will might")
+# Words after a comma that start a new request, ending an identity question.
+RESTART_WORDS = _words(
+    "i let get give put connect transfer please just so then can could i'd"
 )
 # What may follow an identity opening for it to ask about the bot.
 IDENTITY_FOLLOWERS = _words(
@@ -166,6 +176,9 @@ IDENTITY_FOLLOWERS = _words(
     "now human person bot robot machine ai computer talk speak chat text "
     "message automated or true"
 )
+# "I'm not a robot" (3 words from the negation) describes the user; "I'm not
+# talking to a machine" refuses the bot.
+SELF_DESCRIPTION_WORDS = 3
 # How many words after an identity question's opening still belong to it.
 IDENTITY_REACH = 10
 # "I'd like": "like" is a verb of wanting only after these.
@@ -441,10 +454,16 @@ def _clauses(doc: Doc) -> List[Tuple[int, int]]:
     return spans
 
 
-def _identity_questions(forms: List[str], start: int, end: int) -> List[int]:
-    """Where the clause asks what the bot is: the index of each opening.
+def _identity_questions(
+    forms: List[str], start: int, end: int, asked: bool
+) -> List[Tuple[int, int]]:
+    """Where the clause asks what the bot is, as (first, last) indices.
 
-    "are you a human?", "tell me if you're a real person", "am I talking to a bot".
+    "are you a human?", "tell me if you're a real person", "am I talking to a
+    bot". In statement order ("you're a bot") it is a question only after "if",
+    "whether"... or before a question mark (`asked`): "you're a bot, I need a
+    human" still asks for one. A question ends `IDENTITY_REACH` words on, or at
+    a comma that starts a new request ("are you a bot, I want a human").
     """
     words = [i for i in range(start, end) if forms[i].isalnum()]
     found = []
@@ -452,17 +471,32 @@ def _identity_questions(forms: List[str], start: int, end: int) -> List[int]:
         for opening in IDENTITY_OPENINGS:
             following = [forms[j] for j in words[n : n + len(opening) + 1]]
             if (
-                tuple(following[: len(opening)]) == opening
-                and len(following) > len(opening)
-                and following[-1] in IDENTITY_FOLLOWERS
+                tuple(following[: len(opening)]) != opening
+                or len(following) <= len(opening)
+                or following[-1] not in IDENTITY_FOLLOWERS
             ):
-                found.append(i)
+                continue
+            embedded = any(
+                forms[j] in EMBEDDING_WORDS for j in words[max(0, n - 3) : n]
+            )
+            if opening[0] == "you" and not (asked or embedded):
+                continue
+            last = min(i + IDENTITY_REACH, end - 1)
+            restart = next(
+                (
+                    c
+                    for c in range(i, last)
+                    if forms[c] == "," and forms[c + 1] in RESTART_WORDS
+                ),
+                last,
+            )
+            found.append((i, restart))
     return found
 
 
-def _about_bot(questions: List[int], start: int) -> bool:
+def _about_bot(questions: List[Tuple[int, int]], start: int) -> bool:
     """Whether a match starting at `start` is part of an identity question."""
-    return any(0 <= start - q <= IDENTITY_REACH for q in questions)
+    return any(first <= start <= last for first, last in questions)
 
 
 def _negated(forms: List[str], start: int, clause_start: int) -> bool:
@@ -518,10 +552,15 @@ def _simile(forms: List[str], start: int, end: int) -> bool:
     )
 
 
-def _self_description(forms: List[str], start: int) -> bool:
+def _self_description(forms: List[str], start: int, end: int) -> bool:
     """Whether the user speaks about themselves ("I'm not a robot")."""
     before = forms[max(0, start - 2) : start]
-    return forms[start] in NEGATIONS and "i" in before and "be" in before
+    return (
+        forms[start] in NEGATIONS
+        and end - start <= SELF_DESCRIPTION_WORDS
+        and "i" in before
+        and "be" in before
+    )
 
 
 def _short_request(forms: List[str], start: int, end: int) -> Optional[int]:
@@ -568,7 +607,8 @@ def find_explicit_request(text: str) -> Optional[RequestMatch]:
     matches = sorted(_matcher()(doc), key=lambda m: (m[1], -m[2]))
     asks_about_bot = False
     for clause_start, clause_end in _clauses(doc):
-        questions = _identity_questions(forms, clause_start, clause_end)
+        asked = clause_end < len(doc) and doc[clause_end].text == "?"
+        questions = _identity_questions(forms, clause_start, clause_end, asked)
         asks_about_bot = asks_about_bot or bool(questions)
         for match_id, start, end in matches:
             if start < clause_start or end > clause_end:
@@ -577,7 +617,7 @@ def find_explicit_request(text: str) -> Optional[RequestMatch]:
             if rule not in _ACTION_RULES and _about_bot(questions, start):
                 continue
             if rule == RULE_REFUSES_BOT:
-                if _self_description(forms, start):
+                if _self_description(forms, start, end):
                     continue
             elif _negated(forms, start, clause_start) or _not_us(forms, start, end):
                 continue
