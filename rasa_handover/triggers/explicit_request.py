@@ -54,7 +54,7 @@ PERSON_WORDS = _words(
 )
 # Vaguer words: a request only with a verb of talking ("can I talk to
 # someone"), not with a verb of wanting ("I need someone to fix it").
-VAGUE_PERSON_WORDS: Tuple[str, ...] = ("someone", "somebody", "anyone", "anybody")
+VAGUE_PERSON_WORDS = _words("someone somebody anyone anybody")
 # Heads of a support team: "customer service", "your support team", "help desk".
 TEAM_WORDS = _words("service support care team department desk helpdesk")
 # Words that make a team head a team of people when it is not after a verb of
@@ -83,11 +83,11 @@ TRANSFER_OBJECTS = _words(
 TRANSFER_PREPOSITIONS: Tuple[str, ...] = ("to", "with", "through", "onto", "towards")
 # Verbs of reaching: the person may follow directly ("contact customer
 # service", "get hold of a human", "in touch with someone").
-REACH_VERBS: Tuple[str, ...] = ("reach", "contact", "touch")
+REACH_VERBS = _words("reach contact touch")
 # Verbs of phoning: only with a person or a team, and only articles and
 # adjectives between ("call an agent"; not "call someone", "call an uber for 2
 # people").
-PHONE_VERBS: Tuple[str, ...] = ("call", "ring", "phone")
+PHONE_VERBS = _words("call ring phone")
 # Words that ask for something to be done, before "someone call me back".
 ASKING_WORDS = _words("can could will would have get please need want may let")
 # Verbs of wanting: only articles and adjectives may stand between them and the
@@ -294,7 +294,15 @@ def _gap(words: Optional[Sequence[str]], count: int) -> List[Dict[str, object]]:
 
 @lru_cache(maxsize=1)
 def _matcher() -> Matcher:
+    """The grammar's patterns, one `Matcher` rule per evidence `rule`."""
     matcher = Matcher(blank_english().vocab)
+    _add_verb_rules(matcher)
+    _add_person_rules(matcher)
+    return matcher
+
+
+def _add_verb_rules(matcher: Matcher) -> None:
+    """Verbs of speaking, transferring, reaching, wanting; a person to talk to."""
     target = _any(_TARGETS)
     person = _any(PERSON_WORDS)
     to = _any(("to", "with"))
@@ -364,6 +372,10 @@ def _matcher() -> Matcher:
             [_any(HELP_NOUNS), {"NORM": "from"}, *_gap(WANT_FILLERS, 2), person],
         ],
     )
+
+
+def _add_person_rules(matcher: Matcher) -> None:
+    """A refused bot, a person named on its own."""
     bot = _any(BOT_WORDS)
     matcher.add(
         RULE_REFUSES_BOT,
@@ -439,7 +451,6 @@ def _matcher() -> Matcher:
             ],
         ],
     )
-    return matcher
 
 
 def _clauses(doc: Doc) -> List[Tuple[int, int]]:
