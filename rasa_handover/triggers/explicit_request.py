@@ -149,20 +149,11 @@ NOT_US_BEFORE = _words(
 )
 # Openings that ask about the bot ("are you a human?", "am I talking
 # to a real person?"): in normalised forms ("are" -> "be").
-IDENTITY_OPENINGS: Tuple[Tuple[str, ...], ...] = (
-    ("be", "you"),
-    ("you", "be"),
-    ("be", "this"),
-    ("be", "that"),
-    ("be", "it"),
-    ("be", "i"),
-    ("be", "we"),
-    ("have", "i", "be"),
-    ("you", "a"),
-    # someone else's identity: "he is an awful human being"
-    ("he", "be"),
-    ("she", "be"),
-    ("they", "be"),
+IDENTITY_OPENINGS: Tuple[Tuple[str, ...], ...] = tuple(
+    tuple(opening.split("_"))
+    # the last three ask about someone else: "he is an awful human being"
+    for opening in _words("be_you you_be be_this be_that be_it be_i be_we have_i_be")
+    + _words("you_a he_be she_be they_be")
 )
 # Words that make a statement-order opening a question: "tell me if you're".
 EMBEDDING_WORDS = _words("if whether know sure wonder tell could can would will might")
