@@ -58,7 +58,7 @@ VIP = {"account_tier": "vip"}
         pytest.param("representative", "representative", id="representative"),
         pytest.param(
             "can you put me through to someone",
-            "through to someone",
+            "put me through to someone",
             id="put-through-someone",
         ),
         pytest.param(

@@ -1,0 +1,167 @@
+"""Content-free turns and withdrawn requests: what the low-confidence and
+repeat-loop triggers may set aside, and the real requests they must never hide."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rasa_handover.message_kinds import (
+    WITHDRAWAL_NEVER_MIND,
+    WITHDRAWAL_SUCCESS,
+    WITHDRAWAL_TAKEN_BACK,
+    is_content_free,
+    withdrawal_kind,
+    withdraws_request,
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("great", id="ack-great"),
+        pytest.param("ok", id="ok"),
+        pytest.param("k", id="k"),
+        pytest.param("okkk", id="repeated-letters"),
+        pytest.param("alright", id="alright"),
+        pytest.param("got it", id="got-it"),
+        pytest.param("sounds good", id="sounds-good"),
+        pytest.param("yes", id="yes"),
+        pytest.param("thanks so much, have a lovely day", id="thanks-lovely-day"),
+        pytest.param("Thanks a lot!", id="thanks-a-lot"),
+        pytest.param("thaaanks", id="thanks-elongated"),
+        pytest.param("thx", id="thx"),
+        pytest.param("much appreciated", id="appreciated"),
+        pytest.param("you're the best", id="youre-the-best"),
+        pytest.param("no worries", id="no-worries"),
+        pytest.param("that's all, thanks", id="thats-all"),
+        pytest.param("hi", id="hi"),
+        pytest.param("good morning", id="good-morning"),
+        pytest.param("bye, see you soon", id="bye"),
+        pytest.param("take care", id="take-care"),
+        pytest.param("👍", id="thumbs-up"),
+        pytest.param("👍🏽👍🏽", id="thumbs-up-skin-tone"),
+        pytest.param("😊", id="smile"),
+        pytest.param(":)", id="emoticon"),
+        pytest.param("awesome 🙌", id="word-and-emoji"),
+        pytest.param("hahaha", id="laughter"),
+        pytest.param("cool, thanks", id="cool-thanks"),
+    ],
+)
+def test_content_free_turns(text: str) -> None:
+    assert is_content_free(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("help", id="help"),
+        pytest.param("refund?", id="refund-question"),
+        pytest.param("agent", id="agent"),
+        pytest.param("thanks, but where is my order?", id="thanks-but-question"),
+        pytest.param("ok so how do I reset my password", id="ok-so-how"),
+        pytest.param("thanks, can I change my email", id="thanks-then-request"),
+        pytest.param("hi, I want a refund", id="greeting-then-request"),
+        pytest.param("ok cancel my subscription", id="ok-then-request"),
+        pytest.param("ok?", id="ok-question"),
+        pytest.param("👍?", id="emoji-question"),
+        pytest.param("no", id="no-is-an-answer"),
+        pytest.param("please", id="please-is-a-plea"),
+        pytest.param("great, another useless answer", id="sarcasm-with-content"),
+        pytest.param("thanks for nothing", id="bitter-thanks"),
+        pytest.param("is that all", id="question-without-mark"),
+        pytest.param("so you have", id="small-words-only"),
+        pytest.param("", id="empty"),
+    ],
+)
+def test_turns_with_content(text: str) -> None:
+    assert not is_content_free(text)
+
+
+@pytest.mark.parametrize(
+    "text, kind",
+    [
+        pytest.param(
+            "updating the app fixed it, cheers", WITHDRAWAL_SUCCESS, id="fixed-it"
+        ),
+        pytest.param("it works now", WITHDRAWAL_SUCCESS, id="works-now"),
+        pytest.param("restarting worked, thanks!", WITHDRAWAL_SUCCESS, id="worked"),
+        pytest.param("all sorted, thanks", WITHDRAWAL_SUCCESS, id="sorted"),
+        pytest.param("problem solved", WITHDRAWAL_SUCCESS, id="solved"),
+        pytest.param("I figured it out", WITHDRAWAL_SUCCESS, id="figured-out"),
+        pytest.param("found it, thanks", WITHDRAWAL_SUCCESS, id="found-it"),
+        pytest.param(
+            "it was only $5, never mind", WITHDRAWAL_NEVER_MIND, id="never-mind"
+        ),
+        pytest.param("nvm", WITHDRAWAL_NEVER_MIND, id="nvm"),
+        pytest.param("forget it", WITHDRAWAL_NEVER_MIND, id="forget-it"),
+        pytest.param("don't worry about it", WITHDRAWAL_NEVER_MIND, id="dont-worry"),
+        pytest.param("it doesn't matter", WITHDRAWAL_NEVER_MIND, id="doesnt-matter"),
+        pytest.param("I changed my mind", WITHDRAWAL_NEVER_MIND, id="changed-mind"),
+        pytest.param(
+            "actually I don't want the updates",
+            WITHDRAWAL_TAKEN_BACK,
+            id="dont-want-updates",
+        ),
+        pytest.param(
+            "uh I don't want to subscribe anymore",
+            WITHDRAWAL_TAKEN_BACK,
+            id="not-anymore",
+        ),
+        pytest.param(
+            "I don't need a refund", WITHDRAWAL_TAKEN_BACK, id="dont-need-object"
+        ),
+        pytest.param("I no longer need it", WITHDRAWAL_TAKEN_BACK, id="no-longer"),
+    ],
+)
+def test_withdrawn_requests(text: str, kind: str) -> None:
+    assert withdrawal_kind(text) == kind
+    assert withdraws_request(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("updating didn't fix it", id="didnt-fix"),
+        pytest.param("it still doesn't work", id="still-doesnt-work"),
+        pytest.param("it worked yesterday but not today", id="worked-yesterday"),
+        pytest.param("it's still broken", id="still-broken"),
+        pytest.param("nothing works", id="nothing-works"),
+        pytest.param("is it fixed?", id="question"),
+        pytest.param("how does it work now", id="how-question"),
+        pytest.param("can you fix it", id="asks-for-a-fix"),
+        pytest.param("the app works on my phone but not on my tv", id="partly"),
+        pytest.param("I don't want to be charged twice", id="complaint-charged"),
+        pytest.param("I don't want to wait", id="complaint-wait"),
+        pytest.param("I don't want this to happen again", id="complaint-happen"),
+        pytest.param("that's not what I want!", id="not-what-i-want"),
+        pytest.param("no, I want a refund", id="no-then-want"),
+        pytest.param("I need a refund", id="plain-request"),
+        pytest.param("cancel that reservation", id="cancel-that-object"),
+    ],
+)
+def test_complaints_and_requests_are_not_withdrawals(text: str) -> None:
+    assert withdrawal_kind(text) is None
+
+
+def test_the_text_rules_import_nothing_from_rasa_or_sanic() -> None:
+    """Pure functions: the decision modules stay importable without Rasa."""
+    code = (
+        "import sys\n"
+        "from rasa_handover.message_kinds import is_content_free, withdraws_request\n"
+        "from rasa_handover.triggers.explicit_request import find_explicit_request\n"
+        "is_content_free('thanks'); withdraws_request('nvm')\n"
+        "find_explicit_request('talk to a human')\n"
+        "print([m for m in sys.modules if m.split('.')[0] in "
+        "('rasa', 'rasa_sdk', 'sanic')])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
+    assert result.stdout.strip().splitlines()[-1] == "[]"
