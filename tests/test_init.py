@@ -242,10 +242,11 @@ def write_shop(root: Path, domain_folder: bool, planted: bool = False) -> Path:
 
 
 def snapshot(root: Path) -> Dict[str, str]:
+    """Every text file of the bot (not its trained models)."""
     return {
         p.relative_to(root).as_posix(): p.read_text()
         for p in sorted(root.rglob("*"))
-        if p.is_file()
+        if p.is_file() and "models" not in p.relative_to(root).parts
     }
 
 
@@ -474,7 +475,9 @@ def test_init_refuses_to_reformat_an_unusual_config(tmp_path: Path) -> None:
 # --- The shipped NLU examples. ---------------------------------------------------
 
 
-@pytest.mark.parametrize("language", [pytest.param(x, id=x) for x in ("en", "es", "de")])
+@pytest.mark.parametrize(
+    "language", [pytest.param(x, id=x) for x in ("en", "es", "de")]
+)
 def test_shipped_nlu_examples_are_valid_and_varied(language: str) -> None:
     from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 
