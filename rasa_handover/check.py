@@ -19,6 +19,7 @@ intents, actions and responses, and endpoints.yml points at an action server.
 
 import argparse
 import json
+import logging
 import os
 import sys
 from contextlib import contextmanager
@@ -468,7 +469,11 @@ def run(args: argparse.Namespace) -> int:
     """
     import asyncio
 
+    from rasa.utils.log_utils import configure_structlog
+
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    configure_structlog(logging.WARNING)  # the report, not every prediction
+    logging.getLogger("rasa").setLevel(logging.WARNING)
     bot: Path = args.bot
     try:
         model = args.model or newest_model(bot / "models")
