@@ -36,6 +36,7 @@ from ruamel.yaml.util import load_yaml_guess_indent
 
 from rasa_handover.channels.handover_input import DEFAULT_OUTBOX
 from rasa_handover.inbox.config import DEFAULT_DB_URL
+from rasa_handover.settings import DOCS_URL
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 FRAGMENT = PACKAGE_DIR / "domain.yml"
@@ -48,7 +49,7 @@ CHANNEL_KEY = "rasa_handover.channels.HandoverInput"
 ACTIONS_IMPORT = "from rasa_handover.actions import *  # noqa"
 DEFAULT_ACTION_URL = "http://localhost:5055/webhook"
 INBOX_PATH = "/webhooks/handover/inbox/"
-DOCS = "docs/init.md"
+DOCS = DOCS_URL.replace("policy.md", "init.md")
 
 DOMAIN_DIR = "domain"
 FRAGMENT_NAME = "handover.yml"

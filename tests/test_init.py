@@ -493,6 +493,7 @@ def test_shipped_nlu_examples_are_valid_and_varied(language: str) -> None:
 
 
 def validator_warnings(bot: Path) -> List[str]:
+    """What `rasa data validate --domain domain` warns about the bot's data."""
     from rasa.shared.importers.importer import TrainingDataImporter
     from rasa.validator import Validator
 
@@ -502,16 +503,45 @@ def validator_warnings(bot: Path) -> List[str]:
     validator = Validator.from_importer(importer)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        validator.verify_intents_in_stories(ignore_warnings=False)
-        validator.verify_utterances_in_stories(ignore_warnings=False)
-    return [str(w.message) for w in caught]
+        validator.verify_nlu(ignore_warnings=False)
+    return sorted({str(w.message) for w in caught})
 
 
-def test_validate_is_quiet_about_the_plugins_intents(tmp_path: Path) -> None:
+NO_NLU = (
+    "The intent '{}' is listed in the domain file, but is not found in the NLU "
+    "training data."
+)
+
+
+@pytest.mark.parametrize(
+    "argv, unrecognised",
+    [
+        pytest.param(["--nlu", "en"], [], id="with-nlu"),
+        # Without examples init prints how to add them (tested above).
+        pytest.param([], ["human_handoff"], id="without-nlu"),
+    ],
+)
+def test_validate_is_quiet_about_the_plugins_intents(
+    tmp_path: Path, argv: List[str], unrecognised: List[str]
+) -> None:
     bot = write_shop(tmp_path, domain_folder=True)
-    assert init(bot, "--nlu", "en") == 0
+    assert init(bot, *argv) == 0
+    fragment = yaml.safe_load(setup_bot.FRAGMENT.read_text())
 
     messages = validator_warnings(bot)
 
-    assert not [m for m in messages if "human_handoff" in m]
-    assert not [m for m in messages if "'handover_resolved' is not used" in m]
+    about_plugin = [
+        m
+        for m in messages
+        if any(
+            f"'{name}'" in m for name in [*fragment["intents"], *fragment["responses"]]
+        )
+    ]
+    # What remains is documented in docs/init.md: handover_resolved is only sent
+    # by the channel (NLU examples would let a customer's text trigger it), and
+    # the channel and the actions send the responses, never a story.
+    expected = {NO_NLU.format(i) for i in ["handover_resolved", *unrecognised]} | {
+        f"The utterance '{name}' is not used in any story or rule."
+        for name in fragment["responses"]
+    }
+    assert set(about_plugin) == expected
