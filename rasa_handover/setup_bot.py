@@ -27,7 +27,7 @@ import secrets
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, List, Optional, Sequence
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -121,7 +121,7 @@ def _yaml() -> YAML:
     return yaml
 
 
-def _load(path: Path, text: str) -> Any:
+def _load(path: Path, text: str) -> Tuple[Any, int, int]:
     try:
         data, indent, block_seq_indent = load_yaml_guess_indent(text)
     except YAMLError as error:
