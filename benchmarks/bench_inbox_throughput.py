@@ -69,7 +69,7 @@ async def run(size: int, messages: int, directory: Path) -> Dict[str, Any]:
         outbox=str(directory / f"outbox-{size}.db"),
     )
     channel.blueprint(to_rasa)
-    channel.outbox = Outbox(str(directory / f"outbox-{size}.db"))
+    channel.relay.outbox = Outbox(str(directory / f"outbox-{size}.db"))
     config = InboxConfig.from_yaml(directory / "inbox.yml")
     service = channel.service
     await service.start(config.agent_profiles())
@@ -80,7 +80,7 @@ async def run(size: int, messages: int, directory: Path) -> Dict[str, Any]:
 
     conversations = [f"bench-{size}-{i}" for i in range(size)]
     for conversation in conversations:
-        await channel.handle_plugin_message(
+        await channel.relay.handle_plugin_message(
             conversation,
             {
                 "type": MESSAGE_HANDOVER,
@@ -108,7 +108,7 @@ async def run(size: int, messages: int, directory: Path) -> Dict[str, Any]:
         for n in range(messages):
             text = f"{conversation} customer {n}"
             start = time.perf_counter()
-            await channel.relay_to_inbox(conversation, text)
+            await channel.relay.relay_to_inbox(conversation, text)
             customer_latency.append(time.perf_counter() - start)
 
     async def agent_side(conversation: str) -> None:

@@ -38,18 +38,20 @@ from rasa_handover.constants import (
     MESSAGE_HANDOVER,
     MESSAGE_KEY,
     METADATA_AGENT_NAME,
-    PROPERTY_TEAM,
     SLOT_HANDOVER_ACTIVE,
     SLOT_HANDOVER_EVIDENCE,
     SLOT_HANDOVER_OFFERED,
     SLOT_HANDOVER_REASON,
     SLOT_HANDOVER_TURN,
 )
+from rasa_handover.conversation import read_transcript
+from rasa_handover.intent_properties import intent_properties_of, parse_declarations
 from rasa_handover.payload import (
     PayloadConfig,
     build_payload_async,
     preload_language_detector,
 )
+from rasa_handover.payload.sections import EVIDENCE_TEAM, evidence_of
 from rasa_handover.responses import (
     HANDOVER_RESPONSES,
     UTTER_ASK_CALLBACK,
@@ -58,6 +60,7 @@ from rasa_handover.responses import (
     UTTER_OFFER,
     pick_templates,
 )
+from rasa_handover.settings import HandoverConfigError
 from rasa_handover.summary import Summariser, summariser_from_config
 
 logger = logging.getLogger(__name__)
@@ -102,41 +105,32 @@ def handover_attempt(events: List[Dict[str, Any]]) -> int:
     Together with the conversation id it identifies the handover, so that a
     retried delivery never creates a second ticket.
     """
-    done = sum(
-        1
-        for event in events
-        if event.get("event") == "action" and event.get("name") == ACTION_HANDOVER
-    )
-    return done + 1
+    return read_transcript(events).action_counts.get(ACTION_HANDOVER, 0) + 1
 
 
 def team_for(tracker: Tracker, domain: Mapping[str, Any]) -> str:
     """The team that should take the conversation.
 
-    The trigger's evidence names it for regulated topics; otherwise the latest
-    user intent's `handover_team` property in the domain decides.
+    The policy's decision names it in its evidence (regulated topics);
+    otherwise the `handover_team` that domain.yml declares for the latest user
+    intent that has one decides (read by `intent_properties`, as the policy
+    reads it), else `DEFAULT_TEAM`.
     """
-    evidence = tracker.get_slot(SLOT_HANDOVER_EVIDENCE) or {}
-    if isinstance(evidence, dict) and evidence.get("team"):
-        return str(evidence["team"])
-    properties = _intent_properties(domain)
-    for event in reversed(tracker.events):
-        if event.get("event") != "user":
-            continue
-        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
-        team = (properties.get(str(intent)) or {}).get(PROPERTY_TEAM)
-        if team:
-            return str(team)
+    evidence = evidence_of(tracker.get_slot(SLOT_HANDOVER_EVIDENCE))
+    if evidence.get(EVIDENCE_TEAM):
+        return str(evidence[EVIDENCE_TEAM])
+    try:
+        declarations = parse_declarations(intent_properties_of(domain), None, None)
+    except HandoverConfigError as error:
+        # `rasa train` rejects this domain with the policy; without it, route to
+        # the default team rather than fail the handover.
+        logger.error("rasa_handover: %s Routing to '%s'.", error, DEFAULT_TEAM)
+        return DEFAULT_TEAM
+    for message in reversed(read_transcript(tracker.events).user_messages):
+        declaration = declarations.get(str(message.intent))
+        if declaration is not None and declaration.team:
+            return declaration.team
     return DEFAULT_TEAM
-
-
-def _intent_properties(domain: Mapping[str, Any]) -> Dict[str, Dict[str, Any]]:
-    properties: Dict[str, Dict[str, Any]] = {}
-    for intent in domain.get("intents") or []:
-        if isinstance(intent, dict):
-            for name, props in intent.items():
-                properties[str(name)] = props if isinstance(props, dict) else {}
-    return properties
 
 
 class ActionHandover(Action):

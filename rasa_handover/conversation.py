@@ -1,8 +1,16 @@
-"""A read-only view of a conversation that the triggers, payload and summary share.
+"""The only reader of a conversation's events, shared by triggers, payload, summary.
 
 Rasa's policy sees a `DialogueStateTracker` with event objects; rasa_sdk's actions
 see a `Tracker` with event dictionaries. Both are turned into the same
-`ConversationView`, so that every decision is a pure function of one vocabulary.
+`UserTurn`s, numbered the same way, so that every decision is a pure function of
+one vocabulary and the `handover_turn` the policy writes is the turn the agent
+reads in the payload.
+
+- `view_from_rasa_tracker` builds the policy's `ConversationView` (below);
+- `read_transcript` reads rasa_sdk's event dictionaries into a `Transcript`: every
+  user and bot message in order (rewound ones included: the customer saw them),
+  the user turns that count, what the bot tried, and which slots the customer
+  filled. The payload and the summary are built from it.
 
 The view only covers the current *segment*: the user turns since the session
 started, the conversation restarted, or the last handover / handback. A handback
@@ -15,6 +23,7 @@ rewinds (`UserUtteranceReverted`) and undos (`ActionReverted`) the way
 copy.
 """
 
+import sys
 from dataclasses import dataclass, field
 from typing import (
     Any,
@@ -33,6 +42,7 @@ from rasa_handover.constants import (
     ACTION_HANDOVER,
     ACTION_LISTEN,
     INTENT_NLU_FALLBACK,
+    POLICY_SLOTS,
 )
 
 # Rasa's event type names (`Event.type_name` in Rasa, `event["event"]` in rasa_sdk).
@@ -43,6 +53,14 @@ EVENT_RESTART = "restart"
 EVENT_SESSION_STARTED = "session_started"
 EVENT_REWIND = "rewind"
 EVENT_UNDO = "undo"
+EVENT_SLOT = "slot"
+EVENT_ACTIVE_LOOP = "active_loop"
+# Events after which the turns are numbered from 1 again.
+SESSION_BOUNDARIES: Tuple[str, ...] = (EVENT_RESTART, EVENT_SESSION_STARTED)
+
+# Who wrote a transcript message.
+ROLE_USER = "user"
+ROLE_BOT = "bot"
 
 # Actions after which a new segment starts.
 DEFAULT_BOUNDARY_ACTIONS: Tuple[str, ...] = (ACTION_HANDOVER, ACTION_HANDBACK)
@@ -64,6 +82,8 @@ class Entity:
     value: Any
     start: Optional[int] = None
     end: Optional[int] = None
+    role: Optional[str] = None
+    group: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -157,7 +177,14 @@ def _ranking(parse_data: Mapping[str, Any]) -> Tuple[IntentScore, ...]:
 
 def _entities(raw: Optional[Iterable[Mapping[str, Any]]]) -> Tuple[Entity, ...]:
     return tuple(
-        Entity(str(e.get("entity")), e.get("value"), e.get("start"), e.get("end"))
+        Entity(
+            str(e.get("entity")),
+            e.get("value"),
+            e.get("start"),
+            e.get("end"),
+            e.get("role"),
+            e.get("group"),
+        )
         for e in raw or ()
         if e.get("entity")
     )
@@ -195,6 +222,8 @@ class _RawTurn:
     parse_data: Optional[Mapping[str, Any]]
     entities: Optional[Iterable[Mapping[str, Any]]]
     timestamp: Optional[float]
+    # The event itself, so that `read_transcript` can number it.
+    source: Any
     previous_action: Optional[str] = None
 
 
@@ -267,6 +296,7 @@ def _scan(
                 get(event, "parse_data"),
                 get(event, "entities"),
                 get(event, "timestamp"),
+                event,
             )
             raw_turns.append(awaiting_previous_action)
     return raw_turns, segment_count, earlier_count
@@ -342,43 +372,6 @@ def view_from_rasa_tracker(
     )
 
 
-def view_from_events(
-    events: Sequence[Mapping[str, Any]],
-    slots: Optional[Mapping[str, Any]] = None,
-    active_loop: Optional[str] = None,
-    max_turns: int = 10,
-    boundary_actions: Tuple[str, ...] = DEFAULT_BOUNDARY_ACTIONS,
-) -> ConversationView:
-    """Builds the view from serialised events (rasa_sdk's `Tracker.events`).
-
-    Args:
-        events: Event dictionaries as Rasa serialises them.
-        slots: Current slot values.
-        active_loop: The active loop's name, if any.
-        max_turns: How many of the segment's latest user turns to keep.
-        boundary_actions: Actions after which a new segment starts.
-
-    Returns:
-        The conversation view.
-
-    """
-    pairs = [(str(e.get("event")), e) for e in events]
-    raw, segment_count, earlier = _scan(
-        pairs, max_turns, boundary_actions, _get_from_dict
-    )
-    latest_action = next(
-        (e.get("name") for e in reversed(events) if e.get("event") == EVENT_ACTION),
-        None,
-    )
-    return ConversationView(
-        turns=_numbered(raw, segment_count, earlier),
-        segment_turn_count=segment_count,
-        slots=dict(slots or {}),
-        latest_action=latest_action,
-        active_loop=active_loop,
-    )
-
-
 def view_from_turns(
     turns: Sequence[UserTurn],
     slots: Optional[Dict[str, Any]] = None,
@@ -391,3 +384,246 @@ def view_from_turns(
         slots=dict(slots or {}),
         latest_action=latest_action,
     )
+
+
+# --- The transcript (rasa_sdk's event dictionaries). ---------------------------
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message of the transcript, as the customer saw it.
+
+    Attributes:
+        role: `user` or `bot`.
+        text: The text; a bot message without one (an image, a card) is
+            described, e.g. "[image] https://...".
+        timestamp: Unix time, if known.
+        session: 1-based session number (a restart starts a new one too).
+        intent: User messages: NLU's intent.
+        action: Bot messages: the response (`utter_action`) or the action that
+            sent it.
+        buttons: Bot messages: the titles of its buttons or quick replies.
+        metadata: User messages: the channel's metadata.
+        turn: User messages that count (not rewound): the turn with what NLU
+            understood, numbered like the policy's `UserTurn.index`.
+
+    """
+
+    role: str
+    text: str
+    timestamp: Optional[float]
+    session: int
+    intent: Optional[str] = None
+    action: Optional[str] = None
+    buttons: Tuple[str, ...] = ()
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    turn: Optional[UserTurn] = None
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """The whole conversation, read once (see `read_transcript`).
+
+    Attributes:
+        messages: Every user and bot message, oldest first.
+        bot_actions: The bot's actions in order, without `action_listen`; a run
+            of the same action (a form asking again) counts once.
+        forms: The forms (active loops) that ran, in order.
+        customer_slots: Slots the customer filled (through slot mappings right
+            after a message, or a form), as opposed to the bot's lookups.
+        input_channel: The latest user message's input channel.
+        action_counts: How often each action ran.
+
+    """
+
+    messages: Tuple[Message, ...] = ()
+    bot_actions: Tuple[str, ...] = ()
+    forms: Tuple[str, ...] = ()
+    customer_slots: Tuple[str, ...] = ()
+    input_channel: Optional[str] = None
+    action_counts: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def user_messages(self) -> Tuple[Message, ...]:
+        """The user's messages, rewound ones included."""
+        return tuple(m for m in self.messages if m.role == ROLE_USER)
+
+    @property
+    def turns(self) -> Tuple[Message, ...]:
+        """The user messages that count as turns (not rewound), in order."""
+        return tuple(m for m in self.messages if m.turn is not None)
+
+    def latest_metadata(self, keys: Sequence[str]) -> Optional[Any]:
+        """The latest user message's metadata value under any of `keys`."""
+        for message in reversed(self.user_messages):
+            for key in keys:
+                value = message.metadata.get(key)
+                if value not in (None, ""):
+                    return value
+        return None
+
+
+def _numbered_user_events(events: Sequence[Mapping[str, Any]]) -> Dict[int, UserTurn]:
+    """`id(event)` -> its turn, for the user events that count.
+
+    Each session is scanned with the policy's own `_scan`, so rewinds, undos and
+    the numbering are the policy's by construction.
+    """
+    turns: Dict[int, UserTurn] = {}
+    starts = [0]
+    starts += [i for i, e in enumerate(events) if e.get("event") in SESSION_BOUNDARIES]
+    for start, end in zip(starts, [*starts[1:], len(events)]):
+        pairs = [(str(e.get("event")), e) for e in events[start:end]]
+        raw, count, _ = _scan(pairs, sys.maxsize, (), _get_from_dict)
+        numbered = _numbered(raw, count, 0)
+        for raw_turn, turn in zip(raw, reversed(numbered)):
+            turns[id(raw_turn.source)] = turn
+    return turns
+
+
+def _describe_rich_message(data: Mapping[str, Any]) -> str:
+    """A text stand-in for a bot message without text (image, card, custom)."""
+    if data.get("image"):
+        return f"[image] {data['image']}"
+    if data.get("attachment"):
+        return "[attachment]"
+    if data.get("elements"):
+        return "[carousel]"
+    if data.get("custom"):
+        # Never the custom payload itself: an earlier handover's payload would
+        # nest inside a later one.
+        return "[custom message]"
+    return ""
+
+
+class _TranscriptReader:
+    """One forward pass over the events (see `read_transcript`)."""
+
+    def __init__(self, events: Sequence[Mapping[str, Any]]) -> None:
+        self.turns = _numbered_user_events(events)
+        self.form_names = {
+            str(e.get("name"))
+            for e in events
+            if e.get("event") == EVENT_ACTIVE_LOOP and e.get("name")
+        }
+        self.messages: List[Message] = []
+        self.bot_actions: List[str] = []
+        self.forms: List[str] = []
+        self.customer_slots: List[str] = []
+        self.input_channel: Optional[str] = None
+        self.action_counts: Dict[str, int] = {}
+        self.session = 1
+        self.latest_action: Optional[str] = None
+        # Slots set right after a user message, before any action, come from
+        # the domain's slot mappings (Rasa's action_extract_slots is not logged
+        # as an action): the customer gave them. So did slots a form validated.
+        self.after_user = False
+
+    def read(self, index: int, event: Mapping[str, Any]) -> None:
+        kind = event.get("event")
+        if kind in SESSION_BOUNDARIES and index > 0:
+            if self.messages and self.messages[-1].session == self.session:
+                self.session += 1
+        elif kind == EVENT_USER:
+            self._user(event)
+        elif kind == EVENT_BOT:
+            self._bot(event)
+        elif kind == EVENT_ACTION:
+            self._action(event.get("name"))
+        elif kind == EVENT_ACTIVE_LOOP and event.get("name"):
+            if str(event["name"]) not in self.forms:
+                self.forms.append(str(event["name"]))
+        elif kind == EVENT_SLOT:
+            self._slot(event.get("name"))
+
+    def _user(self, event: Mapping[str, Any]) -> None:
+        parse_data = event.get("parse_data") or {}
+        metadata = event.get("metadata") or parse_data.get("metadata") or {}
+        self.messages.append(
+            Message(
+                role=ROLE_USER,
+                text=str(event.get("text") or ""),
+                timestamp=event.get("timestamp"),
+                session=self.session,
+                intent=(_get_from_dict(event, "intent") or {}).get("name"),
+                metadata=metadata if isinstance(metadata, Mapping) else {},
+                turn=self.turns.get(id(event)),
+            )
+        )
+        if event.get("input_channel"):
+            self.input_channel = str(event["input_channel"])
+        self.after_user = True
+
+    def _bot(self, event: Mapping[str, Any]) -> None:
+        metadata = event.get("metadata") or {}
+        data = event.get("data") or {}
+        action = metadata.get("utter_action") if isinstance(metadata, Mapping) else None
+        buttons = data.get("buttons") or data.get("quick_replies") or []
+        self.messages.append(
+            Message(
+                role=ROLE_BOT,
+                text=str(event.get("text") or _describe_rich_message(data)),
+                timestamp=event.get("timestamp"),
+                session=self.session,
+                action=action or self.latest_action,
+                buttons=tuple(
+                    str(button.get("title"))
+                    for button in buttons
+                    if isinstance(button, Mapping) and button.get("title")
+                ),
+            )
+        )
+
+    def _action(self, name: Optional[str]) -> None:
+        self.after_user = False
+        if name:
+            self.action_counts[name] = self.action_counts.get(name, 0) + 1
+        if name and name != ACTION_LISTEN:
+            self.latest_action = str(name)
+            # A form or a fallback runs over and over; once per run of the
+            # same action is what the bot "tried".
+            if not self.bot_actions or self.bot_actions[-1] != name:
+                self.bot_actions.append(str(name))
+
+    def _slot(self, name: Optional[str]) -> None:
+        latest = self.latest_action
+        from_customer = self.after_user or (
+            latest is not None
+            and (latest in self.form_names or latest.startswith("validate_"))
+        )
+        if (
+            name
+            and from_customer
+            and name not in POLICY_SLOTS
+            and name != "requested_slot"
+            and name not in self.customer_slots
+        ):
+            self.customer_slots.append(str(name))
+
+    def transcript(self) -> Transcript:
+        return Transcript(
+            messages=tuple(self.messages),
+            bot_actions=tuple(self.bot_actions),
+            forms=tuple(self.forms),
+            customer_slots=tuple(self.customer_slots),
+            input_channel=self.input_channel,
+            action_counts=dict(self.action_counts),
+        )
+
+
+def read_transcript(events: Sequence[Mapping[str, Any]]) -> Transcript:
+    """Reads serialised events (rasa_sdk's `Tracker.events`) into a `Transcript`.
+
+    Args:
+        events: Event dictionaries as Rasa serialises them, oldest first.
+
+    Returns:
+        The transcript: every message, the user turns numbered per session the
+        way the policy numbers them (what `handover_turn` refers to), what the
+        bot tried, and the slots the customer filled.
+
+    """
+    reader = _TranscriptReader(events)
+    for index, event in enumerate(events):
+        reader.read(index, event)
+    return reader.transcript()

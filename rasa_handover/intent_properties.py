@@ -294,3 +294,18 @@ def declarations_as_dict(
             )
         result[intent] = properties
     return result
+
+
+def intent_properties_of(domain: Mapping[str, Any]) -> Dict[str, Mapping[str, Any]]:
+    """`Domain.intent_properties` of a domain dictionary (what rasa_sdk's actions get).
+
+    `intents:` lists names (`- greet`) and names with properties
+    (`- request_refund: {handover_team: billing}`); give the result to
+    `parse_declarations`.
+    """
+    properties: Dict[str, Mapping[str, Any]] = {}
+    for intent in domain.get("intents") or []:
+        if isinstance(intent, Mapping):
+            for name, props in intent.items():
+                properties[str(name)] = props if isinstance(props, Mapping) else {}
+    return properties

@@ -46,6 +46,8 @@ from typing import (
     Tuple,
 )
 
+from rasa_handover.config_keys import checked_section
+
 __all__ = [
     "CARD_KEEP_LAST",
     "IBAN_KEEP_LAST",
@@ -204,14 +206,7 @@ class RedactionConfig:
         """
         if raw is None:
             return cls()
-        if not isinstance(raw, Mapping):
-            raise ValueError(f"redaction: expected a mapping, got {raw!r}.")
-        known = {f.name: f for f in fields(cls)}
-        unknown = sorted(set(raw) - set(known))
-        if unknown:
-            raise ValueError(
-                f"redaction: unknown key(s) {unknown}; valid keys are {sorted(known)}."
-            )
+        checked_section(raw, [f.name for f in fields(cls)], "redaction")
         values: Dict[str, Any] = {}
         for key, value in raw.items():
             default = getattr(cls, key)

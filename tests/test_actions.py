@@ -11,6 +11,7 @@ from rasa_sdk.events import SlotSet as SdkSlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from rasa_handover.actions import (
+    DEFAULT_TEAM,
     ActionHandback,
     ActionHandover,
     ActionOfferHandover,
@@ -121,6 +122,39 @@ async def test_team_comes_from_the_intents_domain_property() -> None:
     await ActionHandover().run(dispatcher, tracker(CONVERSATION, slots), DOMAIN)
     payload = dispatcher.messages[0]["custom"][MESSAGE_KEY]["payload"]
     assert payload["trigger"]["team"] == "billing"
+
+
+@pytest.mark.parametrize(
+    ("evidence", "intents", "team"),
+    [
+        pytest.param(
+            {"team": "compliance"},
+            [{"request_refund": {"handover_team": "billing"}}],
+            "compliance",
+            id="the-decision-names-it",
+        ),
+        pytest.param(
+            {"intent": "request_refund"},
+            [{"request_refund": {"handover_team": "billing"}}, "greet"],
+            "billing",
+            id="latest-intent-declares-it",
+        ),
+        pytest.param({}, ["request_refund", "greet"], DEFAULT_TEAM, id="no-team"),
+        pytest.param(
+            {},
+            [{"request_refund": {"handover_team": 5}}],
+            DEFAULT_TEAM,
+            id="invalid-declaration-still-hands-over",
+        ),
+    ],
+)
+async def test_team(evidence: Dict[str, Any], intents: List[Any], team: str) -> None:
+    slots = {**DECISION_SLOTS, "handover_evidence": evidence}
+    domain = {**FRAGMENT, "intents": [*FRAGMENT["intents"], *intents]}
+    dispatcher = CollectingDispatcher()
+    await ActionHandover().run(dispatcher, tracker(CONVERSATION, slots), domain)
+    payload = dispatcher.messages[0]["custom"][MESSAGE_KEY]["payload"]
+    assert payload["trigger"]["team"] == team
 
 
 @pytest.mark.parametrize(

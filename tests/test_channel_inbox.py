@@ -60,7 +60,7 @@ async def channel(tmp_path: Path) -> Any:
         support_email="help@example.com",
     )
     channel.blueprint(on_new_message)
-    channel.outbox = Outbox(str(tmp_path / "outbox.db"))
+    channel.relay.outbox = Outbox(str(tmp_path / "outbox.db"))
     config = InboxConfig.from_yaml(tmp_path / "inbox.yml")
     await channel.service.start(config.agent_profiles())
     channel.handed_to_rasa = handed_to_rasa
@@ -81,11 +81,11 @@ async def test_handover_is_acknowledged_with_the_agent_and_is_idempotent(
 ) -> None:
     await channel.service.set_availability(await maya(channel), True)
     first = CollectingOutputChannel()
-    await channel.handle_plugin_message("c1", handover_message(), first)
+    await channel.relay.handle_plugin_message("c1", handover_message(), first)
     assert texts(first.messages) == ["Connecting you with Maya."]
 
     retry = CollectingOutputChannel()
-    await channel.handle_plugin_message("c1", handover_message(), retry)
+    await channel.relay.handle_plugin_message("c1", handover_message(), retry)
     tickets, _ = await channel.service.queue_for(await maya(channel))
     assert [t.conversation_id for t in tickets] == ["c1"]
 
@@ -95,7 +95,7 @@ async def test_agent_reply_and_resolution_reach_the_customer_and_rasa(
 ) -> None:
     agent = await maya(channel)
     await channel.service.set_availability(agent, True)
-    await channel.handle_plugin_message(
+    await channel.relay.handle_plugin_message(
         "c1", handover_message(), CollectingOutputChannel()
     )
     tickets, _ = await channel.service.queue_for(agent)
@@ -115,7 +115,7 @@ async def test_agent_reply_and_resolution_reach_the_customer_and_rasa(
 
 async def test_queued_customer_is_told_when_an_agent_takes_over(channel: Any) -> None:
     output = CollectingOutputChannel()
-    await channel.handle_plugin_message("c1", handover_message(), output)
+    await channel.relay.handle_plugin_message("c1", handover_message(), output)
     assert texts(output.messages) == ["Nobody is online right now."]
 
     await channel.service.set_availability(await maya(channel), True)
@@ -137,19 +137,19 @@ async def test_unreachable_inbox_queues_and_tells_the_customer_once(
         pass
 
     channel.blueprint(on_new_message)
-    channel.outbox = Outbox(str(tmp_path / "outbox.db"))
+    channel.relay.outbox = Outbox(str(tmp_path / "outbox.db"))
     output = CollectingOutputChannel()
-    await channel.handle_plugin_message("c1", handover_message(), output)
+    await channel.relay.handle_plugin_message("c1", handover_message(), output)
     assert texts(output.messages) == ["Trouble reaching our team."]
-    assert channel.outbox.pending_count() == 1
+    assert channel.relay.outbox.pending_count() == 1
 
     for _ in range(3):
         # Due immediately: the backoff is in the item, so move time forward.
-        for item in channel.outbox.due(now=float("inf")):
-            channel.outbox._db.execute(
+        for item in channel.relay.outbox.due(now=float("inf")):
+            channel.relay.outbox._db.execute(
                 "UPDATE outbox SET next_attempt_at = 0 WHERE id = ?", (item.id,)
             )
-        assert await channel.retry_outbox() == 0
+        assert await channel.relay.retry_outbox() == 0
     told = texts(channel.mailbox.since("c1", 0))
     assert told == ["Sorry, please email help@example.com."]
-    assert channel.outbox.pending_count() == 1  # still kept, still retried
+    assert channel.relay.outbox.pending_count() == 1  # still kept, still retried

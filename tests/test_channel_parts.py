@@ -15,6 +15,7 @@ from rasa_handover.channels.outbox import (
     Outbox,
     backoff_seconds,
 )
+from rasa_handover.inbox.contract import DEFAULT_TEAM
 from rasa_handover.responses import fill, pick_templates, pick_variation
 
 TEMPLATES: Dict[str, Dict[str, Any]] = {
@@ -102,7 +103,8 @@ def test_missing_templates_are_skipped_not_invented() -> None:
         "wait_text": "10 min",
     }
     messages = customer_messages.acknowledgement(ticket, only_connecting, EXTRA)
-    assert texts(messages) == ["Connecting you with Maya (support)."]
+    # No team in the answer: the inbox's default team, never "None".
+    assert texts(messages) == [f"Connecting you with Maya ({DEFAULT_TEAM})."]
 
 
 def test_failed_message_offers_the_alternatives() -> None:

@@ -18,7 +18,12 @@ from rasa.shared.core.events import (
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from rasa_handover.constants import ACTION_HANDBACK, ACTION_HANDOVER, ACTION_LISTEN
-from rasa_handover.conversation import view_from_events, view_from_rasa_tracker
+from rasa_handover.conversation import (
+    ROLE_BOT,
+    ROLE_USER,
+    read_transcript,
+    view_from_rasa_tracker,
+)
 
 DOMAIN = Domain.from_yaml(
     """
@@ -181,20 +186,61 @@ def test_max_turns_keeps_the_latest() -> None:
     assert v.segment_turn_count == 30
 
 
-def test_sdk_event_dicts_give_the_same_view() -> None:
+def test_sdk_event_dicts_give_the_policys_turns() -> None:
+    # The payload (rasa_sdk's event dicts) and the policy (Rasa's objects) must
+    # number the same turns the same way: `handover_turn` points into the
+    # payload's intent history.
     t = tracker(
         user("one"),
         *bot("utter_a"),
+        user("typo"),
+        UserUtteranceReverted(),
         user("two"),
         *bot(ACTION_HANDOVER),
         user("three"),
-        *bot("utter_b"),
+        ActionExecuted("utter_b"),
+        ActionReverted(),
+        *bot("utter_c"),
         user("four"),
     )
-    from_rasa = view_from_rasa_tracker(t)
-    from_sdk = view_from_events(
-        [e.as_dict() for e in t.events], slots=t.current_slot_values()
+    from_rasa = view_from_rasa_tracker(t, max_turns=100, boundary_actions=())
+    transcript = read_transcript([e.as_dict() for e in t.events])
+    assert tuple(m.turn for m in transcript.turns) == from_rasa.turns
+    assert [m.text for m in transcript.user_messages] == [
+        "one",
+        "typo",
+        "two",
+        "three",
+        "four",
+    ]
+
+
+def test_transcript_numbers_turns_per_session_and_keeps_every_message() -> None:
+    t = tracker(
+        user("hi", "greet"),
+        *bot("utter_a"),
+        Restarted(),
+        ActionExecuted(ACTION_LISTEN),
+        user("typo"),
+        UserUtteranceReverted(),
+        user("invoice"),
+        SlotSet("account_tier", "vip"),
+        *bot("utter_b"),
     )
-    assert from_sdk.turns == from_rasa.turns
-    assert from_sdk.segment_turn_count == from_rasa.segment_turn_count
-    assert from_sdk.latest_action == from_rasa.latest_action
+    transcript = read_transcript([e.as_dict() for e in t.events])
+    assert [(m.role, m.text, m.session) for m in transcript.messages] == [
+        (ROLE_USER, "hi", 1),
+        (ROLE_BOT, "...", 1),
+        (ROLE_USER, "typo", 2),
+        (ROLE_USER, "invoice", 2),
+        (ROLE_BOT, "...", 2),
+    ]
+    assert [(m.text, m.turn and m.turn.index) for m in transcript.turns] == [
+        ("hi", 1),
+        ("invoice", 1),
+    ]
+    assert transcript.messages[-1].action == "utter_b"
+    # Set right after the customer's message, by a slot mapping: theirs.
+    assert transcript.customer_slots == ("account_tier",)
+    assert transcript.bot_actions == ("utter_a", "utter_b")
+    assert transcript.action_counts[ACTION_LISTEN] == 4

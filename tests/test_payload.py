@@ -21,9 +21,10 @@ from rasa.shared.core.events import (
     UserUtteranceReverted,
     UserUttered,
 )
+from rasa.shared.core.trackers import DialogueStateTracker
 
 from rasa_handover.constants import POLICY_SLOTS
-from rasa_handover.conversation import view_from_events
+from rasa_handover.conversation import view_from_rasa_tracker
 from rasa_handover.payload import (
     PAYLOAD_VERSION,
     SCHEMA_FILE,
@@ -332,13 +333,6 @@ def test_trigger_comes_from_the_decision_slots(payload: Dict[str, Any]) -> None:
     [
         pytest.param("compliance", "billing", {}, "compliance", id="evidence-wins"),
         pytest.param(None, "billing", {}, "billing", id="caller-argument"),
-        pytest.param(
-            None,
-            None,
-            {"intent_teams": {"request_refund": "refunds"}},
-            "refunds",
-            id="latest-intent-with-a-team",
-        ),
         pytest.param(None, None, {"default_team": "support"}, "support", id="default"),
         pytest.param(None, None, {}, None, id="none"),
     ],
@@ -381,6 +375,7 @@ def test_customer_name_from_message_metadata() -> None:
         pytest.param("Enterprise", {}, True, id="tier-case-insensitive"),
         pytest.param("standard", {}, False, id="standard-tier"),
         pytest.param("standard", {"high_value": True}, True, id="evidence-wins"),
+        pytest.param("vip", {"high_value": False}, False, id="evidence-says-not"),
         pytest.param(None, {}, False, id="no-tier"),
     ],
 )
@@ -390,6 +385,13 @@ def test_account(
     slots = {"account_tier": tier, "handover_evidence": evidence}
     built = build(slots=slots)
     assert built["account"] == {"tier": tier, "high_value": high_value}
+
+
+def test_account_tier_comes_from_the_policys_slot() -> None:
+    # The policy's `high_value.slot` is `plan` here: its evidence names the tier.
+    evidence = {"high_value": True, "account_tier": "gold"}
+    built = build(slots={"plan": "gold", "handover_evidence": evidence})
+    assert built["account"] == {"tier": "gold", "high_value": True}
 
 
 def test_sentiment(payload: Dict[str, Any]) -> None:
@@ -459,6 +461,12 @@ def test_empty_conversation_is_still_a_valid_payload() -> None:
 # --- Rewinds and sessions: the policy's turn numbers. -------------------------
 
 
+def policy_turn(events: List[Dict[str, Any]]) -> Optional[int]:
+    """The number the policy gives the latest message (what handover_turn holds)."""
+    view = view_from_rasa_tracker(DialogueStateTracker.from_dict("c1", events))
+    return view.latest_turn.index if view.latest_turn else None
+
+
 def test_rewound_message_is_in_the_transcript_but_not_a_turn() -> None:
     conversation = (
         Conversation()
@@ -478,9 +486,7 @@ def test_rewound_message_is_in_the_transcript_but_not_a_turn() -> None:
     ]
     assert [h["text"] for h in built["intent_history"]] == ["refund for order 1182"]
     # The same numbering as the policy's view, which handover_turn uses.
-    view = view_from_events(conversation.events)
-    assert view.latest_turn is not None
-    assert built["intent_history"][-1]["turn"] == view.latest_turn.index == 1
+    assert built["intent_history"][-1]["turn"] == policy_turn(conversation.events) == 1
     assert "said it did not understand" in built["summary"]["tried"]
 
 
@@ -502,9 +508,7 @@ def test_turns_are_numbered_per_session() -> None:
         (2, 1),
         (3, 1),
     ]
-    view = view_from_events(conversation.events)
-    assert view.latest_turn is not None
-    assert view.latest_turn.index == built["intent_history"][-1]["turn"]
+    assert policy_turn(conversation.events) == built["intent_history"][-1]["turn"]
     # The transcript still has everything, across sessions.
     assert len(built["transcript"]) == 4
 
@@ -778,13 +782,34 @@ def test_default_config_round_trips() -> None:
             {"language_detector": "cld3"}, "language_detector", id="bad-choice"
         ),
         pytest.param({"languages": ["english"]}, "languages", id="not-a-code"),
-        pytest.param({"intent_teams": ["billing"]}, "intent_teams", id="not-a-mapping"),
+        pytest.param({"default_team": ""}, "default_team", id="empty-team"),
         pytest.param({"redaction": {"cardz": True}}, "cardz", id="bad-redaction-key"),
     ],
 )
 def test_config_errors_name_the_key(raw: Dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         PayloadConfig.from_dict(raw)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "where"),
+    [
+        pytest.param("tier_slot", "plan", "high_value.slot", id="tier-slot"),
+        pytest.param(
+            "high_value_tiers", ["gold"], "high_value.values", id="high-value-tiers"
+        ),
+        pytest.param(
+            "intent_teams", {"request_refund": "billing"}, "handover_team", id="teams"
+        ),
+    ],
+)
+def test_settings_the_policy_owns_say_where_they_live_now(
+    key: str, value: Any, where: str
+) -> None:
+    # A bot author sets the tier slot, the high-value tiers and the teams once,
+    # for the policy; the payload cannot disagree with its decision.
+    with pytest.raises(ValueError, match=rf"{key}.*{re.escape(where)}"):
+        PayloadConfig.from_dict({key: value})
 
 
 async def test_async_build_gives_the_same_payload(payload: Dict[str, Any]) -> None:

@@ -8,6 +8,11 @@ responses (picked by the action), filled here from the inbox's ticket.
 
 from typing import Any, Dict, List, Mapping, Optional
 
+from rasa_handover.inbox.contract import (
+    DEFAULT_TEAM,
+    NO_AGENT_NOBODY_ONLINE,
+    NO_AGENT_OUTSIDE_HOURS,
+)
 from rasa_handover.responses import (
     UTTER_ALTERNATIVES,
     UTTER_CONNECTING,
@@ -21,14 +26,8 @@ from rasa_handover.responses import (
     fill,
 )
 
-# The inbox's reasons for having no agent (RoutingDecision.no_agent_reason).
-NO_AGENT_OUTSIDE_HOURS = "outside_hours"
-NO_AGENT_NOBODY_ONLINE = "nobody_online"
-NO_AGENT_ALL_BUSY = "all_busy"
 # Offer email / callback when the estimated wait is at least this long.
 ALTERNATIVES_AFTER_SECONDS = 180
-# Placeholder values when the ticket does not say (never shown as "None").
-DEFAULT_TEAM_NAME = "support"
 
 Message = Dict[str, Any]
 
@@ -53,7 +52,7 @@ def ticket_values(
     values.update(
         {
             "agent_name": ticket.get("agent_name") or "",
-            "team": ticket.get("team") or DEFAULT_TEAM_NAME,
+            "team": ticket.get("team") or DEFAULT_TEAM,
             "queue_position": ticket.get("queue_position") or 1,
             "wait_text": ticket.get("wait_text") or "",
             "ticket_id": ticket.get("ticket_id") or "",

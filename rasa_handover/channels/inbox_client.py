@@ -1,22 +1,39 @@
 """How the channel talks to the inbox: in process (embedded) or over HTTP.
 
-Both clients raise `InboxUnavailableError` when the inbox cannot take a request right
-now (connection refused, timeout, 5xx): the channel then keeps the request in its
-durable outbox and retries. A 4xx answer is a bug in the request, not an outage,
-and raises `InboxRejectedError`, which is not retried.
+Both clients implement `InboxClient`. They raise `InboxUnavailableError` when the
+inbox cannot take a request right now (connection refused, timeout, 5xx): the
+channel then keeps the request in its durable outbox and retries. A 4xx answer is
+a bug in the request, not an outage, and raises `InboxRejectedError`, which is
+not retried; the exception is the 404 of a relayed message for a conversation
+without an open handover, which is the common case and answers False.
 """
 
 import json
 import time
-from typing import Any, Awaitable, Dict, Optional
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Optional, Protocol
 
+from rasa_handover.inbox.contract import (
+    PATH_CHANNEL_CALLBACKS,
+    PATH_CHANNEL_MESSAGES,
+    PATH_CHANNEL_TICKETS,
+    RELAYED,
+    notification,
+    read_notification,
+)
 from rasa_handover.inbox.signing import sign
+
+if TYPE_CHECKING:
+    from rasa_handover.inbox.models import LifecycleEvent, Ticket
+    from rasa_handover.inbox.service import InboxService
 
 # A handover request must not keep the customer's message waiting for long.
 HTTP_TIMEOUT_SECONDS = 5.0
 HTTP_SERVER_ERROR = 500
 HTTP_CLIENT_ERROR = 400
 HTTP_NOT_FOUND = 404
+
+# `async def listener(event, ticket)`, both as JSON-ready dicts (see `contract`).
+InboxEventListener = Callable[[Dict[str, Any], Dict[str, Any]], Awaitable[None]]
 
 
 class InboxUnavailableError(Exception):
@@ -27,12 +44,49 @@ class InboxRejectedError(Exception):
     """The inbox refused the request as malformed; retrying will not help."""
 
 
+class InboxClient(Protocol):
+    """What the channel asks of the inbox, embedded or standalone.
+
+    Every method raises `InboxUnavailableError` for an outage (the request is
+    kept in the outbox and retried) and `InboxRejectedError` for a request the
+    inbox refuses (not retried).
+    """
+
+    async def request_handover(
+        self, conversation_id: str, attempt: int, payload: Dict[str, Any]
+    ) -> Dict[str, Any]:
+        """Creates (or, on a retry, finds) the ticket; returns its `TicketView`."""
+
+    async def relay(self, conversation_id: str, text: str) -> bool:
+        """Adds a customer message to the open ticket; False if there is none."""
+
+    async def schedule_callback(
+        self,
+        conversation_id: str,
+        when: Optional[str],
+        contact: Optional[str],
+        payload: Dict[str, Any],
+    ) -> Dict[str, Any]:
+        """Creates a callback ticket; returns its `TicketView`."""
+
+
 class EmbeddedInboxClient:
     """Calls the `InboxService` that runs inside the Rasa server."""
 
-    def __init__(self, service: Any) -> None:
-        """Wraps `service` (an `rasa_handover.inbox.service.InboxService`)."""
+    def __init__(self, service: "InboxService") -> None:
+        """Wraps `service`."""
         self.service = service
+
+    def subscribe(self, listener: InboxEventListener) -> Callable[[], None]:
+        """Hands the service's customer-facing events to `listener`.
+
+        The same dicts a standalone inbox posts to the channel's webhook.
+        """
+
+        async def forward(event: "LifecycleEvent", ticket: "Ticket") -> None:
+            await listener(*read_notification(notification(event, ticket)))
+
+        return self.service.subscribe(forward)
 
     async def request_handover(
         self, conversation_id: str, attempt: int, payload: Dict[str, Any]
@@ -76,7 +130,7 @@ class EmbeddedInboxClient:
             raise InboxRejectedError(str(error)) from error
         except Exception as error:
             raise InboxUnavailableError(f"{type(error).__name__}: {error}") from error
-        return _as_dict(view)
+        return dict(view.to_dict())
 
 
 class HttpInboxClient:
@@ -94,8 +148,24 @@ class HttpInboxClient:
         self.timeout = timeout
 
     async def _post(
-        self, path: str, body: Dict[str, Any], not_found: Any = None
+        self,
+        path: str,
+        body: Dict[str, Any],
+        not_found: Optional[Dict[str, Any]] = None,
     ) -> Dict[str, Any]:
+        """POSTs a signed body; returns the JSON answer.
+
+        Args:
+            path: The endpoint, relative to the inbox URL.
+            body: The request.
+            not_found: The answer to return for a 404 (the endpoint's documented
+                "nothing there"); None makes a 404 a rejection like any 4xx.
+
+        Raises:
+            InboxUnavailableError: unreachable, 5xx or not JSON.
+            InboxRejectedError: any other 4xx.
+
+        """
         import aiohttp
 
         raw = json.dumps(body).encode("utf-8")
@@ -112,6 +182,8 @@ class HttpInboxClient:
                 text = await response.text()
                 if response.status >= HTTP_SERVER_ERROR:
                     raise InboxUnavailableError(f"HTTP {response.status}: {text[:200]}")
+                if response.status == HTTP_NOT_FOUND and not_found is not None:
+                    return not_found
                 if response.status >= HTTP_CLIENT_ERROR:
                     raise InboxRejectedError(f"HTTP {response.status}: {text[:200]}")
                 return json.loads(text) if text else {}
@@ -127,7 +199,7 @@ class HttpInboxClient:
     ) -> Dict[str, Any]:
         """Creates (or finds) the ticket; returns the ticket view as a dict."""
         return await self._post(
-            "/api/channel/tickets",
+            PATH_CHANNEL_TICKETS,
             {
                 "conversation_id": conversation_id,
                 "attempt": attempt,
@@ -139,11 +211,11 @@ class HttpInboxClient:
         """Adds a customer message to the open ticket; False if there is none."""
         # 404: the conversation has no open handover, the common case.
         answer = await self._post(
-            "/api/channel/messages",
+            PATH_CHANNEL_MESSAGES,
             {"conversation_id": conversation_id, "text": text},
-            not_found={"relayed": False},
+            not_found={RELAYED: False},
         )
-        return bool(answer.get("relayed"))
+        return bool(answer.get(RELAYED))
 
     async def schedule_callback(
         self,
@@ -154,7 +226,7 @@ class HttpInboxClient:
     ) -> Dict[str, Any]:
         """Creates an async (callback) ticket."""
         return await self._post(
-            "/api/channel/callbacks",
+            PATH_CHANNEL_CALLBACKS,
             {
                 "conversation_id": conversation_id,
                 "when": when,
@@ -162,15 +234,3 @@ class HttpInboxClient:
                 "payload": payload,
             },
         )
-
-
-def _as_dict(view: Any) -> Dict[str, Any]:
-    if isinstance(view, dict):
-        return view
-    if hasattr(view, "to_dict"):
-        return dict(view.to_dict())
-    from dataclasses import asdict, is_dataclass
-
-    if is_dataclass(view) and not isinstance(view, type):
-        return asdict(view)
-    raise TypeError(f"unexpected ticket view {view!r}")

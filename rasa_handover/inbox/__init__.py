@@ -21,8 +21,10 @@ view = await service.request_handover("conversation-1", 1, payload)
 from typing import TYPE_CHECKING, Dict, Tuple
 
 from rasa_handover._lazy import lazy_getattr
-from rasa_handover.inbox.models import (
+from rasa_handover.inbox.contract import (
     EVENT_TYPES,
+)
+from rasa_handover.inbox.models import (
     OUTCOME_NEEDED,
     OUTCOME_NOT_NEEDED,
     OUTCOME_TOO_LATE,
@@ -57,8 +59,9 @@ if TYPE_CHECKING:
         ValidationError,
     )
     from rasa_handover.inbox.notifier import WebhookNotifier
-    from rasa_handover.inbox.service import InboxService, TicketView
+    from rasa_handover.inbox.service import InboxService
     from rasa_handover.inbox.store import InboxStore
+    from rasa_handover.inbox.views import TicketView
 
 # Public name -> (module, attribute), imported on first access: the store pulls
 # in SQLAlchemy and the API Sanic, which the pure callers do not need.
@@ -72,7 +75,7 @@ _LAZY: Dict[str, Tuple[str, str]] = {
     "ValidationError": ("rasa_handover.inbox.errors", "ValidationError"),
     "InboxStore": ("rasa_handover.inbox.store", "InboxStore"),
     "InboxService": ("rasa_handover.inbox.service", "InboxService"),
-    "TicketView": ("rasa_handover.inbox.service", "TicketView"),
+    "TicketView": ("rasa_handover.inbox.views", "TicketView"),
     "WebhookNotifier": ("rasa_handover.inbox.notifier", "WebhookNotifier"),
     "add_inbox_routes": ("rasa_handover.inbox.api", "add_inbox_routes"),
     "create_app": ("rasa_handover.inbox.api", "create_app"),

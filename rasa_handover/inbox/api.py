@@ -27,6 +27,12 @@ from sanic.response import json as json_response
 
 from rasa_handover.__version__ import __version__
 from rasa_handover.inbox.config import DEFAULT_URL_PREFIX, InboxConfig
+from rasa_handover.inbox.contract import (
+    PATH_CHANNEL_CALLBACKS,
+    PATH_CHANNEL_MESSAGES,
+    PATH_CHANNEL_TICKETS,
+    RELAYED,
+)
 from rasa_handover.inbox.errors import (
     ConflictError,
     InboxError,
@@ -39,7 +45,6 @@ from rasa_handover.inbox.openapi import openapi_document
 from rasa_handover.inbox.page import add_page_routes
 from rasa_handover.inbox.service import InboxService
 from rasa_handover.inbox.signing import SIGNATURE_HEADER, SignatureError, verify
-from rasa_handover.inbox.store import InboxStore
 
 logger = logging.getLogger(__name__)
 
@@ -155,10 +160,10 @@ def add_inbox_routes(
         ("POST", "/api/tickets/<ticket_id>/reply", api.reply, "reply"),
         ("POST", "/api/tickets/<ticket_id>/resolve", api.resolve, "resolve"),
         ("POST", "/api/tickets/<ticket_id>/transfer", api.transfer, "transfer"),
-        ("POST", "/api/channel/tickets", api.channel_ticket, "channel_ticket"),
-        ("POST", "/api/channel/messages", api.channel_message, "channel_message"),
-        ("GET", "/api/channel/messages", api.channel_pending, "channel_pending"),
-        ("POST", "/api/channel/callbacks", api.channel_callback, "channel_callback"),
+        ("POST", PATH_CHANNEL_TICKETS, api.channel_ticket, "channel_ticket"),
+        ("POST", PATH_CHANNEL_MESSAGES, api.channel_message, "channel_message"),
+        ("GET", PATH_CHANNEL_MESSAGES, api.channel_pending, "channel_pending"),
+        ("POST", PATH_CHANNEL_CALLBACKS, api.channel_callback, "channel_callback"),
     ]
     prefix = "/" + path.strip("/") if path.strip("/") else ""
     for method, uri, handler, route_name in routes:
@@ -194,13 +199,7 @@ def create_app(
 
     """
     config = config or InboxConfig()
-    store = InboxStore(db_url or config.db_url, schema=schema)
-    service = InboxService(
-        store,
-        hours=config.hours,
-        continuity_window=config.continuity_window,
-        alternatives=config.alternatives,
-    )
+    service = InboxService.from_config(config, db_url, schema)
     app = Sanic(name)
     app.ctx.inbox_service = service
     if config.shared_secret:
@@ -453,7 +452,7 @@ class _InboxApi:
                 f"conversation '{conversation_id}' has no open handover",
                 "conversation_id",
             )
-        return json_response({"relayed": True}, status=HTTP_CREATED)
+        return json_response({RELAYED: True}, status=HTTP_CREATED)
 
     async def channel_pending(self, request: Request) -> HTTPResponse:
         self._check_signature(request)

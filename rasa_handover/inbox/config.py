@@ -14,7 +14,13 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 import yaml
 
-from rasa_handover.inbox.models import AGENT_TIERS, DEFAULT_TEAM, TIER_STANDARD
+from rasa_handover.inbox.contract import (
+    DEFAULT_TEAM,
+)
+from rasa_handover.inbox.models import (
+    AGENT_TIERS,
+    TIER_STANDARD,
+)
 from rasa_handover.inbox.router import DEFAULT_CONTINUITY_WINDOW, BusinessHours
 
 DEFAULT_DB_URL = "sqlite:///handover.db"

@@ -1,5 +1,8 @@
 """The inbox's vocabulary: agents, tickets, messages, lifecycle events, outcomes.
 
+The names the channel shares (event types, senders, the default team) are in
+`contract`.
+
 Plain dataclasses and string constants, importing nothing from Sanic, SQLAlchemy
 or Rasa, so that the pure decision code (router, wait estimates) and the channel
 can share them without pulling in the web server or the database layer.
@@ -8,6 +11,8 @@ can share them without pulling in the web server or the database layer.
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Dict, Optional, Tuple
+
+from rasa_handover.inbox.contract import DEFAULT_TEAM
 
 # --- Ticket status. -------------------------------------------------------------
 # In the queue, no agent yet.
@@ -39,42 +44,11 @@ OPEN_STATUSES: Tuple[str, ...] = (STATUS_WAITING, STATUS_ASSIGNED, STATUS_ACTIVE
 LOAD_STATUSES: Tuple[str, ...] = (STATUS_ASSIGNED, STATUS_ACTIVE)
 FINAL_STATUSES: Tuple[str, ...] = (STATUS_RESOLVED, STATUS_EXPIRED, STATUS_FAILED)
 
-# --- Lifecycle events (shape modelled on Bot Framework's handoff.status). -------
-EVENT_REQUESTED = "requested"
-EVENT_QUEUED = "queued"
-EVENT_ASSIGNED = "assigned"
-EVENT_ACCEPTED = "accepted"
-EVENT_MESSAGE = "message"
-EVENT_RESOLVED = "resolved"
-EVENT_EXPIRED = "expired"
-EVENT_FAILED = "failed"
-EVENT_TRANSFERRED = "transferred"
-
-EVENT_TYPES: Tuple[str, ...] = (
-    EVENT_REQUESTED,
-    EVENT_QUEUED,
-    EVENT_ASSIGNED,
-    EVENT_ACCEPTED,
-    EVENT_MESSAGE,
-    EVENT_RESOLVED,
-    EVENT_EXPIRED,
-    EVENT_FAILED,
-    EVENT_TRANSFERRED,
-)
-
-# --- Message senders. -------------------------------------------------------------
-SENDER_CUSTOMER = "customer"
-SENDER_AGENT = "agent"
-SENDER_SYSTEM = "system"
-SENDERS: Tuple[str, ...] = (SENDER_CUSTOMER, SENDER_AGENT, SENDER_SYSTEM)
-
 # --- Agent tiers and teams. -------------------------------------------------------
 TIER_STANDARD = "standard"
 # High-value accounts go to senior agents first.
 TIER_SENIOR = "senior"
 AGENT_TIERS: Tuple[str, ...] = (TIER_STANDARD, TIER_SENIOR)
-# The team of a ticket whose intent declares no `handover_team`.
-DEFAULT_TEAM = "general"
 
 # --- Outcomes: what the agent says about the escalation when resolving. -----------
 # The bot was right to hand over.

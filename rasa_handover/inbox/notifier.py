@@ -17,8 +17,14 @@ from typing import Any, Callable, Optional, Tuple
 
 import aiohttp
 
+from rasa_handover.inbox.contract import (
+    PAYLOAD_CALLBACK_URL,
+    notification,
+)
 from rasa_handover.inbox.models import LifecycleEvent, Ticket
-from rasa_handover.inbox.service import PAYLOAD_CALLBACK_URL, InboxService
+from rasa_handover.inbox.service import (
+    InboxService,
+)
 from rasa_handover.inbox.signing import sign
 
 logger = logging.getLogger(__name__)
@@ -74,14 +80,7 @@ class WebhookNotifier:
         url = ticket.payload.get(PAYLOAD_CALLBACK_URL)
         if not isinstance(url, str) or not url:
             return
-        body = json.dumps(
-            {
-                "conversation_id": ticket.conversation_id,
-                "event": event.to_dict(),
-                "ticket": ticket.to_dict(),
-            },
-            default=str,
-        ).encode("utf-8")
+        body = json.dumps(notification(event, ticket), default=str).encode("utf-8")
         if self._queue is None:
             self._queue = asyncio.Queue()
         self._queue.put_nowait((url, body))

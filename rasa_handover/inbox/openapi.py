@@ -8,7 +8,18 @@ import copy
 from typing import Any, Dict, List, Optional
 
 from rasa_handover.__version__ import __version__
-from rasa_handover.inbox.models import AGENT_TIERS, EVENT_TYPES, OUTCOMES, STATUSES
+from rasa_handover.inbox.contract import (
+    EVENT_TYPES,
+    PATH_CHANNEL_CALLBACKS,
+    PATH_CHANNEL_MESSAGES,
+    PATH_CHANNEL_TICKETS,
+    RELAYED,
+)
+from rasa_handover.inbox.models import (
+    AGENT_TIERS,
+    OUTCOMES,
+    STATUSES,
+)
 from rasa_handover.inbox.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER
 
 
@@ -351,7 +362,7 @@ _PATHS: Dict[str, Any] = {
             },
         }
     },
-    "/api/channel/tickets": {
+    PATH_CHANNEL_TICKETS: {
         "post": {
             "summary": "Request a handover (idempotent per conversation and attempt)",
             "security": _CHANNEL,
@@ -372,7 +383,7 @@ _PATHS: Dict[str, Any] = {
             },
         }
     },
-    "/api/channel/messages": {
+    PATH_CHANNEL_MESSAGES: {
         "post": {
             "summary": "Relay a customer message to the open ticket",
             "security": _CHANNEL,
@@ -383,7 +394,7 @@ _PATHS: Dict[str, Any] = {
                 )
             ),
             "responses": {
-                "201": _json(_object({"relayed": {"type": "boolean"}}), "Relayed."),
+                "201": _json(_object({RELAYED: {"type": "boolean"}}), "Relayed."),
                 **_errors("400", "401", "403", "404"),
             },
         },
@@ -413,7 +424,7 @@ _PATHS: Dict[str, Any] = {
             },
         },
     },
-    "/api/channel/callbacks": {
+    PATH_CHANNEL_CALLBACKS: {
         "post": {
             "summary": "Schedule a callback instead of waiting",
             "security": _CHANNEL,

@@ -26,7 +26,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone, tzinfo
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from rasa_handover.inbox.models import DEFAULT_TEAM, TIER_SENIOR, Agent
+from rasa_handover.inbox.contract import (
+    DEFAULT_TEAM,
+    NO_AGENT_ALL_BUSY,
+    NO_AGENT_NOBODY_ONLINE,
+    NO_AGENT_OUTSIDE_HOURS,
+)
+from rasa_handover.inbox.models import TIER_SENIOR, Agent
 
 if sys.version_info >= (3, 9):
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -46,18 +52,6 @@ else:  # Python 3.8: no zoneinfo; dateutil ships with Rasa.
             raise ValueError(f"unknown timezone '{name}'")
         return zone
 
-
-# --- Why no agent was assigned. -------------------------------------------------
-NO_AGENT_OUTSIDE_HOURS = "outside_hours"
-# No agent of the team is online.
-NO_AGENT_NOBODY_ONLINE = "nobody_online"
-# Agents of the team are online but all at capacity: the ticket queues.
-NO_AGENT_ALL_BUSY = "all_busy"
-NO_AGENT_REASONS: Tuple[str, ...] = (
-    NO_AGENT_OUTSIDE_HOURS,
-    NO_AGENT_NOBODY_ONLINE,
-    NO_AGENT_ALL_BUSY,
-)
 
 # --- Which rule picked the agent (RoutingDecision.rule). ---------------------------
 RULE_CONTINUITY = "continuity"
@@ -224,7 +218,7 @@ class RoutingDecision:
     Attributes:
         agent: The chosen agent, or None when the ticket must queue.
         queue: The team whose queue the ticket is in.
-        no_agent_reason: One of `NO_AGENT_REASONS` when `agent` is None.
+        no_agent_reason: One of `contract.NO_AGENT_REASONS` when `agent` is None.
         rule: Which rule picked the agent (`RULE_*`), None without an agent.
         notes: Human-readable remarks on rules that were skipped or relaxed, shown
             to agents so a fallback never goes unnoticed.

@@ -9,59 +9,41 @@ Subscribers (`subscribe()`) learn about what the customer must hear: an agent's
 message, an assignment or acceptance, a transfer, a resolution, a grown wait.
 """
 
-import asyncio
 import dataclasses
 import logging
-from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import (
-    Any,
-    Awaitable,
-    Callable,
-    Dict,
-    List,
-    Mapping,
-    Optional,
-    Sequence,
-    Set,
-    Tuple,
-)
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
-from rasa_handover.inbox.config import DEFAULT_ALTERNATIVES
-from rasa_handover.inbox.errors import ConflictError, NotFoundError, ValidationError
-from rasa_handover.inbox.models import (
+from rasa_handover.inbox.config import DEFAULT_ALTERNATIVES, InboxConfig
+from rasa_handover.inbox.contract import (
     DEFAULT_TEAM,
-    EVENT_ACCEPTED,
-    EVENT_ASSIGNED,
-    EVENT_EXPIRED,
-    EVENT_FAILED,
-    EVENT_MESSAGE,
-    EVENT_QUEUED,
-    EVENT_RESOLVED,
-    EVENT_TRANSFERRED,
+    NO_AGENT_OUTSIDE_HOURS,
     SENDER_AGENT,
     SENDER_CUSTOMER,
+)
+from rasa_handover.inbox.errors import ConflictError, NotFoundError, ValidationError
+from rasa_handover.inbox.models import (
     STATUS_ACTIVE,
     STATUS_ASSIGNED,
     STATUS_CALLBACK,
     STATUS_WAITING,
     TIER_SENIOR,
-    TIER_STANDARD,
     Agent,
     LifecycleEvent,
     Ticket,
     TicketMessage,
     iso,
 )
+from rasa_handover.inbox.publisher import EventListener, EventPublisher
 from rasa_handover.inbox.router import (
     DEFAULT_CONTINUITY_WINDOW,
-    NO_AGENT_OUTSIDE_HOURS,
     BusinessHours,
     RoutingDecision,
     RoutingRequest,
     route,
 )
 from rasa_handover.inbox.store import Change, InboxStore
+from rasa_handover.inbox.views import HandoverRequestFields, TicketView
 from rasa_handover.inbox.wait_estimate import (
     PICKUP_SAMPLE_SIZE,
     WaitEstimate,
@@ -72,126 +54,9 @@ from rasa_handover.inbox.wait_estimate import (
 
 logger = logging.getLogger(__name__)
 
-# Events subscribers hear about: the ones the customer must be told of. Customer
-# messages and internal queue bookkeeping are not among them; `queued` is only
-# published when a waiting customer's estimate grew (`refresh_waits`).
-NOTIFIED_EVENTS: Tuple[str, ...] = (
-    EVENT_ASSIGNED,
-    EVENT_ACCEPTED,
-    EVENT_MESSAGE,
-    EVENT_TRANSFERRED,
-    EVENT_RESOLVED,
-    EVENT_EXPIRED,
-    EVENT_FAILED,
-)
 # Why a ticket went back to the queue.
 REQUEUE_AGENT_OFFLINE = "agent_offline"
 REQUEUE_WAIT_GREW = "wait_grew"
-
-# The payload key a standalone channel puts its webhook URL under.
-PAYLOAD_CALLBACK_URL = "channel_callback_url"
-
-EventListener = Callable[[LifecycleEvent, Ticket], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class TicketView:
-    """What the channel needs to tell the customer about their handover.
-
-    Attributes:
-        ticket_id: The ticket.
-        status: The ticket's status.
-        created: False when the request was a retry of an existing attempt.
-        team: The queue the ticket is in.
-        agent_name: The assigned or accepted agent's name, if any.
-        queue_position: 1-based position in the team's queue (waiting only).
-        estimated_wait_seconds: Expected wait (None once an agent has it or the
-            ticket is finished).
-        wait_text: The wait for humans ("about 4 minutes").
-        no_agent_reason: `outside_hours`, `nobody_online` or `all_busy`.
-        alternatives: What to offer instead of waiting, e.g. ["callback", "email"].
-        conversation_id: Rasa's sender id.
-        attempt: The handover attempt within the conversation.
-        wait_basis: `observed` or `cold_start` (how the estimate was made).
-        opens_at: ISO time the inbox opens next, when it is closed now.
-        notes: Routing notes (fallbacks taken), for logs and agents.
-
-    """
-
-    ticket_id: int
-    status: str
-    created: bool
-    team: str
-    agent_name: Optional[str] = None
-    queue_position: Optional[int] = None
-    estimated_wait_seconds: Optional[int] = None
-    wait_text: Optional[str] = None
-    no_agent_reason: Optional[str] = None
-    alternatives: List[str] = field(default_factory=list)
-    conversation_id: str = ""
-    attempt: int = 1
-    wait_basis: Optional[str] = None
-    opens_at: Optional[str] = None
-    notes: List[str] = field(default_factory=list)
-
-    def to_dict(self) -> Dict[str, Any]:
-        """Returns the view as JSON-ready data."""
-        return dataclasses.asdict(self)
-
-
-@dataclass(frozen=True)
-class HandoverRequestFields:
-    """The routing-relevant facts read from a context payload.
-
-    Attributes:
-        team: From `trigger.team`, then `team`; default `general`.
-        language: From `language` (a code, or `{"code": ...}`).
-        high_value: `account.high_value` is true, or `tier` is `senior`.
-        channel: From `channel` (a name, or `{"name": ...}`).
-        reason: From `trigger.reason`, then `reason`.
-        customer_name: From `customer_name`, `customer.name` or `account.name`.
-
-    """
-
-    team: str = DEFAULT_TEAM
-    language: Optional[str] = None
-    high_value: bool = False
-    channel: Optional[str] = None
-    reason: Optional[str] = None
-    customer_name: Optional[str] = None
-
-    @property
-    def tier(self) -> str:
-        """The agent tier the ticket asks for."""
-        return TIER_SENIOR if self.high_value else TIER_STANDARD
-
-    @classmethod
-    def from_payload(cls, payload: Mapping[str, Any]) -> "HandoverRequestFields":
-        """Reads the fields, ignoring keys of the wrong type instead of failing.
-
-        Args:
-            payload: The context payload built by `action_handover`.
-
-        Returns:
-            The fields.
-
-        """
-        trigger = _mapping(payload.get("trigger"))
-        account = _mapping(payload.get("account"))
-        customer = _mapping(payload.get("customer"))
-        tier = _text(payload.get("tier"))
-        return cls(
-            team=_text(trigger.get("team"))
-            or _text(payload.get("team"))
-            or DEFAULT_TEAM,
-            language=_text(payload.get("language"), "code"),
-            high_value=account.get("high_value") is True or tier == TIER_SENIOR,
-            channel=_text(payload.get("channel"), "name"),
-            reason=_text(trigger.get("reason")) or _text(payload.get("reason")),
-            customer_name=_text(payload.get("customer_name"))
-            or _text(customer.get("name"))
-            or _text(account.get("name")),
-        )
 
 
 class InboxService:
@@ -218,9 +83,33 @@ class InboxService:
         self.hours = hours or BusinessHours()
         self.continuity_window = continuity_window
         self.alternatives = list(alternatives)
-        self._listeners: List[EventListener] = []
-        self._changed: Optional[asyncio.Event] = None
+        self._events = EventPublisher()
         self._started = False
+
+    @classmethod
+    def from_config(
+        cls,
+        config: InboxConfig,
+        db_url: Optional[str] = None,
+        schema: Optional[str] = None,
+    ) -> "InboxService":
+        """The service an inbox configuration describes (embedded or standalone).
+
+        Args:
+            config: Business hours, continuity window, alternatives, database.
+            db_url: Database URL instead of `config.db_url`.
+            schema: PostgreSQL schema for the tables.
+
+        Returns:
+            The service (call `start()` before use).
+
+        """
+        return cls(
+            InboxStore(db_url or config.db_url, schema=schema),
+            hours=config.hours,
+            continuity_window=config.continuity_window,
+            alternatives=config.alternatives,
+        )
 
     # --- Lifecycle and subscriptions. -------------------------------------------
 
@@ -243,45 +132,22 @@ class InboxService:
         await self.store.close()
 
     def subscribe(self, listener: EventListener) -> Callable[[], None]:
-        """Registers `async def listener(event, ticket)` for `NOTIFIED_EVENTS`.
-
-        Listeners run in the request that caused the event, one after another;
-        one that fails is logged and skipped, never failing the agent's request.
-        Slow work (HTTP calls) belongs in a background task of the listener.
-
-        Args:
-            listener: The coroutine function to call.
+        """Registers `async def listener(event, ticket)` (see `EventPublisher`).
 
         Returns:
             A function that unsubscribes the listener.
 
         """
-        self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
-
-        return unsubscribe
+        return self._events.subscribe(listener)
 
     async def wait_for_change(self, timeout: float) -> bool:
         """Waits until this process records any change, or `timeout` seconds.
-
-        Used by the event stream to wake up at once instead of on its next poll.
-
-        Args:
-            timeout: Seconds to wait at most.
 
         Returns:
             True if something changed.
 
         """
-        changed = self._change_signal()
-        try:
-            await asyncio.wait_for(changed.wait(), timeout)
-        except asyncio.TimeoutError:
-            return False
-        return True
+        return await self._events.wait_for_change(timeout)
 
     # --- Customer side (called by the channel). ---------------------------------
 
@@ -309,7 +175,7 @@ class InboxService:
         )
         if not created:
             return await self.view(ticket, created=False)
-        self._signal_change()
+        self._events.signal_change()
         # Dispatch the whole team's queue, not only this ticket: customers who
         # were waiting before get the first free agent.
         decisions = await self._dispatch(teams={ticket.team})
@@ -343,14 +209,14 @@ class InboxService:
         if ticket is None:
             return False
         change = await self.store.add_message(ticket.id, SENDER_CUSTOMER, text)
-        await self._publish(change)
+        await self._events.publish(change)
         return True
 
     async def schedule_callback(
         self,
         conversation_id: str,
-        when_text: str,
-        contact: str,
+        when_text: Optional[str],
+        contact: Optional[str],
         payload: Mapping[str, Any],
     ) -> TicketView:
         """Records that the customer wants to be called back instead of waiting.
@@ -386,7 +252,7 @@ class InboxService:
             return await self.view(latest, created=False)
         if latest is not None and latest.is_open:
             change = await self.store.set_callback(latest.id, callback)
-            await self._publish(change)
+            await self._events.publish(change)
             return await self.view(change.ticket, created=True)
         requested = payload.get("attempt")
         attempt = (
@@ -402,7 +268,7 @@ class InboxService:
             callback=callback,
         )
         if created:
-            self._signal_change()
+            self._events.signal_change()
         return await self.view(ticket, created=created)
 
     async def _create_ticket(
@@ -445,7 +311,7 @@ class InboxService:
 
         """
         change = await self.store.claim(ticket_id, agent.id)
-        await self._publish(change)
+        await self._events.publish(change)
         return change.ticket
 
     async def agent_reply(
@@ -476,7 +342,7 @@ class InboxService:
         if not (ticket.status == STATUS_ACTIVE and ticket.agent_id == agent.id):
             await self.claim(ticket_id, agent)
         change = await self.store.add_message(ticket_id, SENDER_AGENT, text, agent.name)
-        await self._publish(change)
+        await self._events.publish(change)
         assert change.message is not None
         return change.message
 
@@ -502,7 +368,7 @@ class InboxService:
 
         """
         change = await self.store.resolve(ticket_id, agent.id, outcome, note)
-        await self._publish(change)
+        await self._events.publish(change)
         await self._dispatch()
         return change.ticket
 
@@ -539,7 +405,7 @@ class InboxService:
         change = await self.store.transfer(
             ticket_id, team, agent.id if agent is not None else None
         )
-        await self._publish(change)
+        await self._events.publish(change)
         decisions = await self._dispatch(teams={team})
         decision = decisions.get(ticket_id)
         current = await self.store.require_ticket(ticket_id)
@@ -575,7 +441,7 @@ class InboxService:
             for ticket in await self.store.list_queue(statuses=(STATUS_ASSIGNED,)):
                 if ticket.agent_id == agent.id:
                     await self._requeue(ticket.id)
-        self._signal_change()
+        self._events.signal_change()
         await self._dispatch()
         refreshed = await self.store.get_agent(agent.id)
         return refreshed or updated
@@ -634,7 +500,7 @@ class InboxService:
             change = await self.store.mark_queued(
                 ticket.id, ticket.no_agent_reason, estimate.seconds, [REQUEUE_WAIT_GREW]
             )
-            await self._publish(change, force=True)
+            await self._events.publish(change, force=True)
             grown.append(await self.view(change.ticket, created=False))
         return grown
 
@@ -774,7 +640,7 @@ class InboxService:
                 change = await self.store.assign(ticket.id, decision.agent.id)
             except (ConflictError, NotFoundError):
                 continue  # Claimed or routed by another replica meanwhile.
-            await self._publish(change)
+            await self._events.publish(change)
             chosen = agents[decision.agent.id]
             agents[chosen.id] = dataclasses.replace(
                 chosen, active_tickets=chosen.active_tickets + 1
@@ -791,7 +657,7 @@ class InboxService:
         await self.store.set_estimate(ticket_id, estimate.seconds)
         ticket = await self.store.require_ticket(ticket_id)
         # Forced: the customer was told an agent is coming and must hear otherwise.
-        await self._publish(Change(ticket, change.event), force=True)
+        await self._events.publish(Change(ticket, change.event), force=True)
 
     async def _team_for(self, wanted: str) -> Tuple[str, List[str]]:
         """The team to queue in: `wanted`, or the default team if nobody works it."""
@@ -802,55 +668,3 @@ class InboxService:
             return wanted, []
         note = f"no agent works team '{wanted}'; queued for '{DEFAULT_TEAM}'"
         return DEFAULT_TEAM, [note]
-
-    async def _publish(self, change: Change, force: bool = False) -> None:
-        """Wakes event streams and tells subscribers about customer-facing events."""
-        self._signal_change()
-        event = change.event
-        if event is None:
-            return
-        if not force:
-            if event.type not in NOTIFIED_EVENTS:
-                return
-            if event.type == EVENT_MESSAGE and event.data.get("sender") != SENDER_AGENT:
-                return
-        if event.type == EVENT_QUEUED:
-            event = dataclasses.replace(
-                event,
-                data={
-                    **event.data,
-                    "wait_text": format_wait(change.ticket.estimated_wait_seconds),
-                },
-            )
-        for listener in list(self._listeners):
-            try:
-                await listener(event, change.ticket)
-            except Exception:
-                # A broken subscriber must not fail the agent's or customer's call.
-                logger.exception(
-                    "Handover event listener %r failed on %s", listener, event.type
-                )
-
-    def _change_signal(self) -> asyncio.Event:
-        if self._changed is None:
-            self._changed = asyncio.Event()
-        return self._changed
-
-    def _signal_change(self) -> None:
-        # Wake everyone waiting on the current signal, then start a fresh one.
-        if self._changed is not None:
-            self._changed.set()
-        self._changed = asyncio.Event()
-
-
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _text(value: Any, key: Optional[str] = None) -> Optional[str]:
-    """A non-empty string from `value`, or from `value[key]` if it is a mapping."""
-    if key is not None and isinstance(value, Mapping):
-        value = value.get(key)
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    return None

@@ -5,7 +5,9 @@ PostgreSQL tests read the server URL from `HANDOVER_TEST_POSTGRES_URL` (e.g.
 test gets its own schema, dropped afterwards, so runs never collide.
 """
 
+import contextlib
 import os
+import socket
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -13,8 +15,10 @@ from typing import AsyncIterator, Callable, Iterable, Optional
 
 import pytest
 import sqlalchemy as sa
+from sanic import Sanic
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from rasa_handover.inbox.config import DEFAULT_URL_PREFIX
 from rasa_handover.inbox.store import InboxStore, to_async_url
 
 POSTGRES_ENV = "HANDOVER_TEST_POSTGRES_URL"
@@ -121,3 +125,25 @@ async def sqlite_store(tmp_path: Path, clock: FakeClock) -> AsyncIterator[InboxS
     await created.create_all()
     yield created
     await created.close()
+
+
+@contextlib.asynccontextmanager
+async def running(app: Sanic, prefix: str = DEFAULT_URL_PREFIX) -> AsyncIterator[str]:
+    """Serves `app` on a free loopback port (a real socket); yields its API base URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = await app.create_server(
+        host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False
+    )
+    assert server is not None
+    await server.startup()
+    await server.before_start()
+    await server.after_start()
+    try:
+        yield f"http://127.0.0.1:{port}{prefix}"
+    finally:
+        await server.before_stop()
+        server.close()
+        await server.wait_closed()
+        await server.after_stop()

@@ -1,14 +1,12 @@
 """The HTTP API through sanic_testing's ASGI client (and a real socket for SSE)."""
 
 import asyncio
-import contextlib
 import json
 import re
-import socket
 import time
 import uuid
 from pathlib import Path
-from typing import Any, AsyncIterator, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import aiohttp
 import pytest
@@ -20,7 +18,12 @@ from rasa_handover.inbox.openapi import OPENAPI
 from rasa_handover.inbox.service import InboxService
 from rasa_handover.inbox.signing import SIGNATURE_HEADER, sign
 from rasa_handover.inbox.store import InboxStore
-from tests.inbox.conftest import POSTGRES_SKIP_REASON, PostgresSchemas, postgres_url
+from tests.inbox.conftest import (
+    POSTGRES_SKIP_REASON,
+    PostgresSchemas,
+    postgres_url,
+    running,
+)
 
 SECRET = "channel-secret"
 PREFIX = "/webhooks/handover/inbox"
@@ -461,27 +464,6 @@ async def test_embedded_mount_under_the_channel_blueprint(tmp_path: Path) -> Non
 
 
 # --- A real server: the event stream must arrive while the connection is open. --
-
-
-@contextlib.asynccontextmanager
-async def running(app: Sanic) -> AsyncIterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = await app.create_server(
-        host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False
-    )
-    assert server is not None
-    await server.startup()
-    await server.before_start()
-    await server.after_start()
-    try:
-        yield f"http://127.0.0.1:{port}{PREFIX}"
-    finally:
-        await server.before_stop()
-        server.close()
-        await server.wait_closed()
-        await server.after_stop()
 
 
 async def read_event(stream: aiohttp.StreamReader, wanted: str) -> Dict[str, Any]:

@@ -34,7 +34,16 @@ def imported_modules(path: Path) -> Set[str]:
 
 
 @pytest.mark.parametrize(
-    "module", ["router.py", "wait_estimate.py", "signing.py", "models.py", "errors.py"]
+    "module",
+    [
+        "router.py",
+        "wait_estimate.py",
+        "signing.py",
+        "models.py",
+        "errors.py",
+        "contract.py",
+        "views.py",
+    ],
 )
 def test_decision_module_imports_nothing_heavy(module: str) -> None:
     assert imported_modules(INBOX / module) & FORBIDDEN == set()

@@ -5,11 +5,13 @@ from typing import Optional, Sequence, Tuple
 
 import pytest
 
-from rasa_handover.inbox.models import TIER_SENIOR, Agent
-from rasa_handover.inbox.router import (
+from rasa_handover.inbox.contract import (
     NO_AGENT_ALL_BUSY,
     NO_AGENT_NOBODY_ONLINE,
     NO_AGENT_OUTSIDE_HOURS,
+)
+from rasa_handover.inbox.models import TIER_SENIOR, Agent
+from rasa_handover.inbox.router import (
     RULE_CONTINUITY,
     RULE_EXACT,
     RULE_TEAM_ONLY,

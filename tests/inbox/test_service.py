@@ -6,14 +6,16 @@ from typing import Any, Dict, List, Tuple
 
 import pytest
 
-from rasa_handover.inbox.errors import ConflictError, ValidationError
-from rasa_handover.inbox.models import (
+from rasa_handover.inbox.contract import (
     EVENT_ACCEPTED,
     EVENT_ASSIGNED,
     EVENT_MESSAGE,
     EVENT_QUEUED,
     EVENT_RESOLVED,
     EVENT_TRANSFERRED,
+)
+from rasa_handover.inbox.errors import ConflictError, ValidationError
+from rasa_handover.inbox.models import (
     OUTCOME_NOT_NEEDED,
     STATUS_ACTIVE,
     STATUS_ASSIGNED,

@@ -6,14 +6,16 @@ from typing import Optional
 import pytest
 import sqlalchemy as sa
 
-from rasa_handover.inbox.errors import ConflictError, NotFoundError, ValidationError
-from rasa_handover.inbox.models import (
+from rasa_handover.inbox.contract import (
     EVENT_ACCEPTED,
     EVENT_ASSIGNED,
     EVENT_MESSAGE,
     EVENT_REQUESTED,
     EVENT_RESOLVED,
     EVENT_TRANSFERRED,
+)
+from rasa_handover.inbox.errors import ConflictError, NotFoundError, ValidationError
+from rasa_handover.inbox.models import (
     OUTCOME_NEEDED,
     STATUS_ACTIVE,
     STATUS_RESOLVED,

@@ -1,0 +1,438 @@
+"""The relay: what the channel does with each message, whichever transport brought it.
+
+* A plugin message from `action_handover` / `action_schedule_callback` becomes
+  an inbox ticket, and the customer hears the acknowledgement (agent, wait,
+  alternatives).
+* A customer message while a human owns the conversation is relayed to the
+  ticket, and still goes to Rasa (the tracker records it; the policy keeps the
+  bot silent).
+* An inbox event reaches the customer: an agent's reply, an assignment after
+  queueing, a grown wait; a resolution hands the conversation back to Rasa
+  (`/handover_resolved`).
+* What the inbox cannot take right now waits in the durable outbox; the worker
+  retries it and tells the customer honestly when it keeps failing.
+
+The transport (`handover_input.HandoverInput`: REST and socket.io routes)
+creates one `HandoverRelay` and hands it every message.
+"""
+
+import asyncio
+import logging
+from typing import Any, Awaitable, Callable, Dict, Iterable, Optional, Set
+
+from rasa.core.channels.channel import OutputChannel, UserMessage
+
+from rasa_handover.channels import customer_messages
+from rasa_handover.channels.handover_output import HandoverOutput
+from rasa_handover.channels.inbox_client import (
+    InboxClient,
+    InboxRejectedError,
+    InboxUnavailableError,
+)
+from rasa_handover.channels.outbox import (
+    KIND_CALLBACK,
+    KIND_HANDOVER,
+    KIND_RELAY,
+    Outbox,
+    OutboxItem,
+)
+from rasa_handover.constants import (
+    INTENT_HANDOVER_RESOLVED,
+    METADATA_AGENT_NAME,
+    METADATA_OUTCOME,
+)
+from rasa_handover.inbox.contract import (
+    EVENT_ASSIGNED,
+    EVENT_MESSAGE,
+    EVENT_QUEUED,
+    EVENT_RESOLVED,
+    MESSAGE_CALLBACK,
+    MESSAGE_HANDOVER,
+    PAYLOAD_CALLBACK_URL,
+    RELAYED,
+    SENDER_AGENT,
+)
+from rasa_handover.responses import UTTER_CALLBACK_SCHEDULED, UTTER_CONNECTING, fill
+
+logger = logging.getLogger(__name__)
+
+# How often the outbox is retried (its items have their own backoff).
+RETRY_INTERVAL_SECONDS = 1.0
+# Tell the customer about the trouble after this many failed deliveries.
+NOTIFY_AFTER_FAILURES = 3
+# What the channel sends to Rasa when an agent resolves the ticket.
+HANDBACK_TEXT = f"/{INTENT_HANDOVER_RESOLVED}"
+
+OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+
+
+class HandoverRelay:
+    """Moves messages between the customer, Rasa and the inbox."""
+
+    def __init__(
+        self,
+        channel_name: str,
+        customer_output: Callable[[], OutputChannel],
+        handover_active: Callable[[str], Awaitable[bool]],
+        support_email: str,
+        callback_url: Optional[str] = None,
+        retry_interval: float = RETRY_INTERVAL_SECONDS,
+        notify_after_failures: int = NOTIFY_AFTER_FAILURES,
+    ) -> None:
+        """Creates the relay; the transport sets `client`, `outbox`, `on_new_message`.
+
+        Args:
+            channel_name: The input channel Rasa records for the messages.
+            customer_output: Reaches a customer outside of a request.
+            handover_active: Whether a human owns a conversation.
+            support_email: Offered as an alternative to waiting.
+            callback_url: The channel's event webhook, for a standalone inbox.
+            retry_interval: Seconds between outbox rounds.
+            notify_after_failures: Failed deliveries before the customer is told.
+
+        """
+        self.channel_name = channel_name
+        self.customer_output = customer_output
+        self.handover_active = handover_active
+        self.support_email = support_email
+        self.callback_url = callback_url
+        self.retry_interval = float(retry_interval)
+        self.notify_after_failures = int(notify_after_failures)
+        self.client: Optional[InboxClient] = None
+        self.outbox: Optional[Outbox] = None
+        self.on_new_message: Optional[OnNewMessage] = None
+        self._worker: Optional[asyncio.Task[None]] = None
+        # Response templates per conversation, for messages sent later (an
+        # agent assigned after queueing, delivery trouble).
+        self._templates: Dict[str, Dict[str, Any]] = {}
+        # The agent the customer was last told about, per conversation, so that
+        # an assignment is announced once (the acknowledgement may already have).
+        self._announced_agent: Dict[str, Optional[str]] = {}
+        self._requesting: Set[str] = set()
+
+    def output(self, inner: OutputChannel) -> HandoverOutput:
+        """`inner`, with the plugin's messages handed to this relay."""
+        return HandoverOutput(inner, self.handle_plugin_message)
+
+    # --- Handover requests from the actions. --------------------------------------
+
+    async def handle_plugin_message(
+        self, conversation_id: str, message: Dict[str, Any], output: OutputChannel
+    ) -> None:
+        """Creates the ticket for a handover / callback and tells the customer.
+
+        Called by `HandoverOutput` when `action_handover` (or
+        `action_schedule_callback`) emits its payload. If the inbox cannot be
+        reached, the request goes to the durable outbox and the customer is told
+        honestly that it is delayed; nothing is lost.
+        """
+        kind = message.get("type")
+        self._templates[conversation_id] = message.get("responses") or {}
+        if kind == MESSAGE_HANDOVER:
+            body = {
+                "attempt": int(message.get("attempt") or 1),
+                "payload": self._with_callback_url(message.get("payload") or {}),
+            }
+            await self._deliver_or_queue(KIND_HANDOVER, conversation_id, body, output)
+        elif kind == MESSAGE_CALLBACK:
+            body = {
+                "when": message.get("when"),
+                "contact": message.get("contact"),
+                "payload": message.get("payload") or {},
+            }
+            await self._deliver_or_queue(KIND_CALLBACK, conversation_id, body, output)
+        else:
+            logger.warning(
+                f"Ignoring a rasa_handover message of unknown type {kind!r}."
+            )
+
+    def _with_callback_url(self, payload: Dict[str, Any]) -> Dict[str, Any]:
+        if self.callback_url:
+            return {**payload, PAYLOAD_CALLBACK_URL: self.callback_url}
+        return payload
+
+    async def _deliver_or_queue(
+        self,
+        kind: str,
+        conversation_id: str,
+        body: Dict[str, Any],
+        output: OutputChannel,
+    ) -> None:
+        assert self.outbox is not None, "the channel's server has not started"
+        if self.outbox.has_pending(conversation_id):
+            # Earlier requests of this conversation are still undelivered: keep
+            # the order, and let the worker deliver this one after them.
+            self.outbox.add(kind, conversation_id, body)
+            if kind != KIND_RELAY:
+                await self._tell(output, conversation_id, customer_messages.delayed)
+            return
+        self._requesting.add(conversation_id)
+        problem: Optional[Exception] = None
+        try:
+            answer = await self._deliver(kind, conversation_id, body)
+        except (InboxUnavailableError, InboxRejectedError) as error:
+            problem = error
+        finally:
+            self._requesting.discard(conversation_id)
+        if problem is None:
+            await self._acknowledge(kind, conversation_id, body, answer, output)
+        elif isinstance(problem, InboxUnavailableError):
+            logger.warning(
+                f"The inbox is unavailable ({problem}); the {kind} of conversation "
+                f"'{conversation_id}' is kept in the outbox and retried."
+            )
+            self.outbox.add(kind, conversation_id, body)
+            if kind != KIND_RELAY:
+                await self._tell(output, conversation_id, customer_messages.delayed)
+        else:
+            logger.error(
+                f"The inbox rejected the {kind} of conversation '{conversation_id}': "
+                f"{problem}. The customer is offered the alternatives."
+            )
+            if kind != KIND_RELAY:
+                await self._tell(output, conversation_id, customer_messages.failed)
+
+    async def _deliver(
+        self, kind: str, conversation_id: str, body: Dict[str, Any]
+    ) -> Dict[str, Any]:
+        assert self.client is not None, "the channel's blueprint has not been built"
+        if kind == KIND_HANDOVER:
+            return await self.client.request_handover(
+                conversation_id, body["attempt"], body["payload"]
+            )
+        if kind == KIND_CALLBACK:
+            return await self.client.schedule_callback(
+                conversation_id, body.get("when"), body.get("contact"), body["payload"]
+            )
+        return {RELAYED: await self.client.relay(conversation_id, body["text"])}
+
+    async def _acknowledge(
+        self,
+        kind: str,
+        conversation_id: str,
+        body: Dict[str, Any],
+        answer: Dict[str, Any],
+        output: OutputChannel,
+    ) -> None:
+        templates = self._templates.get(conversation_id, {})
+        if kind == KIND_HANDOVER:
+            self._announced_agent[conversation_id] = answer.get("agent_name")
+            await _send_all(
+                output,
+                conversation_id,
+                customer_messages.acknowledgement(
+                    answer, templates, self._extra_values()
+                ),
+            )
+        elif kind == KIND_CALLBACK:
+            template = templates.get(UTTER_CALLBACK_SCHEDULED)
+            if template and template.get("text"):
+                values = {
+                    **self._extra_values(),
+                    "when": body.get("when") or "as soon as possible",
+                    "contact": body.get("contact") or "",
+                }
+                await output.send_text_message(
+                    conversation_id, fill(str(template["text"]), values)
+                )
+
+    # --- Customer messages. ----------------------------------------------------------
+
+    async def handle_customer_message(
+        self,
+        text: str,
+        sender_id: str,
+        output: OutputChannel,
+        metadata: Optional[Dict[str, Any]],
+    ) -> None:
+        """Relays the message to an open ticket, then hands it to Rasa."""
+        assert self.on_new_message is not None, "the blueprint has not been built"
+        await self.relay_to_inbox(sender_id, text)
+        await self.on_new_message(
+            UserMessage(
+                text,
+                self.output(output),
+                sender_id,
+                input_channel=self.channel_name,
+                metadata=metadata,
+            )
+        )
+
+    async def relay_to_inbox(self, conversation_id: str, text: str) -> None:
+        """Relays a customer message to the open ticket while a human owns it."""
+        if not text or text.startswith(HANDBACK_TEXT):
+            return
+        if not await self.handover_active(conversation_id):
+            return
+        await self._deliver_or_queue(
+            KIND_RELAY, conversation_id, {"text": text}, self.customer_output()
+        )
+
+    # --- Events from the inbox (agent replies, assignment, resolution). ------------
+
+    async def on_inbox_event(
+        self, event: Dict[str, Any], ticket: Dict[str, Any]
+    ) -> None:
+        """Reacts to an inbox lifecycle event for one of this channel's customers.
+
+        Args:
+            event: The lifecycle event (`type`, `data`).
+            ticket: The ticket it belongs to (`conversation_id`, `agent_name`, ...).
+
+        """
+        conversation_id = ticket.get("conversation_id")
+        if not conversation_id:
+            return
+        kind = event.get("type")
+        data = event.get("data") or {}
+        output = self.customer_output()
+        agent_name = data.get("agent_name") or ticket.get("agent_name")
+        if kind == EVENT_MESSAGE and data.get("sender") == SENDER_AGENT:
+            await output.send_text_message(
+                conversation_id,
+                str(data.get("text") or ""),
+                metadata={"from": SENDER_AGENT, "agent_name": agent_name},
+            )
+        elif kind == EVENT_ASSIGNED:
+            await self._announce_agent(output, conversation_id, ticket, agent_name)
+        elif kind == EVENT_QUEUED and data.get("wait_text"):
+            # The inbox saw the estimate grow past its threshold: say so.
+            await _send_all(
+                output,
+                conversation_id,
+                customer_messages.wait_update(
+                    {**ticket, "wait_text": data["wait_text"]},
+                    self._templates.get(conversation_id, {}),
+                    self._extra_values(),
+                ),
+            )
+        elif kind == EVENT_RESOLVED and self.on_new_message is not None:
+            self._templates.pop(conversation_id, None)
+            self._announced_agent.pop(conversation_id, None)
+            metadata = {
+                METADATA_AGENT_NAME: agent_name,
+                METADATA_OUTCOME: data.get("outcome"),
+            }
+            # Never relayed to the inbox (`relay_to_inbox` skips the handback).
+            await self.handle_customer_message(
+                HANDBACK_TEXT, conversation_id, output, metadata
+            )
+
+    async def _announce_agent(
+        self,
+        output: OutputChannel,
+        conversation_id: str,
+        ticket: Dict[str, Any],
+        agent_name: Optional[str],
+    ) -> None:
+        """Says who the agent is, after waiting in the queue (or a transfer)."""
+        if (
+            conversation_id in self._requesting
+            or not agent_name
+            or agent_name == self._announced_agent.get(conversation_id)
+        ):
+            return
+        self._announced_agent[conversation_id] = agent_name
+        template = self._templates.get(conversation_id, {}).get(UTTER_CONNECTING)
+        if template:
+            values = customer_messages.ticket_values(
+                {**ticket, "agent_name": agent_name}, self._extra_values()
+            )
+            await output.send_text_message(
+                conversation_id, fill(str(template["text"]), values)
+            )
+
+    # --- The outbox worker. ----------------------------------------------------------
+
+    async def retry_outbox(self) -> int:
+        """Tries every due outbox item once; returns how many were delivered."""
+        assert self.outbox is not None
+        delivered = 0
+        failed_conversations = set()
+        for item in self.outbox.due():
+            if item.conversation_id in failed_conversations:
+                continue
+            try:
+                answer = await self._deliver(item.kind, item.conversation_id, item.body)
+            except InboxUnavailableError as error:
+                failed_conversations.add(item.conversation_id)
+                attempts = self.outbox.failed(item.id, str(error))
+                await self._maybe_tell_customer(item, attempts)
+                continue
+            except InboxRejectedError as error:
+                logger.error(
+                    f"Outbox item {item.id} was rejected by the inbox: {error}"
+                )
+                self.outbox.delivered(item.id)
+                continue
+            self.outbox.delivered(item.id)
+            delivered += 1
+            await self._acknowledge(
+                item.kind,
+                item.conversation_id,
+                item.body,
+                answer,
+                self.customer_output(),
+            )
+        return delivered
+
+    async def _maybe_tell_customer(self, item: OutboxItem, attempts: int) -> None:
+        assert self.outbox is not None
+        if (
+            item.kind == KIND_RELAY
+            or item.customer_notified
+            or attempts < self.notify_after_failures
+        ):
+            return
+        self.outbox.mark_customer_notified(item.id)
+        await self._tell(
+            self.customer_output(), item.conversation_id, customer_messages.failed
+        )
+
+    def start_worker(self) -> None:
+        """Starts retrying the outbox every `retry_interval` seconds."""
+        self._worker = asyncio.ensure_future(self._run_worker())
+
+    def stop(self) -> None:
+        """Stops the worker and closes the outbox."""
+        if self._worker is not None:
+            self._worker.cancel()
+        if self.outbox is not None:
+            self.outbox.close()
+
+    async def _run_worker(self) -> None:
+        while True:
+            try:
+                await self.retry_outbox()
+            except Exception:  # keep retrying whatever one round ran into
+                logger.exception("rasa-handover: outbox retry round failed.")
+            await asyncio.sleep(self.retry_interval)
+
+    # --- Telling the customer. -------------------------------------------------------
+
+    def _extra_values(self) -> Dict[str, Any]:
+        return {"support_email": self.support_email}
+
+    async def _tell(
+        self,
+        output: OutputChannel,
+        conversation_id: str,
+        messages: Callable[..., Iterable[Dict[str, Any]]],
+    ) -> None:
+        """Sends `messages(templates, extra)`: the delayed or failed notice."""
+        templates = self._templates.get(conversation_id, {})
+        await _send_all(
+            output, conversation_id, messages(templates, self._extra_values())
+        )
+
+
+async def _send_all(
+    output: OutputChannel, recipient_id: str, messages: Iterable[Dict[str, Any]]
+) -> None:
+    for message in messages:
+        if message.get("buttons"):
+            await output.send_text_with_buttons(
+                recipient_id, message["text"], message["buttons"]
+            )
+        else:
+            await output.send_text_message(recipient_id, message["text"])

@@ -1,0 +1,150 @@
+"""The contract between the handover channel and the inbox, written once.
+
+The channel (`rasa_handover.channels`) and the inbox (`rasa_handover.inbox`) run
+in one process (the embedded inbox) or talk over signed HTTP (a standalone
+inbox, `rasa-handover inbox`). Whatever both sides must spell the same way is
+spelled here and imported by both: the lifecycle events the channel reacts to,
+who said a message, why no agent was assigned, the default team, the payload
+key of the channel's webhook, the inbox's channel endpoints and the body the
+inbox posts to that webhook. The messages from the actions to the channel
+(`MESSAGE_KEY`, `MESSAGE_HANDOVER`, `MESSAGE_CALLBACK`) live in `constants` and
+are re-exported here.
+
+This module imports nothing but `constants`, so either side (and the pure
+decision code) can use it freely.
+"""
+
+from typing import Any, Dict, Mapping, Tuple
+
+from rasa_handover.constants import MESSAGE_CALLBACK, MESSAGE_HANDOVER, MESSAGE_KEY
+
+# --- Lifecycle events (shape modelled on Bot Framework's handoff.status). -------
+EVENT_REQUESTED = "requested"
+EVENT_QUEUED = "queued"
+EVENT_ASSIGNED = "assigned"
+EVENT_ACCEPTED = "accepted"
+EVENT_MESSAGE = "message"
+EVENT_RESOLVED = "resolved"
+EVENT_EXPIRED = "expired"
+EVENT_FAILED = "failed"
+EVENT_TRANSFERRED = "transferred"
+
+EVENT_TYPES: Tuple[str, ...] = (
+    EVENT_REQUESTED,
+    EVENT_QUEUED,
+    EVENT_ASSIGNED,
+    EVENT_ACCEPTED,
+    EVENT_MESSAGE,
+    EVENT_RESOLVED,
+    EVENT_EXPIRED,
+    EVENT_FAILED,
+    EVENT_TRANSFERRED,
+)
+
+# --- Who said a message. ------------------------------------------------------------
+SENDER_CUSTOMER = "customer"
+SENDER_AGENT = "agent"
+SENDER_SYSTEM = "system"
+SENDERS: Tuple[str, ...] = (SENDER_CUSTOMER, SENDER_AGENT, SENDER_SYSTEM)
+
+# --- Why no agent was assigned (`no_agent_reason` of a ticket). ----------------------
+NO_AGENT_OUTSIDE_HOURS = "outside_hours"
+# No agent of the team is online.
+NO_AGENT_NOBODY_ONLINE = "nobody_online"
+# Agents of the team are online but all at capacity: the ticket queues.
+NO_AGENT_ALL_BUSY = "all_busy"
+NO_AGENT_REASONS: Tuple[str, ...] = (
+    NO_AGENT_OUTSIDE_HOURS,
+    NO_AGENT_NOBODY_ONLINE,
+    NO_AGENT_ALL_BUSY,
+)
+
+# The team of a ticket whose intent declares no `handover_team`.
+DEFAULT_TEAM = "general"
+
+# --- Channel -> inbox. --------------------------------------------------------------
+# The payload key a standalone channel puts its webhook URL under.
+PAYLOAD_CALLBACK_URL = "channel_callback_url"
+# The inbox's channel endpoints, relative to the inbox URL (HMAC-signed).
+PATH_CHANNEL_TICKETS = "/api/channel/tickets"
+PATH_CHANNEL_MESSAGES = "/api/channel/messages"
+PATH_CHANNEL_CALLBACKS = "/api/channel/callbacks"
+# The answer to a relayed customer message: `{"relayed": true}`; a conversation
+# without an open handover is answered with 404 instead.
+RELAYED = "relayed"
+
+# --- Inbox -> channel. --------------------------------------------------------------
+# The channel's webhook for lifecycle events, relative to `/webhooks/<channel>`.
+CHANNEL_EVENTS_PATH = "/events"
+# The keys of the body posted there.
+NOTIFICATION_EVENT = "event"
+NOTIFICATION_TICKET = "ticket"
+
+
+def notification(event: Any, ticket: Any) -> Dict[str, Any]:
+    """The body that tells a channel about a lifecycle event of its customer.
+
+    Posted to the channel's webhook by a standalone inbox, handed over in
+    process by the embedded one.
+
+    Args:
+        event: The `LifecycleEvent`.
+        ticket: The `Ticket` it belongs to.
+
+    Returns:
+        `{"conversation_id": ..., "event": {...}, "ticket": {...}}`.
+
+    """
+    return {
+        "conversation_id": ticket.conversation_id,
+        NOTIFICATION_EVENT: event.to_dict(),
+        NOTIFICATION_TICKET: ticket.to_dict(),
+    }
+
+
+def read_notification(body: Mapping[str, Any]) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    """The `(event, ticket)` of a notification body.
+
+    Raises:
+        KeyError: a key is missing.
+        TypeError: the event or ticket is not an object.
+
+    """
+    event, ticket = body[NOTIFICATION_EVENT], body[NOTIFICATION_TICKET]
+    if not isinstance(event, Mapping) or not isinstance(ticket, Mapping):
+        raise TypeError("'event' and 'ticket' must be objects")
+    return dict(event), dict(ticket)
+
+
+__all__ = [
+    "CHANNEL_EVENTS_PATH",
+    "DEFAULT_TEAM",
+    "EVENT_ACCEPTED",
+    "EVENT_ASSIGNED",
+    "EVENT_EXPIRED",
+    "EVENT_FAILED",
+    "EVENT_MESSAGE",
+    "EVENT_QUEUED",
+    "EVENT_REQUESTED",
+    "EVENT_RESOLVED",
+    "EVENT_TRANSFERRED",
+    "EVENT_TYPES",
+    "MESSAGE_CALLBACK",
+    "MESSAGE_HANDOVER",
+    "MESSAGE_KEY",
+    "NOTIFICATION_EVENT",
+    "NOTIFICATION_TICKET",
+    "NO_AGENT_ALL_BUSY",
+    "NO_AGENT_NOBODY_ONLINE",
+    "NO_AGENT_OUTSIDE_HOURS",
+    "NO_AGENT_REASONS",
+    "PATH_CHANNEL_CALLBACKS",
+    "PATH_CHANNEL_MESSAGES",
+    "PATH_CHANNEL_TICKETS",
+    "PAYLOAD_CALLBACK_URL",
+    "RELAYED",
+    "SENDERS",
+    "SENDER_AGENT",
+    "SENDER_CUSTOMER",
+    "SENDER_SYSTEM",
+]

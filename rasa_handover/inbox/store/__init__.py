@@ -1,0 +1,58 @@
+"""Persistence of agents, tickets, messages and lifecycle events.
+
+SQLAlchemy 1.4 Core over an async engine: SQLite through aiosqlite by default
+(`handover.db` next to the bot), PostgreSQL through asyncpg when several inbox or
+Rasa replicas share one database.
+
+Every state change is a single conditional `UPDATE ... WHERE <expected state>`
+plus the `LifecycleEvent` it causes, in one transaction. The condition, not a
+prior read, decides who wins a race, so two replicas can never both accept the
+same ticket. Ticket creation is idempotent per `(conversation_id, attempt)`
+through a unique constraint, which holds across processes.
+
+Where to look:
+
+* `schema`: the tables; `engine`: database URLs and the async engine;
+  `rows`: rows to dataclasses; `base`: transactions and shared lookups.
+* `agents`, `tickets` (creation, queues), `transitions` (assign, claim,
+  resolve, transfer, ...), `messages`, `events` (event stream, statistics,
+  outcomes): the parts `InboxStore` is made of.
+"""
+
+from rasa_handover.inbox.store.agents import AgentStore, hash_token
+from rasa_handover.inbox.store.base import Change, utcnow
+from rasa_handover.inbox.store.engine import SQLITE_BUSY_TIMEOUT_SECONDS, to_async_url
+from rasa_handover.inbox.store.events import EVENTS_PAGE_SIZE, EventStore
+from rasa_handover.inbox.store.messages import MessageStore
+from rasa_handover.inbox.store.schema import (
+    agents_table,
+    events_table,
+    messages_table,
+    metadata,
+    tickets_table,
+)
+from rasa_handover.inbox.store.tickets import TicketStore
+from rasa_handover.inbox.store.transitions import TransitionStore
+
+
+class InboxStore(AgentStore, TicketStore, TransitionStore, MessageStore, EventStore):
+    """The inbox's database.
+
+    Call `await create_all()` once before use and `await close()` at shutdown.
+    """
+
+
+__all__ = [
+    "EVENTS_PAGE_SIZE",
+    "SQLITE_BUSY_TIMEOUT_SECONDS",
+    "Change",
+    "InboxStore",
+    "agents_table",
+    "events_table",
+    "hash_token",
+    "messages_table",
+    "metadata",
+    "tickets_table",
+    "to_async_url",
+    "utcnow",
+]

@@ -1,0 +1,170 @@
+"""Agents: profiles (seeded from the inbox config), tokens, availability, load."""
+
+import hashlib
+from typing import Any, List, Optional, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from rasa_handover.inbox.contract import DEFAULT_TEAM
+from rasa_handover.inbox.errors import NotFoundError, ValidationError
+from rasa_handover.inbox.models import AGENT_TIERS, LOAD_STATUSES, TIER_STANDARD, Agent
+from rasa_handover.inbox.store.base import StoreBase
+from rasa_handover.inbox.store.rows import agent_from_row
+from rasa_handover.inbox.store.schema import agents_table, tickets_table
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 hex digest of an agent token, the only form the store keeps.
+
+    Args:
+        token: The agent's bearer token.
+
+    Returns:
+        The digest.
+
+    """
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class AgentStore(StoreBase):
+    """The agents' part of `InboxStore`."""
+
+    async def upsert_agent(
+        self,
+        agent_id: str,
+        name: str,
+        token: str,
+        teams: Sequence[str] = (DEFAULT_TEAM,),
+        languages: Sequence[str] = ("en",),
+        tier: str = TIER_STANDARD,
+        capacity: int = 1,
+    ) -> Agent:
+        """Creates an agent or updates its profile, keeping its availability.
+
+        Args:
+            agent_id: Stable identifier.
+            name: Display name.
+            token: The agent's API token (stored hashed).
+            teams: Teams the agent works.
+            languages: Languages the agent speaks.
+            tier: `standard` or `senior`.
+            capacity: Tickets the agent handles at once (>= 0).
+
+        Returns:
+            The stored agent.
+
+        Raises:
+            ValidationError: for an unknown tier, negative capacity or empty token.
+
+        """
+        if tier not in AGENT_TIERS:
+            raise ValidationError(
+                f"tier must be one of {', '.join(AGENT_TIERS)}, got '{tier}'", "tier"
+            )
+        if capacity < 0:
+            raise ValidationError("capacity must be 0 or more", "capacity")
+        if not token:
+            raise ValidationError(f"agent '{name}' has no token", "token")
+        values = {
+            "name": name,
+            "token_hash": hash_token(token),
+            "teams": list(teams),
+            "languages": list(languages),
+            "tier": tier,
+            "capacity": capacity,
+        }
+        owner = await self.agent_by_token(token)
+        if owner is not None and owner.id != agent_id:
+            raise ValidationError(
+                f"agent '{name}' has the same token as agent '{owner.id}'", "token"
+            )
+        table = agents_table
+        async with self._transaction() as conn:
+            updated = await conn.execute(
+                table.update().where(table.c.id == agent_id).values(**values)
+            )
+        if not updated.rowcount:
+            try:
+                async with self._transaction() as conn:
+                    await conn.execute(
+                        table.insert().values(id=agent_id, online=False, **values)
+                    )
+            except IntegrityError:
+                # Another replica seeded the same agent a moment ago.
+                async with self._transaction() as conn:
+                    await conn.execute(
+                        table.update().where(table.c.id == agent_id).values(**values)
+                    )
+        agent = await self.get_agent(agent_id)
+        assert agent is not None
+        return agent
+
+    async def get_agent(self, agent_id: str) -> Optional[Agent]:
+        """The agent with this id, or None."""
+        agents = await self._agents(agents_table.c.id == agent_id)
+        return agents[0] if agents else None
+
+    async def agent_by_token(self, token: str) -> Optional[Agent]:
+        """The agent a bearer token belongs to, or None.
+
+        Args:
+            token: The token as sent by the client.
+
+        Returns:
+            The agent, or None for an unknown or empty token.
+
+        """
+        if not token:
+            return None
+        agents = await self._agents(agents_table.c.token_hash == hash_token(token))
+        return agents[0] if agents else None
+
+    async def list_agents(self) -> List[Agent]:
+        """Every agent with current load, ordered by name."""
+        return await self._agents(None)
+
+    async def set_availability(self, agent_id: str, online: bool) -> Agent:
+        """Marks an agent online or offline.
+
+        Args:
+            agent_id: The agent.
+            online: The new availability.
+
+        Returns:
+            The updated agent.
+
+        Raises:
+            NotFoundError: if the agent does not exist.
+
+        """
+        table = agents_table
+        async with self._transaction() as conn:
+            result = await conn.execute(
+                table.update()
+                .where(table.c.id == agent_id)
+                .values(online=online, last_seen=self.clock())
+            )
+        if not result.rowcount:
+            raise NotFoundError(f"unknown agent '{agent_id}'", "agent_id")
+        agent = await self.get_agent(agent_id)
+        assert agent is not None
+        return agent
+
+    async def _agents(self, condition: Any) -> List[Agent]:
+        tickets = tickets_table
+        load = (
+            sa.select(tickets.c.agent_id, sa.func.count().label("active"))
+            .where(tickets.c.status.in_(LOAD_STATUSES))
+            .group_by(tickets.c.agent_id)
+            .subquery()
+        )
+        query = sa.select(agents_table, load.c.active).outerjoin(
+            load, load.c.agent_id == agents_table.c.id
+        )
+        if condition is not None:
+            query = query.where(condition)
+        query = query.order_by(agents_table.c.name, agents_table.c.id)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [agent_from_row(row) for row in rows]

@@ -1,0 +1,137 @@
+"""Reading lifecycle events back: the agents' event stream, pickup times, outcomes."""
+
+from datetime import datetime
+from typing import Dict, Iterable, List, Optional
+
+import sqlalchemy as sa
+
+from rasa_handover.inbox.contract import EVENT_TRANSFERRED
+from rasa_handover.inbox.models import STATUS_RESOLVED, LifecycleEvent, OutcomeRecord
+from rasa_handover.inbox.store.base import StoreBase
+from rasa_handover.inbox.store.rows import event_from_row, outcome_from_row, utc
+from rasa_handover.inbox.store.schema import events_table, tickets_table
+from rasa_handover.inbox.wait_estimate import PICKUP_SAMPLE_SIZE
+
+# Upper bound on events returned by one `events()` call (SSE catch-up pages).
+EVENTS_PAGE_SIZE = 500
+
+
+class EventStore(StoreBase):
+    """Events, statistics and outcome labels: their part of `InboxStore`."""
+
+    async def events(
+        self,
+        after_id: int = 0,
+        ticket_id: Optional[int] = None,
+        teams: Optional[Iterable[str]] = None,
+        agent_id: Optional[str] = None,
+        limit: int = EVENTS_PAGE_SIZE,
+    ) -> List[LifecycleEvent]:
+        """Lifecycle events after a cursor, oldest first.
+
+        Args:
+            after_id: The last event id already seen.
+            ticket_id: Only this ticket's events.
+            teams: Only events of tickets now in these teams (plus, with
+                `agent_id`, of tickets that agent holds).
+            agent_id: See `teams`.
+            limit: At most this many.
+
+        Returns:
+            The events.
+
+        """
+        events, tickets = events_table, tickets_table
+        query = sa.select(events).where(events.c.id > after_id)
+        if ticket_id is not None:
+            query = query.where(events.c.ticket_id == ticket_id)
+        if teams is not None:
+            scope = tickets.c.team.in_(list(teams))
+            if agent_id is not None:
+                scope = sa.or_(scope, tickets.c.agent_id == agent_id)
+            query = query.join(tickets, tickets.c.id == events.c.ticket_id).where(scope)
+        query = query.order_by(events.c.id).limit(limit)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [event_from_row(row) for row in rows]
+
+    async def transferred_by(self, ticket_ids: Iterable[int]) -> Dict[int, str]:
+        """Who last transferred each of these tickets away.
+
+        Tickets never transferred by an agent are left out.
+        """
+        wanted = list(ticket_ids)
+        if not wanted:
+            return {}
+        table = events_table
+        query = (
+            sa.select(table.c.ticket_id, table.c.data)
+            .where(table.c.type == EVENT_TRANSFERRED, table.c.ticket_id.in_(wanted))
+            .order_by(table.c.id)
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        found: Dict[int, str] = {}
+        for row in rows:
+            agent_id = (row.data or {}).get("agent_id")
+            if agent_id:
+                found[int(row.ticket_id)] = str(agent_id)
+        return found
+
+    async def latest_event_id(self) -> int:
+        """The id of the newest event (0 when there is none)."""
+        async with self.engine.connect() as conn:
+            latest = (
+                await conn.execute(sa.select(sa.func.max(events_table.c.id)))
+            ).scalar()
+        return int(latest or 0)
+
+    async def recent_pickup_seconds(
+        self, team: str, limit: int = PICKUP_SAMPLE_SIZE
+    ) -> List[float]:
+        """How long the team's latest accepted tickets waited, oldest first.
+
+        Args:
+            team: The team.
+            limit: How many of the latest pickups.
+
+        Returns:
+            Seconds from request to acceptance.
+
+        """
+        table = tickets_table
+        query = (
+            sa.select(table.c.created_at, table.c.accepted_at)
+            .where(table.c.team == team, table.c.accepted_at.isnot(None))
+            .order_by(table.c.accepted_at.desc(), table.c.id.desc())
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        waits = []
+        for row in reversed(rows):
+            created, accepted = utc(row.created_at), utc(row.accepted_at)
+            if created is not None and accepted is not None:
+                waits.append((accepted - created).total_seconds())
+        return waits
+
+    async def outcomes(self, since: Optional[datetime] = None) -> List[OutcomeRecord]:
+        """Resolved tickets with their outcome labels, oldest first.
+
+        Args:
+            since: Only tickets resolved at or after this time.
+
+        Returns:
+            The outcome records (the input of `rasa-handover tune`).
+
+        """
+        table = tickets_table
+        query = sa.select(table).where(
+            table.c.status == STATUS_RESOLVED, table.c.outcome.isnot(None)
+        )
+        if since is not None:
+            query = query.where(table.c.resolved_at >= since)
+        query = query.order_by(table.c.resolved_at, table.c.id)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [outcome_from_row(row) for row in rows]

@@ -1,0 +1,90 @@
+"""The tables: agents, tickets, messages and lifecycle events (SQLAlchemy Core)."""
+
+import sqlalchemy as sa
+
+# Column sizes: generous for ids from any channel, bounded for indexes.
+_ID_LENGTH = 255
+
+_SHORT_LENGTH = 64
+
+_NAME_LENGTH = 255
+
+_HASH_LENGTH = 64
+
+metadata = sa.MetaData()
+
+agents_table = sa.Table(
+    "handover_agents",
+    metadata,
+    sa.Column("id", sa.String(_SHORT_LENGTH), primary_key=True),
+    sa.Column("name", sa.String(_NAME_LENGTH), nullable=False),
+    sa.Column("token_hash", sa.String(_HASH_LENGTH), nullable=False, unique=True),
+    sa.Column("teams", sa.JSON, nullable=False),
+    sa.Column("languages", sa.JSON, nullable=False),
+    sa.Column("tier", sa.String(_SHORT_LENGTH), nullable=False),
+    sa.Column("capacity", sa.Integer, nullable=False),
+    sa.Column("online", sa.Boolean, nullable=False, default=False),
+    sa.Column("last_seen", sa.DateTime(timezone=True)),
+)
+
+tickets_table = sa.Table(
+    "handover_tickets",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("conversation_id", sa.String(_ID_LENGTH), nullable=False, index=True),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(_SHORT_LENGTH), nullable=False),
+    sa.Column("team", sa.String(_SHORT_LENGTH), nullable=False),
+    sa.Column("language", sa.String(_SHORT_LENGTH)),
+    sa.Column("tier", sa.String(_SHORT_LENGTH), nullable=False),
+    sa.Column("channel", sa.String(_SHORT_LENGTH)),
+    sa.Column("reason", sa.String(_SHORT_LENGTH)),
+    sa.Column("customer_name", sa.String(_NAME_LENGTH)),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("agent_id", sa.String(_SHORT_LENGTH), index=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("assigned_at", sa.DateTime(timezone=True)),
+    sa.Column("accepted_at", sa.DateTime(timezone=True)),
+    sa.Column("resolved_at", sa.DateTime(timezone=True)),
+    sa.Column("estimated_wait_seconds", sa.Integer),
+    sa.Column("no_agent_reason", sa.String(_SHORT_LENGTH)),
+    sa.Column("callback", sa.JSON),
+    sa.Column("outcome", sa.String(_SHORT_LENGTH)),
+    sa.Column("outcome_note", sa.Text),
+    # The retry key: a channel that retries a handover gets the same ticket.
+    sa.UniqueConstraint("conversation_id", "attempt", name="uq_handover_attempt"),
+    sa.Index("ix_handover_tickets_queue", "status", "team"),
+)
+
+
+def _ticket_id_column() -> sa.Column:
+    """The ticket a message or event belongs to (deleted with the ticket)."""
+    return sa.Column(
+        "ticket_id",
+        sa.Integer,
+        sa.ForeignKey("handover_tickets.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    )
+
+
+messages_table = sa.Table(
+    "handover_messages",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    _ticket_id_column(),
+    sa.Column("sender", sa.String(_SHORT_LENGTH), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("agent_name", sa.String(_NAME_LENGTH)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+events_table = sa.Table(
+    "handover_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    _ticket_id_column(),
+    sa.Column("type", sa.String(_SHORT_LENGTH), nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)

@@ -1,0 +1,434 @@
+"""A ticket's state changes, each one conditional `UPDATE` plus its event.
+
+The condition, not a prior read, decides who wins a race: two replicas can
+never both accept the same ticket.
+"""
+
+from typing import Any, Mapping, Optional, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from rasa_handover.inbox.contract import (
+    EVENT_ACCEPTED,
+    EVENT_ASSIGNED,
+    EVENT_EXPIRED,
+    EVENT_FAILED,
+    EVENT_QUEUED,
+    EVENT_RESOLVED,
+    EVENT_TRANSFERRED,
+)
+from rasa_handover.inbox.errors import ConflictError, NotFoundError, ValidationError
+from rasa_handover.inbox.models import (
+    OPEN_STATUSES,
+    OUTCOMES,
+    STATUS_ACTIVE,
+    STATUS_ASSIGNED,
+    STATUS_CALLBACK,
+    STATUS_EXPIRED,
+    STATUS_FAILED,
+    STATUS_RESOLVED,
+    STATUS_WAITING,
+)
+from rasa_handover.inbox.store.base import Change, StoreBase
+from rasa_handover.inbox.store.schema import tickets_table
+
+# Statuses from which an agent may take a ticket (plus "assigned to them").
+_CLAIMABLE = (STATUS_WAITING, STATUS_CALLBACK)
+
+# Statuses in which a ticket can still be resolved, transferred or expired.
+_UNFINISHED = (*OPEN_STATUSES, STATUS_CALLBACK)
+
+
+class TransitionStore(StoreBase):
+    """Assign, claim, resolve, transfer, requeue, callback, expire."""
+
+    async def assign(self, ticket_id: int, agent_id: str) -> Change:
+        """Routes a waiting ticket to an agent (who still has to accept it).
+
+        Args:
+            ticket_id: The ticket.
+            agent_id: The agent.
+
+        Returns:
+            The change.
+
+        Raises:
+            NotFoundError: unknown ticket.
+            ConflictError: the ticket is no longer waiting.
+
+        """
+        table = tickets_table
+        async with self._transaction() as conn:
+            result = await conn.execute(
+                table.update()
+                .where(table.c.id == ticket_id, table.c.status == STATUS_WAITING)
+                .values(
+                    status=STATUS_ASSIGNED,
+                    agent_id=agent_id,
+                    assigned_at=self.clock(),
+                    no_agent_reason=None,
+                )
+            )
+            if not result.rowcount:
+                raise await self._refusal(conn, ticket_id, "assign")
+            event = await self._append_event(
+                conn,
+                ticket_id,
+                EVENT_ASSIGNED,
+                {"agent_id": agent_id, "agent_name": await self._name(conn, agent_id)},
+            )
+        return Change(await self.require_ticket(ticket_id), event)
+
+    async def claim(self, ticket_id: int, agent_id: str) -> Change:
+        """An agent takes a ticket: waiting, a callback, or assigned to them.
+
+        Args:
+            ticket_id: The ticket.
+            agent_id: The agent.
+
+        Returns:
+            The change (`event` is None if the agent already held the ticket).
+
+        Raises:
+            NotFoundError: unknown ticket.
+            ConflictError: another agent holds it, or it is finished.
+
+        """
+        table = tickets_table
+        now = self.clock()
+        async with self._transaction() as conn:
+            result = await conn.execute(
+                table.update()
+                .where(
+                    table.c.id == ticket_id,
+                    sa.or_(
+                        table.c.status.in_(_CLAIMABLE),
+                        sa.and_(
+                            table.c.status == STATUS_ASSIGNED,
+                            table.c.agent_id == agent_id,
+                        ),
+                    ),
+                )
+                .values(
+                    status=STATUS_ACTIVE,
+                    agent_id=agent_id,
+                    assigned_at=sa.func.coalesce(table.c.assigned_at, now),
+                    accepted_at=now,
+                    no_agent_reason=None,
+                )
+            )
+            if not result.rowcount:
+                return await self._repeated_or_refused(
+                    conn, ticket_id, agent_id, STATUS_ACTIVE, "claim"
+                )
+            event = await self._append_event(
+                conn,
+                ticket_id,
+                EVENT_ACCEPTED,
+                {"agent_id": agent_id, "agent_name": await self._name(conn, agent_id)},
+            )
+        return Change(await self.require_ticket(ticket_id), event)
+
+    async def resolve(
+        self,
+        ticket_id: int,
+        agent_id: str,
+        outcome: str,
+        note: Optional[str] = None,
+    ) -> Change:
+        """Closes a ticket with the agent's verdict on the escalation.
+
+        Args:
+            ticket_id: The ticket.
+            agent_id: The resolving agent.
+            outcome: One of `OUTCOMES`.
+            note: Free text for tuning and reports.
+
+        Returns:
+            The change (`event` is None if this agent had already resolved it).
+
+        Raises:
+            ValidationError: unknown outcome label.
+            NotFoundError: unknown ticket.
+            ConflictError: another agent is handling it, or it is finished.
+
+        """
+        if outcome not in OUTCOMES:
+            raise ValidationError(
+                f"outcome must be one of {', '.join(OUTCOMES)}, got '{outcome}'",
+                "outcome",
+            )
+        table = tickets_table
+        async with self._transaction() as conn:
+            result = await conn.execute(
+                table.update()
+                .where(
+                    table.c.id == ticket_id,
+                    table.c.status.in_(_UNFINISHED),
+                    # Nobody closes a conversation a colleague is in the middle of.
+                    sa.or_(
+                        table.c.status != STATUS_ACTIVE,
+                        table.c.agent_id == agent_id,
+                    ),
+                )
+                .values(
+                    status=STATUS_RESOLVED,
+                    agent_id=agent_id,
+                    resolved_at=self.clock(),
+                    outcome=outcome,
+                    outcome_note=note,
+                )
+            )
+            if not result.rowcount:
+                return await self._repeated_or_refused(
+                    conn, ticket_id, agent_id, STATUS_RESOLVED, "resolve"
+                )
+            event = await self._append_event(
+                conn,
+                ticket_id,
+                EVENT_RESOLVED,
+                {
+                    "agent_id": agent_id,
+                    "agent_name": await self._name(conn, agent_id),
+                    "outcome": outcome,
+                    "note": note,
+                },
+            )
+        return Change(await self.require_ticket(ticket_id), event)
+
+    async def transfer(
+        self, ticket_id: int, team: str, agent_id: Optional[str] = None
+    ) -> Change:
+        """Moves a ticket to another team's queue (it waits there again).
+
+        Args:
+            ticket_id: The ticket.
+            team: The new team.
+            agent_id: Who transfers it (None: the system).
+
+        Returns:
+            The change.
+
+        Raises:
+            ValidationError: empty team.
+            NotFoundError: unknown ticket.
+            ConflictError: finished, or another agent is handling it.
+
+        """
+        if not team:
+            raise ValidationError("team must not be empty", "team")
+        table = tickets_table
+        async with self._transaction() as conn:
+            before = await self._ticket_in(conn, ticket_id)
+            condition = [table.c.id == ticket_id, table.c.status.in_(_UNFINISHED)]
+            if agent_id is not None:
+                condition.append(
+                    sa.or_(
+                        table.c.status != STATUS_ACTIVE, table.c.agent_id == agent_id
+                    )
+                )
+            result = await conn.execute(
+                table.update()
+                .where(*condition)
+                .values(
+                    status=STATUS_WAITING,
+                    team=team,
+                    agent_id=None,
+                    assigned_at=None,
+                    accepted_at=None,
+                )
+            )
+            if not result.rowcount or before is None:
+                raise await self._refusal(conn, ticket_id, "transfer")
+            event = await self._append_event(
+                conn,
+                ticket_id,
+                EVENT_TRANSFERRED,
+                {
+                    "from_team": before.team,
+                    "to_team": team,
+                    "agent_id": agent_id,
+                    "agent_name": await self._name(conn, agent_id),
+                },
+            )
+        return Change(await self.require_ticket(ticket_id), event)
+
+    async def requeue(self, ticket_id: int, reason: str) -> Change:
+        """Puts an assigned (not yet accepted) ticket back into its queue.
+
+        Args:
+            ticket_id: The ticket.
+            reason: Why, e.g. "agent_offline" (stored in the `queued` event).
+
+        Returns:
+            The change.
+
+        Raises:
+            NotFoundError: unknown ticket.
+            ConflictError: the ticket is not assigned.
+
+        """
+        table = tickets_table
+        async with self._transaction() as conn:
+            result = await conn.execute(
+                table.update()
+                .where(table.c.id == ticket_id, table.c.status == STATUS_ASSIGNED)
+                .values(status=STATUS_WAITING, agent_id=None, assigned_at=None)
+            )
+            if not result.rowcount:
+                raise await self._refusal(conn, ticket_id, "requeue")
+            event = await self._append_event(
+                conn, ticket_id, EVENT_QUEUED, {"reason": reason}
+            )
+        return Change(await self.require_ticket(ticket_id), event)
+
+    async def mark_queued(
+        self,
+        ticket_id: int,
+        no_agent_reason: Optional[str],
+        estimated_wait_seconds: Optional[int],
+        notes: Sequence[str] = (),
+    ) -> Change:
+        """Records that a new ticket waits in its queue, and why.
+
+        Args:
+            ticket_id: The ticket.
+            no_agent_reason: Why no agent was assigned.
+            estimated_wait_seconds: The wait told to the customer.
+            notes: Routing notes for the agents.
+
+        Returns:
+            The change.
+
+        """
+        table = tickets_table
+        async with self._transaction() as conn:
+            await conn.execute(
+                table.update()
+                .where(table.c.id == ticket_id)
+                .values(
+                    no_agent_reason=no_agent_reason,
+                    estimated_wait_seconds=estimated_wait_seconds,
+                )
+            )
+            event = await self._append_event(
+                conn,
+                ticket_id,
+                EVENT_QUEUED,
+                {
+                    "no_agent_reason": no_agent_reason,
+                    "estimated_wait_seconds": estimated_wait_seconds,
+                    "notes": list(notes),
+                },
+            )
+        return Change(await self.require_ticket(ticket_id), event)
+
+    async def set_estimate(self, ticket_id: int, seconds: Optional[int]) -> None:
+        """Remembers the wait estimate last told to the customer (no event)."""
+        async with self._transaction() as conn:
+            await conn.execute(
+                tickets_table.update()
+                .where(tickets_table.c.id == ticket_id)
+                .values(estimated_wait_seconds=seconds)
+            )
+
+    async def set_callback(self, ticket_id: int, callback: Mapping[str, Any]) -> Change:
+        """Turns an open ticket into a callback request.
+
+        Args:
+            ticket_id: The ticket.
+            callback: `{"when": ..., "contact": ...}`.
+
+        Returns:
+            The change (a `queued` event carrying the callback).
+
+        Raises:
+            NotFoundError: unknown ticket.
+            ConflictError: the ticket is finished.
+
+        """
+        table = tickets_table
+        async with self._transaction() as conn:
+            result = await conn.execute(
+                table.update()
+                .where(table.c.id == ticket_id, table.c.status.in_(_UNFINISHED))
+                .values(
+                    status=STATUS_CALLBACK,
+                    callback=dict(callback),
+                    agent_id=None,
+                    assigned_at=None,
+                    accepted_at=None,
+                )
+            )
+            if not result.rowcount:
+                raise await self._refusal(conn, ticket_id, "schedule a callback for")
+            event = await self._append_event(
+                conn, ticket_id, EVENT_QUEUED, {"callback": dict(callback)}
+            )
+        return Change(await self.require_ticket(ticket_id), event)
+
+    async def finish(self, ticket_id: int, status: str, reason: str) -> Change:
+        """Ends an unfinished ticket as `expired` or `failed`.
+
+        Args:
+            ticket_id: The ticket.
+            status: `STATUS_EXPIRED` or `STATUS_FAILED`.
+            reason: Why (stored in the event).
+
+        Returns:
+            The change.
+
+        Raises:
+            ValidationError: another status.
+            NotFoundError: unknown ticket.
+            ConflictError: already finished.
+
+        """
+        events = {STATUS_EXPIRED: EVENT_EXPIRED, STATUS_FAILED: EVENT_FAILED}
+        if status not in events:
+            raise ValidationError("status must be expired or failed", "status")
+        table = tickets_table
+        async with self._transaction() as conn:
+            result = await conn.execute(
+                table.update()
+                .where(table.c.id == ticket_id, table.c.status.in_(_UNFINISHED))
+                .values(status=status, resolved_at=self.clock())
+            )
+            if not result.rowcount:
+                raise await self._refusal(conn, ticket_id, f"mark {status}")
+            event = await self._append_event(
+                conn, ticket_id, events[status], {"reason": reason}
+            )
+        return Change(await self.require_ticket(ticket_id), event)
+
+    async def _repeated_or_refused(
+        self,
+        conn: AsyncConnection,
+        ticket_id: int,
+        agent_id: str,
+        status: str,
+        action: str,
+    ) -> Change:
+        """A repeated request by the same agent is a no-op; anything else refused."""
+        current = await self._ticket_in(conn, ticket_id)
+        if (
+            current is not None
+            and current.status == status
+            and current.agent_id == agent_id
+        ):
+            return Change(current, None)
+        raise await self._refusal(conn, ticket_id, action)
+
+    async def _refusal(
+        self, conn: AsyncConnection, ticket_id: int, operation: str
+    ) -> Exception:
+        """The error explaining why a conditional update changed nothing."""
+        current = await self._ticket_in(conn, ticket_id)
+        if current is None:
+            return NotFoundError(f"unknown ticket {ticket_id}", "ticket_id")
+        holder = f" by agent '{current.agent_id}'" if current.agent_id else ""
+        return ConflictError(
+            f"cannot {operation} ticket {ticket_id}: it is {current.status}{holder}",
+            "ticket_id",
+        )

@@ -1,0 +1,103 @@
+"""The channel against a real standalone inbox over HTTP (HMAC-signed), in process.
+
+The inbox is the real app (`create_app`) served on a loopback socket; the
+channel talks to it through `HttpInboxClient`, exactly as with `inbox_url` in
+credentials.yml.
+"""
+
+import logging
+import uuid
+from pathlib import Path
+from typing import Any, AsyncIterator, Dict, Tuple
+
+import pytest
+from rasa.core.channels.channel import UserMessage, register
+from sanic import Sanic
+
+from rasa_handover.channels import HandoverInput
+from rasa_handover.channels.inbox_client import HttpInboxClient
+from rasa_handover.channels.outbox import Outbox
+from rasa_handover.inbox.api import create_app
+from rasa_handover.inbox.config import AgentConfig, InboxConfig
+from tests.inbox.conftest import running
+
+SECRET = "channel-secret"
+CONFIG = InboxConfig(
+    agents=(AgentConfig("Maya", "token-maya", teams=("general",)),),
+    shared_secret=SECRET,
+    housekeeping_seconds=0,
+)
+PAYLOAD: Dict[str, Any] = {"trigger": {"reason": "explicit_request"}}
+
+
+@pytest.fixture
+async def inbox(tmp_path: Path) -> AsyncIterator[Tuple[str, HttpInboxClient]]:
+    app = create_app(
+        f"sqlite:///{tmp_path / 'inbox.db'}",
+        CONFIG,
+        name=f"inbox_http_{uuid.uuid4().hex[:10]}",
+    )
+    async with running(app) as url:
+        yield url, HttpInboxClient(url, SECRET)
+
+
+@pytest.mark.parametrize(
+    "open_ticket, relayed",
+    [
+        pytest.param(False, False, id="no-open-handover-is-not-an-error"),
+        pytest.param(True, True, id="open-handover-takes-the-message"),
+    ],
+)
+async def test_relay_answers_whether_the_conversation_has_an_open_handover(
+    inbox: Tuple[str, HttpInboxClient], open_ticket: bool, relayed: bool
+) -> None:
+    _, client = inbox
+    if open_ticket:
+        await client.request_handover("c1", 1, PAYLOAD)
+    assert await client.relay("c1", "my order is 1182") is relayed
+
+
+async def test_customer_message_without_a_handover_is_not_logged_as_an_error(
+    inbox: Tuple[str, HttpInboxClient],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    url, _ = inbox
+    channel = HandoverInput(
+        inbox_url=url, shared_secret=SECRET, outbox=str(tmp_path / "outbox.db")
+    )
+
+    async def on_new_message(message: UserMessage) -> None:
+        pass
+
+    channel.blueprint(on_new_message)
+    channel.relay.outbox = Outbox(str(tmp_path / "outbox.db"))
+    # Without Rasa's tracker store every message is offered to the inbox, which
+    # answers 404 for a conversation that has no open handover.
+    with caplog.at_level(logging.WARNING):
+        await channel.relay.relay_to_inbox("c-without-ticket", "hello?")
+    problems = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [r.getMessage() for r in problems] == []
+    assert channel.relay.outbox.pending_count() == 0
+    channel.relay.outbox.close()
+
+
+async def test_channel_registers_on_a_sanic_app_like_rasa_run(
+    inbox: Tuple[str, HttpInboxClient], tmp_path: Path
+) -> None:
+    url, _ = inbox
+    channel = HandoverInput(
+        inbox_url=url, shared_secret=SECRET, outbox=str(tmp_path / "outbox.db")
+    )
+    app = Sanic(f"rasa_{uuid.uuid4().hex[:10]}")
+    register([channel], app, route="/webhooks/")  # what `rasa run` does
+
+    _, health = await app.asgi_client.get("/webhooks/handover/")
+    assert health.status == 200
+    assert health.json == {
+        "status": "ok",
+        "inbox": "standalone",
+        "outbox_pending": 0,
+    }
+    _, refused = await app.asgi_client.post("/webhooks/handover/webhook", json=[])
+    assert (refused.status, refused.json["field"]) == (400, "body")
