@@ -424,9 +424,11 @@ def format_report(report: Report) -> str:
     else:
         lines.append("\nThe plugin changes none of your stories' outcomes.")
     if report.handover_stories:
+        count = len(report.handover_stories)
         lines.append(
-            f"{len(report.handover_stories)} stories expect the handover and pass "
-            f"with it."
+            "1 story expects the handover and passes with it."
+            if count == 1
+            else f"{count} stories expect the handover and pass with it."
         )
     if report.failing:
         lines.append(

@@ -109,7 +109,7 @@ def test_report_names_the_trigger_evidence_and_what_to_do() -> None:
     assert f'"{PLANTED}" passes without the plugin and fails with it' in text
     assert "trigger: repeat_loop" in text and '"count": 2' in text
     assert "repeat_ignore_intents" in text
-    assert "1 stories expect the handover and pass with it" in text
+    assert "1 story expects the handover and passes with it" in text
 
 
 # --- The configuration checks. ---------------------------------------------------
@@ -280,7 +280,7 @@ def test_check_on_an_unchanged_bot_passes(
     out = capsys.readouterr().out
     assert code == 0, out
     assert "changes none of your stories" in out
-    assert "1 stories expect the handover and pass with it" in out
+    assert "1 story expects the handover and passes with it" in out
     assert "configuration is complete" in out
 
 
