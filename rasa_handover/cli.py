@@ -2,41 +2,63 @@
 
     rasa-handover inbox --config inbox.yml --db postgresql://... --port 5010
     rasa-handover evaluate conversations.yml --model models/bot.tar.gz --baseline
+    rasa-handover calibrate --config config.yml --nlu data/
+    rasa-handover init --dry-run
+    rasa-handover check
 
-Subcommands are added here as the plugin grows (tune, export, report, evaluate).
+Each subcommand's module has `add_arguments(parser)` and `run(args) -> int`;
+they are listed once, in `COMMANDS`.
 """
 
 import argparse
+import importlib
 import logging
 import sys
 from typing import List, Optional
 
 from rasa_handover.__version__ import __version__
 
+# name -> (module with add_arguments/run, help); modules are imported on use.
+COMMANDS = {
+    "init": (
+        "rasa_handover.setup_bot",
+        "add rasa-handover to the bot in this folder (--dry-run shows the diff)",
+    ),
+    "check": (
+        "rasa_handover.check",
+        "which of the bot's test stories the plugin changes, and what the "
+        "handover configuration lacks",
+    ),
+    "calibrate": (
+        "rasa_handover.calibrate",
+        "per-intent confidence floors from cross-validating the bot's NLU "
+        "(writes the tuning file)",
+    ),
+    "evaluate": (
+        "rasa_handover.evaluation",
+        "measure when and why a trained bot hands over, on labelled "
+        "conversations (optionally against Rasa's FallbackClassifier + rules)",
+    ),
+    "inbox": (
+        "rasa_handover.inbox.cli",
+        "run the inbox service on its own (for several replicas)",
+    ),
+}
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
-    from rasa_handover import evaluation
-    from rasa_handover.inbox import cli as inbox_cli
-
     parser = argparse.ArgumentParser(
         prog="rasa-handover",
         description="Hand Rasa conversations to human agents.",
     )
     parser.add_argument("--version", action="version", version=__version__)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    inbox = commands.add_parser(
-        "inbox", help="run the inbox service on its own (for several replicas)"
-    )
-    inbox_cli.add_arguments(inbox)
-    inbox.set_defaults(run=inbox_cli.run)
-    evaluate = commands.add_parser(
-        "evaluate",
-        help="measure when and why a trained bot hands over, on labelled "
-        "conversations (optionally against Rasa's FallbackClassifier + rules)",
-    )
-    evaluation.add_arguments(evaluate)
-    evaluate.set_defaults(run=evaluation.run)
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        command = commands.add_parser(name, help=help_text)
+        module.add_arguments(command)
+        command.set_defaults(run=module.run)
     return parser
 
 
