@@ -6,6 +6,7 @@ tests/e2e/. Everything else is real: the inbox service and store on an SQLite
 file, the outbox file, the customer mailbox.
 """
 
+import asyncio
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -153,3 +154,22 @@ async def test_unreachable_inbox_queues_and_tells_the_customer_once(
     told = texts(channel.mailbox.since("c1", 0))
     assert told == ["Sorry, please email help@example.com."]
     assert channel.relay.outbox.pending_count() == 1  # still kept, still retried
+
+
+async def test_rasa_run_logs_where_the_inbox_is_and_who_is_online(
+    channel: Any, tmp_path: Path
+) -> None:
+    """The one line `rasa run` logs at start (after_server_start)."""
+    summary = await channel.startup_summary()
+    assert "inbox at /webhooks/handover/inbox/" in summary
+    assert "1 agent(s) defined, 0 online" in summary
+    assert f"storage sqlite+aiosqlite:///{tmp_path}/handover.db" in summary
+    await channel.service.set_availability(await maya(channel), True)
+    assert "1 agent(s) defined, 1 online" in await channel.startup_summary()
+
+
+def test_a_standalone_inbox_is_named_by_its_url() -> None:
+    channel = HandoverInput(inbox_url="http://inbox:5010", public_url="http://bot:5005")
+    assert "standalone inbox at http://inbox:5010" in asyncio.run(
+        channel.startup_summary()
+    )

@@ -251,10 +251,29 @@ class HandoverInput(InputChannel):
         @webhook.listener("after_server_start")
         async def start_worker(app: Sanic, _: Any) -> None:
             self.relay.start_worker()
+            logger.info(await self.startup_summary())
 
         @webhook.listener("before_server_stop")
         async def stop(app: Sanic, _: Any) -> None:
             self.relay.stop()
+
+    async def startup_summary(self) -> str:
+        """One line for `rasa run`'s log: where the inbox is, agents, storage."""
+        if self.inbox_url:
+            return (
+                f"rasa-handover: standalone inbox at {self.inbox_url}; its own "
+                f"log says how many agents are online."
+            )
+        if self.service is None:
+            return "rasa-handover: no inbox is mounted."
+        agents = await self.service.store.list_agents()
+        online = sum(1 for agent in agents if agent.online)
+        storage = _without_password(self.service.store.url)
+        return (
+            f"rasa-handover: inbox at /webhooks/{CHANNEL_NAME}/inbox/ (the agent "
+            f"page), {len(agents)} agent(s) defined, {online} online (agents go "
+            f"online on the agent page), storage {storage}."
+        )
 
     # --- REST. -------------------------------------------------------------------
 
@@ -385,3 +404,13 @@ def _handler(method: Handler) -> Handler:
         return await method(request, *args, **kwargs)
 
     return handler
+
+
+def _without_password(url: str) -> str:
+    """A database URL fit for a log line."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unusual URL is still logged, only its scheme
+        return url.split(":", 1)[0]
