@@ -12,6 +12,7 @@ or import them from your own actions package (`from rasa_handover.actions import
   customer-facing responses, as a custom message that the handover channel turns
   into an inbox ticket and the acknowledgement the customer sees.
 - `action_offer_handover` asks whether the customer wants a person.
+- `action_handover_clarify` asks once what an unclear turn meant.
 - `action_handback` greets the customer back when the agent resolves.
 - `action_schedule_callback` arranges a callback when nobody is available.
 
@@ -30,6 +31,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from rasa_handover.constants import (
+    ACTION_CLARIFY,
     ACTION_HANDBACK,
     ACTION_HANDOVER,
     ACTION_OFFER_HANDOVER,
@@ -59,6 +61,7 @@ from rasa_handover.responses import (
     UTTER_CALLBACK_SCHEDULED,
     UTTER_HANDBACK,
     UTTER_OFFER,
+    clarify_message,
     pick_templates,
 )
 from rasa_handover.settings import HandoverConfigError
@@ -297,9 +300,40 @@ def _first_slot(tracker: Tracker, names: Any) -> Optional[str]:
     return None
 
 
+class ActionHandoverClarify(Action):
+    """NLU is unsure: asks the customer once what they meant, before a person.
+
+    Says `utter_handover_clarify` with the likely intents as buttons (those the
+    domain gives a `handover_display_name`), then the response's own buttons
+    ("Something else" hands over). If the next turn is unclear too, the policy
+    hands over.
+    """
+
+    def name(self) -> str:
+        """The action's name in the domain."""
+        return ACTION_CLARIFY
+
+    async def run(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: Dict[str, Any],
+    ) -> List[EventType]:
+        """Asks the clarifying question; the policy listens for the answer."""
+        message = clarify_message(
+            domain.get("responses") or {},
+            tracker.current_slot_values(),
+            tracker.get_slot(SLOT_HANDOVER_EVIDENCE),
+            tracker.get_latest_input_channel(),
+        )
+        dispatcher.utter_message(**message)
+        return []
+
+
 __all__ = [
     "ActionHandback",
     "ActionHandover",
+    "ActionHandoverClarify",
     "ActionOfferHandover",
     "ActionScheduleCallback",
 ]

@@ -31,6 +31,8 @@ ACTION_HANDOVER = "action_handover"
 ACTION_OFFER_HANDOVER = "action_offer_handover"
 ACTION_HANDBACK = "action_handback"
 ACTION_SCHEDULE_CALLBACK = "action_schedule_callback"
+# Asks the customer once what they meant before an unclear turn is handed over.
+ACTION_CLARIFY = "action_handover_clarify"
 # Rasa's own names, repeated so that pure modules need not import Rasa.
 ACTION_LISTEN = "action_listen"
 ACTION_SESSION_START = "action_session_start"
@@ -41,6 +43,8 @@ INTENT_HUMAN_HANDOFF = "human_handoff"
 INTENT_HANDOVER_RESOLVED = "handover_resolved"
 INTENT_AFFIRM = "affirm"
 INTENT_DENY = "deny"
+# The "Something else" button of the clarification: none of the guesses fit.
+INTENT_SOMETHING_ELSE = "handover_something_else"
 # What Rasa's FallbackClassifier predicts when NLU is unsure.
 INTENT_NLU_FALLBACK = "nlu_fallback"
 # Rasa's default intents that must always reach Rasa's own default actions.
@@ -109,9 +113,19 @@ LOW_CONFIDENCE_BELOW_FLOOR = "below_floor"
 LOW_CONFIDENCE_AMBIGUOUS = "ambiguous"
 LOW_CONFIDENCE_NLU_FALLBACK = "nlu_fallback"
 
+# --- Clarify-before-handover stages (low_confidence evidence["stage"]). --------
+# The first unclear turn: the bot asks what the customer meant.
+CLARIFY_STAGE_ASK = "clarify"
+# The turn after the clarification is unclear too: hand over.
+CLARIFY_STAGE_STILL_UNCLEAR = "still_unclear"
+# The customer picked "something else" (none of the guesses): hand over.
+CLARIFY_STAGE_SOMETHING_ELSE = "something_else"
+
 # --- Domain intent properties read by the plugin (see docs/policy.md). ---------
 PROPERTY_REGULATED = "regulated"
 PROPERTY_REGULATED_WHEN = "regulated_when"
 PROPERTY_TEAM = "handover_team"
 PROPERTY_CONFIDENCE_FLOOR = "handover_confidence_floor"
 PROPERTY_AMBIGUITY_THRESHOLD = "handover_ambiguity_threshold"
+# How the clarification offers the intent as a button ("Check my balance").
+PROPERTY_DISPLAY_NAME = "handover_display_name"

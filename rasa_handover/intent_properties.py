@@ -10,6 +10,7 @@ intents:
       handover_team: billing        # routing skill for the inbox
       handover_confidence_floor: 0.7
       handover_ambiguity_threshold: 0.2
+      handover_display_name: Get a refund   # the button when the bot asks
 ```
 
 `parse_declarations` validates them once, at training time, so that a typo is a
@@ -22,6 +23,7 @@ from typing import Any, Collection, Dict, Mapping, Optional, Tuple
 from rasa_handover.constants import (
     PROPERTY_AMBIGUITY_THRESHOLD,
     PROPERTY_CONFIDENCE_FLOOR,
+    PROPERTY_DISPLAY_NAME,
     PROPERTY_REGULATED,
     PROPERTY_REGULATED_WHEN,
     PROPERTY_TEAM,
@@ -45,6 +47,7 @@ _PLUGIN_PROPERTIES = (
     PROPERTY_TEAM,
     PROPERTY_CONFIDENCE_FLOOR,
     PROPERTY_AMBIGUITY_THRESHOLD,
+    PROPERTY_DISPLAY_NAME,
 )
 
 
@@ -99,6 +102,8 @@ class IntentDeclaration:
     condition: Optional[RegulatedCondition] = None
     team: Optional[str] = None
     override: IntentOverride = field(default_factory=IntentOverride)
+    # The button title when the bot asks whether the customer meant this intent.
+    display_name: Optional[str] = None
 
 
 def to_number(value: Any) -> Optional[float]:
@@ -257,6 +262,7 @@ def parse_declarations(
             )
             if prop in properties
         }
+        display_name = _display_name(intent, properties)
         override = parse_intent_override(
             intent, override_raw, where="domain.yml intent"
         )
@@ -266,8 +272,24 @@ def parse_declarations(
             condition=condition,
             team=team,
             override=override,
+            display_name=display_name,
         )
     return declarations
+
+
+def _display_name(intent: str, properties: Mapping[str, Any]) -> Optional[str]:
+    """The button title of `intent` in the clarifying question, if declared."""
+    display_name = properties.get(PROPERTY_DISPLAY_NAME)
+    if display_name is not None and (
+        not isinstance(display_name, str) or not display_name.strip()
+    ):
+        raise _domain_error(
+            intent,
+            f"has `{PROPERTY_DISPLAY_NAME}: {display_name!r}`",
+            f"Write the button title as text, e.g. "
+            f"`{PROPERTY_DISPLAY_NAME}: Check my balance`.",
+        )
+    return display_name
 
 
 def declarations_as_dict(
@@ -284,6 +306,8 @@ def declarations_as_dict(
             }
         if declaration.team:
             properties[PROPERTY_TEAM] = declaration.team
+        if declaration.display_name:
+            properties[PROPERTY_DISPLAY_NAME] = declaration.display_name
         if declaration.override.confidence_floor is not None:
             properties[PROPERTY_CONFIDENCE_FLOOR] = (
                 declaration.override.confidence_floor

@@ -41,6 +41,7 @@ from rasa_handover.constants import (
     INTENT_HANDOVER_RESOLVED,
     POLICY_SLOTS,
     RASA_CONTROL_INTENTS,
+    REASON_LOW_CONFIDENCE,
     REASON_REPEAT_LOOP,
     SLOT_HANDOVER_ACTIVE,
     SLOT_HANDOVER_EVIDENCE,
@@ -57,6 +58,7 @@ from rasa_handover.intent_properties import (
 from rasa_handover.settings import HandoverSettings, default_config, parse_settings
 from rasa_handover.thresholds import Thresholds
 from rasa_handover.triggers import Decision, evaluate
+from rasa_handover.tuning_file import TuningFile, load_tuning, parse_tuning
 from rasa_handover.validation import DOCS_URL, HandoverConfigError
 
 logger = logging.getLogger(__name__)
@@ -127,6 +129,7 @@ class HandoverPolicy(Policy):
         execution_context: ExecutionContext,
         featurizer: Optional[Any] = None,
         declarations: Optional[Dict[str, IntentDeclaration]] = None,
+        tuning: Optional[TuningFile] = None,
     ) -> None:
         """Validates the configuration (a bad one fails `rasa train` at once)."""
         super().__init__(config, model_storage, resource, execution_context, featurizer)
@@ -137,12 +140,21 @@ class HandoverPolicy(Policy):
         except HandoverConfigError as error:
             raise InvalidConfigException(str(error)) from error
         # Every threshold of every intent, resolved once (`rasa_handover.thresholds`).
-        self.thresholds = Thresholds.build(self.settings, declarations or {})
+        self.tuning = tuning
+        self.thresholds = self._table(declarations or {})
         self._own_actions = {
             self.settings.handover_action,
             self.settings.offer_action,
+            self.settings.clarify_action,
             ACTION_HANDBACK,
         }
+
+    def _table(self, declarations: Dict[str, IntentDeclaration]) -> Thresholds:
+        tuning = self.tuning.thresholds() if self.tuning else None
+        try:
+            return Thresholds.build(self.settings, declarations, tuning)
+        except HandoverConfigError as error:
+            raise InvalidConfigException(str(error)) from error
 
     # --- Training: validate the domain, persist its declarations. --------------
 
@@ -164,7 +176,12 @@ class HandoverPolicy(Policy):
 
         """
         declarations = self.validate_domain(domain)
-        self.thresholds = Thresholds.build(self.settings, declarations)
+        if self.settings.tuning_file:
+            try:
+                self.tuning = load_tuning(self.settings.tuning_file)
+            except HandoverConfigError as error:
+                raise InvalidConfigException(str(error)) from error
+        self.thresholds = self._table(declarations)
         self._persist(declarations)
         return self._resource
 
@@ -188,6 +205,11 @@ class HandoverPolicy(Policy):
         needed = [self.settings.handover_action]
         if REASON_REPEAT_LOOP in self.settings.triggers:
             needed.append(self.settings.offer_action)
+        if (
+            REASON_LOW_CONFIDENCE in self.settings.triggers
+            and self.settings.clarify_before_handover
+        ):
+            needed.append(self.settings.clarify_action)
         missing_actions = [name for name in needed if name not in actions]
         if missing_actions:
             raise InvalidDomain(
@@ -195,7 +217,8 @@ class HandoverPolicy(Policy):
                 f"domain does not list them. Add them under `actions:` in "
                 f"domain.yml (they are served by `rasa run actions --actions "
                 f"rasa_handover.actions`), or point `handover_action` / "
-                f"`offer_action` in config.yml to your own actions. "
+                f"`offer_action` / `clarify_action` in config.yml to your own "
+                f"actions (or set `clarify_before_handover: false`). "
                 f"See {DOCS_URL}#domain."
             )
         unknown_overrides = sorted(
@@ -237,6 +260,7 @@ class HandoverPolicy(Policy):
                     {
                         "format_version": PERSISTED_FORMAT_VERSION,
                         "declarations": declarations_as_dict(declarations),
+                        "tuning": self.tuning.as_dict() if self.tuning else None,
                     },
                     indent=2,
                     sort_keys=True,
@@ -253,12 +277,19 @@ class HandoverPolicy(Policy):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> "HandoverPolicy":
-        """Loads the policy with the declarations persisted at training time."""
+        """Loads the policy with the declarations persisted at training time.
+
+        The tuning file is read again if it is there (a new one takes effect
+        without retraining); else the copy persisted at training time is used.
+        """
         declarations: Dict[str, IntentDeclaration] = {}
+        tuning: Optional[TuningFile] = None
         try:
             with model_storage.read_from(resource) as directory:
                 data = json.loads((directory / PERSISTED_FILE).read_text("utf-8"))
             declarations = parse_declarations(data["declarations"], None, None)
+            if data.get("tuning"):
+                tuning = parse_tuning(data["tuning"], "persisted in the model")
         except (ValueError, KeyError, OSError) as error:
             # A model without the file still works: only the domain's per-intent
             # declarations are missing. Say so instead of failing the server.
@@ -274,6 +305,7 @@ class HandoverPolicy(Policy):
             resource,
             execution_context,
             declarations=declarations,
+            tuning=_current_tuning(config.get("tuning_file"), tuning),
         )
 
     # --- Prediction. -------------------------------------------------------------
@@ -332,6 +364,8 @@ class HandoverPolicy(Policy):
         ]
         if decision.action == self.settings.offer_action:
             events.append(SlotSet(SLOT_HANDOVER_OFFERED, True))
+        elif decision.action == self.settings.clarify_action:
+            pass  # only a question: a form the bot was filling goes on after it
         elif tracker.active_loop_name:
             # A human takes over: the form the bot was filling is abandoned.
             events.append(ActiveLoop(None))
@@ -357,3 +391,31 @@ class HandoverPolicy(Policy):
 
     def _abstain(self, domain: Domain) -> PolicyPrediction:
         return self._prediction(self._default_predictions(domain))
+
+
+def _current_tuning(path: Any, persisted: Optional[TuningFile]) -> Optional[TuningFile]:
+    """The tuning file as it is now, else the copy persisted at training time."""
+    if not isinstance(path, str) or not path:
+        return persisted
+    try:
+        tuning = load_tuning(path)
+    except HandoverConfigError as error:
+        if persisted is None:
+            raise_warning(
+                f"HandoverPolicy: {error} The per-intent floors of the tuning "
+                f"file are not active.",
+                docs=DOCS_URL,
+            )
+        else:
+            logger.info(
+                "HandoverPolicy: using the tuning file persisted at training time "
+                "(%s).",
+                error,
+            )
+        return persisted
+    logger.info(
+        "HandoverPolicy: per-intent thresholds of %d intents from %s.",
+        len(tuning.intents),
+        path,
+    )
+    return tuning

@@ -22,6 +22,7 @@ UTTER_NOBODY_ONLINE = "utter_handover_nobody_online"
 UTTER_FAILED = "utter_handover_failed"
 UTTER_DELAYED = "utter_handover_delayed"
 UTTER_OFFER = "utter_offer_handover"
+UTTER_CLARIFY = "utter_handover_clarify"
 UTTER_HANDBACK = "utter_handback"
 UTTER_CALLBACK_SCHEDULED = "utter_callback_scheduled"
 UTTER_ASK_CALLBACK = "utter_ask_callback_details"
@@ -118,3 +119,34 @@ def fill(template: str, values: Mapping[str, Any]) -> str:
     except (ValueError, IndexError, AttributeError, KeyError):
         # A malformed template ("{" alone, "{0}") is shown as written, never lost.
         return template
+
+
+# The clarification offers at most this many likely intents as buttons.
+MAX_CLARIFY_CHOICES = 2
+
+
+def clarify_message(
+    responses: Mapping[str, Iterable[Mapping[str, Any]]],
+    slots: Mapping[str, Any],
+    evidence: Any,
+    channel: Optional[str] = None,
+) -> Dict[str, Any]:
+    """The clarification: `utter_handover_clarify`'s text, then the buttons.
+
+    The likely intents that the policy's evidence names with a title (`choices`,
+    from `handover_display_name` in the domain) come first, then the
+    response's own buttons (by default "Something else").
+    """
+    variation = pick_variation(responses.get(UTTER_CLARIFY) or [], slots, channel)
+    variation = variation or {"text": "Sorry, I'm not sure I understood."}
+    choices = evidence.get("choices") if isinstance(evidence, Mapping) else None
+    buttons: List[Dict[str, Any]] = [
+        {"title": str(choice["title"]), "payload": f"/{choice['intent']}"}
+        for choice in (choices or [])
+        if isinstance(choice, Mapping) and choice.get("intent") and choice.get("title")
+    ][:MAX_CLARIFY_CHOICES]
+    buttons += [dict(button) for button in variation.get("buttons") or []]
+    message: Dict[str, Any] = {"text": str(variation.get("text") or "")}
+    if buttons:
+        message["buttons"] = buttons
+    return message

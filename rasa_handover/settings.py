@@ -13,9 +13,10 @@ tightening) is resolved in one place: `rasa_handover.thresholds`.
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any, Dict, FrozenSet, Mapping, Tuple
+from typing import Any, Dict, FrozenSet, Mapping, Optional, Tuple
 
 from rasa_handover.constants import (
+    ACTION_CLARIFY,
     ACTION_HANDOVER,
     ACTION_OFFER_HANDOVER,
     ALL_SIGNALS,
@@ -58,8 +59,14 @@ def default_config() -> Dict[str, Any]:
         # ... or when the top two intents are closer than this (NLU cannot tell
         # them apart). 0 switches the ambiguity check off.
         "ambiguity_threshold": 0.1,
+        # Ask once first ("did you mean ...?", `clarify_action`), and hand over
+        # when the next turn is unclear too or the customer picks "something
+        # else". High-value accounts and regulated intents are handed over at
+        # once. Off: hand over on the first unclear turn.
+        "clarify_before_handover": True,
         # --- frustration --------------------------------------------------------
-        # How many *distinct* frustration signals must appear ...
+        # How many signs of frustration must appear (each signal on each turn is
+        # one sign; a confident `angry_tone` counts two) ...
         "frustration_signals": 2,
         # ... within this many of the latest user turns.
         "frustration_window": 3,
@@ -114,12 +121,18 @@ def default_config() -> Dict[str, Any]:
         "handover_action": ACTION_HANDOVER,
         # The action that offers a human (repeat loop).
         "offer_action": ACTION_OFFER_HANDOVER,
+        # The action that asks what an unclear turn meant (low_confidence).
+        "clarify_action": ACTION_CLARIFY,
         # --- per-intent overrides -----------------------------------------------
         # e.g. {"cancel_subscription": {"confidence_floor": 0.7}}. Keys:
         # confidence_floor, ambiguity_threshold. Domain intent properties
         # (handover_confidence_floor, ...) do the same from domain.yml; this
         # mapping wins over them, key by key (see `rasa_handover.thresholds`).
         "intent_overrides": {},
+        # A tuning file of per-intent floors learned from data, written by
+        # `rasa-handover calibrate` (e.g. handover_tuning.yml, relative to the
+        # folder Rasa runs in); null: none. Read at training and at load.
+        "tuning_file": None,
     }
 
 
@@ -161,6 +174,9 @@ class HandoverSettings:
     high_value: HighValue
     handover_action: str
     offer_action: str
+    clarify_before_handover: bool = True
+    clarify_action: str = ACTION_CLARIFY
+    tuning_file: Optional[str] = None
     # config.yml's per-intent thresholds (see `rasa_handover.thresholds` for
     # how they combine with domain.yml and the high-value settings).
     intent_overrides: Mapping[str, IntentOverride] = field(default_factory=dict)
@@ -227,7 +243,7 @@ def parse_settings(config: Mapping[str, Any]) -> HandoverSettings:
     overrides = parse_intent_overrides(merged["intent_overrides"], "intent_overrides")
     repeat_limit, repeat_window = _parse_repeat(merged)
     threshold = _sentiment_threshold(merged["negative_sentiment_threshold"])
-    for key in ("handover_action", "offer_action"):
+    for key in ("handover_action", "offer_action", "clarify_action"):
         if not isinstance(merged[key], str) or not merged[key]:
             raise setting_error(
                 key, f"is {merged[key]!r}", "Name an action of your domain."
@@ -254,8 +270,24 @@ def parse_settings(config: Mapping[str, Any]) -> HandoverSettings:
         high_value=high_value,
         handover_action=merged["handover_action"],
         offer_action=merged["offer_action"],
+        clarify_before_handover=boolean(merged, "clarify_before_handover"),
+        clarify_action=merged["clarify_action"],
+        tuning_file=_tuning_file(merged["tuning_file"]),
         intent_overrides=overrides,
     )
+
+
+def _tuning_file(value: Any) -> Optional[str]:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise setting_error(
+            "tuning_file",
+            f"is {value!r}",
+            "Give the path of the file `rasa-handover calibrate` wrote "
+            "(e.g. handover_tuning.yml), or leave it out.",
+        )
+    return value
 
 
 def _parse_high_value(high: Any) -> HighValue:

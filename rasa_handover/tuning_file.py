@@ -34,7 +34,7 @@ from typing import Any, Dict, Mapping, Optional, Tuple, Union
 
 import yaml
 
-from rasa_handover.settings import HandoverConfigError
+from rasa_handover.validation import HandoverConfigError
 
 FORMAT_VERSION = 1
 
@@ -47,18 +47,15 @@ DOCS_URL = (
 # and `rasa-handover tune` (from agents' outcome labels).
 WRITERS: Tuple[str, ...] = ("calibrate", "tune")
 
-# The settings a tuning file may set per intent, with the bounds no learned
-# value may leave. A floor below 0.2 would accept almost any guess; above 0.9,
-# almost every new wording of a known question would reach an agent.
+# The settings a tuning file may set per intent (the per-intent thresholds of
+# `rasa_handover.thresholds`), with the bounds no learned value may leave. A
+# floor below 0.2 would accept almost any guess; above 0.9, almost every new
+# wording of a known question would reach an agent.
 BOUNDS: Mapping[str, Tuple[float, float]] = {
     "confidence_floor": (0.2, 0.9),
     "ambiguity_threshold": (0.0, 0.5),
-    "frustration_signals": (1, 4),
-    "repeat_limit": (1, 5),
 }
 TUNABLE_SETTINGS: Tuple[str, ...] = tuple(BOUNDS)
-# Settings whose values are counts, not probabilities.
-INTEGER_SETTINGS = frozenset({"frustration_signals", "repeat_limit"})
 
 
 @dataclass(frozen=True)
@@ -84,6 +81,13 @@ class TuningFile:
     def value(self, intent: Optional[str], setting: str) -> Optional[TunedValue]:
         """The learned value of `setting` for `intent`, if the file has one."""
         return (self.intents.get(intent or "") or {}).get(setting)
+
+    def thresholds(self) -> Dict[str, Dict[str, float]]:
+        """Intent -> setting -> value, as `Thresholds.build(tuning=...)` takes it."""
+        return {
+            intent: {setting: tuned.value for setting, tuned in settings.items()}
+            for intent, settings in self.intents.items()
+        }
 
     def as_dict(self) -> Dict[str, Any]:
         """The file's content as plain data (sorted, for stable diffs)."""
@@ -114,14 +118,6 @@ def _number(setting: str, raw: Any, where: str) -> float:
             f"`{setting}` is {raw!r}, but it must be a number from {low} to {high}.",
             "Rerun the command that wrote the file, or correct the value by hand.",
         )
-    if setting in INTEGER_SETTINGS:
-        if raw != int(raw):
-            raise _error(
-                where,
-                f"`{setting}` is {raw!r}, but it counts and must be a whole number.",
-                "Write it without decimals.",
-            )
-        return int(raw)
     return float(raw)
 
 

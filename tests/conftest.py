@@ -25,6 +25,7 @@ intents:
   - reset_password
   - human_handoff
   - handover_resolved
+  - handover_something_else
   - ask_medical_advice:
       regulated: true
       handover_team: compliance
@@ -74,6 +75,7 @@ actions:
   - action_handover
   - action_offer_handover
   - action_handback
+  - action_handover_clarify
 responses:
   utter_greet:
     - text: "Hi! How can I help with your Streamly account?"

@@ -122,9 +122,9 @@ def test_tuning_file_round_trips(tmp_path: Path):
             id="unknown-setting",
         ),
         pytest.param(
-            {"intents": {"a": {"repeat_limit": {"value": 2.5}}}},
-            "whole number",
-            id="fractional-count",
+            {"intents": {"a": {"repeat_limit": {"value": 2}}}},
+            "cannot set",
+            id="not-per-intent",
         ),
         pytest.param(
             {"intents": {"a": {"confidence_floor": {"value": 0.4, "by": "me"}}}},

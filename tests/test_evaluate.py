@@ -623,3 +623,104 @@ def test_unknown_slots_are_named_before_running(agent: Any) -> None:
     )
     with pytest.raises(EvaluationError, match=r"'tier' in \['c1'\]"):
         check_slots(agent, conversations)
+
+
+# --- The clarify step (`clarify_at`). ----------------------------------------
+
+
+
+@pytest.mark.parametrize(
+    "pairs, expected",
+    [
+        pytest.param(
+            [(Outcome(clarify_at=1, reason=LOW), Outcome(clarify_at=1))],
+            {"accuracy_exact": 1.0, "clarify_accuracy": 1.0, "never_conversations": 0},
+            id="asked-where-gold-asks",
+        ),
+        pytest.param(
+            [(Outcome(clarify_at=1, reason=LOW), Outcome(escalate_at=1, reason=LOW))],
+            {"accuracy_exact": 0.0, "clarify_accuracy": 0.0, "false_escalations": 0},
+            id="handed-over-instead-of-asking",
+        ),
+        pytest.param(
+            [(Outcome(), Outcome(clarify_at=2, reason=LOW))],
+            {"accuracy_exact": 0.0, "unneeded_clarifications": 1},
+            id="wasted-question-on-a-happy-conversation",
+        ),
+        pytest.param(
+            [
+                (
+                    Outcome(escalate_at=2, reason="frustration"),
+                    Outcome(clarify_at=1, escalate_at=2, reason="frustration"),
+                )
+            ],
+            {"accuracy_exact_with_reason": 1.0, "unneeded_clarifications": 0},
+            id="a-question-on-the-way-to-another-trigger-is-not-held-against-it",
+        ),
+        pytest.param(
+            [(Outcome(clarify_at=1), Outcome(clarify_at=1, escalate_at=2, reason=LOW))],
+            {"false_escalation_rate": 1.0, "accuracy_exact": 0.0},
+            id="rephrased-but-handed-over",
+        ),
+    ],
+)
+def test_clarify_metrics(
+    pairs: List[Tuple[Outcome, Outcome]], expected: Dict[str, Any]
+) -> None:
+    metrics = compute_metrics(pairs).to_dict()
+    for key, value in expected.items():
+        assert metrics[key] == pytest.approx(value), key
+
+
+@pytest.mark.parametrize(
+    "gold, expected",
+    [
+        pytest.param(
+            {"clarify_at": 1, "reason": "low_confidence"},
+            Outcome(clarify_at=1, reason="low_confidence"),
+            id="clarify-only",
+        ),
+        pytest.param(
+            {"clarify_at": 1, "escalate": "never"},
+            Outcome(clarify_at=1),
+            id="clarify-then-rephrased",
+        ),
+        pytest.param(
+            {"clarify_at": 1, "escalate_at": 2, "reason": "low_confidence"},
+            Outcome(clarify_at=1, escalate_at=2, reason="low_confidence"),
+            id="clarify-then-handover",
+        ),
+    ],
+)
+def test_loader_reads_clarify_at(gold: Dict[str, Any], expected: Outcome) -> None:
+    raw = {"id": "c", "turns": ["blorp", "wibble"], **gold}
+    assert parse_conversations([raw])[0].gold == expected
+
+
+@pytest.mark.parametrize(
+    "gold, message",
+    [
+        pytest.param(
+            {"clarify_at": 2, "escalate_at": 2, "reason": "low_confidence"},
+            "must come after `clarify_at: 2`",
+            id="handover-before-question",
+        ),
+        pytest.param(
+            {"clarify_at": 1, "reason": "frustration"},
+            "only clarifies has the reason `low_confidence`",
+            id="clarify-only-other-reason",
+        ),
+        pytest.param({"clarify_at": 3, "escalate": "never"}, "beyond", id="too-late"),
+    ],
+)
+def test_loader_explains_clarify_mistakes(gold: Dict[str, Any], message: str) -> None:
+    raw = {"id": "c", "turns": ["blorp", "wibble"], **gold}
+    with pytest.raises(ConversationFileError, match=message):
+        parse_conversations([raw])
+
+
+def test_heldout_set_loads_and_is_reported_apart() -> None:
+    heldout = load_conversations(SUPPORT_SET.parent / "support_heldout.yml")
+    assert len(heldout) >= 70
+    assert sum(c.gold.clarify_at is not None for c in heldout) >= 15
+    assert not {c.id for c in heldout} & {c.id for c in load_conversations(SUPPORT_SET)}

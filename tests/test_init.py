@@ -538,10 +538,17 @@ def test_validate_is_quiet_about_the_plugins_intents(
         )
     ]
     # What remains is documented in docs/init.md: handover_resolved is only sent
-    # by the channel (NLU examples would let a customer's text trigger it), and
-    # the channel and the actions send the responses, never a story.
-    expected = {NO_NLU.format(i) for i in ["handover_resolved", *unrecognised]} | {
-        f"The utterance '{name}' is not used in any story or rule."
-        for name in fragment["responses"]
-    }
+    # by the channel (NLU examples would let a customer's text trigger it),
+    # handover_something_else only by the clarification's button (the policy
+    # reads it right after the question), and the channel and the actions send
+    # the responses, never a story.
+    buttons_only = ["handover_resolved", "handover_something_else"]
+    expected = (
+        {NO_NLU.format(i) for i in [*buttons_only, *unrecognised]}
+        | {"The intent 'handover_something_else' is not used in any story or rule."}
+        | {
+            f"The utterance '{name}' is not used in any story or rule."
+            for name in fragment["responses"]
+        }
+    )
     assert set(about_plugin) == expected

@@ -16,6 +16,7 @@ from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from rasa_handover.constants import (
+    ACTION_CLARIFY,
     ACTION_HANDOVER,
     ACTION_LISTEN,
     ACTION_OFFER_HANDOVER,
@@ -87,10 +88,26 @@ def handover_actions(tracker: DialogueStateTracker) -> List[str]:
         pytest.param(
             ["qwzx blorp flux capacitor zzzt"],
             None,
+            ACTION_CLARIFY,
+            REASON_LOW_CONFIDENCE,
+            1,
+            id="low-confidence-asks-first",
+        ),
+        pytest.param(
+            ["qwzx blorp flux capacitor zzzt", "zzzt wibble wobble qwzx"],
+            None,
+            ACTION_HANDOVER,
+            REASON_LOW_CONFIDENCE,
+            2,
+            id="low-confidence-unclear-again",
+        ),
+        pytest.param(
+            ["qwzx blorp flux capacitor zzzt"],
+            {"account_tier": "vip"},
             ACTION_HANDOVER,
             REASON_LOW_CONFIDENCE,
             1,
-            id="low-confidence",
+            id="low-confidence-vip-at-once",
         ),
         pytest.param(
             ["WHY IS MY INVOICE WRONG???"],

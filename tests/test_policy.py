@@ -23,11 +23,13 @@ from rasa.shared.exceptions import InvalidConfigException
 
 from rasa_handover import HandoverPolicy
 from rasa_handover.constants import (
+    ACTION_CLARIFY,
     ACTION_HANDBACK,
     ACTION_HANDOVER,
     ACTION_LISTEN,
     ACTION_OFFER_HANDOVER,
     REASON_EXPLICIT_REQUEST,
+    REASON_LOW_CONFIDENCE,
     REASON_REGULATED_TOPIC,
     SLOT_HANDOVER_ACTIVE,
     SLOT_HANDOVER_EVIDENCE,
@@ -94,12 +96,15 @@ def test_priority_is_above_rule_policy() -> None:
     assert HANDOVER_POLICY_PRIORITY > RULE_POLICY_PRIORITY
 
 
-def train_and_load(tmp_path: Path, domain: Domain) -> HandoverPolicy:
+def train_and_load(
+    tmp_path: Path, domain: Domain, **settings: object
+) -> HandoverPolicy:
     """Trains a policy on `domain`, then loads it back from its model storage."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     storage = LocalModelStorage(tmp_path)
     resource = Resource("handover")
     context = ExecutionContext(GraphSchema({}), "test")
-    config = HandoverPolicy.get_default_config()
+    config = {**HandoverPolicy.get_default_config(), **settings}
     HandoverPolicy.create(config, storage, resource, context).train([], domain)
     with storage.read_from(resource) as directory:
         assert (directory / PERSISTED_FILE).exists()
@@ -132,7 +137,8 @@ def test_a_domain_floor_survives_loading_and_its_source_reaches_the_evidence(
     prediction = loaded.predict_action_probabilities(
         tracker(*user("invoice?", "ask_invoice", confidence=0.75)), domain
     )
-    assert predicted(prediction, domain) == ACTION_HANDOVER
+    # The first unclear turn gets the clarifying question, with the evidence.
+    assert predicted(prediction, domain) == ACTION_CLARIFY
     evidence = slots_set(prediction)[SLOT_HANDOVER_EVIDENCE]
     assert evidence["confidence_floor"] == 0.8
     assert evidence["confidence_floor_source"] == "domain.yml"
@@ -351,4 +357,113 @@ def test_override_for_unknown_intent_fails_training(tmp_path: Path) -> None:
         {"intent_overrides": {"cancel_subscripton": {"confidence_floor": 0.7}}},
     )
     with pytest.raises(InvalidConfigException, match="cancel_subscripton"):
+        policy.train([], DOMAIN)
+
+
+# --- Clarify before handing over, and the tuning file. ------------------------
+
+
+def test_first_unclear_turn_asks_and_the_next_unclear_one_hands_over(
+    trained_policy: HandoverPolicy,
+) -> None:
+    first = tracker(*user("blorp the thing", "ask_invoice", confidence=0.3))
+    prediction = trained_policy.predict_action_probabilities(first, DOMAIN)
+    assert predicted(prediction) == ACTION_CLARIFY
+    assert slots_set(prediction)[SLOT_HANDOVER_REASON] == REASON_LOW_CONFIDENCE
+    # The bot listens after its question ...
+    asked = tracker(*first.events, ActionExecuted(ACTION_CLARIFY))
+    listening = trained_policy.predict_action_probabilities(asked, DOMAIN)
+    assert predicted(listening) == ACTION_LISTEN
+    # ... and hands over when the answer is unclear too.
+    again = tracker(
+        *asked.events, *user("the wibble wobbles", "ask_invoice", confidence=0.2)
+    )
+    handover = trained_policy.predict_action_probabilities(again, DOMAIN)
+    assert predicted(handover) == ACTION_HANDOVER
+    assert slots_set(handover)[SLOT_HANDOVER_EVIDENCE]["clarified"]["turn"] == 1
+
+
+def test_clarifying_keeps_an_active_form(trained_policy: HandoverPolicy) -> None:
+    in_form = tracker(
+        ActiveLoop("refund_form"), *user("blorp", "ask_invoice", confidence=0.3)
+    )
+    prediction = trained_policy.predict_action_probabilities(in_form, DOMAIN)
+    assert predicted(prediction) == ACTION_CLARIFY
+    assert not any(isinstance(e, ActiveLoop) for e in prediction.optional_events)
+
+
+def test_a_domain_without_the_clarify_action_fails_training(tmp_path: Path) -> None:
+    domain = Domain.from_yaml(TEST_DOMAIN.replace("  - action_handover_clarify\n", ""))
+    with pytest.raises(InvalidDomain, match="clarify_before_handover: false"):
+        create(tmp_path).train([], domain)
+    # ... unless the bot opts out of asking first.
+    create(tmp_path, {"clarify_before_handover": False}).train([], domain)
+
+
+TUNING = """version: 1
+intents:
+  ask_invoice:
+    confidence_floor: {value: 0.3, by: calibrate, reason: keeps 95% of them}
+"""
+
+
+def test_tuning_file_floors_apply_and_survive_loading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "handover_tuning.yml").write_text(TUNING, "utf-8")
+    loaded = train_and_load(
+        tmp_path / "model", DOMAIN, tuning_file="handover_tuning.yml"
+    )
+    sure_enough = tracker(*user("invoice pls", "ask_invoice", confidence=0.4))
+    assert predicted(loaded.predict_action_probabilities(sure_enough, DOMAIN)) is None
+    unsure = tracker(*user("blorp invoice", "ask_invoice", confidence=0.25))
+    prediction = loaded.predict_action_probabilities(unsure, DOMAIN)
+    evidence = slots_set(prediction)[SLOT_HANDOVER_EVIDENCE]
+    assert (evidence["confidence_floor"], evidence["confidence_floor_source"]) == (
+        0.3,
+        "tuning file",
+    )
+    # Gone from disk: the copy persisted at training time still applies.
+    (tmp_path / "handover_tuning.yml").unlink()
+    reloaded = HandoverPolicy.load(
+        {**HandoverPolicy.get_default_config(), "tuning_file": "handover_tuning.yml"},
+        LocalModelStorage(tmp_path / "model"),
+        Resource("handover"),
+        ExecutionContext(GraphSchema({}), "test"),
+    )
+    assert reloaded.thresholds.for_intent("ask_invoice", False).confidence_floor == 0.3
+
+
+def test_a_new_tuning_file_takes_effect_without_retraining(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "handover_tuning.yml").write_text(TUNING, "utf-8")
+    train_and_load(tmp_path / "model", DOMAIN, tuning_file="handover_tuning.yml")
+    (tmp_path / "handover_tuning.yml").write_text(TUNING.replace("0.3", "0.45"))
+    reloaded = HandoverPolicy.load(
+        {**HandoverPolicy.get_default_config(), "tuning_file": "handover_tuning.yml"},
+        LocalModelStorage(tmp_path / "model"),
+        Resource("handover"),
+        ExecutionContext(GraphSchema({}), "test"),
+    )
+    assert reloaded.thresholds.for_intent("ask_invoice", False).confidence_floor == 0.45
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        pytest.param(None, "does not exist", id="missing"),
+        pytest.param(TUNING.replace("0.3", "1.3"), "from 0.2 to 0.9", id="bound"),
+    ],
+)
+def test_a_bad_tuning_file_fails_training(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: object, message: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    if content is not None:
+        (tmp_path / "handover_tuning.yml").write_text(str(content), "utf-8")
+    policy = create(tmp_path, {"tuning_file": "handover_tuning.yml"})
+    with pytest.raises(InvalidConfigException, match=message):
         policy.train([], DOMAIN)

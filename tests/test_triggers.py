@@ -242,7 +242,7 @@ def test_evidence_says_where_the_floor_came_from(
         tuning={"ask_refund_status": {"confidence_floor": 0.6}},
         intent_overrides={"ask_invoice": {"confidence_floor": 0.62}},
     )
-    unsure = view(turn("hm", intent, 0.5, [(intent, 0.5)]))
+    unsure = view(turn("the thing with my plan", intent, 0.5, [(intent, 0.5)]))
     decision = check_low_confidence(unsure, *rules, high_value=high_value)
     assert decision is not None
     assert decision.evidence["confidence_floor"] == floor

@@ -4,13 +4,17 @@ Format: docs/benchmarks.md. `load_conversations` reports every mistake with the
 conversation, what is wrong and how to fix it (`ConversationFileError`).
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 import yaml
 
-from rasa_handover.constants import REASON_CODES, REASON_REPEAT_LOOP
+from rasa_handover.constants import (
+    REASON_CODES,
+    REASON_LOW_CONFIDENCE,
+    REASON_REPEAT_LOOP,
+)
 from rasa_handover.evaluation.errors import ConversationFileError
 
 # The predicted label of a conversation in which nothing happened.
@@ -25,7 +29,16 @@ LABELS: Tuple[str, ...] = (*REASON_CODES, REASON_OTHER, NONE_LABEL)
 ESCALATE_NEVER = "never"
 
 _CONVERSATION_KEYS = frozenset(
-    {"id", "turns", "slots", "escalate_at", "offer_at", "escalate", "reason"}
+    {
+        "id",
+        "turns",
+        "slots",
+        "escalate_at",
+        "offer_at",
+        "clarify_at",
+        "escalate",
+        "reason",
+    }
     | {"tags", "note"}
 )
 _TURN_KEYS = frozenset({"text", "slots", "metadata"})
@@ -56,13 +69,32 @@ class Outcome:
         escalate_at: The 1-based user turn of the handover, or `None`.
         offer_at: The 1-based user turn of the offer of a person, or `None`.
         reason: The reason code of the first intervention (offer or handover);
-            `None` when there is none.
+            `None` when there is none. A conversation that only clarifies
+            (below) has `low_confidence` unless it is labelled `never`.
+        clarify_at: The 1-based user turn on which the bot asks what an
+            unclear turn meant ("did you mean ...?"), or `None`. Not a
+            handover: it is scored on its own (see `metrics.decision_matches`).
 
     """
 
     escalate_at: Optional[int] = None
     offer_at: Optional[int] = None
     reason: Optional[str] = None
+    clarify_at: Optional[int] = None
+
+    @property
+    def clarify_only(self) -> bool:
+        """The bot asks and the conversation ends before the answer.
+
+        Gold labels of this kind say nothing about a handover after the
+        question, so such conversations are neither `never` nor escalations.
+        """
+        return (
+            self.clarify_at is not None
+            and self.escalate_at is None
+            and self.offer_at is None
+            and self.reason is not None
+        )
 
     @property
     def first_turn(self) -> Optional[int]:
@@ -72,9 +104,12 @@ class Outcome:
 
     @property
     def label(self) -> str:
-        """The reason of the first intervention, or `none`."""
+        """The reason of the first offer or handover, else `none`.
+
+        A clarification alone is `low_confidence`.
+        """
         if self.first_turn is None:
-            return NONE_LABEL
+            return REASON_LOW_CONFIDENCE if self.clarify_at is not None else NONE_LABEL
         return self.reason or REASON_OTHER
 
 
@@ -225,6 +260,21 @@ def _turn_number(raw: Any, key: str, turn_count: int, where: str) -> Optional[in
 
 
 def _parse_gold(raw: Mapping[str, Any], turn_count: int, where: str) -> Outcome:
+    clarify_at = _turn_number(raw.get("clarify_at"), "clarify_at", turn_count, where)
+    outcome = _parse_decision(raw, turn_count, where, clarify_at is not None)
+    if clarify_at is None:
+        return outcome
+    if outcome.escalate_at is not None and outcome.escalate_at <= clarify_at:
+        raise ConversationFileError(
+            f"{where}: `escalate_at: {outcome.escalate_at}` must come after "
+            f"`clarify_at: {clarify_at}` (the bot asks first)."
+        )
+    return replace(outcome, clarify_at=clarify_at)
+
+
+def _parse_decision(
+    raw: Mapping[str, Any], turn_count: int, where: str, clarifies: bool
+) -> Outcome:
     escalate_at = _turn_number(raw.get("escalate_at"), "escalate_at", turn_count, where)
     offer_at = _turn_number(raw.get("offer_at"), "offer_at", turn_count, where)
     never = raw.get("escalate")
@@ -237,12 +287,21 @@ def _parse_gold(raw: Mapping[str, Any], turn_count: int, where: str) -> Outcome:
         raise ConversationFileError(
             f"{where}: has both `escalate: never` and `escalate_at`; keep one."
         )
+    reason = raw.get("reason")
     if never is None and escalate_at is None and offer_at is None:
+        if clarifies and reason in (None, REASON_LOW_CONFIDENCE):
+            # The bot asks; the conversation ends before the answer.
+            return Outcome(reason=REASON_LOW_CONFIDENCE)
+        if clarifies:
+            raise ConversationFileError(
+                f"{where}: a conversation that only clarifies has the reason "
+                f"`{REASON_LOW_CONFIDENCE}`, not {reason!r}."
+            )
         raise ConversationFileError(
             f"{where}: says nothing about the decision; add `escalate_at: <turn>` "
-            f"with a `reason`, `offer_at: <turn>`, or `escalate: never`."
+            f"with a `reason`, `offer_at: <turn>`, `clarify_at: <turn>`, or "
+            f"`escalate: never`."
         )
-    reason = raw.get("reason")
     if escalate_at is None and offer_at is None:
         if reason is not None:
             raise ConversationFileError(

@@ -39,11 +39,13 @@ class Metrics:
         never_conversations: How many of them must never be handed over.
         accuracy_exact: Share with the right decision at the right turn: the
             handover turn and the offer turn both equal the gold ones (or are
-            both absent).
+            both absent), and the clarification matches (`clarify_matches`).
         accuracy_within_one_turn: The same, allowing each decision to come up
             to `LATE_TOLERANCE_TURNS` turn(s) late.
         accuracy_exact_with_reason: `accuracy_exact` and the right reason code.
-        false_escalation_rate: Share of `never` conversations handed over.
+        false_escalation_rate: Share of `never` conversations handed over
+            (conversations without a gold handover, except those that only
+            clarify and end before the answer).
         false_escalations: Their count.
         unneeded_offer_rate: Share of conversations without any gold
             intervention in which the bot offered a person.
@@ -57,6 +59,10 @@ class Metrics:
         confusion: Gold label -> predicted label -> count.
         per_gold_reason: Accuracy per gold label.
         per_tag: Accuracy per conversation tag.
+        clarifications: Conversations in which the bot asked "did you mean".
+        clarify_accuracy: Share of gold clarifications asked at their turn.
+        unneeded_clarifications: Conversations without a gold clarification
+            or handover in which the bot asked anyway.
 
     """
 
@@ -78,6 +84,9 @@ class Metrics:
     confusion: Dict[str, Dict[str, int]]
     per_gold_reason: Dict[str, GroupAccuracy]
     per_tag: Dict[str, GroupAccuracy]
+    clarifications: int = 0
+    clarify_accuracy: Optional[float] = None
+    unneeded_clarifications: int = 0
 
     def to_dict(self) -> Dict[str, Any]:
         """A JSON-serialisable copy."""
@@ -101,10 +110,27 @@ def turn_matches(gold: Optional[int], predicted: Optional[int], tolerance: int) 
     return 0 <= predicted - gold <= tolerance
 
 
+def clarify_matches(gold: Outcome, predicted: Outcome, tolerance: int = 0) -> bool:
+    """Whether the bot asked "did you mean ...?" where it should have.
+
+    A gold clarification must be predicted at its turn. Where the gold neither
+    clarifies nor hands over, a predicted clarification is a wasted question
+    and does not match. Where the gold hands over without asking (another
+    trigger), a clarification on the way there is not held against the bot.
+    """
+    if gold.clarify_at is not None:
+        return turn_matches(gold.clarify_at, predicted.clarify_at, tolerance)
+    if gold.first_turn is None:
+        return predicted.clarify_at is None
+    return True
+
+
 def decision_matches(gold: Outcome, predicted: Outcome, tolerance: int = 0) -> bool:
-    """Right decisions at the right turns: the handover and the offer both match."""
-    return turn_matches(gold.escalate_at, predicted.escalate_at, tolerance) and (
-        turn_matches(gold.offer_at, predicted.offer_at, tolerance)
+    """Right decisions at the right turns: handover, offer and clarification."""
+    return (
+        turn_matches(gold.escalate_at, predicted.escalate_at, tolerance)
+        and turn_matches(gold.offer_at, predicted.offer_at, tolerance)
+        and clarify_matches(gold, predicted, tolerance)
     )
 
 
@@ -158,7 +184,10 @@ def compute_metrics(
     if tags is not None and len(tags) != len(pairs):
         raise ValueError(f"{len(tags)} tag lists for {len(pairs)} conversations.")
     count = len(pairs)
-    never = [(g, p) for g, p in pairs if g.escalate_at is None]
+    # Conversations that need no person (a clarification whose answer the
+    # conversation does not show is not known to need none).
+    never = [(g, p) for g, p in pairs if g.escalate_at is None and not g.clarify_only]
+    asked = [(g, p) for g, p in pairs if g.clarify_at is not None]
     quiet = [(g, p) for g, p in never if g.offer_at is None]
     false_escalations = sum(p.escalate_at is not None for _, p in never)
     missed, early, late = _timing(pairs)
@@ -203,6 +232,13 @@ def compute_metrics(
             if label in by_gold
         },
         per_tag={tag: _group_accuracy(by_tag[tag]) for tag in sorted(by_tag)},
+        clarifications=sum(p.clarify_at is not None for _, p in pairs),
+        clarify_accuracy=ratio(
+            sum(clarify_matches(g, p) for g, p in asked), len(asked)
+        ),
+        unneeded_clarifications=sum(
+            not clarify_matches(g, p) for g, p in pairs if g.clarify_at is None
+        ),
     )
 
 

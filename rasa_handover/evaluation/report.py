@@ -53,6 +53,11 @@ _HEADLINE: Tuple[Tuple[str, Callable[[Metrics], str]], ...] = (
         lambda m: f"{m.late}, {_fmt(m.mean_turns_late, 2)}",
     ),
     ("macro F1 over reason codes", lambda m: _fmt(m.macro_f1)),
+    (
+        "clarifications: asked, right turn",
+        lambda m: f"{m.clarifications}, {_fmt(m.clarify_accuracy)}",
+    ),
+    ("unneeded clarifications", lambda m: str(m.unneeded_clarifications)),
 )
 
 

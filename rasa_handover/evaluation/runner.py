@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 from rasa_handover.constants import (
+    ACTION_CLARIFY,
     INTENT_NLU_FALLBACK,
     REASON_CODES,
     REASON_EXPLICIT_REQUEST,
@@ -87,6 +88,7 @@ class RunSettings:
     offer_action: str
     explicit_request_intents: FrozenSet[str]
     regulated_intents: FrozenSet[str] = frozenset()
+    clarify_action: str = ACTION_CLARIFY
 
     @classmethod
     def from_settings(
@@ -98,6 +100,7 @@ class RunSettings:
             offer_action=settings.offer_action,
             explicit_request_intents=settings.explicit_request_intents,
             regulated_intents=regulated_intents,
+            clarify_action=settings.clarify_action,
         )
 
 
@@ -171,6 +174,7 @@ class _Interventions:
 
     escalate_at: Optional[int] = None
     offer_at: Optional[int] = None
+    clarify_at: Optional[int] = None
     reason: Optional[str] = None
     escalation_reason: Optional[str] = None
     reason_source: Optional[str] = None
@@ -178,8 +182,13 @@ class _Interventions:
     evidence: Any = None
 
     def observe(self, record: TurnRecord, evidence: Any, settings: RunSettings) -> None:
-        """Notes the offer / handover of one turn (only the first offer counts)."""
+        """Notes the clarification, offer and handover of one turn.
+
+        Only the first clarification and the first offer count.
+        """
         names = [name for name, _ in record.actions]
+        if settings.clarify_action in names and self.clarify_at is None:
+            self.clarify_at = record.index
         for decision_action in (settings.offer_action, settings.handover_action):
             if decision_action not in names:
                 continue
@@ -292,7 +301,10 @@ async def run_conversation(
     return ConversationResult(
         id=conversation.id,
         predicted=Outcome(
-            escalate_at=seen.escalate_at, offer_at=seen.offer_at, reason=seen.reason
+            escalate_at=seen.escalate_at,
+            offer_at=seen.offer_at,
+            reason=seen.reason,
+            clarify_at=seen.clarify_at,
         ),
         reason_source=seen.reason_source,
         policy=seen.policy,

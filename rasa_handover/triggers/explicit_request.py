@@ -35,6 +35,7 @@ from spacy.tokens import Doc
 
 from rasa_handover.constants import REASON_EXPLICIT_REQUEST
 from rasa_handover.conversation import ConversationView
+from rasa_handover.message_kinds import is_content_free
 from rasa_handover.nlp import blank_english
 from rasa_handover.settings import HandoverSettings
 from rasa_handover.triggers.decision import Decision
@@ -688,7 +689,11 @@ def check_explicit_request(
         "confidence": turn.confidence,
         "text": turn.text,
     }
-    if turn.intent in settings.explicit_request_intents:
+    # "that's super helpful" read as `human_handoff`: a content-free turn has
+    # no request in it (and never a word for a person: `is_content_free`).
+    if turn.intent in settings.explicit_request_intents and not is_content_free(
+        turn.text or ""
+    ):
         return Decision(
             REASON_EXPLICIT_REQUEST,
             settings.handover_action,

@@ -1,27 +1,45 @@
 """`low_confidence`: NLU is unsure what the user means.
 
-Fires when the top intent's confidence is below the floor, when the top two
-intents are too close to tell apart, or when Rasa's `FallbackClassifier` already
-replaced the intent with `nlu_fallback`.
+A turn is *unclear* when the top intent's confidence is below its floor, when
+the top two intents are too close to tell apart, or when Rasa's
+`FallbackClassifier` already replaced the intent with `nlu_fallback`.
+Content-free turns (thanks, ok, greetings, emoji: `message_kinds.is_content_free`)
+are never unclear: there is no request the bot could get wrong.
+
+With `clarify_before_handover` (the default), the first unclear turn gets the
+clarification (`clarify_action`: "did you mean ...?"), not a person. The bot
+hands over when the turn after it is unclear too, or when the customer picks
+"something else"; high-value accounts are handed over at once. An unsure
+regulated intent is asked about like any other (NLU is not sure the topic is
+regulated at all; the regulated intent is one of the buttons, and picking it
+hands over through `regulated_topic`). The evidence of a handover after a
+clarification shows both turns.
 """
 
-from typing import Optional
+from typing import Any, Dict, List, Optional
 
 from rasa_handover.constants import (
+    CLARIFY_STAGE_ASK,
+    CLARIFY_STAGE_SOMETHING_ELSE,
+    CLARIFY_STAGE_STILL_UNCLEAR,
     INTENT_NLU_FALLBACK,
+    INTENT_SOMETHING_ELSE,
     LOW_CONFIDENCE_AMBIGUOUS,
     LOW_CONFIDENCE_BELOW_FLOOR,
     LOW_CONFIDENCE_NLU_FALLBACK,
     RASA_CONTROL_INTENTS,
     REASON_LOW_CONFIDENCE,
 )
-from rasa_handover.conversation import ConversationView
+from rasa_handover.conversation import ConversationView, UserTurn
+from rasa_handover.message_kinds import is_content_free
 from rasa_handover.settings import HandoverSettings
 from rasa_handover.thresholds import Thresholds, table_for
 from rasa_handover.triggers.decision import Decision
 
 # Confidences in evidence are rounded so that it stays readable for agents.
 EVIDENCE_DIGITS = 4
+# How many likely intents the clarification offers at most.
+MAX_CHOICES = 2
 
 
 def check_low_confidence(
@@ -34,71 +52,123 @@ def check_low_confidence(
 
     Args:
         view: The conversation.
-        settings: The handover action.
+        settings: The handover and clarify actions, `clarify_before_handover`.
         thresholds: The floor and ambiguity threshold of the top intent
             (default: the settings' own).
-        high_value: Whether the account is high value (stricter thresholds).
+        high_value: Whether the account is high value (stricter thresholds,
+            no clarification).
 
     Returns:
-        A decision with evidence `kind`, `intent`, `confidence`, `confidence_floor`
-        (and `confidence_floor_source`: where it was set) and, for ambiguity, the
-        runner-up, the margin and the threshold (with its source); or `None`.
+        A decision to clarify (`stage: clarify`, the `choices` offered) or to
+        hand over, with evidence `kind`, `intent`, `confidence`,
+        `confidence_floor` (and `confidence_floor_source`: where it was set),
+        for ambiguity the runner-up, the margin and the threshold; after a
+        clarification the `stage` and the `clarified` turn's evidence. Or `None`.
 
     """
     turn = view.latest_turn
     if turn is None or turn.intent in RASA_CONTROL_INTENTS:
         return None
-    handover = settings.handover_action
+    table = table_for(settings, thresholds)
+    after_clarify = turn.previous_action == settings.clarify_action
+    if after_clarify and turn.intent == INTENT_SOMETHING_ELSE:
+        declined = {"kind": CLARIFY_STAGE_SOMETHING_ELSE, "text": turn.text}
+        return _after_clarify(view, settings, table, high_value, declined)
+    evidence = unclear_evidence(turn, table, high_value)
+    if evidence is None:
+        return None
+    if after_clarify:
+        return _after_clarify(view, settings, table, high_value, evidence)
+    if settings.clarify_before_handover and not high_value:
+        choices = _choices(turn, table)
+        return Decision(
+            REASON_LOW_CONFIDENCE,
+            settings.clarify_action,
+            {**evidence, "stage": CLARIFY_STAGE_ASK, "choices": choices},
+            turn.index,
+        )
+    return Decision(
+        REASON_LOW_CONFIDENCE, settings.handover_action, evidence, turn.index
+    )
+
+
+def unclear_evidence(
+    turn: UserTurn, table: Thresholds, high_value: bool
+) -> Optional[Dict[str, Any]]:
+    """Why NLU's reading of `turn` cannot be trusted, or `None` if it can."""
+    if is_content_free(turn.text or ""):
+        return None
     ranking = turn.ranking
     top_name = ranking[0].name if ranking else turn.intent
     top_confidence = ranking[0].confidence if ranking else turn.confidence
-    evidence = {
+    limits = table.for_intent(top_name, high_value)
+    evidence: Dict[str, Any] = {
         "intent": top_name,
         "confidence": _rounded(top_confidence),
         "text": turn.text,
-    }
-    limits = table_for(settings, thresholds).for_intent(top_name, high_value)
-    floor = {
         "confidence_floor": limits.confidence_floor,
         "confidence_floor_source": limits.sources["confidence_floor"],
     }
     if turn.intent == INTENT_NLU_FALLBACK:
-        return Decision(
-            REASON_LOW_CONFIDENCE,
-            handover,
-            {"kind": LOW_CONFIDENCE_NLU_FALLBACK, **evidence, **floor},
-            turn.index,
-        )
+        return {"kind": LOW_CONFIDENCE_NLU_FALLBACK, **evidence}
     if top_confidence is None or top_name is None:
         return None
     if top_confidence < limits.confidence_floor:
-        return Decision(
-            REASON_LOW_CONFIDENCE,
-            handover,
-            {"kind": LOW_CONFIDENCE_BELOW_FLOOR, **evidence, **floor},
-            turn.index,
-        )
+        return {"kind": LOW_CONFIDENCE_BELOW_FLOOR, **evidence}
     threshold = limits.ambiguity_threshold
     if threshold > 0 and len(ranking) >= 2:
         # Rounded so that 0.7 - 0.6 counts as the 0.1 it reads as.
         margin = round(ranking[0].confidence - ranking[1].confidence, EVIDENCE_DIGITS)
         if margin < threshold:
-            return Decision(
-                REASON_LOW_CONFIDENCE,
-                handover,
-                {
-                    "kind": LOW_CONFIDENCE_AMBIGUOUS,
-                    **evidence,
-                    **floor,
-                    "runner_up": ranking[1].name,
-                    "runner_up_confidence": _rounded(ranking[1].confidence),
-                    "margin": margin,
-                    "ambiguity_threshold": threshold,
-                    "ambiguity_threshold_source": limits.sources["ambiguity_threshold"],
-                },
-                turn.index,
-            )
+            return {
+                "kind": LOW_CONFIDENCE_AMBIGUOUS,
+                **evidence,
+                "runner_up": ranking[1].name,
+                "runner_up_confidence": _rounded(ranking[1].confidence),
+                "margin": margin,
+                "ambiguity_threshold": threshold,
+                "ambiguity_threshold_source": limits.sources["ambiguity_threshold"],
+            }
     return None
+
+
+def _choices(turn: UserTurn, table: Thresholds) -> List[Dict[str, str]]:
+    """The likely intents the domain gives a display name, best first."""
+    choices: List[Dict[str, str]] = []
+    for score in turn.ranking:
+        declaration = table.declarations.get(score.name)
+        if declaration is not None and declaration.display_name:
+            choices.append({"intent": score.name, "title": declaration.display_name})
+        if len(choices) == MAX_CHOICES:
+            break
+    return choices
+
+
+def _after_clarify(
+    view: ConversationView,
+    settings: HandoverSettings,
+    table: Thresholds,
+    high_value: bool,
+    evidence: Dict[str, Any],
+) -> Decision:
+    """The turn after the clarification is no clearer: hand over, with both."""
+    latest = view.turns[-1]
+    clarified = view.turns[-2] if len(view.turns) >= 2 else None
+    stage = (
+        CLARIFY_STAGE_SOMETHING_ELSE
+        if evidence.get("kind") == CLARIFY_STAGE_SOMETHING_ELSE
+        else CLARIFY_STAGE_STILL_UNCLEAR
+    )
+    earlier: Optional[Dict[str, Any]] = None
+    if clarified is not None:
+        earlier = unclear_evidence(clarified, table, high_value) or {}
+        earlier = {**earlier, "turn": clarified.index, "text": clarified.text}
+    return Decision(
+        REASON_LOW_CONFIDENCE,
+        settings.handover_action,
+        {**evidence, "stage": stage, "clarified": earlier},
+        latest.index,
+    )
 
 
 def _rounded(value: Optional[float]) -> Optional[float]:

@@ -5,6 +5,11 @@ turns, the bot *offers* a person. If the user accepts, or asks once more, it
 hands over. A declined offer is not repeated in the conversation. High-value
 accounts are handed over on the first repeat, without an offer.
 
+A turn that reports success, says never mind or takes the request back
+("updating the app fixed it", "it was only $5, never mind", "actually I don't
+want the updates") is never an ask, even when NLU gives it the same intent
+(`message_kinds.withdraws_request`).
+
 Two asks are "the same" when they have the same intent and do not name
 different entity values: asking for the status of order 1182 and then of order
 1190 is not a loop.
@@ -23,6 +28,7 @@ from rasa_handover.constants import (
     SLOT_HANDOVER_OFFERED,
 )
 from rasa_handover.conversation import ConversationView, UserTurn
+from rasa_handover.message_kinds import withdraws_request
 from rasa_handover.settings import HandoverSettings
 from rasa_handover.thresholds import Thresholds, table_for
 from rasa_handover.triggers.decision import Decision
@@ -94,13 +100,16 @@ def check_repeat_loop(
         or intent in settings.explicit_request_intents
         or intent in RASA_CONTROL_INTENTS
         or intent == INTENT_NLU_FALLBACK
+        # "it works now, cheers", "never mind", "actually I don't want it":
+        # the same intent, but the request is over, not repeated.
+        or withdraws_request(latest.text or "")
     ):
         return None
     limits = table_for(settings, thresholds).for_intent(intent, high_value)
     asks = [
         turn
         for turn in view.recent_turns(limits.repeat_window)
-        if same_request(turn, latest)
+        if same_request(turn, latest) and not withdraws_request(turn.text or "")
     ]
     if len(asks) < limits.repeat_limit:
         return None
