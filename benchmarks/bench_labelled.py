@@ -1,9 +1,11 @@
-"""HandoverPolicy vs Rasa's FallbackClassifier + rules on the labelled support set.
+"""HandoverPolicy vs Rasa's FallbackClassifier + rules on the labelled support sets.
 
-Runs `rasa-handover evaluate` on benchmarks/conversations/support.yml with the
-example bot's model and `--baseline` (the baseline model is trained once from
-example_bot/ and cached). The full report goes to benchmarks/results/evaluate.txt,
-everything else to benchmarks/results/evaluate.json; this prints one line.
+Runs `rasa-handover evaluate` with the example bot's model and `--baseline` (the
+baseline model is trained once from example_bot/ and cached) on each set,
+reported apart: benchmarks/conversations/support.yml (written with the code)
+and support_heldout.yml (written apart from the code, after its design; see
+benchmarks/data/README.md). Full reports go to benchmarks/results/evaluate*.txt,
+everything else to evaluate*.json; this prints one line per set.
 
     .venv/bin/python benchmarks/bench_labelled.py
 """
@@ -22,38 +24,49 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from rasa_handover.cli import main as cli
 from tests.e2e.servers import action_server
 
+# Reported apart: written with the code, and written apart from it.
+SETS = {
+    "": SUPPORT_CONVERSATIONS,
+    "_heldout": SUPPORT_CONVERSATIONS.parent / "support_heldout.yml",
+}
+
 
 def main() -> None:
     if not EXAMPLE_MODEL.exists():
         print(f"skipped: no model at {EXAMPLE_MODEL}; run `make train` first.")
         return
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out, report = RESULTS / "evaluate.json", RESULTS / "evaluate.txt"
-    started = time.perf_counter()
     # The bot as deployed: its own action server (the plugin's actions and the
     # example's account lookup at session start).
     with action_server() as action_url, tempfile.TemporaryDirectory() as directory:
         endpoints = Path(directory) / "endpoints.yml"
         endpoints.write_text(f"action_endpoint:\n  url: {action_url}\n")
-        with open(report, "w", encoding="utf-8") as text, contextlib.redirect_stdout(
-            text
-        ):
-            code = cli(
-                [
-                    "evaluate",
-                    str(SUPPORT_CONVERSATIONS),
-                    "--model",
-                    str(EXAMPLE_MODEL),
-                    "--project",
-                    str(EXAMPLE_BOT),
-                    "--endpoints",
-                    str(endpoints),
-                    "--baseline",
-                    "--out",
-                    str(out),
-                    "--no-progress",
-                ]
-            )
+        for suffix, conversations in SETS.items():
+            evaluate_set(conversations, suffix, endpoints)
+
+
+def evaluate_set(conversations: Path, suffix: str, endpoints: Path) -> None:
+    """Evaluates one labelled set; prints one line, writes the report and JSON."""
+    out = RESULTS / f"evaluate{suffix}.json"
+    report = RESULTS / f"evaluate{suffix}.txt"
+    started = time.perf_counter()
+    with open(report, "w", encoding="utf-8") as text, contextlib.redirect_stdout(text):
+        code = cli(
+            [
+                "evaluate",
+                str(conversations),
+                "--model",
+                str(EXAMPLE_MODEL),
+                "--project",
+                str(EXAMPLE_BOT),
+                "--endpoints",
+                str(endpoints),
+                "--baseline",
+                "--out",
+                str(out),
+                "--no-progress",
+            ]
+        )
     if code != 0:
         print(report.read_text(encoding="utf-8"))
         sys.exit(code)
@@ -68,7 +81,7 @@ def main() -> None:
             f"{m['false_escalation_rate']:.1%}, macro F1 {m['macro_f1']:.2f}"
         )
     print(
-        f"labelled set ({data['conversations']} conversations, "
+        f"{conversations.name} ({data['conversations']} conversations, "
         f"{time.perf_counter() - started:.0f} s): " + "; ".join(figures) + f" -> "
         f"{out.name}, {report.name}"
     )
