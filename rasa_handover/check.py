@@ -30,6 +30,7 @@ from typing import Any, Callable, Dict, Iterator, List, Sequence, Tuple
 import yaml
 
 from rasa_handover.constants import (
+    ACTION_CLARIFY,
     ACTION_HANDBACK,
     ACTION_HANDOVER,
     ACTION_OFFER_HANDOVER,
@@ -42,14 +43,20 @@ from rasa_handover.constants import (
     SLOT_HANDOVER_REASON,
 )
 
-PLUGIN_ACTIONS = (ACTION_HANDOVER, ACTION_OFFER_HANDOVER, ACTION_HANDBACK)
+PLUGIN_ACTIONS = (
+    ACTION_HANDOVER,
+    ACTION_OFFER_HANDOVER,
+    ACTION_HANDBACK,
+    ACTION_CLARIFY,
+)
 CHANNEL_KEY = "rasa_handover.channels.HandoverInput"
 FRAGMENT = Path(__file__).resolve().parent / "domain.yml"
 
 # What the author can do about a change, by reason code (docs/policy.md).
 ADVICE: Dict[str, str] = {
     REASON_REPEAT_LOOP: "if asking this again is normal in your bot, add the "
-    "intent to `repeat_ignore_intents` (or raise `repeat_limit`)",
+    "intent with `repeat_ignore_intents: {add: [<intent>]}` (or raise "
+    "`repeat_limit`)",
     REASON_LOW_CONFIDENCE: "lower `confidence_floor`, or set "
     "`handover_confidence_floor` on the intent in your domain",
     REASON_FRUSTRATION: "raise `frustration_signals`, or remove a signal from "

@@ -216,6 +216,39 @@ def _merged(config: Mapping[str, Any]) -> Dict[str, Any]:
     return merged
 
 
+# Lists of intent names a bot author may extend instead of replacing:
+# `repeat_ignore_intents: {add: [product_updates]}` keeps the default list.
+EXTENDABLE_LISTS: Tuple[str, ...] = (
+    "explicit_request_intents",
+    "repeat_ignore_intents",
+    "affirm_intents",
+    "deny_intents",
+)
+
+
+def _extended(merged: Mapping[str, Any], key: str) -> Any:
+    """A list setting written as `{add: [...], remove: [...]}`: the default changed.
+
+    A plain list replaces the default, as before.
+    """
+    value = merged[key]
+    if not isinstance(value, Mapping):
+        return value
+    unknown = sorted(set(value) - {"add", "remove"})
+    if unknown:
+        raise setting_error(
+            key,
+            f"has the keys {unknown}",
+            "Write a list (it replaces the default list), or "
+            f"`{key}: {{add: [...], remove: [...]}}` to change the default list.",
+        )
+    add = names({key: value.get("add") or []}, key)
+    remove = names({key: value.get("remove") or []}, key)
+    default = list(default_config()[key])
+    kept = [name for name in default if name not in remove]
+    return kept + sorted(add - set(default))
+
+
 def parse_settings(config: Mapping[str, Any]) -> HandoverSettings:
     """Validates a HandoverPolicy configuration and resolves it.
 
@@ -239,6 +272,8 @@ def parse_settings(config: Mapping[str, Any]) -> HandoverSettings:
             f"valid settings are {sorted(default_config())}. See {DOCS_URL}."
         )
     merged = _merged(config)
+    for key in EXTENDABLE_LISTS:
+        merged[key] = _extended(merged, key)
     high_value = _parse_high_value(merged["high_value"])
     overrides = parse_intent_overrides(merged["intent_overrides"], "intent_overrides")
     repeat_limit, repeat_window = _parse_repeat(merged)

@@ -372,3 +372,36 @@ def test_config_error_is_importable_from_where_it_always_was() -> None:
 
     assert settings.HandoverConfigError is validation.HandoverConfigError
     assert rasa_handover.HandoverConfigError is validation.HandoverConfigError
+
+
+@pytest.mark.parametrize(
+    "written, expected_added, expected_gone",
+    [
+        pytest.param(
+            {"add": ["product_updates"]}, {"product_updates"}, set(), id="add"
+        ),
+        pytest.param({"remove": ["chitchat"]}, set(), {"chitchat"}, id="remove"),
+        pytest.param(
+            {"add": ["newsletter"], "remove": ["inform"]},
+            {"newsletter"},
+            {"inform"},
+            id="both",
+        ),
+    ],
+)
+def test_a_default_list_can_be_extended_without_copying_it(
+    written: dict, expected_added: set, expected_gone: set
+) -> None:
+    default = parse_settings({}).repeat_ignore_intents
+    extended = parse_settings({"repeat_ignore_intents": written}).repeat_ignore_intents
+    assert extended == (default | expected_added) - expected_gone
+
+
+def test_a_list_still_replaces_the_default() -> None:
+    settings = parse_settings({"repeat_ignore_intents": ["greet"]})
+    assert settings.repeat_ignore_intents == frozenset({"greet"})
+
+
+def test_an_unknown_key_in_a_list_change_names_both_forms() -> None:
+    with pytest.raises(HandoverConfigError, match=r"\{add: \[\.\.\.\], remove"):
+        parse_settings({"deny_intents": {"plus": ["nope"]}})
