@@ -628,7 +628,6 @@ def test_unknown_slots_are_named_before_running(agent: Any) -> None:
 # --- The clarify step (`clarify_at`). ----------------------------------------
 
 
-
 @pytest.mark.parametrize(
     "pairs, expected",
     [
@@ -724,3 +723,23 @@ def test_heldout_set_loads_and_is_reported_apart() -> None:
     assert len(heldout) >= 70
     assert sum(c.gold.clarify_at is not None for c in heldout) >= 15
     assert not {c.id for c in heldout} & {c.id for c in load_conversations(SUPPORT_SET)}
+
+
+def test_baseline_rules_hand_over_unconditional_regulated_intents_too() -> None:
+    rules = yaml.safe_load(
+        make_baseline_rules(parse_settings({}), ["ask_legal_advice"])
+    )["rules"]
+    assert rules[-1]["steps"] == [
+        {"intent": "ask_legal_advice"},
+        {"action": ACTION_HANDOVER},
+    ]
+
+
+def test_the_example_bots_unconditional_regulated_intents() -> None:
+    from rasa_handover.evaluation.baseline import unconditional_regulated_intents
+
+    domain = EXAMPLE_NLU.parent.parent / "domain"
+    assert unconditional_regulated_intents(domain) == [
+        "ask_legal_advice",
+        "ask_medical_advice",
+    ]

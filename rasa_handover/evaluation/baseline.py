@@ -26,7 +26,7 @@ from rasa_handover.settings import HandoverSettings, parse_settings
 from rasa_handover.validation import HandoverConfigError
 
 # Bump when the generated baseline project changes, so cached models are rebuilt.
-BASELINE_FORMAT_VERSION = 1
+BASELINE_FORMAT_VERSION = 2
 BASELINE_RULES_FILE = "rasa_handover_baseline_rules.yml"
 FALLBACK_CLASSIFIER = "FallbackClassifier"
 RULE_POLICY = "RulePolicy"
@@ -178,9 +178,20 @@ def baseline_config(config: Mapping[str, Any]) -> Dict[str, Any]:
     return {**config, "pipeline": pipeline, "policies": policies}
 
 
-def baseline_rules(settings: HandoverSettings) -> str:
-    """Rules that hand over on the explicit request intents and `nlu_fallback`."""
-    intents = [*sorted(settings.explicit_request_intents), INTENT_NLU_FALLBACK]
+def baseline_rules(
+    settings: HandoverSettings, regulated_intents: Sequence[str] = ()
+) -> str:
+    """Rules that hand over as a Rasa bot would without the plugin.
+
+    On the explicit request intents, `nlu_fallback`, and the intents the domain
+    declares `regulated` without a condition (a rule per intent; Rasa has no
+    conditional rule for "above $100").
+    """
+    intents = [
+        *sorted(settings.explicit_request_intents),
+        INTENT_NLU_FALLBACK,
+        *sorted(regulated_intents),
+    ]
     rules = [
         {
             "rule": f"rasa-handover baseline: {intent} hands over",
@@ -329,6 +340,20 @@ def _train_command(
     return command
 
 
+def unconditional_regulated_intents(domain: Path) -> List[str]:
+    """The intents the project's domain declares `regulated` without a condition."""
+    from rasa.shared.core.domain import Domain
+
+    from rasa_handover.intent_properties import parse_declarations
+
+    declarations = parse_declarations(
+        Domain.load(str(domain)).intent_properties, None, None
+    )
+    return sorted(
+        name for name, d in declarations.items() if d.regulated and d.condition is None
+    )
+
+
 def train_baseline(project: Project, cache_dir: Path) -> Path:
     """Trains (or reuses) the baseline model for `project`; see the module docs.
 
@@ -343,6 +368,10 @@ def train_baseline(project: Project, cache_dir: Path) -> Path:
         cache_dir,
         label=f"baseline-v{BASELINE_FORMAT_VERSION}",
         training_files=project.data,
-        extra_files={BASELINE_RULES_FILE: baseline_rules(settings)},
+        extra_files={
+            BASELINE_RULES_FILE: baseline_rules(
+                settings, unconditional_regulated_intents(project.domain)
+            )
+        },
         domain=project.domain,
     )
