@@ -30,10 +30,12 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import yaml
 
+from rasa_handover.evaluation.baseline import read_config, settings_for
+from rasa_handover.settings import default_config
 from rasa_handover.tuning_file import (
     BOUNDS,
     TunedValue,
@@ -49,7 +51,8 @@ DEFAULT_KEEP = 0.95
 DEFAULT_MIN_CORRECT = 5
 DEFAULT_FOLDS = 5
 DEFAULT_SEED = 42
-DEFAULT_FLOOR = 0.55
+# The policy's own default floor (one place: settings.default_config).
+DEFAULT_FLOOR: float = default_config()["confidence_floor"]
 DEFAULT_OUT = "handover_tuning.yml"
 # Config keys that describe the NLU pipeline; policies are not needed.
 NLU_CONFIG_KEYS = ("recipe", "language", "pipeline", "assistant_id")
@@ -191,19 +194,13 @@ def merged_tuning(
 
 def nlu_config(config_path: Path) -> Dict[str, Any]:
     """The NLU part of a bot's config.yml (the policies are not needed)."""
-    raw = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+    raw = read_config(config_path)
     return {key: raw[key] for key in NLU_CONFIG_KEYS if key in raw}
 
 
 def configured_floor(config_path: Path) -> float:
     """HandoverPolicy's `confidence_floor` in config.yml, or the default."""
-    raw = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
-    for policy in raw.get("policies") or []:
-        if isinstance(policy, Mapping) and str(policy.get("name", "")).endswith(
-            "HandoverPolicy"
-        ):
-            return float(policy.get("confidence_floor", DEFAULT_FLOOR))
-    return DEFAULT_FLOOR
+    return settings_for(config_path).confidence_floor
 
 
 async def cross_validated_predictions(
