@@ -212,3 +212,11 @@ def test_calibrate_cross_validates_a_real_pipeline(tmp_path: Path, capsys):
         assert value.by == "calibrate"
         assert "of correct" in value.reason
     assert "Written by `rasa-handover calibrate`" in out.read_text("utf-8")
+
+
+def test_a_tuning_file_sets_exactly_the_per_intent_thresholds() -> None:
+    """One list of per-intent settings: the tuning file follows the table's."""
+    from rasa_handover.tuning_file import TUNABLE_SETTINGS
+    from rasa_handover.validation import OVERRIDABLE_KEYS
+
+    assert set(TUNABLE_SETTINGS) == set(OVERRIDABLE_KEYS)
