@@ -1,4 +1,4 @@
-"""Content-free turns and withdrawn requests: what the low-confidence and
+"""Content-free turns, withdrawn requests and remarks: what the low-confidence and
 repeat-loop triggers may set aside, and the real requests they must never hide."""
 
 import os
@@ -13,6 +13,7 @@ from rasa_handover.message_kinds import (
     WITHDRAWAL_SUCCESS,
     WITHDRAWAL_TAKEN_BACK,
     is_content_free,
+    is_remark,
     withdrawal_kind,
     withdraws_request,
 )
@@ -144,6 +145,49 @@ def test_withdrawn_requests(text: str, kind: str) -> None:
 )
 def test_complaints_and_requests_are_not_withdrawals(text: str) -> None:
     assert withdrawal_kind(text) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("ahh ok, will try that", id="will-try"),
+        pytest.param("got the link, cheers mate", id="got-link-cheers"),
+        pytest.param("I'll think about it, ciao", id="think-about-it"),
+        pytest.param("Got it, thanks. That's everything.", id="thats-everything"),
+        pytest.param("thanks, standard it is", id="choice-it-is"),
+        pytest.param("ok upgrading now", id="ack-then-doing-now"),
+        pytest.param("hmm ok, I'll check my card", id="ill-check"),
+        pytest.param("alright, going with premium then", id="going-with"),
+        pytest.param("reinstalling did the trick", id="did-the-trick"),
+        pytest.param("restarted the router and it's fine now", id="fine-now"),
+        pytest.param("tyvm", id="tyvm"),
+    ],
+)
+def test_remarks(text: str) -> None:
+    assert is_remark(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("ok my card was charged twice", id="ack-then-problem"),
+        pytest.param("ok but it still doesn't work", id="but-still"),
+        pytest.param("thanks, I need a refund too", id="need"),
+        pytest.param("ok, and how do I cancel?", id="question"),
+        pytest.param("ok so which plan has 4k", id="question-word"),
+        pytest.param("great, another useless answer", id="sarcasm-useless"),
+        pytest.param("ok the video is blurry", id="nothing-settled"),
+        pytest.param("hi, my name is Dana", id="greeting-opens"),
+        pytest.param("hello, my downloads vanished", id="greeting-then-problem"),
+        pytest.param("ok I want to cancel", id="want"),
+        pytest.param("thanks, put me through to an agent", id="person"),
+        pytest.param("ok, talk to a human", id="talk"),
+        pytest.param("brilliant. still crashing. love that for me", id="still"),
+        pytest.param("the app crashed", id="no-ack"),
+    ],
+)
+def test_requests_and_complaints_are_not_remarks(text: str) -> None:
+    assert not is_remark(text)
 
 
 def test_the_text_rules_import_nothing_from_rasa_or_sanic() -> None:

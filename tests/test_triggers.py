@@ -93,16 +93,41 @@ def test_phrases_that_do_not_ask_for_a_person(text: str) -> None:
     assert match_explicit_request(text) is None
 
 
-def test_explicit_intent_fires_whatever_its_confidence() -> None:
+def test_explicit_intent_fires_at_its_floor() -> None:
     decision = check_explicit_request(
-        view(turn("hmm human?", intent="human_handoff", confidence=0.31)), settings()
+        view(turn("hmm can u get me sb", intent="human_handoff", confidence=0.55)),
+        settings(),
     )
     assert decision is not None
     assert decision.reason == REASON_EXPLICIT_REQUEST
     assert decision.action == ACTION_HANDOVER
     assert decision.evidence["matched"] == "intent"
-    assert decision.evidence["confidence"] == 0.31
+    assert decision.evidence["confidence"] == 0.55
     assert decision.turn == 1
+
+
+def test_explicit_intent_nlu_only_guesses_at_is_asked_about() -> None:
+    """DIET puts "the Tuesday thing again" on human_handoff at 0.25: a guess."""
+    guess = view(
+        turn("the Tuesday thing again", intent="human_handoff", confidence=0.25)
+    )
+    assert check_explicit_request(guess, settings()) is None
+    decision = evaluate(guess, settings())
+    assert decision is not None and decision.reason == REASON_LOW_CONFIDENCE
+
+
+def test_explicit_intent_below_its_floor_still_fires_on_the_words() -> None:
+    unsure = view(turn("hmm human?", intent="human_handoff", confidence=0.31))
+    decision = check_explicit_request(unsure, settings())
+    assert decision is not None and decision.evidence["matched"] == "phrase"
+
+
+def test_explicit_intent_floor_follows_the_intent_overrides() -> None:
+    lowered = settings(intent_overrides={"human_handoff": {"confidence_floor": 0.2}})
+    guess = view(
+        turn("the Tuesday thing again", intent="human_handoff", confidence=0.25)
+    )
+    assert check_explicit_request(guess, lowered) is not None
 
 
 def test_phrase_safety_net_fires_when_nlu_misses_the_request() -> None:
@@ -424,7 +449,9 @@ def test_entity_condition_reads_the_messages_entities() -> None:
 
 def test_unsure_regulated_intent_is_left_to_low_confidence() -> None:
     unsure = view(
-        turn("thank you, switching to wifi fixed it", "ask_medical_advice", 0.28)
+        turn(
+            "my downloads have a little clock icon on them", "ask_medical_advice", 0.28
+        )
     )
     assert check_regulated_topic(unsure, *configured(REFUND)) is None
     decision = evaluate(unsure, *configured(REFUND))
@@ -489,6 +516,45 @@ def test_asking_again_after_the_offer_hands_over() -> None:
     assert decision.action == ACTION_HANDOVER
     assert decision.evidence["stage"] == REPEAT_STAGE_ASKED_AGAIN
     assert decision.evidence["count"] == 3
+
+
+def test_a_reworded_repeat_of_an_answered_question_is_offered_not_clarified() -> None:
+    """ "so which one has 4k?" at 0.39 after the bot answered "which plan has 4k"."""
+    conversation = view(
+        turn("which plan has 4k streaming", "ask_plans", 0.98),
+        turn("so which one has 4k?", "ask_plans", 0.39),
+    )
+    decision = evaluate(conversation, settings())
+    assert decision is not None
+    assert decision.reason == REASON_REPEAT_LOOP
+    assert decision.action == ACTION_OFFER_HANDOVER
+    assert decision.evidence["answered_before"] is True
+    assert decision.evidence["also_fired"] == [REASON_LOW_CONFIDENCE]
+
+
+def test_an_unclear_turn_repeating_an_unclear_one_stays_low_confidence() -> None:
+    conversation = view(
+        turn("the thing from before", "ask_plans", 0.3),
+        turn("you know, the thing", "ask_plans", 0.3),
+    )
+    decision = evaluate(conversation, settings())
+    assert decision is not None and decision.reason == REASON_LOW_CONFIDENCE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("ahh ok, will try that", id="will-try"),
+        pytest.param("thanks, standard it is", id="choice"),
+        pytest.param("reinstalling did the trick", id="success"),
+    ],
+)
+def test_a_remark_is_never_unclear(text: str) -> None:
+    conversation = view(
+        turn("how do I get hd", "upgrade_plan", 0.9),
+        turn(text, "ask_medical_advice", 0.3),
+    )
+    assert check_low_confidence(conversation, settings()) is None
 
 
 def test_declined_offer_is_not_repeated() -> None:

@@ -2,13 +2,15 @@
 
 Each trigger lives in its own module and has the signature
 `check_<reason>(view, settings, thresholds=None, high_value=False) ->
-Optional[Decision]` (`check_explicit_request(view, settings)` needs no
-thresholds). `evaluate` runs the enabled ones in the fixed order of
-`constants.REASON_CODES` and returns the first decision, with the other reason
-codes that also fired in its evidence.
+Optional[Decision]` (`check_explicit_request(view, settings, thresholds=None)`
+does not depend on the customer's value). `evaluate` runs the enabled ones in
+the fixed order of `constants.REASON_CODES` and returns the first decision,
+with the other reason codes that also fired in its evidence. One exception to
+the order: a repeat of a question the bot answered (`answered_before`) outranks
+`low_confidence` on its rewording (see `repeat_loop`).
 """
 
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, List, Optional
 
 from rasa_handover.constants import (
     REASON_CODES,
@@ -40,8 +42,8 @@ def _explicit_request(
     thresholds: Thresholds,
     high_value: bool,
 ) -> Optional[Decision]:
-    # A request for a person fires whatever the thresholds and the customer.
-    return check_explicit_request(view, settings)
+    # A request for a person fires whatever the customer (high value or not).
+    return check_explicit_request(view, settings, thresholds)
 
 
 TRIGGERS: Dict[str, Trigger] = {
@@ -85,6 +87,7 @@ def evaluate(
     ]
     if not decisions:
         return None
+    decisions = _by_precedence(decisions)
     first = decisions[0]
     extra: Dict[str, object] = {
         "also_fired": [d.reason for d in decisions[1:]],
@@ -93,6 +96,19 @@ def evaluate(
     if high_value:
         extra["account_tier"] = str(view.slot(slot))
     return first.with_evidence(**extra)
+
+
+def _by_precedence(decisions: List[Decision]) -> List[Decision]:
+    """The decisions, a repeat of an answered question before low confidence."""
+    reasons = [d.reason for d in decisions]
+    if REASON_REPEAT_LOOP not in reasons or REASON_LOW_CONFIDENCE not in reasons:
+        return decisions
+    repeat = decisions[reasons.index(REASON_REPEAT_LOOP)]
+    if not repeat.evidence.get("answered_before"):
+        return decisions
+    rest = [d for d in decisions if d is not repeat]
+    at = reasons.index(REASON_LOW_CONFIDENCE)
+    return [*rest[:at], repeat, *rest[at:]]
 
 
 __all__ = [

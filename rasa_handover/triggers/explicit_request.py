@@ -1,6 +1,13 @@
 """`explicit_request`: the user asks for a person. Always, immediately.
 
-The configured intents (default `human_handoff`) fire whatever their confidence.
+The configured intents (default `human_handoff`) fire as soon as NLU is sure
+enough of them: at or above the intent's confidence floor (`thresholds.py`;
+0.55 by default). Below it, NLU is only guessing (DIETClassifier puts
+"the Tuesday thing again" on `human_handoff` at 0.25): the phrase grammar below
+still hands over if the words ask for a person, and otherwise the turn is
+unclear like any other, so `low_confidence` asks, with "talk to a person" among
+the choices when the domain gives the intent a display name.
+
 As a safety net for when NLU misses the request, a small phrase grammar over
 normalised words (`rasa_handover.word_forms`: inflections, chat spelling, one
 typo in a long word) finds requests for a person. docs/explicit-request.md
@@ -38,6 +45,7 @@ from rasa_handover.conversation import ConversationView
 from rasa_handover.message_kinds import is_content_free
 from rasa_handover.nlp import blank_english
 from rasa_handover.settings import HandoverSettings
+from rasa_handover.thresholds import Thresholds, table_for
 from rasa_handover.triggers.decision import Decision
 from rasa_handover.word_forms import normalise_doc, vocabulary_of
 
@@ -668,13 +676,16 @@ def match_explicit_request(text: str) -> Optional[str]:
 
 
 def check_explicit_request(
-    view: ConversationView, settings: HandoverSettings
+    view: ConversationView,
+    settings: HandoverSettings,
+    thresholds: Optional[Thresholds] = None,
 ) -> Optional[Decision]:
     """Checks whether the latest user message asks for a person.
 
     Args:
         view: The conversation.
         settings: `explicit_request_intents` and `explicit_request_phrases`.
+        thresholds: The intent's confidence floor (default: the settings' own).
 
     Returns:
         A decision whose evidence names the intent (and confidence) or the
@@ -691,8 +702,10 @@ def check_explicit_request(
     }
     # "that's super helpful" read as `human_handoff`: a content-free turn has
     # no request in it (and never a word for a person: `is_content_free`).
-    if turn.intent in settings.explicit_request_intents and not is_content_free(
-        turn.text or ""
+    if (
+        turn.intent in settings.explicit_request_intents
+        and not is_content_free(turn.text or "")
+        and _sure_enough(turn.intent, turn.confidence, settings, thresholds)
     ):
         return Decision(
             REASON_EXPLICIT_REQUEST,
@@ -715,3 +728,16 @@ def check_explicit_request(
                 turn.index,
             )
     return None
+
+
+def _sure_enough(
+    intent: str,
+    confidence: Optional[float],
+    settings: HandoverSettings,
+    thresholds: Optional[Thresholds],
+) -> bool:
+    """Whether NLU's confidence reaches the intent's floor (no score: trusted)."""
+    if confidence is None:
+        return True
+    floor = table_for(settings, thresholds).for_intent(intent, False).confidence_floor
+    return confidence >= floor

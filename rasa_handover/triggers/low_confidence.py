@@ -3,8 +3,10 @@
 A turn is *unclear* when the top intent's confidence is below its floor, when
 the top two intents are too close to tell apart, or when Rasa's
 `FallbackClassifier` already replaced the intent with `nlu_fallback`.
-Content-free turns (thanks, ok, greetings, emoji: `message_kinds.is_content_free`)
-are never unclear: there is no request the bot could get wrong.
+Remarks are never unclear: content-free turns (thanks, ok, greetings, emoji),
+success reports and never-minds, and acknowledgements with a settled remark
+("ahh ok, will try that", "thanks, standard it is"); see
+`message_kinds.is_remark`. There is no request in them the bot could get wrong.
 
 With `clarify_before_handover` (the default), the first unclear turn gets the
 clarification (`clarify_action`: "did you mean ...?"), not a person. The bot
@@ -31,7 +33,7 @@ from rasa_handover.constants import (
     REASON_LOW_CONFIDENCE,
 )
 from rasa_handover.conversation import ConversationView, UserTurn
-from rasa_handover.message_kinds import is_content_free
+from rasa_handover.message_kinds import is_remark
 from rasa_handover.settings import HandoverSettings
 from rasa_handover.thresholds import Thresholds, table_for
 from rasa_handover.triggers.decision import Decision
@@ -96,7 +98,7 @@ def unclear_evidence(
     turn: UserTurn, table: Thresholds, high_value: bool
 ) -> Optional[Dict[str, Any]]:
     """Why NLU's reading of `turn` cannot be trusted, or `None` if it can."""
-    if is_content_free(turn.text or ""):
+    if is_remark(turn.text or ""):
         return None
     ranking = turn.ranking
     top_name = ranking[0].name if ranking else turn.intent

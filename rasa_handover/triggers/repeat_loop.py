@@ -13,6 +13,12 @@ want the updates") is never an ask, even when NLU gives it the same intent
 Two asks are "the same" when they have the same intent and do not name
 different entity values: asking for the status of order 1182 and then of order
 1190 is not a loop.
+
+A repeat is often worded less like the training data than the first ask
+("which plan has 4k streaming", then "so which one has 4k?"), so NLU may be
+unsure of it. When an earlier ask was clear (the bot answered it), the evidence
+says so (`answered_before`) and the repeat outranks `low_confidence`: asking
+"did you mean: plans?" about the question the bot just answered helps nobody.
 """
 
 from typing import Optional
@@ -32,6 +38,7 @@ from rasa_handover.message_kinds import withdraws_request
 from rasa_handover.settings import HandoverSettings
 from rasa_handover.thresholds import Thresholds, table_for
 from rasa_handover.triggers.decision import Decision
+from rasa_handover.triggers.low_confidence import unclear_evidence
 
 
 def same_request(earlier: UserTurn, later: UserTurn) -> bool:
@@ -113,12 +120,16 @@ def check_repeat_loop(
     ]
     if len(asks) < limits.repeat_limit:
         return None
+    table = table_for(settings, thresholds)
     evidence = {
         "intent": intent,
         "turns": [turn.index for turn in asks],
         "count": len(asks),
         "texts": [turn.text for turn in asks],
         "text": latest.text,
+        "answered_before": any(
+            unclear_evidence(turn, table, high_value) is None for turn in asks[:-1]
+        ),
     }
     if limits.hand_over_on_first_repeat:
         stage, action = REPEAT_STAGE_HIGH_VALUE, settings.handover_action

@@ -1,0 +1,55 @@
+"""What kind of message a user turn is, beyond its intent: three small rules.
+
+- `is_content_free(text)` (`content_free`): acknowledgements, thanks,
+  greetings, goodbyes, emoji-only and one-word "ok"-style turns ("great", "👍",
+  "thanks so much, have a lovely day"). They carry no request the bot could get
+  wrong, so low NLU confidence on them is not a failure.
+- `withdrawal_kind(text)` / `withdraws_request(text)` (`withdrawals`): a turn
+  that reports success ("updating the app fixed it, cheers"), says never mind
+  ("it was only $5, never mind") or takes the request back ("actually I don't
+  want the updates"). It is not a repeat of the question it mentions, even when
+  NLU gives it the same intent.
+- `is_remark(text)` (`remarks`): the customer is done with the bot's last
+  answer ("ahh ok, will try that", "thanks, standard it is"): content-free, a
+  withdrawal, or an acknowledgement with a short settled remark. Not unclear,
+  whatever NLU's confidence.
+
+All are pure functions of the text over spaCy tokens (the shared blank English
+pipeline), `rasa_handover.word_forms` and VADER's lexicon; they import nothing
+from Rasa or Sanic. docs/explicit-request.md documents them with the phrase
+grammar.
+"""
+
+from rasa_handover.message_kinds.content_free import (
+    CONTENT_FREE_ANCHORS,
+    CONTENT_FREE_MAX_WORDS,
+    CONTENT_FREE_PHRASES,
+    CONTENT_FREE_WORDS,
+    EMOJI,
+    EMOTICON,
+    is_content_free,
+)
+from rasa_handover.message_kinds.remarks import is_remark
+from rasa_handover.message_kinds.withdrawals import (
+    WITHDRAWAL_NEVER_MIND,
+    WITHDRAWAL_SUCCESS,
+    WITHDRAWAL_TAKEN_BACK,
+    withdrawal_kind,
+    withdraws_request,
+)
+
+__all__ = [
+    "CONTENT_FREE_ANCHORS",
+    "CONTENT_FREE_MAX_WORDS",
+    "CONTENT_FREE_PHRASES",
+    "CONTENT_FREE_WORDS",
+    "EMOJI",
+    "EMOTICON",
+    "WITHDRAWAL_NEVER_MIND",
+    "WITHDRAWAL_SUCCESS",
+    "WITHDRAWAL_TAKEN_BACK",
+    "is_content_free",
+    "is_remark",
+    "withdrawal_kind",
+    "withdraws_request",
+]
