@@ -36,7 +36,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import yaml
 from common import EXAMPLE_BOT, RESULTS, dataset, write_result
@@ -125,6 +125,58 @@ def handover_flags(
             check_low_confidence(view_from_turns([turn]), settings) is not None
         )
     return flags
+
+
+def _turn(parse: Dict[str, Any], index: int, previous: Optional[str]) -> UserTurn:
+    ranking = tuple(
+        IntentScore(r["name"], float(r["confidence"]))
+        for r in parse.get("intent_ranking") or []
+    )
+    return UserTurn(
+        index=index,
+        text=parse.get("text", ""),
+        intent=parse["intent"]["name"],
+        confidence=parse["intent"]["confidence"],
+        ranking=ranking,
+        previous_action=previous,
+    )
+
+
+def clarify_rates(parses: List[Dict[str, Any]]) -> Dict[str, float]:
+    """With the default settings (clarify first): what one and two turns lead to.
+
+    Each query is a first turn; its follow-up is the next query of the same
+    group (a customer who stays in scope, or stays out of scope, after the
+    clarifying question). Returns the shares clarified on the first turn,
+    handed over on the first turn, and handed over by the second.
+    """
+    settings = parse_settings({})
+    first = []
+    for parse in parses:
+        decision = check_low_confidence(
+            view_from_turns([_turn(parse, 1, None)]), settings
+        )
+        first.append(None if decision is None else decision.action)
+    by_second = []
+    for i, parse in enumerate(parses):
+        follow_up = parses[(i + 1) % len(parses)]
+        previous = first[i] if first[i] == settings.clarify_action else "utter_answer"
+        turns = [_turn(parse, 1, None), _turn(follow_up, 2, previous)]
+        decision = check_low_confidence(view_from_turns(turns), settings)
+        handed = first[i] == settings.handover_action or (
+            decision is not None and decision.action == settings.handover_action
+        )
+        by_second.append(handed)
+    n = len(parses)
+    return {
+        "clarified_first_turn": round(
+            sum(a == settings.clarify_action for a in first) / n, 4
+        ),
+        "handed_over_first_turn": round(
+            sum(a == settings.handover_action for a in first) / n, 4
+        ),
+        "handed_over_by_second_turn": round(sum(by_second) / n, 4),
+    }
 
 
 def fallback_flags(
@@ -243,6 +295,7 @@ def main() -> None:
             HANDOVER_FLOOR_ONLY: rates(handover_flags(parses, floor, 0.0), groups),
         }
     at_default = sweep[f"{DEFAULT_FLOOR:.2f}"]
+    two_turns = {name: clarify_rates(parses[part]) for name, part in groups.items()}
     plotted = plot(sweep, RESULTS / PLOT_FILE)
     result = {
         "benchmark": "confidence_floor_clinc150",
@@ -253,6 +306,7 @@ def main() -> None:
         "in_scope_top1_accuracy": round(accuracy, 4),
         "ambiguity_threshold": AMBIGUITY,
         "at_default_floor": at_default,
+        "clarify_first_two_turns": two_turns,
         "sweep": sweep,
         "handover_vs_fallback_disagreements": disagreements,
         "plot": str(RESULTS / PLOT_FILE) if plotted else None,
@@ -273,6 +327,13 @@ def main() -> None:
         f"{fc['oos_test']:.1%} / {fc['other_domains']:.1%} / {fc['in_scope']:.1%} "
         f"({disagreements} disagreements over the sweep) -> {out.name}"
     )
+    for name, shares in two_turns.items():
+        print(
+            f"  clarify first, {name}: clarified on turn 1 "
+            f"{shares['clarified_first_turn']:.1%}, handed over on turn 1 "
+            f"{shares['handed_over_first_turn']:.1%}, handed over by turn 2 "
+            f"{shares['handed_over_by_second_turn']:.1%}"
+        )
 
 
 if __name__ == "__main__":

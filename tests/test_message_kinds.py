@@ -184,6 +184,7 @@ def test_remarks(text: str) -> None:
         pytest.param("ok, talk to a human", id="talk"),
         pytest.param("brilliant. still crashing. love that for me", id="still"),
         pytest.param("the app crashed", id="no-ack"),
+        pytest.param("i don't need the reservation anymore", id="taken-back"),
     ],
 )
 def test_requests_and_complaints_are_not_remarks(text: str) -> None:

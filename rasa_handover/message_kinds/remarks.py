@@ -9,8 +9,10 @@ asking "did you mean ...?" or handing it to a person wastes everyone's time.
 
 The rule (pure, over spaCy tokens like the other kinds):
 
-1. a turn that withdraws a request (`withdraws_request`: "reinstalling did the
-   trick", "never mind") or is content-free closes it;
+1. a content-free turn, a report of success ("reinstalling did the trick") or
+   a never-mind closes it (`withdrawal_kind`); a request taken back ("I don't
+   need the reservation anymore") is not a remark: as a first turn it is often
+   a request to cancel something;
 2. otherwise the turn must have no question mark and be split, by punctuation
    or after a leading acknowledgement ("ok upgrading now"), into parts of which
    at least one is an acknowledgement (content-free, and not only a greeting:
@@ -45,7 +47,9 @@ from rasa_handover.message_kinds.withdrawals import (
     QUESTION_WORDS,
     STILL_FAILING,
     SUCCESS_WORDS,
-    withdraws_request,
+    WITHDRAWAL_NEVER_MIND,
+    WITHDRAWAL_SUCCESS,
+    withdrawal_kind,
 )
 from rasa_handover.nlp import blank_english
 from rasa_handover.signals.sentiment import sentiment_score, vader_lexicon
@@ -143,7 +147,9 @@ def is_remark(text: str) -> bool:
     """Whether `text` closes the customer's request (see the module docstring)."""
     if not text or not text.strip():
         return False
-    if is_content_free(text) or withdraws_request(text):
+    if is_content_free(text):
+        return True
+    if withdrawal_kind(text) in (WITHDRAWAL_SUCCESS, WITHDRAWAL_NEVER_MIND):
         return True
     if "?" in text:
         return False

@@ -601,7 +601,6 @@ def _short_request(forms: List[str], start: int, end: int) -> Optional[int]:
     return None
 
 
-@lru_cache(maxsize=4096)
 def find_explicit_request(text: str) -> Optional[RequestMatch]:
     """Finds a request for a person in `text`.
 
@@ -609,14 +608,31 @@ def find_explicit_request(text: str) -> Optional[RequestMatch]:
         The rule that matched and the matched words (as written), or `None`.
 
     """
+    return _scan(text)[0]
+
+
+def declines_a_person(text: str) -> bool:
+    """Whether `text` says it does not want a person ("I don't need an agent").
+
+    NLU may still read such a turn as the explicit-request intent (the words
+    are those of a request); the intent alone then does not hand over.
+    """
+    found, negated = _scan(text)
+    return found is None and negated
+
+
+@lru_cache(maxsize=4096)
+def _scan(text: str) -> Tuple[Optional[RequestMatch], bool]:
+    """The request found in `text` (or `None`), and whether one was negated."""
     if not text or not text.strip():
-        return None
+        return None, False
     doc = blank_english()(text)
     forms = normalise_doc(doc, VOCABULARY, TYPO_TARGETS)
     if _ANCHORS.isdisjoint(forms):
-        return None  # every rule needs one of these words: skip the matcher
+        return None, False  # every rule needs one of these words: skip the matcher
     matches = sorted(_matcher()(doc), key=lambda m: (m[1], -m[2]))
     asks_about_bot = False
+    negated = False
     for clause_start, clause_end in _clauses(doc):
         asked = clause_end < len(doc) and doc[clause_end].text == "?"
         questions = _identity_questions(forms, clause_start, clause_end, asked)
@@ -630,7 +646,10 @@ def find_explicit_request(text: str) -> Optional[RequestMatch]:
             if rule == RULE_REFUSES_BOT:
                 if _self_description(forms, start, end):
                     continue
-            elif _negated(forms, start, clause_start) or _not_us(forms, start, end):
+            elif _negated(forms, start, clause_start):
+                negated = True
+                continue
+            elif _not_us(forms, start, end):
                 continue
             if rule == RULE_TRANSFER_BARE and not _bare_transfer(
                 forms, start, end, clause_end
@@ -642,14 +661,14 @@ def find_explicit_request(text: str) -> Optional[RequestMatch]:
                 and (start == 0 or forms[start - 1] not in WOULD)
             ):
                 continue
-            return RequestMatch(rule, doc[start:end].text)
+            return RequestMatch(rule, doc[start:end].text), negated
     if asks_about_bot:
-        return None
+        return None, negated
     for start, end in [(0, len(doc)), *_segments(doc)]:
         index = _short_request(forms, start, end)
         if index is not None and not _not_us(forms, start, end):
-            return RequestMatch(RULE_SHORT, doc[index].text)
-    return None
+            return RequestMatch(RULE_SHORT, doc[index].text), negated
+    return None, negated
 
 
 def _bare_transfer(forms: List[str], start: int, end: int, clause_end: int) -> bool:
@@ -701,10 +720,12 @@ def check_explicit_request(
         "text": turn.text,
     }
     # "that's super helpful" read as `human_handoff`: a content-free turn has
-    # no request in it (and never a word for a person: `is_content_free`).
+    # no request in it (and never a word for a person: `is_content_free`);
+    # "I don't need an agent, just tell me ..." declines one.
     if (
         turn.intent in settings.explicit_request_intents
         and not is_content_free(turn.text or "")
+        and not declines_a_person(turn.text or "")
         and _sure_enough(turn.intent, turn.confidence, settings, thresholds)
     ):
         return Decision(
