@@ -22,6 +22,8 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Set, 
 from rasa_handover.inbox.config import DEFAULT_ALTERNATIVES, InboxConfig
 from rasa_handover.inbox.contract import (
     NO_AGENT_OUTSIDE_HOURS,
+    REQUEUE_AGENT_AWAY,
+    REQUEUE_AGENT_OFFLINE,
     SENDER_AGENT,
     SENDER_CUSTOMER,
 )
@@ -61,10 +63,7 @@ from rasa_handover.inbox.wait_estimate import (
 
 logger = logging.getLogger(__name__)
 
-# Why a ticket went back to the queue.
-REQUEUE_AGENT_OFFLINE = "agent_offline"
-# The agent's page stopped reporting in (closed tab, lost connection).
-REQUEUE_AGENT_AWAY = "agent_away"
+# Why a waiting customer hears a new estimate.
 REQUEUE_WAIT_GREW = "wait_grew"
 
 # An agent's page reports in this often at most (a third of the grace period

@@ -3,9 +3,13 @@
 from datetime import timedelta
 from typing import Any, Dict
 
-from rasa_handover.inbox.contract import EVENT_ASSIGNED, EVENT_QUEUED
+from rasa_handover.inbox.contract import (
+    EVENT_ASSIGNED,
+    EVENT_QUEUED,
+    REQUEUE_AGENT_AWAY,
+)
 from rasa_handover.inbox.models import STATUS_ACTIVE, STATUS_ASSIGNED, STATUS_WAITING
-from rasa_handover.inbox.service import REQUEUE_AGENT_AWAY, InboxService
+from rasa_handover.inbox.service import InboxService
 from rasa_handover.inbox.store import InboxStore
 from tests.inbox.conftest import FakeClock
 from tests.inbox.test_service import PAYLOAD, agent, listen, seed
