@@ -414,6 +414,11 @@
     source.onopen = function () {
       setLive(true);
       scheduleQueueRefresh();
+      // Away after a lost connection (longer than the grace period)? Say so.
+      api("GET", "me").then(function (data) {
+        state.me = data.agent;
+        renderMe();
+      }, function () { return null; });
     };
     source.onerror = function () {
       if (state.source !== source) {
@@ -642,6 +647,7 @@
     state.openId = id;
     state.details = null;
     state.renderedMessages = {};
+    showError(null);
     clear(byId("history"));
     clear(byId("live-messages"));
     byId("reply").value = "";
@@ -1084,6 +1090,11 @@
     });
     byId("transfer-form").addEventListener("submit", transfer);
     byId("resolve-form").addEventListener("submit", resolve);
+    // An error is about the last thing tried: starting something else clears it.
+    byId("reply").addEventListener("input", function () { showError(null); });
+    ["transfer-panel", "resolve-panel"].forEach(function (id) {
+      byId(id).addEventListener("toggle", function () { showError(null); });
+    });
     var token = null;
     try {
       token = global.sessionStorage.getItem(TOKEN_KEY);
