@@ -110,7 +110,10 @@ def test_a_technical_handover_reaches_the_only_agent_online(
         "technical",
         "assigned",
     )
-    expect(agent.queue_item(view["conversation_id"])).to_be_visible()
+    agent.open_conversation(view["conversation_id"])
+    facts = agent.page.locator("#ticket-facts")
+    expect(facts).to_contain_text("team technical")
+    expect(facts).to_contain_text("reached team general by the fallback")
     events = maya(inbox, f"/tickets/{view['ticket_id']}")["events"]
     assigned = [event for event in events if event["type"] == "assigned"]
     assert assigned[0]["data"]["routed_via"] == "general"

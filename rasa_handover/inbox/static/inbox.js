@@ -678,7 +678,7 @@
         return;
       }
       state.details = details;
-      renderTicketFacts(details.ticket);
+      renderTicketFacts(details.ticket, details.events);
       renderActions(details.ticket);
       details.messages.forEach(function (message) {
         appendMessage(byId("live-messages"), message, false);
@@ -709,7 +709,7 @@
     show(byId("conversation-body"), true);
     byId("conversation-title").textContent =
       (ticket.customer_name || "Customer " + shortId(ticket.conversation_id)) + " — " + reasonLabel(ticket.reason);
-    renderTicketFacts(ticket);
+    renderTicketFacts(ticket, details.events);
     renderSummary(asObject(payload.summary));
     renderTrigger(asObject(payload.trigger));
     renderIntent(payload.intent);
@@ -719,12 +719,26 @@
     renderActions(ticket);
   }
 
-  function renderTicketFacts(ticket) {
+  // The fallback step that found the ticket's agent, when not its own team.
+  function routedVia(ticket, events) {
+    var assigned = (Array.isArray(events) ? events : []).filter(function (event) {
+      return event.type === "assigned";
+    });
+    var last = assigned.length ? asObject(assigned[assigned.length - 1].data) : {};
+    var step = last.routed_via;
+    if (!ticket.agent_id || !step || step === ticket.team || last.agent_id !== ticket.agent_id) {
+      return null;
+    }
+    return "reached " + (step === "any" ? "any agent" : "team " + step) + " by the fallback";
+  }
+
+  function renderTicketFacts(ticket, events) {
     var facts = byId("ticket-facts");
     clear(facts);
     [
       statusText(ticket),
       "team " + ticket.team,
+      routedVia(ticket, events),
       "language " + (ticket.language || "unknown"),
       ticket.tier + " tier",
       ticket.channel ? "via " + ticket.channel : null,
