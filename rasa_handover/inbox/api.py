@@ -73,7 +73,7 @@ HTTP_UNAVAILABLE = 503
 # replicas (local changes wake it at once), how long one stream lives before the
 # browser reconnects with Last-Event-ID (bounded, so no stream outlives its
 # client). The stream also sends a keep-alive comment every
-# `InboxService.heartbeat_seconds` (through proxies) and, once it went out,
+# `Presence.heartbeat_seconds` (through proxies) and, once it went out,
 # records the agent as present: an open page is what keeps an agent online.
 SSE_POLL_SECONDS = 1.0
 SSE_MAX_STREAM_SECONDS = 300.0
@@ -292,10 +292,10 @@ class _InboxApi:
                     self.service.housekeeping, self.config.housekeeping_seconds
                 )
             )
-        if self.service.presence_check_seconds > 0:
+        if self.service.presence.check_seconds > 0:
             self._presence = asyncio.ensure_future(
                 self._repeat(
-                    self.service.expire_absent, self.service.presence_check_seconds
+                    self.service.expire_absent, self.service.presence.check_seconds
                 )
             )
 
@@ -353,7 +353,7 @@ class _InboxApi:
         agent = await self._agent(request)
         online = await self.service.heartbeat(agent)
         return json_response(
-            {"online": online, "next_seconds": self.service.heartbeat_seconds}
+            {"online": online, "next_seconds": self.service.presence.heartbeat_seconds}
         )
 
     async def queue(self, request: Request) -> HTTPResponse:
@@ -436,7 +436,7 @@ class _InboxApi:
         assert response is not None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max_seconds
-        beat_every = self.service.heartbeat_seconds
+        beat_every = self.service.presence.heartbeat_seconds
         next_beat = loop.time()
         try:
             await response.send(f"retry: {SSE_RETRY_MILLISECONDS}\n\n")

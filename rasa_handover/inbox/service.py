@@ -9,9 +9,10 @@ Subscribers (`subscribe()`) learn about what the customer must hear: an agent's
 message, an assignment or acceptance, a transfer, a resolution, a grown wait, a
 ticket back in the queue because its agent left.
 
-Presence: with a grace period, an online agent counts as there only while their
-page reports in (`heartbeat()`, called by the event stream); `expire_absent()`
-marks the silent ones offline and gives their unaccepted tickets to others.
+Presence (`presence.Presence`): with a grace period, an online agent counts as
+there only while their page reports in (`heartbeat()`, called by the event
+stream); `expire_absent()` marks the silent ones offline and gives their
+unaccepted tickets to others.
 """
 
 import dataclasses
@@ -40,6 +41,7 @@ from rasa_handover.inbox.models import (
     TicketMessage,
     iso,
 )
+from rasa_handover.inbox.presence import Presence
 from rasa_handover.inbox.publisher import EventListener, EventPublisher
 from rasa_handover.inbox.router import (
     DEFAULT_CONTINUITY_WINDOW,
@@ -65,12 +67,6 @@ logger = logging.getLogger(__name__)
 
 # Why a waiting customer hears a new estimate.
 REQUEUE_WAIT_GREW = "wait_grew"
-
-# An agent's page reports in this often at most (a third of the grace period
-# when that is shorter), so one lost heartbeat never makes them away.
-MAX_HEARTBEAT_SECONDS = 15.0
-# Absent agents are looked for this often at most (a quarter of the grace).
-MAX_PRESENCE_CHECK_SECONDS = 5.0
 
 
 class InboxService:
@@ -104,7 +100,7 @@ class InboxService:
         self.continuity_window = continuity_window
         self.alternatives = list(alternatives)
         self.routing = routing or FallbackChains()
-        self.presence_grace = presence_grace
+        self.presence = Presence(presence_grace)
         self._events = EventPublisher()
         self._started = False
 
@@ -474,20 +470,6 @@ class InboxService:
 
     # --- Presence. --------------------------------------------------------------
 
-    @property
-    def heartbeat_seconds(self) -> float:
-        """How often an agent's page should report in."""
-        if self.presence_grace is None:
-            return MAX_HEARTBEAT_SECONDS
-        return min(MAX_HEARTBEAT_SECONDS, self.presence_grace.total_seconds() / 3)
-
-    @property
-    def presence_check_seconds(self) -> float:
-        """How often to look for absent agents (0: presence is off)."""
-        if self.presence_grace is None:
-            return 0.0
-        return min(MAX_PRESENCE_CHECK_SECONDS, self.presence_grace.total_seconds() / 4)
-
     async def heartbeat(self, agent: Agent) -> bool:
         """The agent's page is still there (called by their event stream).
 
@@ -507,11 +489,10 @@ class InboxService:
             The ids of the agents marked away by this call.
 
         """
-        if self.presence_grace is None:
+        cutoff = self.presence.away_before(self.store.clock())
+        if cutoff is None:
             return []
-        gone = await self.store.expire_presence(
-            self.store.clock() - self.presence_grace
-        )
+        gone = await self.store.expire_presence(cutoff)
         for agent_id in gone:
             logger.info("Agent %s is away: their page stopped reporting in", agent_id)
             self._events.signal_change()
@@ -793,18 +774,8 @@ class InboxService:
         return decisions
 
     async def _agents_now(self) -> List[Agent]:
-        """Every agent; with presence on, the silent ones count as offline."""
-        agents = await self.store.list_agents()
-        if self.presence_grace is None:
-            return agents
-        cutoff = self.store.clock() - self.presence_grace
-        return [
-            agent
-            if not agent.online
-            or (agent.last_seen is not None and agent.last_seen >= cutoff)
-            else dataclasses.replace(agent, online=False)
-            for agent in agents
-        ]
+        """Every agent; with presence on, the away ones count as offline."""
+        return self.presence.apply(await self.store.list_agents(), self.store.clock())
 
     def _may_take(self, agent: Agent, ticket: Ticket, agents: Sequence[Agent]) -> bool:
         """Whether routing could give `ticket` to `agent` (team or fallback)."""

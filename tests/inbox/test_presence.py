@@ -1,17 +1,25 @@
 """Presence: an agent is online while their page reports in, and only then."""
 
 from datetime import timedelta
-from typing import Any, Dict
+from typing import Any, Dict, Optional
+
+import pytest
 
 from rasa_handover.inbox.contract import (
     EVENT_ASSIGNED,
     EVENT_QUEUED,
     REQUEUE_AGENT_AWAY,
 )
-from rasa_handover.inbox.models import STATUS_ACTIVE, STATUS_ASSIGNED, STATUS_WAITING
+from rasa_handover.inbox.models import (
+    STATUS_ACTIVE,
+    STATUS_ASSIGNED,
+    STATUS_WAITING,
+    Agent,
+)
+from rasa_handover.inbox.presence import Presence
 from rasa_handover.inbox.service import InboxService
 from rasa_handover.inbox.store import InboxStore
-from tests.inbox.conftest import FakeClock
+from tests.inbox.conftest import START, FakeClock
 from tests.inbox.test_service import PAYLOAD, agent, listen, seed
 
 GRACE = timedelta(seconds=45)
@@ -148,3 +156,50 @@ async def test_two_replicas_sweeping_at_once_return_the_ticket_once(
     events = await store.events(ticket_id=view.ticket_id)
     away = [e for e in events if e.data.get("reason") == REQUEUE_AGENT_AWAY]
     assert len(away) == 2  # requeue + the queued event the customer hears
+
+
+# --- The rules (pure). --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "grace, heartbeat, check",
+    [
+        pytest.param(timedelta(seconds=45), 15.0, 5.0, id="default-45s"),
+        pytest.param(timedelta(seconds=3), 1.0, 0.75, id="short-in-tests"),
+        pytest.param(timedelta(minutes=10), 15.0, 5.0, id="long-is-capped"),
+        pytest.param(None, 15.0, 0.0, id="off"),
+    ],
+)
+def test_how_often_pages_report_in_and_absence_is_checked(
+    grace: Optional[timedelta], heartbeat: float, check: float
+) -> None:
+    presence = Presence(grace)
+
+    assert (presence.heartbeat_seconds, presence.check_seconds) == (heartbeat, check)
+
+
+@pytest.mark.parametrize(
+    "online, seen_seconds_ago, grace, present",
+    [
+        pytest.param(True, 10, GRACE, True, id="heard-from-recently"),
+        pytest.param(True, 45, GRACE, True, id="exactly-at-the-grace"),
+        pytest.param(True, 46, GRACE, False, id="silent-too-long"),
+        pytest.param(True, None, GRACE, False, id="never-heard-from"),
+        pytest.param(False, 1, GRACE, False, id="offline-stays-offline"),
+        pytest.param(True, 3600, None, True, id="presence-off"),
+    ],
+)
+def test_who_is_present(
+    online: bool,
+    seen_seconds_ago: Optional[int],
+    grace: Optional[timedelta],
+    present: bool,
+) -> None:
+    now = START
+    seen = (
+        None if seen_seconds_ago is None else now - timedelta(seconds=seen_seconds_ago)
+    )
+    maya = Agent(id="maya", name="Maya", online=online, last_seen=seen)
+
+    assert Presence(grace).is_present(maya, now) is present
+    assert Presence(grace).apply([maya], now)[0].online is present
