@@ -270,7 +270,7 @@ rasa-handover demo is running.
 
   Customer chat (rasa-webchat): {chat}
   Agent inbox page:             {base}/inbox/
-      sign in with a token below, e.g. {first_token}, and switch to "Available"
+      sign in with a token below, e.g. {first_token}, and click "Go online"
 
   Customer (REST):   curl -s {base}/webhook -d '{{"sender": "dana", "message": "I want to talk to a human"}}'
   Agent messages for REST customers:      {base}/messages/dana?wait=20

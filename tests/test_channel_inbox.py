@@ -7,6 +7,7 @@ file, the outbox file, the customer mailbox.
 """
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -17,6 +18,7 @@ from rasa_handover.channels import HandoverInput
 from rasa_handover.channels.outbox import Outbox
 from rasa_handover.constants import MESSAGE_HANDOVER
 from rasa_handover.inbox.config import InboxConfig
+from rasa_handover.inbox.presence import Presence
 
 TEMPLATES = {
     "utter_handover_connecting": {"text": "Connecting you with {agent_name}."},
@@ -121,6 +123,25 @@ async def test_queued_customer_is_told_when_an_agent_takes_over(channel: Any) ->
 
     await channel.service.set_availability(await maya(channel), True)
     assert "Connecting you with Maya." in texts(channel.mailbox.since("c1", 0))
+
+
+async def test_a_customer_whose_agent_left_before_accepting_is_told(
+    channel: Any,
+) -> None:
+    """Maya's page goes silent (a 0.2 s grace here): the customer hears the wait."""
+    channel.service.presence = Presence(timedelta(seconds=0.2))
+    await channel.service.set_availability(await maya(channel), True)
+    await channel.relay.handle_plugin_message(
+        "c1", handover_message(), CollectingOutputChannel()
+    )
+    await asyncio.sleep(0.3)
+
+    assert await channel.service.expire_absent() == ["maya"]
+
+    assert texts(channel.mailbox.since("c1", 0))[-1] == "Now about 2 minutes."
+    assert (
+        await channel.service.store.active_ticket_for_conversation("c1")
+    ).status == ("waiting")
 
 
 async def test_unreachable_inbox_queues_and_tells_the_customer_once(

@@ -19,7 +19,18 @@ import functools
 import json
 import logging
 import time
-from typing import Any, Callable, Coroutine, Dict, List, Mapping, Optional, Tuple, Type
+from typing import (
+    Any,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Dict,
+    List,
+    Mapping,
+    Optional,
+    Tuple,
+    Type,
+)
 
 from sanic import Blueprint, Request, Sanic
 from sanic.response import HTTPResponse
@@ -59,11 +70,12 @@ HTTP_SERVER_ERROR = 500
 HTTP_UNAVAILABLE = 503
 
 # Server-sent events: how often the stream looks for events written by other
-# replicas (local changes wake it at once), how often it sends a keep-alive
-# comment through proxies, how long one stream lives before the browser
-# reconnects with Last-Event-ID (bounded, so no stream outlives its client).
+# replicas (local changes wake it at once), how long one stream lives before the
+# browser reconnects with Last-Event-ID (bounded, so no stream outlives its
+# client). The stream also sends a keep-alive comment every
+# `Presence.heartbeat_seconds` (through proxies) and, once it went out,
+# records the agent as present: an open page is what keeps an agent online.
 SSE_POLL_SECONDS = 1.0
-SSE_HEARTBEAT_SECONDS = 15.0
 SSE_MAX_STREAM_SECONDS = 300.0
 SSE_RETRY_MILLISECONDS = 3000
 
@@ -153,6 +165,7 @@ def add_inbox_routes(
         ("GET", "/openapi.json", api.openapi, "openapi"),
         ("GET", "/api/me", api.me, "me"),
         ("POST", "/api/agents/me/availability", api.availability, "availability"),
+        ("POST", "/api/agents/me/heartbeat", api.heartbeat, "heartbeat"),
         ("GET", "/api/queue", api.queue, "queue"),
         ("GET", "/api/events", api.events, "events"),
         ("GET", "/api/tickets/<ticket_id>", api.ticket, "ticket"),
@@ -246,11 +259,13 @@ class _InboxApi:
         self.service = service
         self.config = config
         self._housekeeping: Optional[asyncio.Task[None]] = None
+        self._presence: Optional[asyncio.Task[None]] = None
         for attribute in (
             "health",
             "openapi",
             "me",
             "availability",
+            "heartbeat",
             "queue",
             "ticket",
             "claim",
@@ -272,26 +287,38 @@ class _InboxApi:
 
     async def on_started(self, _app: Sanic, _loop: Any) -> None:
         if self.config.housekeeping_seconds > 0:
-            self._housekeeping = asyncio.ensure_future(self._housekeep())
+            self._housekeeping = asyncio.ensure_future(
+                self._repeat(
+                    self.service.housekeeping, self.config.housekeeping_seconds
+                )
+            )
+        if self.service.presence.check_seconds > 0:
+            self._presence = asyncio.ensure_future(
+                self._repeat(
+                    self.service.expire_absent, self.service.presence.check_seconds
+                )
+            )
 
     async def on_stop(self, _app: Sanic, _loop: Any) -> None:
-        if self._housekeeping is not None:
-            self._housekeeping.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._housekeeping
-            self._housekeeping = None
+        for task in (self._housekeeping, self._presence):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._housekeeping = self._presence = None
 
     async def on_stopped(self, _app: Sanic, _loop: Any) -> None:
         await self.service.close()
 
-    async def _housekeep(self) -> None:
+    @staticmethod
+    async def _repeat(work: Callable[[], Awaitable[Any]], seconds: float) -> None:
         while True:
-            await asyncio.sleep(self.config.housekeeping_seconds)
+            await asyncio.sleep(seconds)
             try:
-                await self.service.housekeeping()
+                await work()
             except Exception:
                 # Keep the loop alive: the next round may succeed (DB restart).
-                logger.exception("Inbox housekeeping failed")
+                logger.exception("Inbox background work failed")
 
     # --- Public endpoints. --------------------------------------------------------
 
@@ -320,6 +347,14 @@ class _InboxApi:
         online = _field(_body(request), "online", bool)
         updated = await self.service.set_availability(agent, online)
         return json_response({"agent": updated.to_dict()})
+
+    async def heartbeat(self, request: Request) -> HTTPResponse:
+        # For clients without the event stream; the agent page needs none.
+        agent = await self._agent(request)
+        online = await self.service.heartbeat(agent)
+        return json_response(
+            {"online": online, "next_seconds": self.service.presence.heartbeat_seconds}
+        )
 
     async def queue(self, request: Request) -> HTTPResponse:
         agent = await self._agent(request)
@@ -393,6 +428,7 @@ class _InboxApi:
         max_seconds = _query_number(
             request, "max_seconds", SSE_MAX_STREAM_SECONDS, SSE_MAX_STREAM_SECONDS
         )
+        teams = await self.service.event_teams(agent)
         response = await request.respond(
             content_type="text/event-stream; charset=utf-8",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
@@ -400,12 +436,19 @@ class _InboxApi:
         assert response is not None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max_seconds
-        last_write = loop.time()
+        beat_every = self.service.presence.heartbeat_seconds
+        next_beat = loop.time()
         try:
             await response.send(f"retry: {SSE_RETRY_MILLISECONDS}\n\n")
             while True:
+                if loop.time() >= next_beat:
+                    # Sent first: a closed connection cancels this handler
+                    # before the agent is recorded as present.
+                    await response.send(": keep-alive\n\n")
+                    await self.service.heartbeat(agent)
+                    next_beat = loop.time() + beat_every
                 batch = await self.service.store.events(
-                    after_id=after_id, teams=agent.teams, agent_id=agent.id
+                    after_id=after_id, teams=teams, agent_id=agent.id
                 )
                 for event in batch:
                     await response.send(_sse(event))
@@ -414,12 +457,9 @@ class _InboxApi:
                 if remaining <= 0:
                     break
                 if batch:
-                    last_write = loop.time()
                     continue  # There may be more than one page to catch up on.
-                if loop.time() - last_write >= SSE_HEARTBEAT_SECONDS:
-                    await response.send(": keep-alive\n\n")
-                    last_write = loop.time()
-                await self.service.wait_for_change(min(SSE_POLL_SECONDS, remaining))
+                wait = min(SSE_POLL_SECONDS, remaining, next_beat - loop.time())
+                await self.service.wait_for_change(max(wait, 0.0))
         except asyncio.CancelledError:
             raise  # The client went away.
         except Exception:

@@ -1,4 +1,4 @@
-"""The inbox's configuration: agents, business hours, secret, database.
+"""The inbox's configuration: agents, business hours, routing, presence, secret, db.
 
 Loaded from `inbox.yml` (see docs/inbox.md) or built in code. Secrets can be read
 from environment variables (`token_env`, `shared_secret_env`) so the file can be
@@ -21,7 +21,12 @@ from rasa_handover.inbox.models import (
     AGENT_TIERS,
     TIER_STANDARD,
 )
-from rasa_handover.inbox.router import DEFAULT_CONTINUITY_WINDOW, BusinessHours
+from rasa_handover.inbox.router import (
+    ANY_TEAM,
+    DEFAULT_CONTINUITY_WINDOW,
+    BusinessHours,
+    FallbackChains,
+)
 
 DEFAULT_DB_URL = "sqlite:///handover.db"
 DEFAULT_URL_PREFIX = "/webhooks/handover/inbox"
@@ -32,6 +37,10 @@ DEFAULT_ALTERNATIVES: Tuple[str, ...] = (ALTERNATIVE_CALLBACK, ALTERNATIVE_EMAIL
 DEFAULT_CAPACITY = 3
 # Dispatch waiting tickets and re-estimate waits this often (0 switches it off).
 DEFAULT_HOUSEKEEPING_SECONDS = 30.0
+# An agent whose page (event stream or heartbeat) has been silent this long is
+# away: their unaccepted tickets go back to the queue. 0 switches presence off
+# (agents stay online until they go offline themselves).
+DEFAULT_PRESENCE_GRACE_SECONDS = 45.0
 SECONDS_PER_MINUTE = 60
 
 _SLUG = re.compile(r"[^a-z0-9]+")
@@ -98,6 +107,9 @@ class InboxConfig:
         alternatives: What customers without an agent are offered.
         housekeeping_seconds: Interval of the background dispatch / wait refresh
             (0 disables it).
+        routing: The teams' fallback chains (`routing:`).
+        presence_grace_seconds: How long an online agent's page may be silent
+            before they are away (0: presence off).
 
     """
 
@@ -109,6 +121,15 @@ class InboxConfig:
     continuity_window: timedelta = DEFAULT_CONTINUITY_WINDOW
     alternatives: Tuple[str, ...] = DEFAULT_ALTERNATIVES
     housekeeping_seconds: float = DEFAULT_HOUSEKEEPING_SECONDS
+    routing: FallbackChains = field(default_factory=FallbackChains)
+    presence_grace_seconds: float = DEFAULT_PRESENCE_GRACE_SECONDS
+
+    @property
+    def presence_grace(self) -> Optional[timedelta]:
+        """The grace period, or None when presence is off."""
+        if self.presence_grace_seconds <= 0:
+            return None
+        return timedelta(seconds=self.presence_grace_seconds)
 
     def agent_profiles(self) -> List[Dict[str, Any]]:
         """The agents as `InboxStore.upsert_agent` keyword arguments."""
@@ -174,6 +195,9 @@ class InboxConfig:
             )
         try:
             hours = BusinessHours.from_dict(data.get("business_hours"))
+            routing = FallbackChains.from_dict(
+                data.get("routing"), {t for agent in agents for t in agent.teams}
+            )
         except ValueError as error:
             raise InboxConfigError(str(error)) from error
         window = data.get("continuity_window_minutes")
@@ -198,6 +222,11 @@ class InboxConfig:
                 data.get("housekeeping_seconds", DEFAULT_HOUSEKEEPING_SECONDS),
                 "housekeeping_seconds",
             ),
+            routing=routing,
+            presence_grace_seconds=_number(
+                data.get("presence_grace_seconds", DEFAULT_PRESENCE_GRACE_SECONDS),
+                "presence_grace_seconds",
+            ),
         )
 
 
@@ -216,10 +245,16 @@ def _agent(entry: Any, where: str) -> AgentConfig:
     capacity = entry.get("capacity", DEFAULT_CAPACITY)
     if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 0:
         raise InboxConfigError(f"{where}.capacity must be a whole number >= 0")
+    teams = _strings(entry.get("teams", [DEFAULT_TEAM]), f"{where}.teams")
+    if ANY_TEAM in teams:
+        raise InboxConfigError(
+            f"{where}.teams: '{ANY_TEAM}' is reserved (the fallback step that means "
+            "every agent); rename the team"
+        )
     return AgentConfig(
         name=name.strip(),
         token=token,
-        teams=_strings(entry.get("teams", [DEFAULT_TEAM]), f"{where}.teams"),
+        teams=teams,
         languages=_strings(entry.get("languages", ["en"]), f"{where}.languages"),
         tier=tier,
         capacity=capacity,

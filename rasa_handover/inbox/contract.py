@@ -62,6 +62,12 @@ NO_AGENT_REASONS: Tuple[str, ...] = (
 # The team of a ticket whose intent declares no `handover_team`.
 DEFAULT_TEAM = "general"
 
+# --- Why a ticket went back to the queue (`reason` of a `queued` event). -------------
+# Such an event also carries `no_agent_reason` and `wait_text` for the customer.
+REQUEUE_AGENT_OFFLINE = "agent_offline"
+# The agent's page stopped reporting in (closed tab, lost connection).
+REQUEUE_AGENT_AWAY = "agent_away"
+
 # --- Channel -> inbox. --------------------------------------------------------------
 # The payload key a standalone channel puts its webhook URL under.
 PAYLOAD_CALLBACK_URL = "channel_callback_url"
@@ -143,6 +149,8 @@ __all__ = [
     "PATH_CHANNEL_TICKETS",
     "PAYLOAD_CALLBACK_URL",
     "RELAYED",
+    "REQUEUE_AGENT_AWAY",
+    "REQUEUE_AGENT_OFFLINE",
     "SENDERS",
     "SENDER_AGENT",
     "SENDER_CUSTOMER",

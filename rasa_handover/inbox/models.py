@@ -75,7 +75,8 @@ class Agent:
         capacity: How many tickets the agent handles at once.
         online: Whether the agent is available for new tickets.
         active_tickets: Tickets currently assigned to or accepted by the agent.
-        last_seen: When the agent last changed availability (UTC).
+        last_seen: When the agent last changed availability or their page last
+            reported in (a heartbeat), UTC.
 
     """
 

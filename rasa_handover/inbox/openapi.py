@@ -235,9 +235,33 @@ _PATHS: Dict[str, Any] = {
             },
         }
     },
+    "/api/agents/me/heartbeat": {
+        "post": {
+            "summary": "Report that the agent's client is still there",
+            "description": "With `presence_grace_seconds` set (default 45), an "
+            "online agent whose client has not reported in for that long is away: "
+            "their unaccepted tickets go back to the queue. An open event stream "
+            "reports in by itself; other clients call this every `next_seconds`. "
+            "It never brings an offline agent online.",
+            "security": _AGENT,
+            "responses": {
+                "200": _json(
+                    _object(
+                        {
+                            "online": {"type": "boolean"},
+                            "next_seconds": {"type": "number"},
+                        }
+                    ),
+                    "Whether the agent is online, and when to report in next.",
+                ),
+                **_errors("401"),
+            },
+        }
+    },
     "/api/queue": {
         "get": {
-            "summary": "Open tickets and callbacks of the agent's teams, oldest first",
+            "summary": "Open tickets and callbacks the agent may take (their teams "
+            "and the teams whose fallback chain reaches them), oldest first",
             "security": _AGENT,
             "responses": {
                 "200": _json(
@@ -259,7 +283,8 @@ _PATHS: Dict[str, Any] = {
             "description": "Each event: `id: <id>`, `event: <type>`, `data: <JSON "
             "LifecycleEvent>`. Resume with the `Last-Event-ID` header. Without it "
             "the stream starts with events after the call. The stream ends after "
-            "`max_seconds` (default and maximum 300); clients reconnect.",
+            "`max_seconds` (default and maximum 300); clients reconnect. An open "
+            "stream keeps its agent present (see the heartbeat endpoint).",
             "security": _AGENT,
             "parameters": [
                 {"name": "Last-Event-ID", "in": "header", "schema": _INTEGER},

@@ -5,17 +5,22 @@
 1. **business hours**: closed -> no agent (`outside_hours`);
 2. **continuity**: the agent who last helped this customer, if online, with
    capacity, and within the continuity window;
-3. **tier**: high-value customers go to `senior` agents;
-4. **skill**: agents of the ticket's team (the intent's `handover_team`);
-5. **language**: agents who speak the customer's language;
-6. **least loaded**: the lowest `active_tickets / capacity`, ties broken by name.
+3. **skill, then the fallback chain**: agents of the ticket's team (the
+   intent's `handover_team`); when none of them is available (online with
+   capacity), the teams of the team's fallback chain in order, where the step
+   `any` means every agent (`FallbackChains`, `routing:` in inbox.yml);
+4. within the first step that has an available agent: **tier** (high-value
+   customers go to `senior` agents), **language** (agents who speak the
+   customer's language), **least loaded** (the lowest `active_tickets /
+   capacity`, ties broken by name).
 
-When nobody matches every rule the router relaxes them one at a time, language
-first (a colleague with a translator beats waiting), then tier (any agent of the
-team beats no agent), and says so in `RoutingDecision.notes`. It never gives a
-ticket to another team: a refund dispute must not land with the medical desk. A
-team that no configured agent serves at all falls back to `DEFAULT_TEAM`, so no
-ticket can wait in a queue that nobody watches.
+Within a step the router relaxes tier and language one at a time, language
+first (a colleague with a translator beats waiting), then tier, and says so in
+`RoutingDecision.notes`. The ticket keeps its team whoever takes it, so a
+specialist can take it over and the agent can transfer it;
+`RoutingDecision.routed_via` names the step that found the agent. When no
+configured agent works the team or any step of its chain, `DEFAULT_TEAM` is
+tried last, so no ticket can wait where nobody may take it.
 
 Nothing here imports Sanic, SQLAlchemy or Rasa.
 """
@@ -24,7 +29,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone, tzinfo
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Collection, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from rasa_handover.inbox.contract import (
     DEFAULT_TEAM,
@@ -64,6 +69,13 @@ RULE_TEAM_ONLY = "team_only"
 
 # How long after a customer's last human contact the same agent is preferred.
 DEFAULT_CONTINUITY_WINDOW = timedelta(hours=24)
+
+# The step of a fallback chain that means "any agent" (a reserved team name).
+ANY_TEAM = "any"
+# The chain of a team that `routing.fallback` does not list: the generalists,
+# then anyone online, so a customer never hears "nobody is online" while an
+# agent who may take the ticket is.
+DEFAULT_FALLBACK: Tuple[str, ...] = (DEFAULT_TEAM, ANY_TEAM)
 
 WEEKDAY_NAMES: Tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAYS_PER_WEEK = len(WEEKDAY_NAMES)
@@ -193,6 +205,103 @@ class BusinessHours:
 
 
 @dataclass(frozen=True)
+class FallbackChains:
+    """Where a team's tickets go when nobody of the team is available.
+
+    A chain is the complete, ordered list of steps after the team itself; it is
+    not followed transitively (`technical: [general]` does not continue with
+    general's chain), so chains cannot loop. A step is a team or `any`.
+
+    Attributes:
+        by_team: Team -> its chain (`routing.fallback`); `[]` keeps a team's
+            tickets with the team.
+        default: The chain of every team not listed (`routing.default_fallback`).
+
+    """
+
+    by_team: Mapping[str, Tuple[str, ...]] = field(default_factory=dict)
+    default: Tuple[str, ...] = DEFAULT_FALLBACK
+
+    def chain(self, team: str) -> Tuple[str, ...]:
+        """The steps tried after `team` itself."""
+        return tuple(self.by_team.get(team, self.default))
+
+    @classmethod
+    def from_dict(
+        cls, data: Optional[Mapping[str, Any]], known_teams: Collection[str]
+    ) -> "FallbackChains":
+        """Reads the `routing` section of inbox.yml.
+
+        Args:
+            data: `{"fallback": {"technical": ["general", "any"]},
+                "default_fallback": ["general", "any"]}`; None means defaults.
+            known_teams: Teams some configured agent works (steps must be one
+                of them, or `any`).
+
+        Returns:
+            The chains.
+
+        Raises:
+            ValueError: naming the offending key, e.g. an unknown team.
+
+        """
+        if data is None:
+            return cls()
+        if not isinstance(data, Mapping):
+            raise ValueError(
+                "routing must be a mapping, e.g. "
+                "{fallback: {technical: [general, any]}}"
+            )
+        unknown = sorted(set(data) - {"fallback", "default_fallback"})
+        if unknown:
+            raise ValueError(
+                f"routing: unknown key(s) {unknown}; valid keys are "
+                "['default_fallback', 'fallback']"
+            )
+        raw = data.get("fallback") or {}
+        if not isinstance(raw, Mapping):
+            raise ValueError(
+                "routing.fallback must map a team to its chain, e.g. "
+                "{technical: [general, any]}"
+            )
+        by_team = {
+            str(team): _chain(steps, known_teams, f"routing.fallback.{team}", team)
+            for team, steps in raw.items()
+        }
+        default = (
+            _chain(data["default_fallback"], known_teams, "routing.default_fallback")
+            if data.get("default_fallback") is not None
+            else DEFAULT_FALLBACK
+        )
+        return cls(by_team=by_team, default=default)
+
+
+def _chain(
+    steps: Any, known_teams: Collection[str], where: str, team: Optional[str] = None
+) -> Tuple[str, ...]:
+    """One chain, checked: known teams or `any` (last), no repeats, not itself."""
+    if not isinstance(steps, list):
+        raise ValueError(f"{where} must be a list of teams, e.g. [general, any]")
+    chain: List[str] = []
+    for index, step in enumerate(steps):
+        name = str(step)
+        here = f"{where}[{index}]"
+        if name == team:
+            raise ValueError(f"{here}: a team cannot fall back to itself ('{name}')")
+        if name in chain:
+            raise ValueError(f"{here}: '{name}' is already in the chain")
+        if chain and chain[-1] == ANY_TEAM:
+            raise ValueError(f"{here}: nothing can follow '{ANY_TEAM}' (everyone)")
+        if name != ANY_TEAM and name not in known_teams:
+            raise ValueError(
+                f"{here}: no agent works team '{name}'; use one of "
+                f"{', '.join(sorted(known_teams)) or '(no teams)'} or '{ANY_TEAM}'"
+            )
+        chain.append(name)
+    return tuple(chain)
+
+
+@dataclass(frozen=True)
 class RoutingRequest:
     """What the router needs to know about a ticket.
 
@@ -222,6 +331,8 @@ class RoutingDecision:
         rule: Which rule picked the agent (`RULE_*`), None without an agent.
         notes: Human-readable remarks on rules that were skipped or relaxed, shown
             to agents so a fallback never goes unnoticed.
+        routed_via: The step that found the agent: the ticket's team, a team of
+            its fallback chain, or `any`; None for continuity or no agent.
 
     """
 
@@ -230,6 +341,7 @@ class RoutingDecision:
     no_agent_reason: Optional[str] = None
     rule: Optional[str] = None
     notes: Tuple[str, ...] = field(default_factory=tuple)
+    routed_via: Optional[str] = None
 
 
 def route(
@@ -239,6 +351,7 @@ def route(
     hours: BusinessHours,
     previous_agent_id: Optional[str],
     continuity_window: timedelta = DEFAULT_CONTINUITY_WINDOW,
+    fallback: Sequence[str] = (),
 ) -> RoutingDecision:
     """Chooses the agent for a ticket, or explains why there is none.
 
@@ -249,21 +362,19 @@ def route(
         hours: When agents work.
         previous_agent_id: The agent who last helped this customer, if any.
         continuity_window: How recent that help must be to prefer the same agent.
+        fallback: The team's fallback chain (`FallbackChains.chain`); empty
+            keeps the ticket with its team.
 
     Returns:
-        The decision; deterministic for the same inputs.
+        The decision; deterministic for the same inputs. `nobody_online` only
+        when no agent of any step is online, `all_busy` when some are but none
+        has capacity.
 
     """
     notes: List[str] = []
     team = request.team or DEFAULT_TEAM
-    if team != DEFAULT_TEAM and not any(team in agent.teams for agent in agents):
-        notes.append(f"no agent works team '{team}'; queued for '{DEFAULT_TEAM}'")
-        team = DEFAULT_TEAM
-
     if not hours.is_open(now):
-        return RoutingDecision(None, team, NO_AGENT_OUTSIDE_HOURS, notes=tuple(notes))
-
-    available = [agent for agent in agents if agent.online and agent.has_capacity]
+        return RoutingDecision(None, team, NO_AGENT_OUTSIDE_HOURS)
 
     previous = _continuity_agent(
         request, agents, now, previous_agent_id, continuity_window, notes
@@ -271,13 +382,67 @@ def route(
     if previous is not None:
         return RoutingDecision(previous, team, rule=RULE_CONTINUITY, notes=tuple(notes))
 
-    team_agents = [agent for agent in agents if team in agent.teams]
-    if not any(agent.online for agent in team_agents):
-        return RoutingDecision(None, team, NO_AGENT_NOBODY_ONLINE, notes=tuple(notes))
-    candidates = [agent for agent in available if team in agent.teams]
-    if not candidates:
-        return RoutingDecision(None, team, NO_AGENT_ALL_BUSY, notes=tuple(notes))
+    anyone_online = False
+    for step in route_steps(team, fallback, agents, notes):
+        online = [agent for agent in agents if agent.online and works(agent, step)]
+        anyone_online = anyone_online or bool(online)
+        candidates = [agent for agent in online if agent.has_capacity]
+        if not candidates:
+            continue
+        if step != team:
+            notes.append(
+                f"nobody of team '{team}' was available; found by the fallback "
+                f"step '{step}'"
+            )
+        chosen, rule = _best_match(request, candidates, notes)
+        return RoutingDecision(
+            chosen, team, rule=rule, notes=tuple(notes), routed_via=step
+        )
+    reason = NO_AGENT_ALL_BUSY if anyone_online else NO_AGENT_NOBODY_ONLINE
+    return RoutingDecision(None, team, reason, notes=tuple(notes))
 
+
+def route_steps(
+    team: str,
+    fallback: Sequence[str],
+    agents: Sequence[Agent],
+    notes: Optional[List[str]] = None,
+) -> Tuple[str, ...]:
+    """The steps tried for a ticket of `team`: the team, then its chain.
+
+    When no configured agent works any of them, `DEFAULT_TEAM` is added (and
+    noted), so the ticket never waits where nobody may take it.
+
+    Args:
+        team: The ticket's team.
+        fallback: The team's chain.
+        agents: Every known agent.
+        notes: Where to note that the team has no agents.
+
+    Returns:
+        The steps, without repeats.
+
+    """
+    steps = tuple(dict.fromkeys((team, *fallback)))
+    if not any(works(agent, team) for agent in agents):
+        if notes is not None:
+            notes.append(f"no agent works team '{team}'")
+        if not any(works(agent, step) for step in steps for agent in agents):
+            if notes is not None:
+                notes.append(f"nor its fallback; queued for '{DEFAULT_TEAM}'")
+            steps = (*steps, DEFAULT_TEAM)
+    return steps
+
+
+def works(agent: Agent, step: str) -> bool:
+    """Whether `agent` belongs to a routing step (a team, or `any`)."""
+    return step == ANY_TEAM or step in agent.teams
+
+
+def _best_match(
+    request: RoutingRequest, candidates: Sequence[Agent], notes: List[str]
+) -> Tuple[Agent, str]:
+    """The best available agent of one step by tier, language and load."""
     for rule, match_tier, match_language in _relaxations(request):
         matching = [
             agent
@@ -285,22 +450,21 @@ def route(
             if (not match_tier or agent.tier == TIER_SENIOR)
             and (not match_language or speaks(agent, request.language))
         ]
-        if matching:
-            if rule in (RULE_WITHOUT_LANGUAGE, RULE_TEAM_ONLY):
-                notes.append(
-                    f"no available agent speaks '{request.language}'; "
-                    "routed without the language rule"
-                )
-            if rule in (RULE_WITHOUT_TIER, RULE_TEAM_ONLY):
-                notes.append(
-                    "no senior agent available for a high-value customer; "
-                    "routed to a standard agent"
-                )
-            return RoutingDecision(
-                least_loaded(matching), team, rule=rule, notes=tuple(notes)
+        if not matching:
+            continue
+        if rule in (RULE_WITHOUT_LANGUAGE, RULE_TEAM_ONLY):
+            notes.append(
+                f"no available agent speaks '{request.language}'; "
+                "routed without the language rule"
             )
-    # Unreachable: the last relaxation matches every candidate.
-    return RoutingDecision(None, team, NO_AGENT_ALL_BUSY, notes=tuple(notes))
+        if rule in (RULE_WITHOUT_TIER, RULE_TEAM_ONLY):
+            notes.append(
+                "no senior agent available for a high-value customer; "
+                "routed to a standard agent"
+            )
+        return least_loaded(matching), rule
+    # The last relaxation matches every candidate.
+    return least_loaded(candidates), RULE_TEAM_ONLY
 
 
 def least_loaded(agents: Sequence[Agent]) -> Agent:

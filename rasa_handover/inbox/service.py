@@ -6,7 +6,13 @@ resolve tickets. The embedded channel calls it directly (no HTTP); the standalon
 app exposes it through `rasa_handover.inbox.api`.
 
 Subscribers (`subscribe()`) learn about what the customer must hear: an agent's
-message, an assignment or acceptance, a transfer, a resolution, a grown wait.
+message, an assignment or acceptance, a transfer, a resolution, a grown wait, a
+ticket back in the queue because its agent left.
+
+Presence (`presence.Presence`): with a grace period, an online agent counts as
+there only while their page reports in (`heartbeat()`, called by the event
+stream); `expire_absent()` marks the silent ones offline and gives their
+unaccepted tickets to others.
 """
 
 import dataclasses
@@ -16,8 +22,9 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Set, 
 
 from rasa_handover.inbox.config import DEFAULT_ALTERNATIVES, InboxConfig
 from rasa_handover.inbox.contract import (
-    DEFAULT_TEAM,
     NO_AGENT_OUTSIDE_HOURS,
+    REQUEUE_AGENT_AWAY,
+    REQUEUE_AGENT_OFFLINE,
     SENDER_AGENT,
     SENDER_CUSTOMER,
 )
@@ -34,15 +41,19 @@ from rasa_handover.inbox.models import (
     TicketMessage,
     iso,
 )
+from rasa_handover.inbox.presence import Presence
 from rasa_handover.inbox.publisher import EventListener, EventPublisher
 from rasa_handover.inbox.router import (
     DEFAULT_CONTINUITY_WINDOW,
     BusinessHours,
+    FallbackChains,
     RoutingDecision,
     RoutingRequest,
     route,
+    route_steps,
+    works,
 )
-from rasa_handover.inbox.store import Change, InboxStore
+from rasa_handover.inbox.store import InboxStore
 from rasa_handover.inbox.views import HandoverRequestFields, TicketView
 from rasa_handover.inbox.wait_estimate import (
     PICKUP_SAMPLE_SIZE,
@@ -54,8 +65,7 @@ from rasa_handover.inbox.wait_estimate import (
 
 logger = logging.getLogger(__name__)
 
-# Why a ticket went back to the queue.
-REQUEUE_AGENT_OFFLINE = "agent_offline"
+# Why a waiting customer hears a new estimate.
 REQUEUE_WAIT_GREW = "wait_grew"
 
 
@@ -68,6 +78,8 @@ class InboxService:
         hours: Optional[BusinessHours] = None,
         continuity_window: timedelta = DEFAULT_CONTINUITY_WINDOW,
         alternatives: Sequence[str] = DEFAULT_ALTERNATIVES,
+        routing: Optional[FallbackChains] = None,
+        presence_grace: Optional[timedelta] = None,
     ) -> None:
         """Creates the service.
 
@@ -77,12 +89,18 @@ class InboxService:
             continuity_window: How recently an agent must have helped a customer
                 to get their next handover first.
             alternatives: Offered when no agent is assigned.
+            routing: The teams' fallback chains (default: `[general, any]`).
+            presence_grace: How long an online agent may go without a
+                heartbeat before they are away; None: presence off (agents stay
+                online until they go offline).
 
         """
         self.store = store
         self.hours = hours or BusinessHours()
         self.continuity_window = continuity_window
         self.alternatives = list(alternatives)
+        self.routing = routing or FallbackChains()
+        self.presence = Presence(presence_grace)
         self._events = EventPublisher()
         self._started = False
 
@@ -109,6 +127,8 @@ class InboxService:
             hours=config.hours,
             continuity_window=config.continuity_window,
             alternatives=config.alternatives,
+            routing=config.routing,
+            presence_grace=config.presence_grace,
         )
 
     # --- Lifecycle and subscriptions. -------------------------------------------
@@ -126,6 +146,9 @@ class InboxService:
             self._started = True
         for profile in agents:
             await self.store.upsert_agent(**profile)
+        # Online before a restart is not online now: only a page that reports
+        # in within the grace period keeps its agent.
+        await self.expire_absent()
 
     async def close(self) -> None:
         """Releases the database connections."""
@@ -170,9 +193,7 @@ class InboxService:
             ValidationError: empty conversation id or attempt < 1.
 
         """
-        ticket, created, team_notes = await self._create_ticket(
-            conversation_id, attempt, payload
-        )
+        ticket, created = await self._create_ticket(conversation_id, attempt, payload)
         if not created:
             return await self.view(ticket, created=False)
         self._events.signal_change()
@@ -181,7 +202,7 @@ class InboxService:
         decisions = await self._dispatch(teams={ticket.team})
         decision = decisions.get(ticket.id)
         current = await self.store.require_ticket(ticket.id)
-        notes = team_notes + (list(decision.notes) if decision is not None else [])
+        notes = list(decision.notes) if decision is not None else []
         if current.status == STATUS_WAITING:
             reason = decision.no_agent_reason if decision is not None else None
             estimate = await self._estimate(current)
@@ -260,7 +281,7 @@ class InboxService:
             if isinstance(requested, int) and not isinstance(requested, bool)
             else await self.store.next_attempt(conversation_id)
         )
-        ticket, created, _ = await self._create_ticket(
+        ticket, created = await self._create_ticket(
             conversation_id,
             attempt,
             payload,
@@ -277,20 +298,22 @@ class InboxService:
         attempt: int,
         payload: Mapping[str, Any],
         **extra: Any,
-    ) -> Tuple[Ticket, bool, List[str]]:
-        """Creates (idempotently) a ticket routed by the payload's fields.
+    ) -> Tuple[Ticket, bool]:
+        """Creates (idempotently) a ticket in the team the payload names.
+
+        The ticket keeps that team even when nobody works it: the fallback chain
+        finds someone else, and a specialist can still take it over.
 
         Returns:
-            The ticket, whether it was created now, and notes on the team choice.
+            The ticket and whether it was created now.
 
         """
         fields = HandoverRequestFields.from_payload(payload)
-        team, notes = await self._team_for(fields.team)
         ticket, created = await self.store.create_ticket(
             conversation_id,
             attempt,
             payload,
-            team=team,
+            team=fields.team,
             language=fields.language,
             tier=fields.tier,
             channel=fields.channel,
@@ -298,7 +321,7 @@ class InboxService:
             customer_name=fields.customer_name,
             **extra,
         )
-        return ticket, created, notes
+        return ticket, created
 
     # --- Agent side. ------------------------------------------------------------
 
@@ -437,14 +460,78 @@ class InboxService:
 
         """
         updated = await self.store.set_availability(agent.id, online)
-        if not online:
-            for ticket in await self.store.list_queue(statuses=(STATUS_ASSIGNED,)):
-                if ticket.agent_id == agent.id:
-                    await self._requeue(ticket.id)
         self._events.signal_change()
-        await self._dispatch()
+        if online:
+            await self._dispatch()
+        else:
+            await self._return_tickets(agent.id, REQUEUE_AGENT_OFFLINE)
         refreshed = await self.store.get_agent(agent.id)
         return refreshed or updated
+
+    # --- Presence. --------------------------------------------------------------
+
+    async def heartbeat(self, agent: Agent) -> bool:
+        """The agent's page is still there (called by their event stream).
+
+        Returns:
+            Whether the agent is online.
+
+        """
+        return await self.store.touch_agent(agent.id)
+
+    async def expire_absent(self) -> List[str]:
+        """Marks agents whose page went silent for the grace period as away.
+
+        Their unaccepted tickets go back to the queue, to another online agent
+        if there is one; the customers who still wait are told.
+
+        Returns:
+            The ids of the agents marked away by this call.
+
+        """
+        cutoff = self.presence.away_before(self.store.clock())
+        if cutoff is None:
+            return []
+        gone = await self.store.expire_presence(cutoff)
+        for agent_id in gone:
+            logger.info("Agent %s is away: their page stopped reporting in", agent_id)
+            self._events.signal_change()
+            await self._return_tickets(agent_id, REQUEUE_AGENT_AWAY)
+        return gone
+
+    async def _return_tickets(self, agent_id: str, reason: str) -> None:
+        """Puts a departed agent's unaccepted tickets back and routes them again.
+
+        A ticket another agent gets is announced by its `assigned` event; the
+        customers still waiting hear the new wait (a forced `queued` event with
+        the reason and why no agent was found).
+        """
+        returned: List[int] = []
+        for ticket in await self.store.list_queue(statuses=(STATUS_ASSIGNED,)):
+            if ticket.agent_id != agent_id:
+                continue
+            try:
+                change = await self.store.requeue(ticket.id, reason)
+            except ConflictError:
+                continue  # Accepted in the meantime: it stays with the agent.
+            await self._events.publish(change)
+            returned.append(ticket.id)
+        decisions = await self._dispatch()
+        for ticket_id in returned:
+            current = await self.store.require_ticket(ticket_id)
+            if current.status != STATUS_WAITING:
+                continue
+            decision = decisions.get(ticket_id)
+            estimate, _ = await self._estimate(current)
+            change = await self.store.mark_queued(
+                ticket_id,
+                decision.no_agent_reason if decision is not None else None,
+                estimate.seconds,
+                decision.notes if decision is not None else (),
+                reason=reason,
+            )
+            # Forced: the customer was told an agent is coming and must hear otherwise.
+            await self._events.publish(change, force=True)
 
     async def queue_for(self, agent: Agent) -> Tuple[List[Ticket], List[Ticket]]:
         """The open tickets and callback requests an agent should see.
@@ -453,15 +540,43 @@ class InboxService:
             agent: The agent.
 
         Returns:
-            `(tickets, callbacks)`: tickets of the agent's teams plus their own,
-            oldest first.
+            `(tickets, callbacks)`: tickets the agent may take (their teams, and
+            teams whose fallback chain reaches them) plus their own, oldest first.
 
         """
-        tickets = await self.store.list_queue(teams=agent.teams, agent_id=agent.id)
-        callbacks = await self.store.list_queue(
-            teams=agent.teams, statuses=(STATUS_CALLBACK,)
-        )
+        agents = await self.store.list_agents()
+        tickets = [
+            ticket
+            for ticket in await self.store.list_queue(agent_id=agent.id)
+            if ticket.agent_id == agent.id or self._may_take(agent, ticket, agents)
+        ]
+        callbacks = [
+            ticket
+            for ticket in await self.store.list_queue(statuses=(STATUS_CALLBACK,))
+            if self._may_take(agent, ticket, agents)
+        ]
         return tickets, callbacks
+
+    async def event_teams(self, agent: Agent) -> Optional[List[str]]:
+        """The teams whose events the agent's stream carries (None: every team).
+
+        Every team when a chain that reaches the agent may apply to teams not
+        known here (the default chain), else their teams plus the teams whose
+        chain reaches them.
+        """
+        agents = await self.store.list_agents()
+        if any(works(agent, step) for step in self.routing.default):
+            return None
+        known = {team for member in agents for team in member.teams}
+        known.update(self.routing.by_team)
+        return sorted(
+            team
+            for team in known
+            if any(
+                works(agent, step)
+                for step in route_steps(team, self.routing.chain(team), agents)
+            )
+        )
 
     async def ticket_details(
         self, ticket_id: int
@@ -505,7 +620,8 @@ class InboxService:
         return grown
 
     async def housekeeping(self) -> None:
-        """One round of background work: dispatch waiting tickets, refresh waits."""
+        """One round of background work: absent agents, dispatch, refresh waits."""
+        await self.expire_absent()
         await self._dispatch()
         await self.refresh_waits()
 
@@ -578,10 +694,13 @@ class InboxService:
                 dataclasses.replace(estimate, seconds=estimate.seconds + closed_for),
                 iso(opening),
             )
+        agents = await self._agents_now()
         free = sum(
             1
-            for agent in await self.store.list_agents()
-            if agent.online and agent.has_capacity and ticket.team in agent.teams
+            for agent in agents
+            if agent.online
+            and agent.has_capacity
+            and self._may_take(agent, ticket, agents)
         )
         return estimate_wait(position, samples, free), None
 
@@ -607,7 +726,7 @@ class InboxService:
                 ticket.id: RoutingDecision(None, ticket.team, NO_AGENT_OUTSIDE_HOURS)
                 for ticket in waiting
             }
-        agents = {agent.id: agent for agent in await self.store.list_agents()}
+        agents = {agent.id: agent for agent in await self._agents_now()}
         handed_on = await self.store.transferred_by(ticket.id for ticket in waiting)
         decisions: Dict[int, RoutingDecision] = {}
         for ticket in waiting:
@@ -632,12 +751,19 @@ class InboxService:
                 self.hours,
                 previous_id,
                 self.continuity_window,
+                # A transfer names the team on purpose: no fallback from it.
+                () if skip else self.routing.chain(ticket.team),
             )
             decisions[ticket.id] = decision
             if decision.agent is None:
                 continue
+            evidence = {
+                "rule": decision.rule,
+                "routed_via": decision.routed_via,
+                "notes": list(decision.notes),
+            }
             try:
-                change = await self.store.assign(ticket.id, decision.agent.id)
+                change = await self.store.assign(ticket.id, decision.agent.id, evidence)
             except (ConflictError, NotFoundError):
                 continue  # Claimed or routed by another replica meanwhile.
             await self._events.publish(change)
@@ -647,24 +773,11 @@ class InboxService:
             )
         return decisions
 
-    async def _requeue(self, ticket_id: int) -> None:
-        """Returns an assigned ticket to its queue and tells the customer."""
-        try:
-            change = await self.store.requeue(ticket_id, REQUEUE_AGENT_OFFLINE)
-        except ConflictError:
-            return  # Accepted in the meantime: it stays with the agent.
-        estimate, _ = await self._estimate(change.ticket)
-        await self.store.set_estimate(ticket_id, estimate.seconds)
-        ticket = await self.store.require_ticket(ticket_id)
-        # Forced: the customer was told an agent is coming and must hear otherwise.
-        await self._events.publish(Change(ticket, change.event), force=True)
+    async def _agents_now(self) -> List[Agent]:
+        """Every agent; with presence on, the away ones count as offline."""
+        return self.presence.apply(await self.store.list_agents(), self.store.clock())
 
-    async def _team_for(self, wanted: str) -> Tuple[str, List[str]]:
-        """The team to queue in: `wanted`, or the default team if nobody works it."""
-        if wanted == DEFAULT_TEAM:
-            return wanted, []
-        agents = await self.store.list_agents()
-        if any(wanted in agent.teams for agent in agents):
-            return wanted, []
-        note = f"no agent works team '{wanted}'; queued for '{DEFAULT_TEAM}'"
-        return DEFAULT_TEAM, [note]
+    def _may_take(self, agent: Agent, ticket: Ticket, agents: Sequence[Agent]) -> bool:
+        """Whether routing could give `ticket` to `agent` (team or fallback)."""
+        steps = route_steps(ticket.team, self.routing.chain(ticket.team), agents)
+        return any(works(agent, step) for step in steps)

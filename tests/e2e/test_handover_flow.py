@@ -35,6 +35,12 @@ agents:
     tier: senior
     capacity: 2
 housekeeping_seconds: 1
+# The agents here are API clients that go online once and hold no event stream.
+presence_grace_seconds: 0
+# Regulated: compliance tickets wait for Sam (the busy-team test needs a queue).
+routing:
+  fallback:
+    compliance: []
 """
 
 

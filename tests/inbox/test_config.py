@@ -44,6 +44,9 @@ def test_documented_example_loads(
     )
     assert not config.hours.always_open
     assert config.continuity_window == timedelta(hours=24)
+    assert config.routing.chain("tech") == ("general", "any")
+    assert config.routing.chain("billing") == ()
+    assert config.presence_grace == timedelta(seconds=45)
 
 
 def test_defaults() -> None:
@@ -53,6 +56,13 @@ def test_defaults() -> None:
     assert config.agents == ()
     assert config.hours.always_open
     assert config.shared_secret is None
+    # A team without its own chain goes to the generalists, then anyone online.
+    assert config.routing.chain("technical") == ("general", "any")
+    assert config.presence_grace == timedelta(seconds=45)
+
+
+def test_presence_can_be_switched_off() -> None:
+    assert InboxConfig.from_dict({"presence_grace_seconds": 0}).presence_grace is None
 
 
 def test_agent_profiles_feed_the_store() -> None:
@@ -118,6 +128,27 @@ def test_agent_profiles_feed_the_store() -> None:
             {"continuity_window_minutes": "a day"},
             "continuity_window_minutes",
             id="bad-window",
+        ),
+        pytest.param(
+            {
+                "agents": [{"name": "A", "token": "t", "teams": ["billing"]}],
+                "routing": {"fallback": {"technical": ["general"]}},
+            },
+            r"routing\.fallback\.technical\[0\]: no agent works team 'general'",
+            id="fallback-to-a-team-nobody-works",
+        ),
+        pytest.param(
+            {"routing": ["general"]}, "routing must be a mapping", id="routing-list"
+        ),
+        pytest.param(
+            {"agents": [{"name": "A", "token": "t", "teams": ["any"]}]},
+            r"agents\[0\]\.teams: 'any' is reserved",
+            id="team-named-any",
+        ),
+        pytest.param(
+            {"presence_grace_seconds": "soon"},
+            "presence_grace_seconds must be a number",
+            id="bad-grace",
         ),
     ],
 )

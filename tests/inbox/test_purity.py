@@ -37,6 +37,7 @@ def imported_modules(path: Path) -> Set[str]:
     "module",
     [
         "router.py",
+        "presence.py",
         "wait_estimate.py",
         "signing.py",
         "models.py",

@@ -1,5 +1,6 @@
-"""Routing rules and business hours, as tables of cases."""
+"""Routing rules, fallback chains and business hours, as tables of cases."""
 
+import re
 from datetime import datetime, time, timedelta, timezone
 from typing import Optional, Sequence, Tuple
 
@@ -18,6 +19,7 @@ from rasa_handover.inbox.router import (
     RULE_WITHOUT_LANGUAGE,
     RULE_WITHOUT_TIER,
     BusinessHours,
+    FallbackChains,
     RoutingRequest,
     route,
 )
@@ -307,14 +309,207 @@ def test_exact_match_has_no_notes() -> None:
     assert decision.notes == ()
 
 
-def test_unknown_team_queues_for_general() -> None:
+def test_a_team_nobody_works_keeps_its_team_and_waits_for_general() -> None:
     decision = route(
         RoutingRequest(team="compliance"), [FULL], NOW, BusinessHours(), None, WINDOW
     )
 
     assert decision.agent is None
-    assert decision.queue == "general"
+    assert decision.queue == "compliance"
     assert decision.no_agent_reason == NO_AGENT_ALL_BUSY
+    assert any("queued for 'general'" in note for note in decision.notes)
+
+
+# --- Fallback chains. --------------------------------------------------------------
+
+TINA_TECH_OFFLINE = agent("tina", teams=("technical",), online=False)
+TOM_TECH_FULL = agent("tom", teams=("technical",), active=2)
+MAYA_BILLING = agent("maya", teams=("general", "billing"))
+SAM_COMPLIANCE_OFFLINE = agent("sam", teams=("compliance",), online=False)
+SENIOR_BILLING = agent("sid", teams=("billing",), tier=TIER_SENIOR)
+
+
+@pytest.mark.parametrize(
+    "request_, agents, fallback, expected_agent, expected_via, expected_reason",
+    [
+        pytest.param(
+            RoutingRequest(team="technical"),
+            [TINA_TECH_OFFLINE, MAYA_BILLING],
+            ("general", "any"),
+            "maya",
+            "general",
+            None,
+            id="team-offline-falls-back-to-general",
+        ),
+        pytest.param(
+            RoutingRequest(team="technical"),
+            [TOM_TECH_FULL, DORA_BILLING],
+            ("general", "any"),
+            "dora",
+            "any",
+            None,
+            id="team-busy-and-no-generalist-falls-back-to-anyone",
+        ),
+        pytest.param(
+            RoutingRequest(team="technical"),
+            [agent("tina", teams=("technical",)), MAYA_BILLING],
+            ("general", "any"),
+            "tina",
+            "technical",
+            None,
+            id="the-team-first-when-available",
+        ),
+        pytest.param(
+            RoutingRequest(team="compliance"),
+            [SAM_COMPLIANCE_OFFLINE, MAYA_BILLING],
+            (),
+            None,
+            None,
+            NO_AGENT_NOBODY_ONLINE,
+            id="empty-chain-keeps-the-ticket-with-its-team",
+        ),
+        pytest.param(
+            RoutingRequest(team="technical"),
+            [TOM_TECH_FULL, FULL],
+            ("general", "any"),
+            None,
+            None,
+            NO_AGENT_ALL_BUSY,
+            id="someone-who-may-take-it-is-online-so-all-busy-not-nobody",
+        ),
+        pytest.param(
+            RoutingRequest(team="technical"),
+            [TINA_TECH_OFFLINE, CARL_OFFLINE],
+            ("general", "any"),
+            None,
+            None,
+            NO_AGENT_NOBODY_ONLINE,
+            id="nobody-online-only-when-nobody-of-the-chain-is",
+        ),
+        pytest.param(
+            RoutingRequest(team="technical", high_value=True),
+            [TINA_TECH_OFFLINE, DORA_BILLING, SENIOR_BILLING],
+            ("any",),
+            "sid",
+            "any",
+            None,
+            id="the-senior-tier-applies-within-a-fallback-step",
+        ),
+    ],
+)
+def test_fallback_chain(
+    request_: RoutingRequest,
+    agents: Sequence[Agent],
+    fallback: Tuple[str, ...],
+    expected_agent: Optional[str],
+    expected_via: Optional[str],
+    expected_reason: Optional[str],
+) -> None:
+    decision = route(request_, agents, NOW, BusinessHours(), None, WINDOW, fallback)
+
+    assert (decision.agent.id if decision.agent else None) == expected_agent
+    assert decision.routed_via == expected_via
+    assert decision.no_agent_reason == expected_reason
+    assert decision.queue == request_.team  # The ticket keeps its team.
+
+
+def test_a_fallback_is_noted_for_the_agent() -> None:
+    decision = route(
+        RoutingRequest(team="technical"),
+        [TINA_TECH_OFFLINE, MAYA_BILLING],
+        NOW,
+        BusinessHours(),
+        None,
+        WINDOW,
+        ("general", "any"),
+    )
+
+    assert any("fallback step 'general'" in note for note in decision.notes)
+
+
+def test_outside_hours_beats_the_chain() -> None:
+    decision = route(
+        RoutingRequest(team="technical"),
+        [MAYA_BILLING],
+        NOW,
+        BusinessHours(timezone="UTC", weekly={}),
+        None,
+        WINDOW,
+        ("any",),
+    )
+
+    assert decision.no_agent_reason == NO_AGENT_OUTSIDE_HOURS
+
+
+KNOWN = ("general", "billing", "technical", "compliance")
+
+
+@pytest.mark.parametrize(
+    "data, expected_chain",
+    [
+        pytest.param(None, {"technical": ("general", "any")}, id="default"),
+        pytest.param(
+            {"fallback": {"compliance": []}},
+            {"compliance": (), "technical": ("general", "any")},
+            id="empty-chain",
+        ),
+        pytest.param(
+            {"fallback": {"technical": ["billing"]}, "default_fallback": []},
+            {"technical": ("billing",), "sales": ()},
+            id="own-default",
+        ),
+    ],
+)
+def test_fallback_chains_from_config(
+    data: Optional[dict], expected_chain: dict
+) -> None:
+    chains = FallbackChains.from_dict(data, KNOWN)
+
+    for team, chain in expected_chain.items():
+        assert chains.chain(team) == chain
+
+
+@pytest.mark.parametrize(
+    "data, fragment",
+    [
+        pytest.param(
+            {"fallback": {"technical": ["generl"]}},
+            "routing.fallback.technical[0]: no agent works team 'generl'",
+            id="unknown-team",
+        ),
+        pytest.param(
+            {"fallback": {"technical": ["technical"]}},
+            "routing.fallback.technical[0]: a team cannot fall back to itself",
+            id="cycle-to-itself",
+        ),
+        pytest.param(
+            {"fallback": {"technical": ["general", "general"]}},
+            "routing.fallback.technical[1]: 'general' is already in the chain",
+            id="repeat",
+        ),
+        pytest.param(
+            {"fallback": {"technical": ["any", "general"]}},
+            "routing.fallback.technical[1]: nothing can follow 'any'",
+            id="after-any",
+        ),
+        pytest.param(
+            {"fallback": {"technical": "general"}},
+            "routing.fallback.technical must be a list",
+            id="not-a-list",
+        ),
+        pytest.param(
+            {"fallbacks": {}}, "routing: unknown key(s) ['fallbacks']", id="typo"
+        ),
+        pytest.param(
+            {"default_fallback": ["nobody"]},
+            "routing.default_fallback[0]: no agent works team 'nobody'",
+            id="unknown-default",
+        ),
+    ],
+)
+def test_fallback_config_errors_name_the_key(data: dict, fragment: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(fragment)):
+        FallbackChains.from_dict(data, KNOWN)
 
 
 # --- Business hours. -------------------------------------------------------------

@@ -199,7 +199,7 @@ async def test_high_value_customer_gets_the_senior_agent(
     assert view.agent_name == "Sara"
 
 
-async def test_unknown_team_is_queued_for_general_not_lost(
+async def test_a_team_nobody_works_keeps_its_team_and_general_sees_it(
     sqlite_store: InboxStore,
 ) -> None:
     await seed(sqlite_store, online=False, gus={"teams": ["general"]})
@@ -209,8 +209,10 @@ async def test_unknown_team_is_queued_for_general_not_lost(
         "conv-1", 1, {"trigger": {"team": "compliance"}}
     )
 
-    assert view.team == "general"
+    assert view.team == "compliance"
     assert any("compliance" in note for note in view.notes)
+    tickets, _ = await service.queue_for(await agent(sqlite_store, "gus"))
+    assert [ticket.id for ticket in tickets] == [view.ticket_id]
 
 
 async def test_continuity_brings_the_customer_back_to_the_same_agent(

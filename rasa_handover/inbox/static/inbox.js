@@ -414,6 +414,11 @@
     source.onopen = function () {
       setLive(true);
       scheduleQueueRefresh();
+      // Away after a lost connection (longer than the grace period)? Say so.
+      api("GET", "me").then(function (data) {
+        state.me = data.agent;
+        renderMe();
+      }, function () { return null; });
     };
     source.onerror = function () {
       if (state.source !== source) {
@@ -642,6 +647,7 @@
     state.openId = id;
     state.details = null;
     state.renderedMessages = {};
+    showError(null);
     clear(byId("history"));
     clear(byId("live-messages"));
     byId("reply").value = "";
@@ -672,7 +678,7 @@
         return;
       }
       state.details = details;
-      renderTicketFacts(details.ticket);
+      renderTicketFacts(details.ticket, details.events);
       renderActions(details.ticket);
       details.messages.forEach(function (message) {
         appendMessage(byId("live-messages"), message, false);
@@ -703,7 +709,7 @@
     show(byId("conversation-body"), true);
     byId("conversation-title").textContent =
       (ticket.customer_name || "Customer " + shortId(ticket.conversation_id)) + " — " + reasonLabel(ticket.reason);
-    renderTicketFacts(ticket);
+    renderTicketFacts(ticket, details.events);
     renderSummary(asObject(payload.summary));
     renderTrigger(asObject(payload.trigger));
     renderIntent(payload.intent);
@@ -713,12 +719,26 @@
     renderActions(ticket);
   }
 
-  function renderTicketFacts(ticket) {
+  // The fallback step that found the ticket's agent, when not its own team.
+  function routedVia(ticket, events) {
+    var assigned = (Array.isArray(events) ? events : []).filter(function (event) {
+      return event.type === "assigned";
+    });
+    var last = assigned.length ? asObject(assigned[assigned.length - 1].data) : {};
+    var step = last.routed_via;
+    if (!ticket.agent_id || !step || step === ticket.team || last.agent_id !== ticket.agent_id) {
+      return null;
+    }
+    return "reached " + (step === "any" ? "any agent" : "team " + step) + " by the fallback";
+  }
+
+  function renderTicketFacts(ticket, events) {
     var facts = byId("ticket-facts");
     clear(facts);
     [
       statusText(ticket),
       "team " + ticket.team,
+      routedVia(ticket, events),
       "language " + (ticket.language || "unknown"),
       ticket.tier + " tier",
       ticket.channel ? "via " + ticket.channel : null,
@@ -1084,6 +1104,11 @@
     });
     byId("transfer-form").addEventListener("submit", transfer);
     byId("resolve-form").addEventListener("submit", resolve);
+    // An error is about the last thing tried: starting something else clears it.
+    byId("reply").addEventListener("input", function () { showError(null); });
+    ["transfer-panel", "resolve-panel"].forEach(function (id) {
+      byId(id).addEventListener("toggle", function () { showError(null); });
+    });
     var token = null;
     try {
       token = global.sessionStorage.getItem(TOKEN_KEY);

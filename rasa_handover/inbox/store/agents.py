@@ -1,6 +1,11 @@
-"""Agents: profiles (seeded from the inbox config), tokens, availability, load."""
+"""Agents: profiles (seeded from the config), tokens, availability, presence, load.
+
+Presence lives in the database (`last_seen`, refreshed by the agent's page), not
+in a process, so replicas sharing PostgreSQL agree on who is there.
+"""
 
 import hashlib
+from datetime import datetime
 from typing import Any, List, Optional, Sequence
 
 import sqlalchemy as sa
@@ -150,6 +155,58 @@ class AgentStore(StoreBase):
         agent = await self.get_agent(agent_id)
         assert agent is not None
         return agent
+
+    async def touch_agent(self, agent_id: str) -> bool:
+        """Records that an online agent's page is still there (a heartbeat).
+
+        Args:
+            agent_id: The agent.
+
+        Returns:
+            Whether the agent is online (an offline agent stays offline: going
+            online is the agent's decision, not their page's).
+
+        """
+        table = agents_table
+        async with self._transaction() as conn:
+            result = await conn.execute(
+                table.update()
+                .where(table.c.id == agent_id, table.c.online.is_(True))
+                .values(last_seen=self.clock())
+            )
+        return bool(result.rowcount)
+
+    async def expire_presence(self, seen_before: datetime) -> List[str]:
+        """Marks online agents not seen since `seen_before` offline.
+
+        Each agent is switched by one conditional `UPDATE`, so when several
+        replicas sweep at once exactly one of them reports the agent.
+
+        Args:
+            seen_before: Agents whose last heartbeat is older are away.
+
+        Returns:
+            The ids of the agents this call marked offline.
+
+        """
+        table = agents_table
+        stale = sa.and_(
+            table.c.online.is_(True),
+            sa.or_(table.c.last_seen.is_(None), table.c.last_seen < seen_before),
+        )
+        async with self.engine.connect() as conn:
+            candidates = (await conn.execute(sa.select(table.c.id).where(stale))).all()
+        expired: List[str] = []
+        for (agent_id,) in candidates:
+            async with self._transaction() as conn:
+                result = await conn.execute(
+                    table.update()
+                    .where(table.c.id == agent_id, stale)
+                    .values(online=False)
+                )
+            if result.rowcount:
+                expired.append(str(agent_id))
+        return expired
 
     async def _agents(self, condition: Any) -> List[Agent]:
         tickets = tickets_table

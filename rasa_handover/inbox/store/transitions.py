@@ -43,12 +43,19 @@ _UNFINISHED = (*OPEN_STATUSES, STATUS_CALLBACK)
 class TransitionStore(StoreBase):
     """Assign, claim, resolve, transfer, requeue, callback, expire."""
 
-    async def assign(self, ticket_id: int, agent_id: str) -> Change:
+    async def assign(
+        self,
+        ticket_id: int,
+        agent_id: str,
+        routing: Optional[Mapping[str, Any]] = None,
+    ) -> Change:
         """Routes a waiting ticket to an agent (who still has to accept it).
 
         Args:
             ticket_id: The ticket.
             agent_id: The agent.
+            routing: How the router found the agent (`rule`, `routed_via`),
+                kept in the `assigned` event as evidence.
 
         Returns:
             The change.
@@ -76,7 +83,11 @@ class TransitionStore(StoreBase):
                 conn,
                 ticket_id,
                 EVENT_ASSIGNED,
-                {"agent_id": agent_id, "agent_name": await self._name(conn, agent_id)},
+                {
+                    **dict(routing or {}),
+                    "agent_id": agent_id,
+                    "agent_name": await self._name(conn, agent_id),
+                },
             )
         return Change(await self.require_ticket(ticket_id), event)
 
@@ -289,14 +300,16 @@ class TransitionStore(StoreBase):
         no_agent_reason: Optional[str],
         estimated_wait_seconds: Optional[int],
         notes: Sequence[str] = (),
+        reason: Optional[str] = None,
     ) -> Change:
-        """Records that a new ticket waits in its queue, and why.
+        """Records that a ticket waits in its queue, and why.
 
         Args:
             ticket_id: The ticket.
             no_agent_reason: Why no agent was assigned.
             estimated_wait_seconds: The wait told to the customer.
             notes: Routing notes for the agents.
+            reason: Why it is (back) in the queue, e.g. "agent_away".
 
         Returns:
             The change.
@@ -317,6 +330,7 @@ class TransitionStore(StoreBase):
                 ticket_id,
                 EVENT_QUEUED,
                 {
+                    **({"reason": reason} if reason else {}),
                     "no_agent_reason": no_agent_reason,
                     "estimated_wait_seconds": estimated_wait_seconds,
                     "notes": list(notes),
