@@ -13,6 +13,7 @@ from rasa_handover.message_kinds import (
     WITHDRAWAL_SUCCESS,
     WITHDRAWAL_TAKEN_BACK,
     is_content_free,
+    is_follow_up,
     is_remark,
     withdrawal_kind,
     withdraws_request,
@@ -189,6 +190,22 @@ def test_remarks(text: str) -> None:
 )
 def test_requests_and_complaints_are_not_remarks(text: str) -> None:
     assert not is_remark(text)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        pytest.param("and can I also use google pay later?", True, id="and-also"),
+        pytest.param("ok, and I keep access until the end?", True, id="ack-and"),
+        pytest.param("what about the other plan?", True, id="what-about"),
+        pytest.param("so which one has 4k?", False, id="reworded-repeat"),
+        pytest.param("still buffering after restarting", False, id="still"),
+        pytest.param("and??", False, id="impatience"),
+        pytest.param("where exactly do I cancel", False, id="plain-repeat"),
+    ],
+)
+def test_follow_up_questions(text: str, expected: bool) -> None:
+    assert is_follow_up(text) is expected
 
 
 def test_the_text_rules_import_nothing_from_rasa_or_sanic() -> None:

@@ -557,6 +557,21 @@ def test_a_remark_is_never_unclear(text: str) -> None:
     assert check_low_confidence(conversation, settings()) is None
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("and can I also use google pay later?", id="follow-up"),
+        pytest.param("ok upgrading now", id="remark"),
+    ],
+)
+def test_follow_ups_and_remarks_are_not_repeats(text: str) -> None:
+    conversation = view(
+        turn("update my payment method to paypal", "update_payment_method", 1.0),
+        turn(text, "update_payment_method", 0.9),
+    )
+    assert check_repeat_loop(conversation, settings()) is None
+
+
 def test_declined_offer_is_not_repeated() -> None:
     offered = {SLOT_HANDOVER_OFFERED: True}
     declined_now = view(

@@ -12,7 +12,8 @@
 - `is_remark(text)` (`remarks`): the customer is done with the bot's last
   answer ("ahh ok, will try that", "thanks, standard it is"): content-free, a
   withdrawal, or an acknowledgement with a short settled remark. Not unclear,
-  whatever NLU's confidence.
+  whatever NLU's confidence. `is_follow_up(text)` (same module): "and can I
+  also ...?" asks a further question, not the same one again.
 
 All are pure functions of the text over spaCy tokens (the shared blank English
 pipeline), `rasa_handover.word_forms` and VADER's lexicon; they import nothing
@@ -29,7 +30,7 @@ from rasa_handover.message_kinds.content_free import (
     EMOTICON,
     is_content_free,
 )
-from rasa_handover.message_kinds.remarks import is_remark
+from rasa_handover.message_kinds.remarks import is_follow_up, is_remark
 from rasa_handover.message_kinds.withdrawals import (
     WITHDRAWAL_NEVER_MIND,
     WITHDRAWAL_SUCCESS,
@@ -49,6 +50,7 @@ __all__ = [
     "WITHDRAWAL_SUCCESS",
     "WITHDRAWAL_TAKEN_BACK",
     "is_content_free",
+    "is_follow_up",
     "is_remark",
     "withdrawal_kind",
     "withdraws_request",

@@ -21,7 +21,8 @@ The rule (pure, over spaCy tokens like the other kinds):
    negation, no "but / still / again", no question or request word, no word
    of a problem or of strong negative feeling) and at least one of them says
    what the customer does next or has chosen (`SETTLING_WORDS`: "will",
-   "I'll", "now", "got", "it is", "try", "check" ...);
+   "I'll", "now", "got", "it is", "try", "check" ...), or an acknowledgement
+   says it is settled ("all good", "all set");
 3. and the whole turn is not clearly negative (VADER compound at least
    `REMARK_MIN_SENTIMENT`): "great, another useless answer" is sarcasm, not a
    goodbye.
@@ -78,6 +79,8 @@ SETTLING_WORDS = (
 )
 # "standard it is": a choice.
 _CHOICE = ("it", "is")
+# Acknowledgements that say the matter is settled: "ah, it was the volume. all good".
+SETTLED_PHRASES = ("all good", "all set", "all sorted", "all done", "that's all")
 # A word at or below this VADER valence is strong negative feeling ("useless").
 STRONG_NEGATIVE_VALENCE = -1.5
 # Words of something wrong: a part with one of them reports a problem.
@@ -160,6 +163,46 @@ def is_remark(text: str) -> bool:
     others = [part for part in parts if not _acknowledges(part)]
     if not all(_is_settled(part) for part in others):
         return False
-    if not any(_settles(part) for part in others):
+    lowered = text.lower()
+    if not any(_settles(part) for part in others) and not any(
+        phrase in lowered for phrase in SETTLED_PHRASES
+    ):
         return False
     return sentiment_score(text) >= REMARK_MIN_SENTIMENT
+
+
+# --- follow-up questions ----------------------------------------------------
+# Words that open a new question about the same topic: "and can I also use
+# google pay later?", "ok, and I keep access until the end of the month?".
+FOLLOW_UP_OPENERS = _words("and also plus btw")
+FOLLOW_UP_PHRASES = (
+    "what about",
+    "how about",
+    "one more",
+    "another question",
+    "by the way",
+)
+FOLLOW_UP_WORDS = _words("also too")
+
+
+@lru_cache(maxsize=4096)
+def is_follow_up(text: str) -> bool:
+    """Whether `text` asks a further question rather than the same one again.
+
+    It opens, after any acknowledgement, with "and", "also", "plus", "btw",
+    "what about", "how about", "one more", or has "also" / "too" in it ("can I
+    also use google pay?"). A repeat keeps its words ("so which one has 4k?")
+    or says it is still not solved ("still buffering"); a bare "and??" is
+    impatience, not a new question.
+    """
+    words = [w for part in _parts(text) for w in part]
+    while words and words[0] in CONTENT_FREE_ANCHORS:
+        words = words[1:]
+    if len(words) < 2 or any(w in STILL_FAILING for w in words):
+        return False
+    joined = " ".join(words)
+    return (
+        words[0] in FOLLOW_UP_OPENERS
+        or any(joined.startswith(phrase) for phrase in FOLLOW_UP_PHRASES)
+        or any(w in FOLLOW_UP_WORDS for w in words)
+    )

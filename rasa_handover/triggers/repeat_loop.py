@@ -8,7 +8,9 @@ accounts are handed over on the first repeat, without an offer.
 A turn that reports success, says never mind or takes the request back
 ("updating the app fixed it", "it was only $5, never mind", "actually I don't
 want the updates") is never an ask, even when NLU gives it the same intent
-(`message_kinds.withdraws_request`).
+(`message_kinds.withdraws_request`). Nor is a remark ("ok upgrading now") or
+a follow-up question ("and can I also use google pay later?",
+`message_kinds.is_follow_up`).
 
 Two asks are "the same" when they have the same intent and do not name
 different entity values: asking for the status of order 1182 and then of order
@@ -34,7 +36,7 @@ from rasa_handover.constants import (
     SLOT_HANDOVER_OFFERED,
 )
 from rasa_handover.conversation import ConversationView, UserTurn
-from rasa_handover.message_kinds import withdraws_request
+from rasa_handover.message_kinds import is_follow_up, is_remark, withdraws_request
 from rasa_handover.settings import HandoverSettings
 from rasa_handover.thresholds import Thresholds, table_for
 from rasa_handover.triggers.decision import Decision
@@ -110,6 +112,10 @@ def check_repeat_loop(
         # "it works now, cheers", "never mind", "actually I don't want it":
         # the same intent, but the request is over, not repeated.
         or withdraws_request(latest.text or "")
+        # "ok upgrading now": a remark is no ask; "and can I also pay with
+        # google pay?": a further question about the same topic, not a repeat.
+        or is_remark(latest.text or "")
+        or is_follow_up(latest.text or "")
     ):
         return None
     limits = table_for(settings, thresholds).for_intent(intent, high_value)
