@@ -46,10 +46,12 @@ from typing import (
     Tuple,
 )
 
+from rasa_handover.card_numbers import card_spans
 from rasa_handover.config_keys import checked_section
 
 __all__ = [
     "CARD_KEEP_LAST",
+    "DROPPED_TEXT",
     "IBAN_KEEP_LAST",
     "IBAN_LENGTHS",
     "MASK_CHAR",
@@ -73,6 +75,8 @@ MASK_CHAR = "*"
 # What a value masked by name (``slots_to_mask``) becomes. A run of stars would
 # reveal the value's length, which for a PIN or a password is already a hint.
 MASK_PLACEHOLDER = "[redacted]"
+# What a value that could not be redacted becomes: it is never sent as it was.
+DROPPED_TEXT = "[dropped: could not be redacted]"
 # PCI DSS allows the last four digits of a card number to be shown, and they are
 # what agents and customers use to tell cards apart.
 CARD_KEEP_LAST = 4
@@ -88,8 +92,6 @@ MIN_SCRUB_CHARS = 3
 
 # --- Detectors. ---------------------------------------------------------------
 
-CARD_MIN_DIGITS = 13
-CARD_MAX_DIGITS = 19
 # A phone number has at most 15 digits (ITU E.164). Without a leading "+", fewer
 # than 9 digits are more likely a date, a time or an order number.
 PHONE_MIN_DIGITS = 9
@@ -121,29 +123,47 @@ IBAN_LENGTHS: Mapping[str, int] = {
 }
 # fmt: on
 
-# Digits, each optionally preceded by one space or dash: "4242 4242 4242 4242",
-# "4242-4242-4242-4242", "4242424242424242". Bounded by non-digits so that a
-# longer number is never masked in part.
-_CARD_CANDIDATE_RE = re.compile(
-    rf"(?<!\d)\d(?:[ -]?\d){{{CARD_MIN_DIGITS - 1},}}(?!\d)"
-)
-_CARD_GROUP_RE = re.compile(r"\d+")
-# Country code, check digits, then letters/digits optionally grouped by spaces.
-# The account part is matched generously and cut to length afterwards.
+# Country code, check digits, then letters/digits optionally grouped by spaces,
+# dashes or dots. The account part is matched generously and cut to length
+# afterwards.
 _IBAN_CANDIDATE_RE = re.compile(
-    rf"\b([A-Z]{{2}})(\d{{2}})((?: ?[A-Z0-9]){{11,{IBAN_MAX_LENGTH - 4}}})",
+    rf"\b([A-Z]{{2}})(\d{{2}})((?:[ .-]?[A-Z0-9]){{11,{IBAN_MAX_LENGTH - 4}}})",
     re.IGNORECASE,
 )
 # The SSA never issues area 000, 666 or 900-999, group 00 or serial 0000, so
 # those are not SSNs (and excluding them spares some look-alikes).
 _SSN_RE = re.compile(
-    r"(?<![\d-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\d-])"
+    r"(?<![\d-])(?!000|666|9\d\d)\d{3}([- ])(?!00)\d{2}\1(?!0000)\d{4}(?![\d-])"
+)
+# Nine digits in one piece are an SSN only when the customer says so: a context
+# word shortly before ("SSN 123456789", "social security number is ...").
+# Order, account and tracking numbers are often nine digits too, and masking
+# them would make the customer repeat them to the agent.
+_SSN_UNDASHED_RE = re.compile(
+    r"\b(?:ssn|ss#|social(?:\s+security)?(?:\s+(?:number|no\.?|#))?)\b"
+    r"[^\d\n]{0,20}?(?<!\d)((?!000|666|9\d\d)\d{3}(?!00)\d{2}(?!0000)\d{4})(?!\d)",
+    re.IGNORECASE,
+)
+# The card verification code and expiry date, after the word that names them:
+# "cvv 123", "CVC: 1234", "security code 123", "exp 12/27", "expiry 12-2027",
+# "valid thru 12/27". Without such a word, three digits or a date are not
+# card data.
+_CVV_RE = re.compile(
+    r"\b(?:cvv2?|cvc2?|cid|csc|security\s+code|card\s+code)\b"
+    r"[^\d\n]{0,12}?(?<!\d)(\d{3,4})(?!\d)",
+    re.IGNORECASE,
+)
+_EXPIRY_RE = re.compile(
+    r"\b(?:exp(?:iry|iration|ires|\.)?|valid\s+(?:thru|through|until|till))"
+    r"(?:\s+date)?\b[^\d\n]{0,12}?(?<!\d)"
+    r"((?:0?[1-9]|1[0-2])\s?[/.-]\s?(?:\d{2}|20\d{2}))(?!\d)",
+    re.IGNORECASE,
 )
 # HMRC's format: two prefix letters (D, F, I, Q, U, V never; O never second;
 # BG, GB, KN, NK, NT, TN, ZZ never), six digits, a suffix letter A-D.
 _NINO_RE = re.compile(
     r"\b(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]"
-    r" ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b",
+    r"[ -]?\d{2}[ -]?\d{2}[ -]?\d{2}[ -]?[A-D]\b",
     re.IGNORECASE,
 )
 _EMAIL_RE = re.compile(
@@ -295,46 +315,18 @@ def _compact(text: str) -> str:
 
 
 def _cards(text: str, keep: FrozenSet[str]) -> Iterator[_Replacement]:
-    for match in _CARD_CANDIDATE_RE.finditer(text):
-        groups = [
-            (match.start() + m.start(), match.start() + m.end())
-            for m in _CARD_GROUP_RE.finditer(match.group())
-        ]
-        for start, end in _card_spans(text, groups):
-            number = text[start:end]
-            if _compact(number) not in keep:
-                yield start, end, _mask_keep_last(number, CARD_KEEP_LAST)
+    for start, end in card_spans(text):
+        number = text[start:end]
+        if _compact(number) not in keep:
+            yield start, end, _mask_keep_last(number, CARD_KEEP_LAST)
 
 
-def _card_spans(text: str, groups: Sequence[Tuple[int, int]]) -> List[Tuple[int, int]]:
-    """Finds the card numbers in a run of digit groups.
-
-    A run such as "order 12 4242 4242 4242 4242" glues an unrelated number to a
-    card, and two cards typed one after the other form a single run. The
-    longest stretch of whole groups that is a card wins; the groups on either
-    side of it are searched again.
-    """
-    best: Optional[Tuple[int, int]] = None
-    best_length = 0
-    for first in range(len(groups)):
-        digits = 0
-        for last in range(first, len(groups)):
-            digits += groups[last][1] - groups[last][0]
-            if digits > CARD_MAX_DIGITS:
-                break
-            if digits < CARD_MIN_DIGITS or digits <= best_length:
-                continue
-            number = re.sub(r"\D", "", text[groups[first][0] : groups[last][1]])
-            if luhn_is_valid(number):
-                best, best_length = (first, last), digits
-    if best is None:
-        return []
-    first, last = best
-    return [
-        *_card_spans(text, groups[:first]),
-        (groups[first][0], groups[last][1]),
-        *_card_spans(text, groups[last + 1 :]),
-    ]
+def _card_codes(text: str, keep: FrozenSet[str]) -> Iterator[_Replacement]:
+    """CVV and expiry dates named as such: every digit masked."""
+    for pattern in (_CVV_RE, _EXPIRY_RE):
+        for match in pattern.finditer(text):
+            start, end = match.span(1)
+            yield start, end, _mask_keep_last(text[start:end], 0)
 
 
 def _ibans(text: str, keep: FrozenSet[str]) -> Iterator[_Replacement]:
@@ -383,13 +375,11 @@ def _iban_end(text: str, match: "re.Match[str]") -> Optional[int]:
 
 
 def _ssns(text: str, keep: FrozenSet[str]) -> Iterator[_Replacement]:
-    for match in _SSN_RE.finditer(text):
-        if _compact(match.group()) not in keep:
-            yield (
-                match.start(),
-                match.end(),
-                _mask_keep_last(match.group(), SSN_KEEP_LAST),
-            )
+    spans = [m.span() for m in _SSN_RE.finditer(text)]
+    spans.extend(m.span(1) for m in _SSN_UNDASHED_RE.finditer(text))
+    for start, end in spans:
+        if _compact(text[start:end]) not in keep:
+            yield start, end, _mask_keep_last(text[start:end], SSN_KEEP_LAST)
 
 
 def _ninos(text: str, keep: FrozenSet[str]) -> Iterator[_Replacement]:
@@ -433,7 +423,7 @@ def _finders(config: RedactionConfig) -> List[_Finder]:
     # their digits (they are stars by then).
     finders: List[_Finder] = []
     if config.cards:
-        finders.append(_cards)
+        finders.extend((_cards, _card_codes))
     if config.ibans:
         finders.append(_ibans)
     if config.national_ids:
@@ -561,7 +551,9 @@ def _scalar_texts(value: Any) -> List[str]:
 
 
 def redact_payload(
-    payload: Mapping[str, Any], config: RedactionConfig = RedactionConfig()
+    payload: Mapping[str, Any],
+    config: RedactionConfig = RedactionConfig(),
+    dropped: Optional[List[Dict[str, str]]] = None,
 ) -> Dict[str, Any]:
     """Redacts a context payload (see `payload.build_payload`).
 
@@ -574,6 +566,10 @@ def redact_payload(
     Args:
         payload: The payload; it is not modified.
         config: What to mask.
+        dropped: If given, a value that cannot be redacted (whatever the
+            reason) is replaced by `DROPPED_TEXT` and recorded here as
+            `{"field": ..., "reason": ...}` instead of raising: it is never sent
+            unredacted, and the rest of the payload still is.
 
     Returns:
         A redacted deep copy.
@@ -599,16 +595,22 @@ def redact_payload(
     keep = _values_named(slots, all_entities, keep_names, keep_names)
     masks = _values_named(slots, all_entities, mask_slots, mask_entities)
 
-    def walk(value: Any) -> Any:
-        return _redact_value(value, config, keep, masks)
+    def walk(value: Any, where: str) -> Any:
+        try:
+            return _redact_value(value, config, keep, masks)
+        except Exception as error:  # one value must not stop the handover
+            if dropped is None:
+                raise
+            dropped.append({"field": where, "reason": _reason(error)})
+            return DROPPED_TEXT
 
-    def entity(item: Mapping[str, Any]) -> Dict[str, Any]:
+    def entity(item: Mapping[str, Any], where: str) -> Dict[str, Any]:
         redacted = dict(item)
         name = item.get("entity")
         if name in mask_entities:
             redacted["value"] = MASK_PLACEHOLDER
         elif name not in keep_names:
-            redacted["value"] = walk(item.get("value"))
+            redacted["value"] = walk(item.get("value"), f"{where}.value")
         return redacted
 
     if "slots" in result:
@@ -618,34 +620,59 @@ def redact_payload(
                 if name in keep_names
                 else MASK_PLACEHOLDER
                 if name in mask_slots and value is not None
-                else walk(value)
+                else walk(value, f"slots.{name}")
             )
             for name, value in slots.items()
         }
     if "entities" in result:
-        result["entities"] = [entity(item) for item in result["entities"] or []]
+        result["entities"] = [
+            entity(item, f"entities[{i}]")
+            for i, item in enumerate(result["entities"] or [])
+        ]
     if "transcript" in result:
         result["transcript"] = [
-            {**item, "text": walk(item["text"])} if "text" in item else item
-            for item in result["transcript"] or []
+            {**item, "text": walk(item["text"], f"transcript[{i}].text")}
+            if "text" in item
+            else item
+            for i, item in enumerate(result["transcript"] or [])
         ]
     if "intent_history" in result:
-        history = []
-        for item in result["intent_history"] or []:
-            item = dict(item)
-            if "text" in item:
-                item["text"] = walk(item["text"])
-            if item.get("entities"):
-                item["entities"] = [entity(e) for e in item["entities"]]
-            history.append(item)
-        result["intent_history"] = history
+        result["intent_history"] = [
+            _history_item(item, f"intent_history[{i}]", walk, entity)
+            for i, item in enumerate(result["intent_history"] or [])
+        ]
     for section in ("customer", "summary"):
         if isinstance(result.get(section), Mapping):
-            result[section] = walk(result[section])
+            result[section] = walk(result[section], section)
     trigger = result.get("trigger")
     if isinstance(trigger, Mapping) and "evidence" in trigger:
-        result["trigger"] = {**trigger, "evidence": walk(trigger["evidence"])}
+        result["trigger"] = {
+            **trigger,
+            "evidence": walk(trigger["evidence"], "trigger.evidence"),
+        }
     return result
+
+
+def _history_item(
+    item: Mapping[str, Any],
+    where: str,
+    walk: Callable[[Any, str], Any],
+    entity: Callable[[Mapping[str, Any], str], Dict[str, Any]],
+) -> Dict[str, Any]:
+    redacted = dict(item)
+    if "text" in redacted:
+        redacted["text"] = walk(redacted["text"], f"{where}.text")
+    if redacted.get("entities"):
+        redacted["entities"] = [
+            entity(e, f"{where}.entities[{i}]")
+            for i, e in enumerate(redacted["entities"])
+        ]
+    return redacted
+
+
+def _reason(error: BaseException) -> str:
+    """A short, PII-free reason: the error's type (its message may quote text)."""
+    return f"redaction failed ({type(error).__name__})"
 
 
 def _values_named(
