@@ -62,6 +62,7 @@ __all__ = [
     "RedactionConfig",
     "iban_is_valid",
     "luhn_is_valid",
+    "redact_customer_message",
     "redact_payload",
     "redact_text",
     "redact_value",
@@ -495,6 +496,22 @@ def redact_text(
     for finder in _finders(config):
         text = _apply(text, list(finder(text, keep)))
     return text
+
+
+# What a customer's message relayed live to an agent is masked with: the card
+# data, bank accounts and national IDs an agent never needs (and the inbox must
+# never store); e-mail addresses, phone and order numbers stay readable.
+LIVE_MESSAGE_REDACTION = RedactionConfig()
+
+
+def redact_customer_message(text: str) -> str:
+    """A customer's message as the inbox may store it and the agent see it.
+
+    The one function the channel calls before a message enters the inbox
+    (`channels.relay`), whether embedded or standalone, and before it is
+    written to the channel's outbox file.
+    """
+    return redact_text(text, LIVE_MESSAGE_REDACTION)
 
 
 def redact_value(

@@ -52,6 +52,7 @@ from rasa_handover.inbox.contract import (
     RELAYED,
     SENDER_AGENT,
 )
+from rasa_handover.redaction import redact_customer_message
 from rasa_handover.responses import UTTER_CALLBACK_SCHEDULED, UTTER_CONNECTING, fill
 
 logger = logging.getLogger(__name__)
@@ -265,7 +266,10 @@ class HandoverRelay:
         if not await self.handover_active(conversation_id):
             return
         await self._deliver_or_queue(
-            KIND_RELAY, conversation_id, {"text": text}, self.customer_output()
+            KIND_RELAY,
+            conversation_id,
+            {"text": redact_customer_message(text)},
+            self.customer_output(),
         )
 
     # --- Events from the inbox (agent replies, assignment, resolution). ------------
