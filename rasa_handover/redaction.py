@@ -48,6 +48,7 @@ from typing import (
 
 from rasa_handover.card_numbers import card_spans
 from rasa_handover.config_keys import checked_section
+from rasa_handover.limits import clean_text
 
 __all__ = [
     "CARD_KEEP_LAST",
@@ -509,9 +510,10 @@ def redact_customer_message(text: str) -> str:
 
     The one function the channel calls before a message enters the inbox
     (`channels.relay`), whether embedded or standalone, and before it is
-    written to the channel's outbox file.
+    written to the channel's outbox file. Text no database can store (lone
+    surrogates) is cleaned too (`limits.clean_text`).
     """
-    return redact_text(text, LIVE_MESSAGE_REDACTION)
+    return redact_text(clean_text(text), LIVE_MESSAGE_REDACTION)
 
 
 def redact_value(

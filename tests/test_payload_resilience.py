@@ -11,6 +11,7 @@ from typing import Any, Dict, List
 
 import pytest
 
+from rasa_handover.limits import MAX_NAME_CHARS
 from rasa_handover.payload import PayloadConfig, build_payload, validate_payload
 from rasa_handover.redaction import DROPPED_TEXT, RedactionConfig, redact_payload
 from tests.test_payload import NOW, Conversation
@@ -109,3 +110,8 @@ def test_a_long_string_cut_before_redaction_loses_no_partial_card() -> None:
     sent = payload["transcript"][0]["text"]
     assert "4242" not in sent
     assert payload["strings_truncated"] is True
+
+
+def test_customer_fields_fit_the_inboxs_columns() -> None:
+    payload = build(conversation_with("hi"), {"customer_name": "N" * 300})
+    assert payload["customer"]["name"] == "N" * MAX_NAME_CHARS

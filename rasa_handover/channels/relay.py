@@ -190,8 +190,7 @@ class HandoverRelay:
                 f"The inbox rejected the {kind} of conversation '{conversation_id}': "
                 f"{problem}. The customer is offered the alternatives."
             )
-            if kind != KIND_RELAY:
-                await self._tell(output, conversation_id, customer_messages.failed)
+            await self._tell(output, conversation_id, customer_messages.failed)
 
     async def _deliver(
         self, kind: str, conversation_id: str, body: Dict[str, Any]
@@ -361,13 +360,14 @@ class HandoverRelay:
             except InboxUnavailableError as error:
                 failed_conversations.add(item.conversation_id)
                 attempts = self.outbox.failed(item.id, str(error))
-                await self._maybe_tell_customer(item, attempts)
+                if self.outbox.is_dead(item.id):
+                    await self._gave_up(item, f"still failing after {attempts} tries")
+                else:
+                    await self._maybe_tell_customer(item, attempts)
                 continue
             except InboxRejectedError as error:
-                logger.error(
-                    f"Outbox item {item.id} was rejected by the inbox: {error}"
-                )
-                self.outbox.delivered(item.id)
+                self.outbox.dead_letter(item.id, f"rejected by the inbox: {error}")
+                await self._gave_up(item, f"rejected by the inbox: {error}")
                 continue
             self.outbox.delivered(item.id)
             delivered += 1
@@ -379,6 +379,18 @@ class HandoverRelay:
                 self.customer_output(),
             )
         return delivered
+
+    async def _gave_up(self, item: OutboxItem, why: str) -> None:
+        """An outbox item became a dead letter: log it, tell the customer once."""
+        logger.error(
+            f"rasa-handover: gave up on the {item.kind} of conversation "
+            f"'{item.conversation_id}' (outbox item {item.id}, kept as a dead "
+            f"letter): {why}. The customer is offered the alternatives."
+        )
+        if not item.customer_notified:
+            await self._tell(
+                self.customer_output(), item.conversation_id, customer_messages.failed
+            )
 
     async def _maybe_tell_customer(self, item: OutboxItem, attempts: int) -> None:
         assert self.outbox is not None

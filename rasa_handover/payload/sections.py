@@ -18,6 +18,7 @@ from rasa_handover.constants import (
     SLOT_HANDOVER_TURN,
 )
 from rasa_handover.conversation import ROLE_USER, Entity, Message, Transcript
+from rasa_handover.limits import MAX_NAME_CHARS
 from rasa_handover.payload.config import PayloadConfig
 from rasa_handover.payload.language import BUTTON_PAYLOAD_PREFIX
 from rasa_handover.settings import default_config
@@ -164,11 +165,16 @@ def customer_section(
     if name is None:
         from_metadata = transcript.latest_metadata(config.name_metadata_keys)
         name = str(from_metadata) if from_metadata is not None else None
+    # The inbox stores them in columns of `MAX_NAME_CHARS`.
     return {
-        "name": name,
-        "id": first_slot(config.id_slots),
-        "email": first_slot(config.email_slots),
+        "name": _capped(name),
+        "id": _capped(first_slot(config.id_slots)),
+        "email": _capped(first_slot(config.email_slots)),
     }
+
+
+def _capped(value: Optional[str]) -> Optional[str]:
+    return value[:MAX_NAME_CHARS] if value is not None else None
 
 
 def slots_section(
