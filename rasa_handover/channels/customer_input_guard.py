@@ -13,6 +13,8 @@ The handover channel (REST `/webhook`, socket.io `user_uttered`) calls
   inbox's column), the text at most 10,000; metadata must be an object.
 * **Text that cannot be stored**: lone surrogates (half an emoji, as JavaScript
   slices it) become U+FFFD.
+* **The REST long poll** (`checked_poll`): `after` a message id, `wait` a finite
+  number of seconds (not NaN or infinity), at most `LONG_POLL_MAX_SECONDS`.
 
 A refused message raises `CustomerInputError` (a `LimitError`): the REST route
 answers 400 with its message and field, socket.io logs and drops it.
@@ -22,15 +24,18 @@ This module is pure: it imports nothing from Rasa or Sanic.
 
 import json
 import re
-from typing import Any, Dict, NamedTuple
+from typing import Any, Dict, Mapping, NamedTuple, Tuple
 
 from rasa_handover.constants import CHANNEL_CONTROL_INTENTS, CHANNEL_METADATA_KEYS
 from rasa_handover.limits import (
+    LONG_POLL_MAX_SECONDS,
     MAX_CONVERSATION_ID_CHARS,
     MAX_TEXT_CHARS,
     LimitError,
     check_length,
     clean_text,
+    message_id,
+    seconds,
 )
 
 # How Rasa's RegexMessageHandler reads "/intent" messages: a slash, the intent
@@ -107,6 +112,34 @@ def customer_metadata(metadata: Any) -> Dict[str, Any]:
         for key, value in metadata.items()
         if key not in CHANNEL_METADATA_KEYS
     }
+
+
+def checked_poll(conversation_id: str, args: Mapping[str, Any]) -> Tuple[int, float]:
+    """The `after` cursor and `wait` seconds of a REST long poll.
+
+    Args:
+        conversation_id: The conversation polled (from the path).
+        args: The query arguments (values are lists, as Sanic gives them).
+
+    Raises:
+        CustomerInputError: an id too long, `after` not a message id, `wait`
+            not a finite number of seconds (NaN, infinity, negative).
+
+    """
+    _checked("conversation_id", conversation_id, MAX_CONVERSATION_ID_CHARS)
+    try:
+        after = message_id("after", _first(args, "after"))
+        wait = seconds("wait", _first(args, "wait"), LONG_POLL_MAX_SECONDS)
+    except LimitError as error:
+        raise CustomerInputError(error.field, str(error)) from error
+    return after, wait
+
+
+def _first(args: Mapping[str, Any], name: str) -> Any:
+    values = args.get(name)
+    if isinstance(values, (list, tuple)):
+        return values[0] if values else None
+    return values
 
 
 def _checked(field: str, value: str, limit: int) -> str:

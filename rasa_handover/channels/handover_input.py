@@ -51,10 +51,11 @@ from socketio import AsyncServer
 from rasa_handover.channels.customer_input_guard import (
     CustomerInputError,
     checked_customer_message,
+    checked_poll,
 )
 from rasa_handover.channels.customer_output import CustomerOutput
 from rasa_handover.channels.inbox_client import EmbeddedInboxClient, HttpInboxClient
-from rasa_handover.channels.mailbox import Mailbox
+from rasa_handover.channels.mailbox import Mailbox, MailboxBusyError
 from rasa_handover.channels.outbox import Outbox
 from rasa_handover.channels.relay import (
     NOTIFY_AFTER_FAILURES,
@@ -72,8 +73,6 @@ logger = logging.getLogger(__name__)
 CHANNEL_NAME = "handover"
 DEFAULT_OUTBOX = "handover_outbox.db"
 DEFAULT_SUPPORT_EMAIL = "support@example.com"
-# Long poll: how long a REST client's request may wait for new messages.
-LONG_POLL_MAX_SECONDS = 30.0
 
 Handler = Callable[..., Coroutine[Any, Any, HTTPResponse]]
 
@@ -317,13 +316,12 @@ class HandoverInput(InputChannel):
 
     async def _poll(self, request: Request, conversation_id: str) -> HTTPResponse:
         try:
-            after = int(request.args.get("after", 0))
-            wait = min(float(request.args.get("wait", 0)), LONG_POLL_MAX_SECONDS)
-        except ValueError:
-            return _bad_request(
-                "`after` must be an integer and `wait` a number.", "after"
-            )
-        messages = await self.mailbox.wait(conversation_id, after, wait)
+            after, wait = checked_poll(conversation_id, request.args)
+            messages = await self.mailbox.wait(conversation_id, after, wait)
+        except CustomerInputError as error:
+            return _bad_request(str(error), error.field)
+        except MailboxBusyError as error:
+            return response.json({"error": str(error)}, 429)
         return response.json({"messages": messages})
 
     async def _inbox_events(self, request: Request) -> HTTPResponse:

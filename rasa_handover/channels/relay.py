@@ -22,6 +22,7 @@ from typing import Any, Awaitable, Callable, Dict, Iterable, Optional, Set
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
 
+from rasa_handover.bounded import LruDict
 from rasa_handover.channels import customer_messages
 from rasa_handover.channels.handover_output import HandoverOutput
 from rasa_handover.channels.inbox_client import (
@@ -52,6 +53,7 @@ from rasa_handover.inbox.contract import (
     RELAYED,
     SENDER_AGENT,
 )
+from rasa_handover.limits import MAX_TRACKED_CONVERSATIONS as MAX_TRACKED
 from rasa_handover.redaction import redact_customer_message
 from rasa_handover.responses import UTTER_CALLBACK_SCHEDULED, UTTER_CONNECTING, fill
 
@@ -104,11 +106,12 @@ class HandoverRelay:
         self.on_new_message: Optional[OnNewMessage] = None
         self._worker: Optional[asyncio.Task[None]] = None
         # Response templates per conversation, for messages sent later (an
-        # agent assigned after queueing, delivery trouble).
-        self._templates: Dict[str, Dict[str, Any]] = {}
+        # agent assigned after queueing, delivery trouble). Bounded: abandoned
+        # conversations are never resolved.
+        self._templates: LruDict[str, Dict[str, Any]] = LruDict(MAX_TRACKED)
         # The agent the customer was last told about, per conversation, so that
         # an assignment is announced once (the acknowledgement may already have).
-        self._announced_agent: Dict[str, Optional[str]] = {}
+        self._announced_agent: LruDict[str, Optional[str]] = LruDict(MAX_TRACKED)
         self._requesting: Set[str] = set()
 
     def output(self, inner: OutputChannel) -> HandoverOutput:
