@@ -173,6 +173,7 @@ _EMAIL_RE = re.compile(
 )
 _PHONE_RE = re.compile(r"(?<![\w+*])\+?\(?\d[\d ().-]{5,}\d(?![\w*])")
 _NON_ALNUM_RE = re.compile(r"[^A-Za-z0-9]")
+_DIGIT_RE = re.compile(r"[0-9]")
 
 # Replacement for one match: (start, end, new text).
 _Replacement = Tuple[int, int, str]
@@ -494,8 +495,13 @@ def redact_text(
     pattern = _scrub_pattern(mask_values)
     if pattern is not None:
         text = pattern.sub(MASK_PLACEHOLDER, text)
+    # Every detector but the e-mail one needs a digit: most messages have none.
+    has_digits = _DIGIT_RE.search(text) is not None
     for finder in _finders(config):
-        text = _apply(text, list(finder(text, keep)))
+        if has_digits or finder is _emails:
+            replacements = list(finder(text, keep))
+            if replacements:
+                text = _apply(text, replacements)
     return text
 
 
