@@ -30,8 +30,9 @@ MAX_WAITING_POLLS = 1_000
 # Per-conversation state the channel keeps while a handover is open (response
 # templates, the agent last announced): the least recently used goes first.
 MAX_TRACKED_CONVERSATIONS = 10_000
-# The durable outbox: tries before an item goes to the dead letters.
-MAX_OUTBOX_ATTEMPTS = 10
+# The durable outbox: tries before an item goes to the dead letters. With the
+# backoff (1, 2, 4, ... 60 s) that is about 15 minutes of an inbox outage.
+MAX_OUTBOX_ATTEMPTS = 20
 
 # What replaces a character that cannot be stored (a lone surrogate, which
 # JavaScript produces when it slices an emoji in half).
