@@ -12,6 +12,10 @@ digits is a candidate, and the longest valid windows win, the earliest first,
 each taking its groups away from the others. A group of more than 19 digits is
 never part of a card (a longer number is never masked in part).
 
+Within one card the separator is the same throughout: "delivered 12/05/2024
+20231182" is a date and an order number (and "05 2024 20231182" happens to
+pass the Luhn check), not a card.
+
 The cost is linear in the text: a window has at most 19 digits, so at most 19
 windows per group are checked, each in constant time from prefix
 sums of the Luhn terms; nothing recurses. (The previous search was quadratic
@@ -56,12 +60,15 @@ def _spans_in_run(text: str, groups: Sequence[Span]) -> Iterator[Span]:
     # ends[i]: how many digits the groups before i and group i hold.
     ends = list(accumulate(end - start for start, end in groups))
     luhn = _LuhnSums(digits)
+    uniform = _uniform_until(text, groups)
     by_length: Dict[int, List[Span]] = {}
     for first in range(len(groups)):
         before = ends[first - 1] if first else 0
-        # The windows that start at `first` and hold 13-19 digits.
+        # The windows that start at `first`, hold 13-19 digits and have one
+        # separator throughout.
         lowest = bisect_left(ends, before + CARD_MIN_DIGITS, first)
         highest = bisect_right(ends, before + CARD_MAX_DIGITS, lowest)
+        highest = min(highest, uniform[first] + 1)
         for last in range(lowest, highest):
             if luhn.valid(before, ends[last]):
                 by_length.setdefault(ends[last] - before, []).append((first, last))
@@ -74,6 +81,16 @@ def _spans_in_run(text: str, groups: Sequence[Span]) -> Iterator[Span]:
             taken[first : last + 1] = [True] * (last + 1 - first)
             chosen.append((groups[first][0], groups[last][1]))
     return iter(sorted(chosen))
+
+
+def _uniform_until(text: str, groups: Sequence[Span]) -> List[int]:
+    """For each group, the last group reached with the same separator throughout."""
+    separators = [text[groups[i][1] : groups[i + 1][0]] for i in range(len(groups) - 1)]
+    until = list(range(len(groups)))
+    for i in range(len(groups) - 2, -1, -1):
+        same_next = i + 1 < len(separators) and separators[i + 1] == separators[i]
+        until[i] = until[i + 1] if same_next else i + 1
+    return until
 
 
 class _LuhnSums:

@@ -77,10 +77,11 @@ def test_time_grows_linearly() -> None:
         redact_text(text)
         return time.perf_counter() - started
 
-    small = min(timed(5_000) for _ in range(3))
-    large = min(timed(20_000) for _ in range(3))
+    # The fastest of a few runs: other processes share this machine.
+    small = min(timed(10_000) for _ in range(5))
+    large = min(timed(40_000) for _ in range(5))
     # 4x the text: about 4x the time (quadratic would be 16x).
-    assert large < 8 * small
+    assert large < 10 * small
 
 
 def test_longer_number_is_never_masked_in_part() -> None:

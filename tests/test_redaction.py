@@ -415,3 +415,16 @@ def test_config_from_dict() -> None:
 )
 def test_formats_missed_before(text: str, expected: str) -> None:
     assert redact_text(text, DEFAULT) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("delivered 12/05/2024 20231182", id="date-then-order-number"),
+        pytest.param("call 030.1234.5678 about 4711", id="dotted-phone-and-number"),
+        pytest.param("on 12/05/2024 order 20231182", id="date-and-order-apart"),
+    ],
+)
+def test_numbers_next_to_each_other_are_not_a_card(text: str) -> None:
+    # "05 2024 20231182" passes the Luhn check: one card has one separator.
+    assert redact_text(text, DEFAULT) == text
