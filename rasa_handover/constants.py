@@ -47,6 +47,9 @@ INTENT_DENY = "deny"
 INTENT_SOMETHING_ELSE = "handover_something_else"
 # What Rasa's FallbackClassifier predicts when NLU is unsure.
 INTENT_NLU_FALLBACK = "nlu_fallback"
+# Intents only the handover channel may send (on the inbox's behalf): a
+# customer's message never carries them (channels/customer_input_guard.py).
+CHANNEL_CONTROL_INTENTS: Tuple[str, ...] = (INTENT_HANDOVER_RESOLVED,)
 # Rasa's default intents that must always reach Rasa's own default actions.
 RASA_CONTROL_INTENTS: Tuple[str, ...] = ("restart", "session_start", "back")
 
@@ -81,6 +84,8 @@ MESSAGE_CALLBACK = "callback"
 # Metadata of the `handover_resolved` message the channel sends on handback.
 METADATA_AGENT_NAME = "agent_name"
 METADATA_OUTCOME = "outcome"
+# Metadata keys only the channel sets; removed from a customer's metadata.
+CHANNEL_METADATA_KEYS: Tuple[str, ...] = (METADATA_AGENT_NAME, METADATA_OUTCOME)
 
 # --- Frustration signals. -----------------------------------------------------
 SIGNAL_SHOUTING = "shouting"

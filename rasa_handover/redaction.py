@@ -10,14 +10,20 @@ to help, so masking them is opt-in.
 Detectors are deliberately strict, because masking an order number would break
 the cardinal rule (the agent would have to ask for it again):
 
-* cards: 13-19 digits, optionally grouped by single spaces or dashes, that pass
-  the Luhn check. Most order, ticket and tracking numbers fail it or are too
-  short.
-* IBANs: a country code, two check digits and the account part, with the
-  country's registered length where known, that pass the ISO 7064 mod-97 check.
-* national IDs: US social security numbers (``123-45-6789``, with the ranges the
-  SSA never issues excluded) and UK National Insurance numbers.
+* cards: 13-19 digits that pass the Luhn check, in one piece or grouped (one
+  separator throughout: spaces, dashes, dots, slashes, tabs, newlines),
+  found in linear time (`card_numbers`). Most order, ticket and tracking
+  numbers fail the check or are too short. The CVV and expiry date count as
+  card data after the word that names them ("cvv 123", "exp 12/27").
+* IBANs: a country code, two check digits and the account part (spaces, dashes
+  or dots), with the country's registered length where known, that pass the
+  ISO 7064 mod-97 check.
+* national IDs: US social security numbers (``123-45-6789``, ``123 45 6789``,
+  or nine digits after "SSN" / "social security"; the ranges the SSA never
+  issues excluded) and UK National Insurance numbers (spaces or dashes).
 * e-mail addresses and phone numbers (off by default).
+
+The detectors themselves are in `pii_detectors`.
 
 Whole values can be masked by name too (``slots_to_mask``, ``entities_to_mask``),
 in which case every occurrence of the value in the transcript and the other texts
@@ -37,7 +43,6 @@ from typing import (
     Dict,
     FrozenSet,
     Iterable,
-    Iterator,
     List,
     Mapping,
     Optional,
@@ -47,9 +52,25 @@ from typing import (
 )
 
 from rasa_handover.config_keys import checked_section
+from rasa_handover.limits import clean_text
+from rasa_handover.pii_detectors import (
+    CARD_KEEP_LAST,
+    IBAN_KEEP_LAST,
+    IBAN_LENGTHS,
+    MASK_CHAR,
+    PHONE_KEEP_LAST,
+    SSN_KEEP_LAST,
+    Finder,
+    compact,
+    finders,
+    iban_is_valid,
+    luhn_is_valid,
+    mask_detected,
+)
 
 __all__ = [
     "CARD_KEEP_LAST",
+    "DROPPED_TEXT",
     "IBAN_KEEP_LAST",
     "IBAN_LENGTHS",
     "MASK_CHAR",
@@ -60,100 +81,22 @@ __all__ = [
     "RedactionConfig",
     "iban_is_valid",
     "luhn_is_valid",
+    "redact_customer_message",
     "redact_payload",
     "redact_text",
     "redact_value",
 ]
 
-# --- Masking. -----------------------------------------------------------------
+# --- Masking by name. ----------------------------------------------------------
 
-# The character that replaces a masked digit or letter. Separators (spaces,
-# dashes) are kept, so "**** **** **** 4242" still reads as a card number.
-MASK_CHAR = "*"
 # What a value masked by name (``slots_to_mask``) becomes. A run of stars would
 # reveal the value's length, which for a PIN or a password is already a hint.
 MASK_PLACEHOLDER = "[redacted]"
-# PCI DSS allows the last four digits of a card number to be shown, and they are
-# what agents and customers use to tell cards apart.
-CARD_KEEP_LAST = 4
-# The same courtesy for bank accounts ("the account ending in 3000").
-IBAN_KEEP_LAST = 4
-# US practice: the last four digits of an SSN identify without exposing it.
-SSN_KEEP_LAST = 4
-# Enough to confirm "the number ending in 42" without giving the number away.
-PHONE_KEEP_LAST = 2
+# What a value that could not be redacted becomes: it is never sent as it was.
+DROPPED_TEXT = "[dropped: could not be redacted]"
 # Values masked by name are also searched for in free text; shorter values ("no",
 # "1") would mask unrelated words and digits all over the transcript.
 MIN_SCRUB_CHARS = 3
-
-# --- Detectors. ---------------------------------------------------------------
-
-CARD_MIN_DIGITS = 13
-CARD_MAX_DIGITS = 19
-# A phone number has at most 15 digits (ITU E.164). Without a leading "+", fewer
-# than 9 digits are more likely a date, a time or an order number.
-PHONE_MIN_DIGITS = 9
-# With a leading "+" the writer says it is a phone number; the shortest
-# international numbers have 7 digits in all.
-PHONE_MIN_DIGITS_INTERNATIONAL = 7
-PHONE_MAX_DIGITS = 15
-# ISO 13616: an IBAN is at most 34 characters; the shortest national format
-# (Norway) is 15.
-IBAN_MIN_LENGTH = 15
-IBAN_MAX_LENGTH = 34
-
-# The registered IBAN length of each country (SWIFT's IBAN registry). A candidate
-# is cut to its country's length, so that words typed after a space-grouped IBAN
-# are not read as part of it. Countries missing here are checked at every length.
-# fmt: off
-IBAN_LENGTHS: Mapping[str, int] = {
-    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16,
-    "BG": 22, "BH": 22, "BR": 29, "BY": 28, "CH": 21, "CR": 22, "CY": 28,
-    "CZ": 24, "DE": 22, "DK": 18, "DO": 28, "EE": 20, "EG": 29, "ES": 24,
-    "FI": 18, "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23, "GL": 18,
-    "GR": 27, "GT": 28, "HR": 21, "HU": 28, "IE": 22, "IL": 23, "IQ": 23,
-    "IS": 26, "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LC": 32,
-    "LI": 21, "LT": 20, "LU": 20, "LV": 21, "MC": 27, "MD": 24, "ME": 22,
-    "MK": 19, "MR": 27, "MT": 31, "MU": 30, "NL": 18, "NO": 15, "PK": 24,
-    "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "SA": 24,
-    "SC": 31, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "ST": 25, "SV": 28,
-    "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
-}
-# fmt: on
-
-# Digits, each optionally preceded by one space or dash: "4242 4242 4242 4242",
-# "4242-4242-4242-4242", "4242424242424242". Bounded by non-digits so that a
-# longer number is never masked in part.
-_CARD_CANDIDATE_RE = re.compile(
-    rf"(?<!\d)\d(?:[ -]?\d){{{CARD_MIN_DIGITS - 1},}}(?!\d)"
-)
-_CARD_GROUP_RE = re.compile(r"\d+")
-# Country code, check digits, then letters/digits optionally grouped by spaces.
-# The account part is matched generously and cut to length afterwards.
-_IBAN_CANDIDATE_RE = re.compile(
-    rf"\b([A-Z]{{2}})(\d{{2}})((?: ?[A-Z0-9]){{11,{IBAN_MAX_LENGTH - 4}}})",
-    re.IGNORECASE,
-)
-# The SSA never issues area 000, 666 or 900-999, group 00 or serial 0000, so
-# those are not SSNs (and excluding them spares some look-alikes).
-_SSN_RE = re.compile(
-    r"(?<![\d-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\d-])"
-)
-# HMRC's format: two prefix letters (D, F, I, Q, U, V never; O never second;
-# BG, GB, KN, NK, NT, TN, ZZ never), six digits, a suffix letter A-D.
-_NINO_RE = re.compile(
-    r"\b(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]"
-    r" ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b",
-    re.IGNORECASE,
-)
-_EMAIL_RE = re.compile(
-    r"(?<![\w.+-])([\w.+-])[\w.+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})"
-)
-_PHONE_RE = re.compile(r"(?<![\w+*])\+?\(?\d[\d ().-]{5,}\d(?![\w*])")
-_NON_ALNUM_RE = re.compile(r"[^A-Za-z0-9]")
-
-# Replacement for one match: (start, end, new text).
-_Replacement = Tuple[int, int, str]
 
 
 @dataclass(frozen=True)
@@ -221,6 +164,19 @@ class RedactionConfig:
         return cls(**values)
 
     @property
+    def detectors(self) -> List[Finder]:
+        """The finders that are on (`pii_detectors.finders`)."""
+        if not self.enabled:
+            return []
+        return finders(
+            cards=self.cards,
+            ibans=self.ibans,
+            national_ids=self.national_ids,
+            emails=self.emails,
+            phones=self.phones,
+        )
+
+    @property
     def active_detectors(self) -> Tuple[str, ...]:
         """The names of the detectors that are on (as shown in the payload)."""
         if not self.enabled:
@@ -241,221 +197,6 @@ def _names(key: str, value: Any) -> Tuple[str, ...]:
     if not all(isinstance(item, str) and item for item in value):
         raise ValueError(f"{key}: every entry must be a non-empty name, got {value!r}.")
     return tuple(value)
-
-
-# --- Checksums. ---------------------------------------------------------------
-
-
-def luhn_is_valid(digits: str) -> bool:
-    """Whether a digit string passes the Luhn (mod 10) check of card numbers."""
-    if not digits.isdigit():
-        return False
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = int(char)
-        if position % 2 == 1:
-            value *= 2
-            if value > 9:
-                value -= 9
-        total += value
-    return total % 10 == 0
-
-
-def iban_is_valid(iban: str) -> bool:
-    """Whether a compact IBAN (no spaces) passes the ISO 7064 mod-97 check."""
-    compact = iban.upper()
-    if (
-        not (IBAN_MIN_LENGTH <= len(compact) <= IBAN_MAX_LENGTH)
-        or not compact.isalnum()
-    ):
-        return False
-    if not (compact[:2].isalpha() and compact[2:4].isdigit()):
-        return False
-    known = IBAN_LENGTHS.get(compact[:2])
-    if known is not None and known != len(compact):
-        return False
-    rearranged = compact[4:] + compact[:4]
-    # Letters count as two-digit numbers: A=10 ... Z=35.
-    number = "".join(str(int(char, 36)) for char in rearranged)
-    return int(number) % 97 == 1
-
-
-# --- Finders: each yields the replacements for one kind of PII. ---------------
-
-
-def _mask_keep_last(text: str, keep_last: int, keep_first: int = 0) -> str:
-    """Masks the letters and digits of ``text`` but the first/last few."""
-    positions = [i for i, char in enumerate(text) if char.isalnum()]
-    hidden = set(positions[keep_first : max(keep_first, len(positions) - keep_last)])
-    return "".join(MASK_CHAR if i in hidden else char for i, char in enumerate(text))
-
-
-def _compact(text: str) -> str:
-    return _NON_ALNUM_RE.sub("", text).upper()
-
-
-def _cards(text: str, keep: FrozenSet[str]) -> Iterator[_Replacement]:
-    for match in _CARD_CANDIDATE_RE.finditer(text):
-        groups = [
-            (match.start() + m.start(), match.start() + m.end())
-            for m in _CARD_GROUP_RE.finditer(match.group())
-        ]
-        for start, end in _card_spans(text, groups):
-            number = text[start:end]
-            if _compact(number) not in keep:
-                yield start, end, _mask_keep_last(number, CARD_KEEP_LAST)
-
-
-def _card_spans(text: str, groups: Sequence[Tuple[int, int]]) -> List[Tuple[int, int]]:
-    """Finds the card numbers in a run of digit groups.
-
-    A run such as "order 12 4242 4242 4242 4242" glues an unrelated number to a
-    card, and two cards typed one after the other form a single run. The
-    longest stretch of whole groups that is a card wins; the groups on either
-    side of it are searched again.
-    """
-    best: Optional[Tuple[int, int]] = None
-    best_length = 0
-    for first in range(len(groups)):
-        digits = 0
-        for last in range(first, len(groups)):
-            digits += groups[last][1] - groups[last][0]
-            if digits > CARD_MAX_DIGITS:
-                break
-            if digits < CARD_MIN_DIGITS or digits <= best_length:
-                continue
-            number = re.sub(r"\D", "", text[groups[first][0] : groups[last][1]])
-            if luhn_is_valid(number):
-                best, best_length = (first, last), digits
-    if best is None:
-        return []
-    first, last = best
-    return [
-        *_card_spans(text, groups[:first]),
-        (groups[first][0], groups[last][1]),
-        *_card_spans(text, groups[last + 1 :]),
-    ]
-
-
-def _ibans(text: str, keep: FrozenSet[str]) -> Iterator[_Replacement]:
-    position = 0
-    while True:
-        match = _IBAN_CANDIDATE_RE.search(text, position)
-        if match is None:
-            return
-        end = _iban_end(text, match)
-        if end is None:
-            # The candidate may have swallowed the start of a real IBAN
-            # ("see DE89 ..."), so look again from the next word.
-            position = match.start() + 1
-            continue
-        iban = text[match.start() : end]
-        if _compact(iban) not in keep:
-            yield (
-                match.start(),
-                end,
-                _mask_keep_last(iban, IBAN_KEEP_LAST, keep_first=2),
-            )
-        position = end
-
-
-def _iban_end(text: str, match: "re.Match[str]") -> Optional[int]:
-    """Where the IBAN that starts at ``match`` ends, or None if it is not one."""
-    country = match.group(1).upper()
-    # Offsets (in text) just past each letter/digit of the candidate.
-    ends = [
-        match.start() + i + 1 for i, char in enumerate(match.group()) if char.isalnum()
-    ]
-    known = IBAN_LENGTHS.get(country)
-    lengths: Iterable[int] = (
-        (known,) if known is not None else range(len(ends), IBAN_MIN_LENGTH - 1, -1)
-    )
-    for length in lengths:
-        if length > len(ends):
-            continue
-        end = ends[length - 1]
-        # The IBAN must end where a word ends, not in the middle of one.
-        if end < len(text) and text[end].isalnum():
-            continue
-        if iban_is_valid(_compact(text[match.start() : end])):
-            return end
-    return None
-
-
-def _ssns(text: str, keep: FrozenSet[str]) -> Iterator[_Replacement]:
-    for match in _SSN_RE.finditer(text):
-        if _compact(match.group()) not in keep:
-            yield (
-                match.start(),
-                match.end(),
-                _mask_keep_last(match.group(), SSN_KEEP_LAST),
-            )
-
-
-def _ninos(text: str, keep: FrozenSet[str]) -> Iterator[_Replacement]:
-    for match in _NINO_RE.finditer(text):
-        if _compact(match.group()) not in keep:
-            # No partial display convention exists for NI numbers: mask it all.
-            yield match.start(), match.end(), _mask_keep_last(match.group(), 0)
-
-
-def _emails(text: str, keep: FrozenSet[str]) -> Iterator[_Replacement]:
-    for match in _EMAIL_RE.finditer(text):
-        if _compact(match.group()) in keep:
-            continue
-        # The first letter and the domain let an agent confirm "d***@example.com
-        # is yours?" without reading the address out.
-        masked = f"{match.group(1)}{MASK_CHAR * 3}@{match.group(2)}"
-        yield match.start(), match.end(), masked
-
-
-def _phones(text: str, keep: FrozenSet[str]) -> Iterator[_Replacement]:
-    for match in _PHONE_RE.finditer(text):
-        number = match.group()
-        digits = re.sub(r"\D", "", number)
-        minimum = (
-            PHONE_MIN_DIGITS_INTERNATIONAL
-            if number.startswith("+")
-            else PHONE_MIN_DIGITS
-        )
-        if not minimum <= len(digits) <= PHONE_MAX_DIGITS:
-            continue
-        if digits in keep:
-            continue
-        yield match.start(), match.end(), _mask_keep_last(number, PHONE_KEEP_LAST)
-
-
-_Finder = Callable[[str, FrozenSet[str]], Iterator[_Replacement]]
-
-
-def _finders(config: RedactionConfig) -> List[_Finder]:
-    # Order matters: cards and IBANs first so that the phone detector never sees
-    # their digits (they are stars by then).
-    finders: List[_Finder] = []
-    if config.cards:
-        finders.append(_cards)
-    if config.ibans:
-        finders.append(_ibans)
-    if config.national_ids:
-        finders.extend((_ssns, _ninos))
-    if config.emails:
-        finders.append(_emails)
-    if config.phones:
-        finders.append(_phones)
-    return finders
-
-
-def _apply(text: str, replacements: Iterable[_Replacement]) -> str:
-    parts: List[str] = []
-    position = 0
-    for start, end, new in sorted(replacements):
-        if start < position:  # overlapping matches: the first one wins
-            continue
-        parts.append(text[position:start])
-        parts.append(new)
-        position = end
-    parts.append(text[position:])
-    return "".join(parts)
 
 
 def _scrub_pattern(values: Iterable[str]) -> Optional[Pattern[str]]:
@@ -498,13 +239,28 @@ def redact_text(
     """
     if not config.enabled or not text:
         return text
-    keep = frozenset(_compact(value) for value in keep_values if value)
+    keep = frozenset(compact(value) for value in keep_values if value)
     pattern = _scrub_pattern(mask_values)
     if pattern is not None:
         text = pattern.sub(MASK_PLACEHOLDER, text)
-    for finder in _finders(config):
-        text = _apply(text, list(finder(text, keep)))
-    return text
+    return mask_detected(text, config.detectors, keep)
+
+
+# What a customer's message relayed live to an agent is masked with: the card
+# data, bank accounts and national IDs an agent never needs (and the inbox must
+# never store); e-mail addresses, phone and order numbers stay readable.
+LIVE_MESSAGE_REDACTION = RedactionConfig()
+
+
+def redact_customer_message(text: str) -> str:
+    """A customer's message as the inbox may store it and the agent see it.
+
+    The one function the channel calls before a message enters the inbox
+    (`channels.relay`), whether embedded or standalone, and before it is
+    written to the channel's outbox file. Text no database can store (lone
+    surrogates) is cleaned too (`limits.clean_text`).
+    """
+    return redact_text(clean_text(text), LIVE_MESSAGE_REDACTION)
 
 
 def redact_value(
@@ -561,7 +317,9 @@ def _scalar_texts(value: Any) -> List[str]:
 
 
 def redact_payload(
-    payload: Mapping[str, Any], config: RedactionConfig = RedactionConfig()
+    payload: Mapping[str, Any],
+    config: RedactionConfig = RedactionConfig(),
+    dropped: Optional[List[Dict[str, str]]] = None,
 ) -> Dict[str, Any]:
     """Redacts a context payload (see `payload.build_payload`).
 
@@ -574,6 +332,10 @@ def redact_payload(
     Args:
         payload: The payload; it is not modified.
         config: What to mask.
+        dropped: If given, a value that cannot be redacted (whatever the
+            reason) is replaced by `DROPPED_TEXT` and recorded here as
+            `{"field": ..., "reason": ...}` instead of raising: it is never sent
+            unredacted, and the rest of the payload still is.
 
     Returns:
         A redacted deep copy.
@@ -599,16 +361,22 @@ def redact_payload(
     keep = _values_named(slots, all_entities, keep_names, keep_names)
     masks = _values_named(slots, all_entities, mask_slots, mask_entities)
 
-    def walk(value: Any) -> Any:
-        return _redact_value(value, config, keep, masks)
+    def walk(value: Any, where: str) -> Any:
+        try:
+            return _redact_value(value, config, keep, masks)
+        except Exception as error:  # one value must not stop the handover
+            if dropped is None:
+                raise
+            dropped.append({"field": where, "reason": _reason(error)})
+            return DROPPED_TEXT
 
-    def entity(item: Mapping[str, Any]) -> Dict[str, Any]:
+    def entity(item: Mapping[str, Any], where: str) -> Dict[str, Any]:
         redacted = dict(item)
         name = item.get("entity")
         if name in mask_entities:
             redacted["value"] = MASK_PLACEHOLDER
         elif name not in keep_names:
-            redacted["value"] = walk(item.get("value"))
+            redacted["value"] = walk(item.get("value"), f"{where}.value")
         return redacted
 
     if "slots" in result:
@@ -618,34 +386,59 @@ def redact_payload(
                 if name in keep_names
                 else MASK_PLACEHOLDER
                 if name in mask_slots and value is not None
-                else walk(value)
+                else walk(value, f"slots.{name}")
             )
             for name, value in slots.items()
         }
     if "entities" in result:
-        result["entities"] = [entity(item) for item in result["entities"] or []]
+        result["entities"] = [
+            entity(item, f"entities[{i}]")
+            for i, item in enumerate(result["entities"] or [])
+        ]
     if "transcript" in result:
         result["transcript"] = [
-            {**item, "text": walk(item["text"])} if "text" in item else item
-            for item in result["transcript"] or []
+            {**item, "text": walk(item["text"], f"transcript[{i}].text")}
+            if "text" in item
+            else item
+            for i, item in enumerate(result["transcript"] or [])
         ]
     if "intent_history" in result:
-        history = []
-        for item in result["intent_history"] or []:
-            item = dict(item)
-            if "text" in item:
-                item["text"] = walk(item["text"])
-            if item.get("entities"):
-                item["entities"] = [entity(e) for e in item["entities"]]
-            history.append(item)
-        result["intent_history"] = history
+        result["intent_history"] = [
+            _history_item(item, f"intent_history[{i}]", walk, entity)
+            for i, item in enumerate(result["intent_history"] or [])
+        ]
     for section in ("customer", "summary"):
         if isinstance(result.get(section), Mapping):
-            result[section] = walk(result[section])
+            result[section] = walk(result[section], section)
     trigger = result.get("trigger")
     if isinstance(trigger, Mapping) and "evidence" in trigger:
-        result["trigger"] = {**trigger, "evidence": walk(trigger["evidence"])}
+        result["trigger"] = {
+            **trigger,
+            "evidence": walk(trigger["evidence"], "trigger.evidence"),
+        }
     return result
+
+
+def _history_item(
+    item: Mapping[str, Any],
+    where: str,
+    walk: Callable[[Any, str], Any],
+    entity: Callable[[Mapping[str, Any], str], Dict[str, Any]],
+) -> Dict[str, Any]:
+    redacted = dict(item)
+    if "text" in redacted:
+        redacted["text"] = walk(redacted["text"], f"{where}.text")
+    if redacted.get("entities"):
+        redacted["entities"] = [
+            entity(e, f"{where}.entities[{i}]")
+            for i, e in enumerate(redacted["entities"])
+        ]
+    return redacted
+
+
+def _reason(error: BaseException) -> str:
+    """A short, PII-free reason: the error's type (its message may quote text)."""
+    return f"redaction failed ({type(error).__name__})"
 
 
 def _values_named(

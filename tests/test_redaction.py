@@ -336,3 +336,95 @@ def test_config_from_dict() -> None:
     assert config.emails is True
     assert config.slots_to_keep == ("order_id",)
     assert config.cards is True
+
+
+# --- Formats found since issue 11 (each was missed before). ------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            "card 4242.4242.4242.4242",
+            "card ****.****.****.4242",
+            id="card-dots",
+        ),
+        pytest.param("4242/4242/4242/4242", "****/****/****/4242", id="card-slashes"),
+        pytest.param(
+            "4242\t4242\t4242\t4242", "****\t****\t****\t4242", id="card-tabs"
+        ),
+        pytest.param(
+            "4242\n4242\n4242\n4242", "****\n****\n****\n4242", id="card-newlines"
+        ),
+        pytest.param(
+            "4242\u00a04242\u00a04242\u00a04242",
+            "****\u00a0****\u00a0****\u00a04242",
+            id="card-non-breaking-spaces",
+        ),
+        pytest.param(
+            "4242  4242  4242  4242", "****  ****  ****  4242", id="card-double-spaces"
+        ),
+        pytest.param(
+            "4242 - 4242 - 4242 - 4242",
+            "**** - **** - **** - 4242",
+            id="card-spaced-dashes",
+        ),
+        pytest.param(
+            "IBAN DE89-3704-0044-0532-0130-00",
+            "IBAN DE**-****-****-****-**30-00",
+            id="iban-dashes",
+        ),
+        pytest.param(
+            "IBAN DE89.3704.0044.0532.0130.00",
+            "IBAN DE**.****.****.****.**30.00",
+            id="iban-dots",
+        ),
+        pytest.param(
+            "my ssn is 123456789", "my ssn is *****6789", id="ssn-undashed-with-word"
+        ),
+        pytest.param(
+            "social security number: 123456789",
+            "social security number: *****6789",
+            id="ssn-undashed-social-security",
+        ),
+        pytest.param("SSN 123 45 6789", "SSN *** ** 6789", id="ssn-spaces"),
+        pytest.param(
+            "order 123456789 is late",
+            "order 123456789 is late",
+            id="nine-digit-order-number-kept",
+        ),
+        pytest.param(
+            "ssn 666123456", "ssn 666123456", id="never-issued-undashed-ssn-kept"
+        ),
+        pytest.param("NI AB-12-34-56-C", "NI **-**-**-**-*", id="nino-dashes"),
+        pytest.param("exp 12/27 cvv 123", "exp **/** cvv ***", id="expiry-and-cvv"),
+        pytest.param(
+            "CVC: 1234, expiry date 03-2029",
+            "CVC: ****, expiry date **-****",
+            id="cvc-and-long-expiry",
+        ),
+        pytest.param(
+            "security code is 321, valid thru 1/28",
+            "security code is ***, valid thru */**",
+            id="security-code-valid-thru",
+        ),
+        pytest.param(
+            "I paid 123 on 12/27", "I paid 123 on 12/27", id="amount-and-date-kept"
+        ),
+    ],
+)
+def test_formats_missed_before(text: str, expected: str) -> None:
+    assert redact_text(text, DEFAULT) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("delivered 12/05/2024 20231182", id="date-then-order-number"),
+        pytest.param("call 030.1234.5678 about 4711", id="dotted-phone-and-number"),
+        pytest.param("on 12/05/2024 order 20231182", id="date-and-order-apart"),
+    ],
+)
+def test_numbers_next_to_each_other_are_not_a_card(text: str) -> None:
+    # "05 2024 20231182" passes the Luhn check: one card has one separator.
+    assert redact_text(text, DEFAULT) == text

@@ -48,9 +48,14 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
+from rasa_handover.channels.customer_input_guard import (
+    CustomerInputError,
+    checked_customer_message,
+    checked_poll,
+)
 from rasa_handover.channels.customer_output import CustomerOutput
 from rasa_handover.channels.inbox_client import EmbeddedInboxClient, HttpInboxClient
-from rasa_handover.channels.mailbox import Mailbox
+from rasa_handover.channels.mailbox import Mailbox, MailboxBusyError
 from rasa_handover.channels.outbox import Outbox
 from rasa_handover.channels.relay import (
     NOTIFY_AFTER_FAILURES,
@@ -68,8 +73,6 @@ logger = logging.getLogger(__name__)
 CHANNEL_NAME = "handover"
 DEFAULT_OUTBOX = "handover_outbox.db"
 DEFAULT_SUPPORT_EMAIL = "support@example.com"
-# Long poll: how long a REST client's request may wait for new messages.
-LONG_POLL_MAX_SECONDS = 30.0
 
 Handler = Callable[..., Coroutine[Any, Any, HTTPResponse]]
 
@@ -301,27 +304,24 @@ class HandoverInput(InputChannel):
         body = request.json if isinstance(request.json, dict) else None
         if body is None:
             return _bad_request("The body must be a JSON object.", "body")
-        sender = body.get("sender")
-        text = body.get("message")
-        if not isinstance(sender, str) or not sender:
-            return _bad_request("`sender` must be a non-empty string.", "sender")
-        if not isinstance(text, str):
-            return _bad_request("`message` must be a string.", "message")
+        try:
+            sender, text, metadata = checked_customer_message(
+                body.get("sender"), body.get("message"), body.get("metadata")
+            )
+        except CustomerInputError as error:
+            return _bad_request(str(error), error.field)
         collector = CollectingOutputChannel()
-        await self.relay.handle_customer_message(
-            text, sender, collector, body.get("metadata")
-        )
+        await self.relay.handle_customer_message(text, sender, collector, metadata)
         return response.json(collector.messages)
 
     async def _poll(self, request: Request, conversation_id: str) -> HTTPResponse:
         try:
-            after = int(request.args.get("after", 0))
-            wait = min(float(request.args.get("wait", 0)), LONG_POLL_MAX_SECONDS)
-        except ValueError:
-            return _bad_request(
-                "`after` must be an integer and `wait` a number.", "after"
-            )
-        messages = await self.mailbox.wait(conversation_id, after, wait)
+            after, wait = checked_poll(conversation_id, request.args)
+            messages = await self.mailbox.wait(conversation_id, after, wait)
+        except CustomerInputError as error:
+            return _bad_request(str(error), error.field)
+        except MailboxBusyError as error:
+            return response.json({"error": str(error)}, 429)
         return response.json({"messages": messages})
 
     async def _inbox_events(self, request: Request) -> HTTPResponse:
@@ -381,11 +381,15 @@ class HandoverInput(InputChannel):
                     return
             else:
                 sender_id = sid
-            metadata = data.get(self.metadata_key) or {}
-            if isinstance(metadata, str):
-                metadata = json.loads(metadata)
+            try:
+                message = checked_customer_message(
+                    sender_id, data.get("message", ""), data.get(self.metadata_key)
+                )
+            except CustomerInputError as error:
+                logger.warning(f"rasa-handover: a socket.io message refused: {error}")
+                return
             await self.relay.handle_customer_message(
-                str(data.get("message", "")), sender_id, output, metadata
+                message.text, message.sender_id, output, message.metadata
             )
 
 

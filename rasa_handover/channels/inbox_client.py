@@ -31,6 +31,8 @@ HTTP_TIMEOUT_SECONDS = 5.0
 HTTP_SERVER_ERROR = 500
 HTTP_CLIENT_ERROR = 400
 HTTP_NOT_FOUND = 404
+# The SQL standard's class of errors about a value itself (too long, invalid).
+SQLSTATE_DATA_EXCEPTION = "22"
 
 # `async def listener(event, ticket)`, both as JSON-ready dicts (see `contract`).
 InboxEventListener = Callable[[Dict[str, Any], Dict[str, Any]], Awaitable[None]]
@@ -42,6 +44,36 @@ class InboxUnavailableError(Exception):
 
 class InboxRejectedError(Exception):
     """The inbox refused the request as malformed; retrying will not help."""
+
+
+def inbox_error(error: Exception) -> Exception:
+    """What an error of the embedded inbox means to the channel.
+
+    An error that will recur on every try is a rejection: a bad request
+    (`ValueError`, `LookupError`, text that cannot be encoded) or a value the
+    database refuses (SQLSTATE class 22, "data exception": a value too long
+    for its column, invalid text). Anything else (the database is down, a
+    lock timed out) is an outage the outbox retries.
+    """
+    described = f"{type(error).__name__}: {error}"
+    if isinstance(error, (ValueError, LookupError)) or _is_data_error(error):
+        return InboxRejectedError(described)
+    return InboxUnavailableError(described)
+
+
+def _is_data_error(error: Exception) -> bool:
+    """Whether the database refused a value (not a connection or lock problem)."""
+    try:
+        from sqlalchemy.exc import DataError, DBAPIError
+    except ImportError:  # pragma: no cover - the inbox needs SQLAlchemy
+        return False
+    if isinstance(error, DataError):
+        return True
+    if not isinstance(error, DBAPIError):
+        return False
+    original = error.orig
+    code = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    return str(code or "").startswith(SQLSTATE_DATA_EXCEPTION)
 
 
 class InboxClient(Protocol):
@@ -103,7 +135,7 @@ class EmbeddedInboxClient:
                 await self.service.relay_customer_message(conversation_id, text)
             )
         except Exception as error:
-            raise InboxUnavailableError(f"{type(error).__name__}: {error}") from error
+            raise inbox_error(error) from error
 
     async def schedule_callback(
         self,
@@ -119,17 +151,11 @@ class EmbeddedInboxClient:
 
     @staticmethod
     async def _ticket(call: Awaitable[Any]) -> Dict[str, Any]:
-        """Awaits a ticket-creating service call, mapping its errors.
-
-        Bad requests are rejected; anything else (the store is down) is an
-        outage the outbox retries.
-        """
+        """Awaits a ticket-creating service call, mapping its errors (`inbox_error`)."""
         try:
             view = await call
-        except (ValueError, LookupError) as error:
-            raise InboxRejectedError(str(error)) from error
         except Exception as error:
-            raise InboxUnavailableError(f"{type(error).__name__}: {error}") from error
+            raise inbox_error(error) from error
         return dict(view.to_dict())
 
 

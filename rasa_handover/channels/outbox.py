@@ -6,6 +6,11 @@ takes it. The inbox creates tickets idempotently per (conversation, attempt), so
 a retry of a request that did arrive never creates a second ticket. Items are
 kept in an SQLite file (stdlib `sqlite3`), so a restart of the Rasa server loses
 nothing; items of one conversation are delivered in order.
+
+An item the inbox rejects (it would fail the same way every time), or that
+still fails after `max_attempts` tries, becomes a *dead letter*: kept in the
+file with its reason (`dead_letters()`), never retried, and no longer holding
+back its conversation's later items. The relay tells the customer.
 """
 
 import json
@@ -14,6 +19,8 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
+
+from rasa_handover.limits import MAX_OUTBOX_ATTEMPTS
 
 KIND_HANDOVER = "handover"
 KIND_RELAY = "relay"
@@ -34,10 +41,21 @@ CREATE TABLE IF NOT EXISTS outbox (
     created_at REAL NOT NULL,
     delivered_at REAL,
     last_error TEXT,
-    customer_notified INTEGER NOT NULL DEFAULT 0
+    customer_notified INTEGER NOT NULL DEFAULT 0,
+    dead_at REAL
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (delivered_at, next_attempt_at);
 """
+# Outbox files written before dead letters existed get the column on opening.
+_ADDED_COLUMNS = {"dead_at": "ALTER TABLE outbox ADD COLUMN dead_at REAL"}
+# Not delivered and not given up on.
+_PENDING = "delivered_at IS NULL AND dead_at IS NULL"
+_ITEM_COLUMNS = (
+    "id, kind, conversation_id, body, attempts, next_attempt_at, "
+    "customer_notified, last_error"
+)
+# The reason kept with a dead letter (and a failed try) is cut to this length.
+MAX_ERROR_CHARS = 500
 
 
 def backoff_seconds(attempts: int) -> float:
@@ -64,13 +82,24 @@ class OutboxItem:
 class Outbox:
     """Undelivered requests, persisted in SQLite."""
 
-    def __init__(self, path: str) -> None:
-        """Opens (or creates) the outbox file at `path` (`:memory:` for tests)."""
+    def __init__(self, path: str, max_attempts: int = MAX_OUTBOX_ATTEMPTS) -> None:
+        """Opens (or creates) the outbox file at `path` (`:memory:` for tests).
+
+        Args:
+            path: The SQLite file.
+            max_attempts: Failed tries after which an item is a dead letter.
+
+        """
         self.path = path
+        self.max_attempts = int(max_attempts)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         with self._lock:
             self._db.executescript(_SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(outbox)")}
+            for column, statement in _ADDED_COLUMNS.items():
+                if column not in columns:
+                    self._db.execute(statement)
 
     def add(
         self,
@@ -85,7 +114,8 @@ class Outbox:
             cursor = self._db.execute(
                 "INSERT INTO outbox (kind, conversation_id, body, next_attempt_at, "
                 "created_at) VALUES (?, ?, ?, ?, ?)",
-                (kind, conversation_id, json.dumps(body), now, now),
+                # ASCII JSON: any text (a lone surrogate too) can be stored.
+                (kind, conversation_id, json.dumps(body, ensure_ascii=True), now, now),
             )
         return int(cursor.lastrowid or 0)
 
@@ -98,23 +128,12 @@ class Outbox:
         now = time.time() if now is None else now
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, kind, conversation_id, body, attempts, next_attempt_at, "
-                "customer_notified, last_error FROM outbox "
-                "WHERE delivered_at IS NULL ORDER BY id"
+                f"SELECT {_ITEM_COLUMNS} FROM outbox WHERE {_PENDING} ORDER BY id"
             ).fetchall()
         blocked = set()
         due = []
         for row in rows:
-            item = OutboxItem(
-                row[0],
-                row[1],
-                row[2],
-                json.loads(row[3]),
-                row[4],
-                row[5],
-                bool(row[6]),
-                row[7],
-            )
+            item = _item(row)
             if item.conversation_id in blocked:
                 continue
             if item.next_attempt_at > now:
@@ -127,8 +146,8 @@ class Outbox:
         """Whether the conversation has undelivered items (new ones queue behind)."""
         with self._lock:
             row = self._db.execute(
-                "SELECT 1 FROM outbox "
-                "WHERE conversation_id = ? AND delivered_at IS NULL LIMIT 1",
+                f"SELECT 1 FROM outbox WHERE conversation_id = ? AND {_PENDING} "
+                "LIMIT 1",
                 (conversation_id,),
             ).fetchone()
         return row is not None
@@ -137,7 +156,7 @@ class Outbox:
         """How many items are waiting for delivery."""
         with self._lock:
             row = self._db.execute(
-                "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL"
+                f"SELECT COUNT(*) FROM outbox WHERE {_PENDING}"
             ).fetchone()
         return int(row[0])
 
@@ -150,7 +169,10 @@ class Outbox:
             )
 
     def failed(self, item_id: int, error: str, now: Optional[float] = None) -> int:
-        """Records a failed try and schedules the next; returns the attempt count."""
+        """Records a failed try and schedules the next; returns the attempt count.
+
+        The try that reaches `max_attempts` makes the item a dead letter.
+        """
         now = time.time() if now is None else now
         with self._lock:
             row = self._db.execute(
@@ -160,9 +182,49 @@ class Outbox:
             self._db.execute(
                 "UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ? "
                 "WHERE id = ?",
-                (attempts, now + backoff_seconds(attempts), error[:500], item_id),
+                (
+                    attempts,
+                    now + backoff_seconds(attempts),
+                    error[:MAX_ERROR_CHARS],
+                    item_id,
+                ),
+            )
+        if attempts >= self.max_attempts:
+            self.dead_letter(
+                item_id, f"gave up after {attempts} attempts: {error}", now
             )
         return attempts
+
+    def dead_letter(
+        self, item_id: int, reason: str, now: Optional[float] = None
+    ) -> None:
+        """Gives up on an item: kept with `reason`, never retried."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE outbox SET dead_at = ?, last_error = ? WHERE id = ?",
+                (
+                    time.time() if now is None else now,
+                    reason[:MAX_ERROR_CHARS],
+                    item_id,
+                ),
+            )
+
+    def is_dead(self, item_id: int) -> bool:
+        """Whether the item was given up on."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT dead_at FROM outbox WHERE id = ?", (item_id,)
+            ).fetchone()
+        return bool(row and row[0] is not None)
+
+    def dead_letters(self) -> List[OutboxItem]:
+        """The items given up on, oldest first, with their reason (`last_error`)."""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_ITEM_COLUMNS} FROM outbox "
+                "WHERE dead_at IS NOT NULL ORDER BY id"
+            ).fetchall()
+        return [_item(row) for row in rows]
 
     def mark_customer_notified(self, item_id: int) -> None:
         """Records that the customer was told about the delay (told once)."""
@@ -175,3 +237,16 @@ class Outbox:
         """Closes the file."""
         with self._lock:
             self._db.close()
+
+
+def _item(row: Any) -> OutboxItem:
+    return OutboxItem(
+        row[0],
+        row[1],
+        row[2],
+        json.loads(row[3]),
+        row[4],
+        row[5],
+        bool(row[6]),
+        row[7],
+    )

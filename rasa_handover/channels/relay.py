@@ -22,6 +22,7 @@ from typing import Any, Awaitable, Callable, Dict, Iterable, Optional, Set
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
 
+from rasa_handover.bounded import LruDict
 from rasa_handover.channels import customer_messages
 from rasa_handover.channels.handover_output import HandoverOutput
 from rasa_handover.channels.inbox_client import (
@@ -52,6 +53,8 @@ from rasa_handover.inbox.contract import (
     RELAYED,
     SENDER_AGENT,
 )
+from rasa_handover.limits import MAX_TRACKED_CONVERSATIONS as MAX_TRACKED
+from rasa_handover.redaction import redact_customer_message
 from rasa_handover.responses import UTTER_CALLBACK_SCHEDULED, UTTER_CONNECTING, fill
 
 logger = logging.getLogger(__name__)
@@ -103,11 +106,12 @@ class HandoverRelay:
         self.on_new_message: Optional[OnNewMessage] = None
         self._worker: Optional[asyncio.Task[None]] = None
         # Response templates per conversation, for messages sent later (an
-        # agent assigned after queueing, delivery trouble).
-        self._templates: Dict[str, Dict[str, Any]] = {}
+        # agent assigned after queueing, delivery trouble). Bounded: abandoned
+        # conversations are never resolved.
+        self._templates: LruDict[str, Dict[str, Any]] = LruDict(MAX_TRACKED)
         # The agent the customer was last told about, per conversation, so that
         # an assignment is announced once (the acknowledgement may already have).
-        self._announced_agent: Dict[str, Optional[str]] = {}
+        self._announced_agent: LruDict[str, Optional[str]] = LruDict(MAX_TRACKED)
         self._requesting: Set[str] = set()
 
     def output(self, inner: OutputChannel) -> HandoverOutput:
@@ -189,8 +193,7 @@ class HandoverRelay:
                 f"The inbox rejected the {kind} of conversation '{conversation_id}': "
                 f"{problem}. The customer is offered the alternatives."
             )
-            if kind != KIND_RELAY:
-                await self._tell(output, conversation_id, customer_messages.failed)
+            await self._tell(output, conversation_id, customer_messages.failed)
 
     async def _deliver(
         self, kind: str, conversation_id: str, body: Dict[str, Any]
@@ -265,7 +268,10 @@ class HandoverRelay:
         if not await self.handover_active(conversation_id):
             return
         await self._deliver_or_queue(
-            KIND_RELAY, conversation_id, {"text": text}, self.customer_output()
+            KIND_RELAY,
+            conversation_id,
+            {"text": redact_customer_message(text)},
+            self.customer_output(),
         )
 
     # --- Events from the inbox (agent replies, assignment, resolution). ------------
@@ -357,13 +363,14 @@ class HandoverRelay:
             except InboxUnavailableError as error:
                 failed_conversations.add(item.conversation_id)
                 attempts = self.outbox.failed(item.id, str(error))
-                await self._maybe_tell_customer(item, attempts)
+                if self.outbox.is_dead(item.id):
+                    await self._gave_up(item, f"still failing after {attempts} tries")
+                else:
+                    await self._maybe_tell_customer(item, attempts)
                 continue
             except InboxRejectedError as error:
-                logger.error(
-                    f"Outbox item {item.id} was rejected by the inbox: {error}"
-                )
-                self.outbox.delivered(item.id)
+                self.outbox.dead_letter(item.id, f"rejected by the inbox: {error}")
+                await self._gave_up(item, f"rejected by the inbox: {error}")
                 continue
             self.outbox.delivered(item.id)
             delivered += 1
@@ -375,6 +382,18 @@ class HandoverRelay:
                 self.customer_output(),
             )
         return delivered
+
+    async def _gave_up(self, item: OutboxItem, why: str) -> None:
+        """An outbox item became a dead letter: log it, tell the customer once."""
+        logger.error(
+            f"rasa-handover: gave up on the {item.kind} of conversation "
+            f"'{item.conversation_id}' (outbox item {item.id}, kept as a dead "
+            f"letter): {why}. The customer is offered the alternatives."
+        )
+        if not item.customer_notified:
+            await self._tell(
+                self.customer_output(), item.conversation_id, customer_messages.failed
+            )
 
     async def _maybe_tell_customer(self, item: OutboxItem, attempts: int) -> None:
         assert self.outbox is not None

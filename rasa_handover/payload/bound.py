@@ -8,8 +8,10 @@ and every field stays.
 
 import json
 import logging
+import re
 from typing import Any, Callable, Dict, List, Mapping, Tuple
 
+from rasa_handover.limits import MAX_TEXT_CHARS
 from rasa_handover.payload.config import PayloadConfig
 
 logger = logging.getLogger(__name__)
@@ -23,6 +25,14 @@ INTENT_HISTORY_TAIL = 8
 LONG_STRING_CHARS = 2000
 # Strings are never shortened below this: shorter is no longer readable.
 MIN_STRING_CHARS = 80
+# Before redaction: no string longer than a customer message may be, and the
+# transcript and intent history within this many times `max_bytes` (the bound
+# below keeps far less, so nothing that would have been sent is lost).
+PRE_REDACTION_STRING_CHARS = MAX_TEXT_CHARS
+PRE_REDACTION_SIZE_FACTOR = 2
+# Digits and separators at the end of a string cut before redaction: part of a
+# card number there could no longer be recognised, so it goes too.
+_TRAILING_NUMBER_RE = re.compile(r"[0-9\s./-]+$")
 
 
 def payload_size(payload: Mapping[str, Any]) -> int:
@@ -70,7 +80,9 @@ def _cut_middle(
         return False
 
     def with_tail(tail: int) -> List[Dict[str, Any]]:
-        omitted = len(items) - head - tail
+        cut = items[head : len(items) - tail]
+        # A marker of an earlier cut (before redaction) counts what it stood for.
+        omitted = sum(int(item.get("omitted") or 1) for item in cut)
         return [*items[:head], marker(omitted), *items[len(items) - tail :]]
 
     def fits(tail: int) -> bool:
@@ -92,24 +104,69 @@ def _cut_middle(
     return True
 
 
-def _shorten_strings(value: Any, limit: int) -> Tuple[Any, int]:
-    """Shortens every string longer than `limit`; returns how many it shortened."""
+def _shorten_strings(
+    value: Any, limit: int, unredacted: bool = False
+) -> Tuple[Any, int]:
+    """Shortens every string longer than `limit`; returns how many it shortened.
+
+    `unredacted`: the strings are not redacted yet, so a number cut in two at
+    the end is dropped whole (its head alone might not be recognised as PII).
+    """
     if isinstance(value, str):
         if len(value) <= limit:
             return value, 0
         marker_room = len(f"…[truncated {len(value)} chars]")
-        keep = max(limit - marker_room, 0)
-        return f"{value[:keep]}…[truncated {len(value) - keep} chars]", 1
+        head = value[: max(limit - marker_room, 0)]
+        if unredacted:
+            head = _TRAILING_NUMBER_RE.sub("", head)
+        return f"{head}…[truncated {len(value) - len(head)} chars]", 1
     if isinstance(value, dict):
         result, count = {}, 0
         for k, v in value.items():
-            result[k], n = _shorten_strings(v, limit)
+            result[k], n = _shorten_strings(v, limit, unredacted)
             count += n
         return result, count
     if isinstance(value, list):
-        shortened = [_shorten_strings(v, limit) for v in value]
+        shortened = [_shorten_strings(v, limit, unredacted) for v in value]
         return [v for v, _ in shortened], sum(n for _, n in shortened)
     return value, 0
+
+
+def cap_before_redaction(
+    payload: Dict[str, Any], config: PayloadConfig
+) -> Dict[str, Any]:
+    """Caps what redaction has to read, whatever the conversation holds.
+
+    Every string to `PRE_REDACTION_STRING_CHARS`, then the middle of the
+    transcript and of the intent history (whole messages, never part of one)
+    until the payload is within `PRE_REDACTION_SIZE_FACTOR` times `max_bytes`.
+    The markers and flags are those of `bound`.
+    """
+    shortened, count = _shorten_strings(
+        payload, PRE_REDACTION_STRING_CHARS, unredacted=True
+    )
+    if count:
+        payload = {**shortened, "strings_truncated": True}
+    budget = PRE_REDACTION_SIZE_FACTOR * config.max_bytes
+    if payload_size(payload) > budget and _cut_middle(
+        payload,
+        "transcript",
+        config.transcript_head,
+        config.transcript_tail,
+        _transcript_marker,
+        budget,
+    ):
+        payload["transcript_truncated"] = True
+    if payload_size(payload) > budget and _cut_middle(
+        payload,
+        "intent_history",
+        INTENT_HISTORY_HEAD,
+        INTENT_HISTORY_TAIL,
+        _history_marker,
+        budget,
+    ):
+        payload["intent_history_truncated"] = True
+    return payload
 
 
 def bound(payload: Dict[str, Any], config: PayloadConfig) -> Dict[str, Any]:

@@ -1,13 +1,15 @@
 """Building the payload: `build_payload` and `build_payload_async`."""
 
 import asyncio
+import copy
 import functools
+import logging
 import time
 from datetime import datetime, timezone
-from typing import Any, Dict, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from rasa_handover.conversation import Transcript, read_transcript
-from rasa_handover.payload.bound import bound
+from rasa_handover.payload.bound import bound, cap_before_redaction
 from rasa_handover.payload.config import PayloadConfig
 from rasa_handover.payload.language import language_section
 from rasa_handover.payload.schema import PAYLOAD_VERSION
@@ -25,6 +27,8 @@ from rasa_handover.payload.sections import (
 )
 from rasa_handover.redaction import redact_payload
 from rasa_handover.summary import RuleBasedSummariser, Summariser
+
+logger = logging.getLogger(__name__)
 
 # Frozen, so one instance serves as every call's default.
 DEFAULT_CONFIG = PayloadConfig()
@@ -61,7 +65,9 @@ def build_payload(
 
     Returns:
         The payload, redacted and within `config.max_bytes` (see
-        docs/payload.md); `validate_payload` accepts it.
+        docs/payload.md); `validate_payload` accepts it. A section that could
+        not be built, or a value that could not be redacted, is replaced by
+        its empty form and named in `dropped`: the payload is always sent.
 
     Raises:
         ValueError: if `attempt` is not a positive integer.
@@ -70,7 +76,9 @@ def build_payload(
     if isinstance(attempt, bool) or not isinstance(attempt, int) or attempt < 1:
         raise ValueError(f"attempt must be a positive integer, got {attempt!r}.")
     slots = dict(slots or {})
-    transcript = read_transcript(events)
+    dropped: List[Dict[str, str]] = []
+    guard = _Guard(dropped)
+    transcript = guard("transcript", _EMPTY_TRANSCRIPT, read_transcript, events)
     created = datetime.fromtimestamp(time.time() if now is None else now, timezone.utc)
     raw: Dict[str, Any] = {
         "version": PAYLOAD_VERSION,
@@ -78,19 +86,78 @@ def build_payload(
         "attempt": attempt,
         "created_at": created.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "channel": channel or transcript.input_channel,
-        **_sections(transcript, slots, team, config),
+        **_sections(transcript, slots, team, config, guard),
     }
-    payload = redact_payload(raw, config.redaction)
-    summary = summary_section(
-        summariser or RuleBasedSummariser(), summary_facts(payload, transcript)
+    # Redaction reads every string once: cap them first, so that its cost does
+    # not grow with whatever a client sent (the bound cuts far more anyway).
+    raw = cap_before_redaction(raw, config)
+    payload = redact_payload(raw, config.redaction, dropped)
+    summary = guard(
+        "summary",
+        None,
+        lambda: summary_section(
+            summariser or RuleBasedSummariser(), summary_facts(payload, transcript)
+        ),
     )
     # The summary is written from redacted facts; redacting it once more, with the
     # original values to look for, catches anything a summariser added back.
     payload["summary"] = redact_payload(
         {"slots": raw["slots"], "entities": raw["entities"], "summary": summary},
         config.redaction,
-    )["summary"]
+        dropped,
+    )["summary"] or dict(_FALLBACKS["summary"])
+    payload["dropped"] = dropped
     return bound(payload, config)
+
+
+class _Guard:
+    """Builds one section; if that fails, its fallback, with the reason recorded.
+
+    A payload that names what it lost still reaches a person; an exception
+    here would leave the customer with nobody.
+    """
+
+    def __init__(self, dropped: List[Dict[str, str]]) -> None:
+        self.dropped = dropped
+
+    def __call__(
+        self, name: str, fallback: Any, build: Callable[..., Any], *args: Any
+    ) -> Any:
+        try:
+            return build(*args)
+        except Exception as error:  # one section must not stop the handover
+            logger.exception("rasa_handover: the payload's %s section failed.", name)
+            self.dropped.append(
+                {"field": name, "reason": f"section failed ({type(error).__name__})"}
+            )
+            return copy.deepcopy(fallback)
+
+
+_EMPTY_TRANSCRIPT = read_transcript([])
+# What a section is when building it failed (valid for the schema).
+_FALLBACKS: Dict[str, Any] = {
+    "customer": {"name": None, "id": None, "email": None},
+    "language": (None, {"source": "unknown", "confidence": None, "detector": None}),
+    "trigger": {
+        "reason": None,
+        "evidence": {},
+        "turn": None,
+        "team": None,
+        "offered_before": False,
+    },
+    "intent_history": [],
+    "slots": {},
+    "account": {"tier": None, "high_value": False},
+    "sentiment": {"score": None, "latest": None, "frustration_signals": []},
+    "transcript": [],
+    "summary": {
+        "goal": "Not known: the summary could not be written.",
+        "tried": [],
+        "provided": [],
+        "text": "The summary could not be written; see the transcript.",
+        "summariser": "none",
+    },
+}
 
 
 def _sections(
@@ -98,15 +165,24 @@ def _sections(
     slots: Mapping[str, Any],
     team: Optional[str],
     config: PayloadConfig,
+    guard: _Guard,
 ) -> Dict[str, Any]:
     """Everything but the envelope and the summary, in the payload's key order."""
-    intent_history = intent_history_section(transcript)
-    trigger = trigger_section(slots, team, config)
-    language, language_detection = language_section(slots, transcript, config)
+
+    def section(name: str, build: Callable[..., Any], *args: Any) -> Any:
+        return guard(name, _FALLBACKS[name], build, *args)
+
+    intent_history = section("intent_history", intent_history_section, transcript)
+    trigger = section("trigger", trigger_section, slots, team, config)
+    if trigger["team"] is None:
+        trigger["team"] = team or config.default_team
+    language, language_detection = section(
+        "language", language_section, slots, transcript, config
+    )
     latest = intent_history[-1] if intent_history else None
     redaction = config.redaction
     return {
-        "customer": customer_section(slots, transcript, config),
+        "customer": section("customer", customer_section, slots, transcript, config),
         "language": language,
         "language_detection": language_detection,
         "trigger": trigger,
@@ -116,11 +192,11 @@ def _sections(
             else None
         ),
         "intent_history": intent_history,
-        "entities": entities_section(intent_history),
-        "slots": slots_section(slots, config),
-        "account": account_section(slots, trigger["evidence"]),
-        "sentiment": sentiment_section(transcript, config),
-        "transcript": transcript_section(transcript),
+        "entities": guard("entities", [], entities_section, intent_history),
+        "slots": section("slots", slots_section, slots, config, guard.dropped),
+        "account": section("account", account_section, slots, trigger["evidence"]),
+        "sentiment": section("sentiment", sentiment_section, transcript, config),
+        "transcript": section("transcript", transcript_section, transcript),
         "transcript_truncated": False,
         "intent_history_truncated": False,
         "strings_truncated": False,

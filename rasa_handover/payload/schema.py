@@ -8,7 +8,7 @@ from typing import Any, Dict, Mapping
 
 # The payload format's version. A consumer may rely on every field of its major
 # version; a minor bump only adds fields.
-PAYLOAD_VERSION = "1.0"
+PAYLOAD_VERSION = "1.1"
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "data" / "payload.schema.json"
 
 

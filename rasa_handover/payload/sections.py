@@ -18,6 +18,7 @@ from rasa_handover.constants import (
     SLOT_HANDOVER_TURN,
 )
 from rasa_handover.conversation import ROLE_USER, Entity, Message, Transcript
+from rasa_handover.limits import MAX_NAME_CHARS
 from rasa_handover.payload.config import PayloadConfig
 from rasa_handover.payload.language import BUTTON_PAYLOAD_PREFIX
 from rasa_handover.settings import default_config
@@ -50,9 +51,36 @@ def _round(value: Any, places: int) -> Optional[float]:
     return round(float(value), places)
 
 
+# Slot values and evidence nested deeper than this are not data an agent reads
+# (and every later step walks them recursively): they are left out.
+MAX_VALUE_DEPTH = 32
+
+
 def json_safe(value: Any) -> Any:
-    """A JSON-serialisable copy (tuples become lists, unknown objects text)."""
+    """A JSON-serialisable copy (tuples become lists, unknown objects text).
+
+    Raises:
+        ValueError: the value is nested deeper than `MAX_VALUE_DEPTH`.
+
+    """
+    _check_depth(value)
     return json.loads(json.dumps(value, default=str))
+
+
+def _check_depth(value: Any) -> None:
+    """Iteratively, so that no nesting can exhaust the stack here."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, Mapping):
+            children: Any = item.values()
+        elif isinstance(item, (list, tuple)):
+            children = item
+        else:
+            continue
+        if depth >= MAX_VALUE_DEPTH:
+            raise ValueError(f"nested deeper than {MAX_VALUE_DEPTH} levels")
+        stack.extend((child, depth + 1) for child in children)
 
 
 # --- What was said. -----------------------------------------------------------
@@ -137,21 +165,41 @@ def customer_section(
     if name is None:
         from_metadata = transcript.latest_metadata(config.name_metadata_keys)
         name = str(from_metadata) if from_metadata is not None else None
+    # The inbox stores them in columns of `MAX_NAME_CHARS`.
     return {
-        "name": name,
-        "id": first_slot(config.id_slots),
-        "email": first_slot(config.email_slots),
+        "name": _capped(name),
+        "id": _capped(first_slot(config.id_slots)),
+        "email": _capped(first_slot(config.email_slots)),
     }
 
 
-def slots_section(slots: Mapping[str, Any], config: PayloadConfig) -> Dict[str, Any]:
-    """The account state: slot values without the plugin's own slots."""
+def _capped(value: Optional[str]) -> Optional[str]:
+    return value[:MAX_NAME_CHARS] if value is not None else None
+
+
+def slots_section(
+    slots: Mapping[str, Any],
+    config: PayloadConfig,
+    dropped: Optional[List[Dict[str, str]]] = None,
+) -> Dict[str, Any]:
+    """The account state: slot values without the plugin's own slots.
+
+    A value that cannot be serialised (nested too deep) is left out and, if
+    `dropped` is given, named there.
+    """
     excluded = set(POLICY_SLOTS) | set(config.exclude_slots)
-    return {
-        name: json_safe(value)
-        for name, value in slots.items()
-        if name not in excluded and (value is not None or config.include_empty_slots)
-    }
+    section: Dict[str, Any] = {}
+    for name, value in slots.items():
+        if name in excluded or (value is None and not config.include_empty_slots):
+            continue
+        try:
+            section[name] = json_safe(value)
+        except (ValueError, TypeError, RecursionError) as error:
+            if dropped is None:
+                raise
+            reason = f"value left out ({type(error).__name__}: {error})"
+            dropped.append({"field": f"slots.{name}", "reason": reason})
+    return section
 
 
 def account_section(
@@ -263,6 +311,8 @@ def summary_facts(payload: Mapping[str, Any], transcript: Transcript) -> Summary
             ),
         )
         for item in payload["intent_history"]
+        # Not the "[... N turns omitted ...]" marker of a cut history.
+        if item.get("turn") is not None
     )
     trigger = payload["trigger"]
     return SummaryFacts(
