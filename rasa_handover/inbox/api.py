@@ -37,6 +37,7 @@ from sanic.response import HTTPResponse
 from sanic.response import json as json_response
 
 from rasa_handover.__version__ import __version__
+from rasa_handover.inbox.access import ROLE_AGENT, ROLE_SUPERVISOR
 from rasa_handover.inbox.config import DEFAULT_URL_PREFIX, InboxConfig
 from rasa_handover.inbox.contract import (
     PATH_CHANNEL_CALLBACKS,
@@ -340,7 +341,8 @@ class _InboxApi:
 
     async def me(self, request: Request) -> HTTPResponse:
         agent = await self._agent(request)
-        return json_response({"agent": agent.to_dict()})
+        role = ROLE_SUPERVISOR if self.service.is_supervisor(agent) else ROLE_AGENT
+        return json_response({"agent": {**agent.to_dict(), "role": role}})
 
     async def availability(self, request: Request) -> HTTPResponse:
         agent = await self._agent(request)
@@ -368,9 +370,9 @@ class _InboxApi:
         )
 
     async def ticket(self, request: Request, ticket_id: str) -> HTTPResponse:
-        await self._agent(request)
+        agent = await self._agent(request)
         ticket, messages, events = await self.service.ticket_details(
-            _ticket_id(ticket_id)
+            _ticket_id(ticket_id), agent
         )
         return json_response(
             {

@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 import yaml
 
+from rasa_handover.inbox.access import ROLE_AGENT, ROLE_SUPERVISOR, ROLES
 from rasa_handover.inbox.contract import (
     DEFAULT_TEAM,
 )
@@ -62,6 +63,7 @@ class AgentConfig:
         tier: `standard` or `senior`.
         capacity: Tickets at once.
         id: Stable id (default: derived from the name, "Maya Lee" -> "maya-lee").
+        role: `agent` (their teams' tickets) or `supervisor` (every ticket).
 
     """
 
@@ -72,6 +74,7 @@ class AgentConfig:
     tier: str = TIER_STANDARD
     capacity: int = DEFAULT_CAPACITY
     id: str = ""
+    role: str = ROLE_AGENT
 
     @property
     def agent_id(self) -> str:
@@ -130,6 +133,11 @@ class InboxConfig:
         if self.presence_grace_seconds <= 0:
             return None
         return timedelta(seconds=self.presence_grace_seconds)
+
+    @property
+    def supervisor_ids(self) -> Tuple[str, ...]:
+        """The ids of the agents with `role: supervisor`."""
+        return tuple(a.agent_id for a in self.agents if a.role == ROLE_SUPERVISOR)
 
     def agent_profiles(self) -> List[Dict[str, Any]]:
         """The agents as `InboxStore.upsert_agent` keyword arguments."""
@@ -245,6 +253,11 @@ def _agent(entry: Any, where: str) -> AgentConfig:
     capacity = entry.get("capacity", DEFAULT_CAPACITY)
     if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 0:
         raise InboxConfigError(f"{where}.capacity must be a whole number >= 0")
+    role = entry.get("role", ROLE_AGENT)
+    if role not in ROLES:
+        raise InboxConfigError(
+            f"{where}.role must be one of {', '.join(ROLES)}, got {role!r}"
+        )
     teams = _strings(entry.get("teams", [DEFAULT_TEAM]), f"{where}.teams")
     if ANY_TEAM in teams:
         raise InboxConfigError(
@@ -259,6 +272,7 @@ def _agent(entry: Any, where: str) -> AgentConfig:
         tier=tier,
         capacity=capacity,
         id=str(entry.get("id") or ""),
+        role=role,
     )
 
 

@@ -18,8 +18,20 @@ unaccepted tickets to others.
 import dataclasses
 import logging
 from datetime import timedelta
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import (
+    Any,
+    Callable,
+    Collection,
+    Dict,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Set,
+    Tuple,
+)
 
+from rasa_handover.inbox.access import TicketScope, may_see, reaches, scope_for
 from rasa_handover.inbox.config import DEFAULT_ALTERNATIVES, InboxConfig
 from rasa_handover.inbox.contract import (
     NO_AGENT_OUTSIDE_HOURS,
@@ -80,6 +92,7 @@ class InboxService:
         alternatives: Sequence[str] = DEFAULT_ALTERNATIVES,
         routing: Optional[FallbackChains] = None,
         presence_grace: Optional[timedelta] = None,
+        supervisors: Collection[str] = (),
     ) -> None:
         """Creates the service.
 
@@ -93,6 +106,7 @@ class InboxService:
             presence_grace: How long an online agent may go without a
                 heartbeat before they are away; None: presence off (agents stay
                 online until they go offline).
+            supervisors: Ids of the agents who see and act on every ticket.
 
         """
         self.store = store
@@ -101,6 +115,7 @@ class InboxService:
         self.alternatives = list(alternatives)
         self.routing = routing or FallbackChains()
         self.presence = Presence(presence_grace)
+        self.supervisors = frozenset(supervisors)
         self._events = EventPublisher()
         self._started = False
 
@@ -129,6 +144,7 @@ class InboxService:
             alternatives=config.alternatives,
             routing=config.routing,
             presence_grace=config.presence_grace,
+            supervisors=config.supervisor_ids,
         )
 
     # --- Lifecycle and subscriptions. -------------------------------------------
@@ -329,11 +345,15 @@ class InboxService:
         """The agent takes the ticket (see `InboxStore.claim`).
 
         Raises:
-            NotFoundError: unknown ticket.
+            NotFoundError: unknown ticket, or one the agent may not see.
             ConflictError: someone else holds it, or it is finished.
 
         """
-        change = await self.store.claim(ticket_id, agent.id)
+        _, scope = await self.authorise(ticket_id, agent)
+        return await self._claim(ticket_id, agent, scope)
+
+    async def _claim(self, ticket_id: int, agent: Agent, scope: TicketScope) -> Ticket:
+        change = await self.store.claim(ticket_id, agent.id, scope)
         await self._events.publish(change)
         return change.ticket
 
@@ -361,9 +381,9 @@ class InboxService:
         """
         if not text or not text.strip():
             raise ValidationError("text must not be empty", "text")
-        ticket = await self.store.require_ticket(ticket_id)
+        ticket, scope = await self.authorise(ticket_id, agent)
         if not (ticket.status == STATUS_ACTIVE and ticket.agent_id == agent.id):
-            await self.claim(ticket_id, agent)
+            await self._claim(ticket_id, agent, scope)
         change = await self.store.add_message(ticket_id, SENDER_AGENT, text, agent.name)
         await self._events.publish(change)
         assert change.message is not None
@@ -386,11 +406,12 @@ class InboxService:
 
         Raises:
             ValidationError: unknown outcome.
-            NotFoundError: unknown ticket.
+            NotFoundError: unknown ticket, or one the agent may not see.
             ConflictError: another agent holds it, or it is finished.
 
         """
-        change = await self.store.resolve(ticket_id, agent.id, outcome, note)
+        _, scope = await self.authorise(ticket_id, agent)
+        change = await self.store.resolve(ticket_id, agent.id, outcome, note, scope)
         await self._events.publish(change)
         await self._dispatch()
         return change.ticket
@@ -425,8 +446,11 @@ class InboxService:
             raise ValidationError(
                 f"no agent works team '{team}'; teams: {', '.join(teams)}", "team"
             )
+        scope = None
+        if agent is not None:
+            _, scope = await self.authorise(ticket_id, agent)
         change = await self.store.transfer(
-            ticket_id, team, agent.id if agent is not None else None
+            ticket_id, team, agent.id if agent is not None else None, scope
         )
         await self._events.publish(change)
         decisions = await self._dispatch(teams={team})
@@ -545,15 +569,16 @@ class InboxService:
 
         """
         agents = await self.store.list_agents()
+        supervisor = self.is_supervisor(agent)
         tickets = [
             ticket
             for ticket in await self.store.list_queue(agent_id=agent.id)
-            if ticket.agent_id == agent.id or self._may_take(agent, ticket, agents)
+            if may_see(agent, ticket, agents, self.routing, supervisor)
         ]
         callbacks = [
             ticket
             for ticket in await self.store.list_queue(statuses=(STATUS_CALLBACK,))
-            if self._may_take(agent, ticket, agents)
+            if may_see(agent, ticket, agents, self.routing, supervisor)
         ]
         return tickets, callbacks
 
@@ -565,6 +590,8 @@ class InboxService:
         chain reaches them.
         """
         agents = await self.store.list_agents()
+        if self.is_supervisor(agent):
+            return None
         if any(works(agent, step) for step in self.routing.default):
             return None
         known = {team for member in agents for team in member.teams}
@@ -578,15 +605,46 @@ class InboxService:
             )
         )
 
+    def is_supervisor(self, agent: Agent) -> bool:
+        """Whether the agent has `role: supervisor` (sees every ticket)."""
+        return agent.id in self.supervisors
+
+    async def authorise(
+        self, ticket_id: int, agent: Agent
+    ) -> Tuple[Ticket, TicketScope]:
+        """The ticket, if the agent may see and act on it (see `access`).
+
+        Returns:
+            The ticket and the scope the store's conditional updates repeat.
+
+        Raises:
+            NotFoundError: unknown ticket, or one the agent may not see (the
+                same answer: ticket ids must not reveal other teams' tickets).
+
+        """
+        ticket = await self.store.get_ticket(ticket_id)
+        supervisor = self.is_supervisor(agent)
+        if ticket is None or not may_see(
+            agent, ticket, await self.store.list_agents(), self.routing, supervisor
+        ):
+            raise NotFoundError(f"unknown ticket {ticket_id}", "ticket_id")
+        return ticket, scope_for(agent, ticket, supervisor)
+
     async def ticket_details(
-        self, ticket_id: int
+        self, ticket_id: int, agent: Optional[Agent] = None
     ) -> Tuple[Ticket, List[TicketMessage], List[LifecycleEvent]]:
         """A ticket with its messages and lifecycle events.
 
+        Args:
+            ticket_id: The ticket.
+            agent: Who asks (None: the system, e.g. the channel or a test).
+
         Raises:
-            NotFoundError: unknown ticket.
+            NotFoundError: unknown ticket, or one the agent may not see.
 
         """
+        if agent is not None:
+            await self.authorise(ticket_id, agent)
         ticket = await self.store.require_ticket(ticket_id)
         messages = await self.store.messages(ticket_id)
         events = await self.store.events(ticket_id=ticket_id)
@@ -700,7 +758,7 @@ class InboxService:
             for agent in agents
             if agent.online
             and agent.has_capacity
-            and self._may_take(agent, ticket, agents)
+            and reaches(agent, ticket, agents, self.routing)
         )
         return estimate_wait(position, samples, free), None
 
@@ -776,8 +834,3 @@ class InboxService:
     async def _agents_now(self) -> List[Agent]:
         """Every agent; with presence on, the away ones count as offline."""
         return self.presence.apply(await self.store.list_agents(), self.store.clock())
-
-    def _may_take(self, agent: Agent, ticket: Ticket, agents: Sequence[Agent]) -> bool:
-        """Whether routing could give `ticket` to `agent` (team or fallback)."""
-        steps = route_steps(ticket.team, self.routing.chain(ticket.team), agents)
-        return any(works(agent, step) for step in steps)

@@ -29,13 +29,19 @@ def test_documented_example_loads(
 ) -> None:
     monkeypatch.setenv("HANDOVER_SHARED_SECRET", "from-env")
     monkeypatch.setenv("MAYA_TOKEN", "maya-token")
+    monkeypatch.setenv("INES_TOKEN", "ines-token")
     path = tmp_path / "inbox.yml"
     path.write_text(documented_inbox_yml())
 
     config = InboxConfig.from_yaml(path)
 
     assert config.shared_secret == "from-env"
-    assert [agent.name for agent in config.agents] == ["Maya Lee", "Tom Berg"]
+    assert [agent.name for agent in config.agents] == [
+        "Maya Lee",
+        "Ines Roth",
+        "Tom Berg",
+    ]
+    assert config.supervisor_ids == ("ines-roth",)
     maya = config.agents[0]
     assert (maya.agent_id, maya.token, maya.tier) == (
         "maya-lee",
@@ -63,6 +69,19 @@ def test_defaults() -> None:
 
 def test_presence_can_be_switched_off() -> None:
     assert InboxConfig.from_dict({"presence_grace_seconds": 0}).presence_grace is None
+
+
+def test_supervisors_are_declared_per_agent() -> None:
+    config = InboxConfig.from_dict(
+        {
+            "agents": [
+                {"name": "Maya", "token": "t1"},
+                {"name": "Sue", "token": "t2", "role": "supervisor"},
+            ]
+        }
+    )
+
+    assert config.supervisor_ids == ("sue",)
 
 
 def test_agent_profiles_feed_the_store() -> None:
@@ -93,6 +112,11 @@ def test_agent_profiles_feed_the_store() -> None:
             {"agents": [{"name": "A", "token": "t", "tier": "boss"}]},
             r"agents\[0\]\.tier",
             id="bad-tier",
+        ),
+        pytest.param(
+            {"agents": [{"name": "A", "token": "t", "role": "admin"}]},
+            r"agents\[0\]\.role must be one of agent, supervisor",
+            id="bad-role",
         ),
         pytest.param(
             {"agents": [{"name": "A", "token": "t", "capacity": -1}]},

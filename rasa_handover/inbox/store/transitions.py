@@ -9,6 +9,7 @@ from typing import Any, Mapping, Optional, Sequence
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from rasa_handover.inbox.access import TicketScope
 from rasa_handover.inbox.contract import (
     EVENT_ACCEPTED,
     EVENT_ASSIGNED,
@@ -38,6 +39,30 @@ _CLAIMABLE = (STATUS_WAITING, STATUS_CALLBACK)
 
 # Statuses in which a ticket can still be resolved, transferred or expired.
 _UNFINISHED = (*OPEN_STATUSES, STATUS_CALLBACK)
+
+
+def _in_scope(scope: Optional[TicketScope]) -> Any:
+    """The team condition of an agent's operation: a team they may work, or theirs."""
+    table = tickets_table
+    if scope is None or scope.teams is None:
+        return sa.true()
+    return sa.or_(table.c.team.in_(scope.teams), table.c.agent_id == scope.agent_id)
+
+
+def _not_a_colleagues(scope: Optional[TicketScope], agent_id: Optional[str]) -> Any:
+    """Nobody acts on a ticket a colleague holds (supervisors excepted).
+
+    Without a scope (the system, or an agent's call from code that checked
+    nothing) only a colleague's *active* ticket is protected.
+    """
+    table = tickets_table
+    if scope is not None and scope.supervisor:
+        return sa.true()
+    if scope is None:
+        if agent_id is None:
+            return sa.true()
+        return sa.or_(table.c.status != STATUS_ACTIVE, table.c.agent_id == agent_id)
+    return sa.or_(table.c.agent_id.is_(None), table.c.agent_id == scope.agent_id)
 
 
 class TransitionStore(StoreBase):
@@ -91,12 +116,16 @@ class TransitionStore(StoreBase):
             )
         return Change(await self.require_ticket(ticket_id), event)
 
-    async def claim(self, ticket_id: int, agent_id: str) -> Change:
+    async def claim(
+        self, ticket_id: int, agent_id: str, scope: Optional[TicketScope] = None
+    ) -> Change:
         """An agent takes a ticket: waiting, a callback, or assigned to them.
 
         Args:
             ticket_id: The ticket.
             agent_id: The agent.
+            scope: The team condition (see `access`); a supervisor's scope also
+                takes a ticket assigned to a colleague who has not accepted it.
 
         Returns:
             The change (`event` is None if the agent already held the ticket).
@@ -113,11 +142,14 @@ class TransitionStore(StoreBase):
                 table.update()
                 .where(
                     table.c.id == ticket_id,
+                    _in_scope(scope),
                     sa.or_(
                         table.c.status.in_(_CLAIMABLE),
                         sa.and_(
                             table.c.status == STATUS_ASSIGNED,
-                            table.c.agent_id == agent_id,
+                            sa.true()
+                            if scope is not None and scope.supervisor
+                            else table.c.agent_id == agent_id,
                         ),
                     ),
                 )
@@ -131,7 +163,7 @@ class TransitionStore(StoreBase):
             )
             if not result.rowcount:
                 return await self._repeated_or_refused(
-                    conn, ticket_id, agent_id, STATUS_ACTIVE, "claim"
+                    conn, ticket_id, agent_id, STATUS_ACTIVE, "claim", scope
                 )
             event = await self._append_event(
                 conn,
@@ -147,6 +179,7 @@ class TransitionStore(StoreBase):
         agent_id: str,
         outcome: str,
         note: Optional[str] = None,
+        scope: Optional[TicketScope] = None,
     ) -> Change:
         """Closes a ticket with the agent's verdict on the escalation.
 
@@ -155,6 +188,7 @@ class TransitionStore(StoreBase):
             agent_id: The resolving agent.
             outcome: One of `OUTCOMES`.
             note: Free text for tuning and reports.
+            scope: The team condition (see `access`).
 
         Returns:
             The change (`event` is None if this agent had already resolved it).
@@ -177,11 +211,9 @@ class TransitionStore(StoreBase):
                 .where(
                     table.c.id == ticket_id,
                     table.c.status.in_(_UNFINISHED),
+                    _in_scope(scope),
                     # Nobody closes a conversation a colleague is in the middle of.
-                    sa.or_(
-                        table.c.status != STATUS_ACTIVE,
-                        table.c.agent_id == agent_id,
-                    ),
+                    _not_a_colleagues(scope, agent_id),
                 )
                 .values(
                     status=STATUS_RESOLVED,
@@ -193,7 +225,7 @@ class TransitionStore(StoreBase):
             )
             if not result.rowcount:
                 return await self._repeated_or_refused(
-                    conn, ticket_id, agent_id, STATUS_RESOLVED, "resolve"
+                    conn, ticket_id, agent_id, STATUS_RESOLVED, "resolve", scope
                 )
             event = await self._append_event(
                 conn,
@@ -209,7 +241,11 @@ class TransitionStore(StoreBase):
         return Change(await self.require_ticket(ticket_id), event)
 
     async def transfer(
-        self, ticket_id: int, team: str, agent_id: Optional[str] = None
+        self,
+        ticket_id: int,
+        team: str,
+        agent_id: Optional[str] = None,
+        scope: Optional[TicketScope] = None,
     ) -> Change:
         """Moves a ticket to another team's queue (it waits there again).
 
@@ -217,6 +253,7 @@ class TransitionStore(StoreBase):
             ticket_id: The ticket.
             team: The new team.
             agent_id: Who transfers it (None: the system).
+            scope: The team condition (see `access`).
 
         Returns:
             The change.
@@ -232,13 +269,12 @@ class TransitionStore(StoreBase):
         table = tickets_table
         async with self._transaction() as conn:
             before = await self._ticket_in(conn, ticket_id)
-            condition = [table.c.id == ticket_id, table.c.status.in_(_UNFINISHED)]
-            if agent_id is not None:
-                condition.append(
-                    sa.or_(
-                        table.c.status != STATUS_ACTIVE, table.c.agent_id == agent_id
-                    )
-                )
+            condition = [
+                table.c.id == ticket_id,
+                table.c.status.in_(_UNFINISHED),
+                _in_scope(scope),
+                _not_a_colleagues(scope, agent_id),
+            ]
             result = await conn.execute(
                 table.update()
                 .where(*condition)
@@ -251,7 +287,7 @@ class TransitionStore(StoreBase):
                 )
             )
             if not result.rowcount or before is None:
-                raise await self._refusal(conn, ticket_id, "transfer")
+                raise await self._refusal(conn, ticket_id, "transfer", scope)
             event = await self._append_event(
                 conn,
                 ticket_id,
@@ -423,6 +459,7 @@ class TransitionStore(StoreBase):
         agent_id: str,
         status: str,
         action: str,
+        scope: Optional[TicketScope] = None,
     ) -> Change:
         """A repeated request by the same agent is a no-op; anything else refused."""
         current = await self._ticket_in(conn, ticket_id)
@@ -432,14 +469,28 @@ class TransitionStore(StoreBase):
             and current.agent_id == agent_id
         ):
             return Change(current, None)
-        raise await self._refusal(conn, ticket_id, action)
+        raise await self._refusal(conn, ticket_id, action, scope)
 
     async def _refusal(
-        self, conn: AsyncConnection, ticket_id: int, operation: str
+        self,
+        conn: AsyncConnection,
+        ticket_id: int,
+        operation: str,
+        scope: Optional[TicketScope] = None,
     ) -> Exception:
-        """The error explaining why a conditional update changed nothing."""
+        """The error explaining why a conditional update changed nothing.
+
+        A ticket outside the scope's teams is unknown to that agent (404).
+        """
         current = await self._ticket_in(conn, ticket_id)
-        if current is None:
+        outside = (
+            current is not None
+            and scope is not None
+            and scope.teams is not None
+            and current.team not in scope.teams
+            and current.agent_id != scope.agent_id
+        )
+        if current is None or outside:
             return NotFoundError(f"unknown ticket {ticket_id}", "ticket_id")
         holder = f" by agent '{current.agent_id}'" if current.agent_id else ""
         return ConflictError(
