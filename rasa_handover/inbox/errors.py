@@ -28,3 +28,7 @@ class ConflictError(InboxError):
 
 class ValidationError(InboxError, ValueError):
     """A value is malformed or not allowed, e.g. an unknown outcome label (400)."""
+
+
+class AtCapacityError(ConflictError):
+    """The agent already holds as many tickets as their capacity (409)."""

@@ -34,13 +34,19 @@ from typing import (
 from rasa_handover.inbox.access import TicketScope, may_see, reaches, scope_for
 from rasa_handover.inbox.config import DEFAULT_ALTERNATIVES, InboxConfig
 from rasa_handover.inbox.contract import (
+    NO_AGENT_ALL_BUSY,
     NO_AGENT_OUTSIDE_HOURS,
     REQUEUE_AGENT_AWAY,
     REQUEUE_AGENT_OFFLINE,
     SENDER_AGENT,
     SENDER_CUSTOMER,
 )
-from rasa_handover.inbox.errors import ConflictError, NotFoundError, ValidationError
+from rasa_handover.inbox.errors import (
+    AtCapacityError,
+    ConflictError,
+    NotFoundError,
+    ValidationError,
+)
 from rasa_handover.inbox.models import (
     STATUS_ACTIVE,
     STATUS_ASSIGNED,
@@ -820,12 +826,21 @@ class InboxService:
                 "routed_via": decision.routed_via,
                 "notes": list(decision.notes),
             }
+            chosen = agents[decision.agent.id]
             try:
-                change = await self.store.assign(ticket.id, decision.agent.id, evidence)
+                change = await self.store.assign(ticket.id, chosen.id, evidence)
+            except AtCapacityError:
+                # Another request filled the agent up meanwhile.
+                agents[chosen.id] = dataclasses.replace(
+                    chosen, active_tickets=max(chosen.capacity, chosen.active_tickets)
+                )
+                decisions[ticket.id] = RoutingDecision(
+                    None, ticket.team, NO_AGENT_ALL_BUSY, notes=decision.notes
+                )
+                continue
             except (ConflictError, NotFoundError):
                 continue  # Claimed or routed by another replica meanwhile.
             await self._events.publish(change)
-            chosen = agents[decision.agent.id]
             agents[chosen.id] = dataclasses.replace(
                 chosen, active_tickets=chosen.active_tickets + 1
             )

@@ -19,8 +19,14 @@ from rasa_handover.inbox.contract import (
     EVENT_RESOLVED,
     EVENT_TRANSFERRED,
 )
-from rasa_handover.inbox.errors import ConflictError, NotFoundError, ValidationError
+from rasa_handover.inbox.errors import (
+    AtCapacityError,
+    ConflictError,
+    NotFoundError,
+    ValidationError,
+)
 from rasa_handover.inbox.models import (
+    LOAD_STATUSES,
     OPEN_STATUSES,
     OUTCOMES,
     STATUS_ACTIVE,
@@ -32,13 +38,30 @@ from rasa_handover.inbox.models import (
     STATUS_WAITING,
 )
 from rasa_handover.inbox.store.base import Change, StoreBase
-from rasa_handover.inbox.store.schema import tickets_table
+from rasa_handover.inbox.store.schema import agents_table, tickets_table
 
 # Statuses from which an agent may take a ticket (plus "assigned to them").
 _CLAIMABLE = (STATUS_WAITING, STATUS_CALLBACK)
 
 # Statuses in which a ticket can still be resolved, transferred or expired.
 _UNFINISHED = (*OPEN_STATUSES, STATUS_CALLBACK)
+
+
+def _has_capacity(agent_id: str) -> Any:
+    """The agent's open tickets are fewer than their capacity (one SQL condition)."""
+    held = tickets_table.alias("held")
+    load = (
+        sa.select(sa.func.count())
+        .select_from(held)
+        .where(held.c.agent_id == agent_id, held.c.status.in_(LOAD_STATUSES))
+        .scalar_subquery()
+    )
+    capacity = (
+        sa.select(agents_table.c.capacity)
+        .where(agents_table.c.id == agent_id)
+        .scalar_subquery()
+    )
+    return load < capacity
 
 
 def _in_scope(scope: Optional[TicketScope]) -> Any:
@@ -85,16 +108,31 @@ class TransitionStore(StoreBase):
         Returns:
             The change.
 
+        The agent's capacity is a condition of the same `UPDATE`, after a row
+        lock on the agent (PostgreSQL; SQLite has one writer at a time), so
+        concurrent handovers never give an agent more tickets than capacity.
+
         Raises:
             NotFoundError: unknown ticket.
-            ConflictError: the ticket is no longer waiting.
+            ConflictError: the ticket is no longer waiting, or the agent is at
+                capacity (or unknown).
 
         """
         table = tickets_table
         async with self._transaction() as conn:
+            # Assignments to one agent queue here until the previous commits.
+            await conn.execute(
+                sa.select(agents_table.c.id)
+                .where(agents_table.c.id == agent_id)
+                .with_for_update()
+            )
             result = await conn.execute(
                 table.update()
-                .where(table.c.id == ticket_id, table.c.status == STATUS_WAITING)
+                .where(
+                    table.c.id == ticket_id,
+                    table.c.status == STATUS_WAITING,
+                    _has_capacity(agent_id),
+                )
                 .values(
                     status=STATUS_ASSIGNED,
                     agent_id=agent_id,
@@ -103,6 +141,13 @@ class TransitionStore(StoreBase):
                 )
             )
             if not result.rowcount:
+                current = await self._ticket_in(conn, ticket_id)
+                if current is not None and current.status == STATUS_WAITING:
+                    raise AtCapacityError(
+                        f"cannot assign ticket {ticket_id}: agent '{agent_id}' "
+                        "is at capacity",
+                        "agent_id",
+                    )
                 raise await self._refusal(conn, ticket_id, "assign")
             event = await self._append_event(
                 conn,
