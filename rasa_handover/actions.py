@@ -40,6 +40,8 @@ from rasa_handover.constants import (
     MESSAGE_HANDOVER,
     MESSAGE_KEY,
     METADATA_AGENT_NAME,
+    METADATA_OUTCOME,
+    OUTCOME_EXPIRED,
     SLOT_HANDOVER_ACTIVE,
     SLOT_HANDOVER_EVIDENCE,
     SLOT_HANDOVER_OFFERED,
@@ -214,7 +216,9 @@ class ActionHandback(Action):
         """
         metadata = (tracker.latest_message or {}).get("metadata") or {}
         agent_name = metadata.get(METADATA_AGENT_NAME) or "Our team"
-        dispatcher.utter_message(response=UTTER_HANDBACK, agent_name=agent_name)
+        if metadata.get(METADATA_OUTCOME) != OUTCOME_EXPIRED:
+            # After an expiry nobody handed the customer back: no greeting.
+            dispatcher.utter_message(response=UTTER_HANDBACK, agent_name=agent_name)
         return [
             SlotSet(SLOT_HANDOVER_ACTIVE, False),
             SlotSet(SLOT_HANDOVER_REASON, None),

@@ -86,6 +86,9 @@ METADATA_AGENT_NAME = "agent_name"
 METADATA_OUTCOME = "outcome"
 # Metadata keys only the channel sets; removed from a customer's metadata.
 CHANNEL_METADATA_KEYS: Tuple[str, ...] = (METADATA_AGENT_NAME, METADATA_OUTCOME)
+# The outcome of a handback after the inbox expired the ticket (nobody picked it
+# up in time): the customer has been told already, the bot greets nobody back.
+OUTCOME_EXPIRED = "expired"
 
 # --- Frustration signals. -----------------------------------------------------
 SIGNAL_SHOUTING = "shouting"

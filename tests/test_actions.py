@@ -188,6 +188,18 @@ async def test_handback_names_the_agent_and_clears_the_handover() -> None:
     assert SdkSlotSet("handover_reason", None) in events
 
 
+async def test_handback_after_an_expired_ticket_greets_nobody_back() -> None:
+    """The channel told the customer already that nobody could pick up."""
+    dispatcher = CollectingDispatcher()
+    events = await ActionHandback().run(
+        dispatcher,
+        tracker(CONVERSATION, {"handover_active": True}, {"outcome": "expired"}),
+        DOMAIN,
+    )
+    assert dispatcher.messages == []
+    assert SdkSlotSet("handover_active", False) in events
+
+
 @pytest.mark.parametrize(
     "slots, kind",
     [

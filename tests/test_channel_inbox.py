@@ -144,6 +144,29 @@ async def test_a_customer_whose_agent_left_before_accepting_is_told(
     ).status == ("waiting")
 
 
+async def test_a_customer_whose_ticket_expired_is_told_and_the_bot_answers_again(
+    channel: Any,
+) -> None:
+    """Nobody picked the ticket up (a 0.1 s idle time here): housekeeping expires it."""
+    channel.service.expire_idle_after = timedelta(seconds=0.1)
+    await channel.relay.handle_plugin_message(
+        "c1", handover_message(), CollectingOutputChannel()
+    )
+    await asyncio.sleep(0.2)
+
+    await channel.service.housekeeping()
+
+    assert texts(channel.mailbox.since("c1", 0))[-1] == (
+        "Sorry, please email help@example.com."
+    )
+    handback = channel.handed_to_rasa[-1]
+    assert (handback.text, handback.metadata) == (
+        "/handover_resolved",
+        {"agent_name": None, "outcome": "expired"},
+    )
+    assert await channel.service.store.active_ticket_for_conversation("c1") is None
+
+
 async def test_unreachable_inbox_queues_and_tells_the_customer_once(
     tmp_path: Path,
 ) -> None:

@@ -112,6 +112,14 @@ def failed(
     return [m for m in [_message(templates, UTTER_FAILED, dict(extra or {}))] if m]
 
 
+def expired(
+    templates: Mapping[str, Mapping[str, Any]],
+    extra: Optional[Mapping[str, Any]] = None,
+) -> List[Message]:
+    """Nobody picked the ticket up in time: the same honest fallback as `failed`."""
+    return failed(templates, extra)
+
+
 def wait_update(
     ticket: Mapping[str, Any],
     templates: Mapping[str, Mapping[str, Any]],

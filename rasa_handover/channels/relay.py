@@ -41,9 +41,11 @@ from rasa_handover.constants import (
     INTENT_HANDOVER_RESOLVED,
     METADATA_AGENT_NAME,
     METADATA_OUTCOME,
+    OUTCOME_EXPIRED,
 )
 from rasa_handover.inbox.contract import (
     EVENT_ASSIGNED,
+    EVENT_EXPIRED,
     EVENT_MESSAGE,
     EVENT_QUEUED,
     EVENT_RESOLVED,
@@ -312,17 +314,34 @@ class HandoverRelay:
                     self._extra_values(),
                 ),
             )
+        elif kind == EVENT_EXPIRED and self.on_new_message is not None:
+            # Nobody picked up in time: say so, offer email or a callback, and
+            # let the bot answer again (a handback without a greeting).
+            await self._tell(output, conversation_id, customer_messages.expired)
+            await self._hand_back(conversation_id, output, None, OUTCOME_EXPIRED)
         elif kind == EVENT_RESOLVED and self.on_new_message is not None:
-            self._templates.pop(conversation_id, None)
-            self._announced_agent.pop(conversation_id, None)
-            metadata = {
-                METADATA_AGENT_NAME: agent_name,
-                METADATA_OUTCOME: data.get("outcome"),
-            }
-            # Never relayed to the inbox (`relay_to_inbox` skips the handback).
-            await self.handle_customer_message(
-                HANDBACK_TEXT, conversation_id, output, metadata
+            await self._hand_back(
+                conversation_id, output, agent_name, data.get("outcome")
             )
+
+    async def _hand_back(
+        self,
+        conversation_id: str,
+        output: OutputChannel,
+        agent_name: Optional[str],
+        outcome: Optional[str],
+    ) -> None:
+        """Gives the conversation back to the bot (`action_handback`)."""
+        self._templates.pop(conversation_id, None)
+        self._announced_agent.pop(conversation_id, None)
+        metadata = {
+            METADATA_AGENT_NAME: agent_name,
+            METADATA_OUTCOME: outcome,
+        }
+        # Never relayed to the inbox (`relay_to_inbox` skips the handback).
+        await self.handle_customer_message(
+            HANDBACK_TEXT, conversation_id, output, metadata
+        )
 
     async def _announce_agent(
         self,

@@ -42,6 +42,10 @@ DEFAULT_HOUSEKEEPING_SECONDS = 30.0
 # away: their unaccepted tickets go back to the queue. 0 switches presence off
 # (agents stay online until they go offline themselves).
 DEFAULT_PRESENCE_GRACE_SECONDS = 45.0
+# A waiting or assigned (not accepted) ticket without a message, an assignment
+# or a pickup for this long expires: the customer is told and the agent's
+# capacity freed. 0 switches expiry off.
+DEFAULT_EXPIRE_IDLE_MINUTES = 60.0
 SECONDS_PER_MINUTE = 60
 
 _SLUG = re.compile(r"[^a-z0-9]+")
@@ -113,6 +117,8 @@ class InboxConfig:
         routing: The teams' fallback chains (`routing:`).
         presence_grace_seconds: How long an online agent's page may be silent
             before they are away (0: presence off).
+        expire_idle_minutes: How long a waiting or assigned ticket may stay
+            idle before it expires (0: never).
 
     """
 
@@ -126,6 +132,14 @@ class InboxConfig:
     housekeeping_seconds: float = DEFAULT_HOUSEKEEPING_SECONDS
     routing: FallbackChains = field(default_factory=FallbackChains)
     presence_grace_seconds: float = DEFAULT_PRESENCE_GRACE_SECONDS
+    expire_idle_minutes: float = DEFAULT_EXPIRE_IDLE_MINUTES
+
+    @property
+    def expire_idle_after(self) -> Optional[timedelta]:
+        """The idle time after which tickets expire, or None (never)."""
+        if self.expire_idle_minutes <= 0:
+            return None
+        return timedelta(minutes=self.expire_idle_minutes)
 
     @property
     def presence_grace(self) -> Optional[timedelta]:
@@ -234,6 +248,10 @@ class InboxConfig:
             presence_grace_seconds=_number(
                 data.get("presence_grace_seconds", DEFAULT_PRESENCE_GRACE_SECONDS),
                 "presence_grace_seconds",
+            ),
+            expire_idle_minutes=_number(
+                data.get("expire_idle_minutes", DEFAULT_EXPIRE_IDLE_MINUTES),
+                "expire_idle_minutes",
             ),
         )
 

@@ -99,6 +99,7 @@ class InboxService:
         routing: Optional[FallbackChains] = None,
         presence_grace: Optional[timedelta] = None,
         supervisors: Collection[str] = (),
+        expire_idle_after: Optional[timedelta] = None,
     ) -> None:
         """Creates the service.
 
@@ -113,6 +114,8 @@ class InboxService:
                 heartbeat before they are away; None: presence off (agents stay
                 online until they go offline).
             supervisors: Ids of the agents who see and act on every ticket.
+            expire_idle_after: How long a waiting or assigned ticket may stay
+                idle before it expires; None: never.
 
         """
         self.store = store
@@ -122,6 +125,7 @@ class InboxService:
         self.routing = routing or FallbackChains()
         self.presence = Presence(presence_grace)
         self.supervisors = frozenset(supervisors)
+        self.expire_idle_after = expire_idle_after
         self._events = EventPublisher()
         self._started = False
 
@@ -151,6 +155,7 @@ class InboxService:
             routing=config.routing,
             presence_grace=config.presence_grace,
             supervisors=config.supervisor_ids,
+            expire_idle_after=config.expire_idle_after,
         )
 
     # --- Lifecycle and subscriptions. -------------------------------------------
@@ -683,9 +688,33 @@ class InboxService:
             grown.append(await self.view(change.ticket, created=False))
         return grown
 
+    async def expire_idle(self) -> List[Ticket]:
+        """Ends the tickets nobody picked up and nothing happened to for a while.
+
+        Waiting and assigned (not accepted) tickets without a message, an
+        assignment or a pickup for `expire_idle_after` expire; their `expired`
+        events tell the customers (through the channel) and the agents' pages,
+        and the agents they were assigned to get the capacity back.
+
+        Returns:
+            The tickets this call expired.
+
+        """
+        if self.expire_idle_after is None:
+            return []
+        cutoff = self.store.clock() - self.expire_idle_after
+        changes = await self.store.expire_idle(
+            cutoff, self.expire_idle_after.total_seconds()
+        )
+        for change in changes:
+            logger.info("Ticket %s expired: idle since %s", change.ticket.id, cutoff)
+            await self._events.publish(change)
+        return [change.ticket for change in changes]
+
     async def housekeeping(self) -> None:
-        """One round of background work: absent agents, dispatch, refresh waits."""
+        """Background work: absent agents, idle tickets, dispatch, waits."""
         await self.expire_absent()
+        await self.expire_idle()
         await self._dispatch()
         await self.refresh_waits()
 

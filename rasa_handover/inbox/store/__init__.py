@@ -15,14 +15,15 @@ Where to look:
 * `schema`: the tables; `engine`: database URLs and the async engine;
   `rows`: rows to dataclasses; `base`: transactions and shared lookups.
 * `agents`, `tickets` (creation, queues), `transitions` (assign, claim,
-  resolve, transfer, ...), `messages`, `events` (event stream, statistics,
-  outcomes): the parts `InboxStore` is made of.
+  resolve, transfer, ...), `expiry` (idle tickets), `messages`, `events`
+  (event stream, statistics, outcomes): the parts `InboxStore` is made of.
 """
 
 from rasa_handover.inbox.store.agents import AgentStore, hash_token
 from rasa_handover.inbox.store.base import Change, utcnow
 from rasa_handover.inbox.store.engine import SQLITE_BUSY_TIMEOUT_SECONDS, to_async_url
 from rasa_handover.inbox.store.events import EVENTS_PAGE_SIZE, EventStore
+from rasa_handover.inbox.store.expiry import ExpiryStore
 from rasa_handover.inbox.store.messages import MessageStore
 from rasa_handover.inbox.store.schema import (
     agents_table,
@@ -35,7 +36,9 @@ from rasa_handover.inbox.store.tickets import TicketStore
 from rasa_handover.inbox.store.transitions import TransitionStore
 
 
-class InboxStore(AgentStore, TicketStore, TransitionStore, MessageStore, EventStore):
+class InboxStore(
+    AgentStore, TicketStore, TransitionStore, ExpiryStore, MessageStore, EventStore
+):
     """The inbox's database.
 
     Call `await create_all()` once before use and `await close()` at shutdown.
