@@ -101,3 +101,27 @@ async def test_channel_registers_on_a_sanic_app_like_rasa_run(
     }
     _, refused = await app.asgi_client.post("/webhooks/handover/webhook", json=[])
     assert (refused.status, refused.json["field"]) == (400, "body")
+
+
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        pytest.param("wait=nan", "wait", id="wait-nan"),
+        pytest.param("wait=-1", "wait", id="wait-negative"),
+        pytest.param("after=99999999999999999999999", "after", id="after-too-big"),
+        pytest.param("after=x", "after", id="after-not-a-number"),
+    ],
+)
+async def test_the_customer_poll_answers_bad_numbers_with_a_400(
+    inbox: Tuple[str, HttpInboxClient], tmp_path: Path, query: str, field: str
+) -> None:
+    url, _ = inbox
+    channel = HandoverInput(
+        inbox_url=url, shared_secret=SECRET, outbox=str(tmp_path / "outbox.db")
+    )
+    app = Sanic(f"rasa_{uuid.uuid4().hex[:10]}")
+    register([channel], app, route="/webhooks/")
+
+    _, answer = await app.asgi_client.get(f"/webhooks/handover/messages/c1?{query}")
+
+    assert (answer.status, answer.json["field"]) == (400, field)

@@ -51,6 +51,17 @@ from rasa_handover.inbox.errors import (
     NotFoundError,
     ValidationError,
 )
+from rasa_handover.inbox.limits import (
+    MAX_CONVERSATION_ID_CHARS,
+    MAX_ID,
+    MAX_JSON_DEPTH,
+    MAX_NOTE_CHARS,
+    MAX_TEXT_CHARS,
+    LimitError,
+    cursor,
+    finite_number,
+    json_depth,
+)
 from rasa_handover.inbox.models import Agent, LifecycleEvent, Ticket
 from rasa_handover.inbox.notifier import WebhookNotifier
 from rasa_handover.inbox.openapi import openapi_document
@@ -80,8 +91,6 @@ SSE_POLL_SECONDS = 1.0
 SSE_MAX_STREAM_SECONDS = 300.0
 SSE_RETRY_MILLISECONDS = 3000
 
-# Longest message an agent or customer may send through the API.
-MAX_TEXT_CHARS = 10_000
 DEFAULT_APP_NAME = "rasa_handover_inbox"
 
 Handler = Callable[..., Coroutine[Any, Any, Optional[HTTPResponse]]]
@@ -240,6 +249,8 @@ def _guarded(handler: Handler) -> Handler:
             return await handler(request, *args, **kwargs)
         except ApiError as error:
             return error_response(error.status, error.message, error.field)
+        except LimitError as error:
+            return error_response(HTTP_BAD_REQUEST, str(error), error.field)
         except InboxError as error:
             status = next(
                 (code for kind, code in _ERROR_STATUS if isinstance(error, kind)),
@@ -403,6 +414,12 @@ class _InboxApi:
         body = _body(request)
         outcome = _field(body, "outcome", str)
         note = _field(body, "note", str, required=False)
+        if note is not None and len(note) > MAX_NOTE_CHARS:
+            raise ApiError(
+                HTTP_BAD_REQUEST,
+                f"field 'note' is longer than {MAX_NOTE_CHARS} characters",
+                "note",
+            )
         ticket = await self.service.resolve(number, agent, outcome, note)
         return json_response(
             {"ticket": _ticket_json(ticket, await self._agent_names())}
@@ -474,7 +491,7 @@ class _InboxApi:
     async def channel_ticket(self, request: Request) -> HTTPResponse:
         self._check_signature(request)
         body = _body(request)
-        conversation_id = _text(body, "conversation_id")
+        conversation_id = _text(body, "conversation_id", MAX_CONVERSATION_ID_CHARS)
         attempt = _field(body, "attempt", int)
         payload = _field(body, "payload", dict)
         view = await self.service.request_handover(conversation_id, attempt, payload)
@@ -485,7 +502,7 @@ class _InboxApi:
     async def channel_message(self, request: Request) -> HTTPResponse:
         self._check_signature(request)
         body = _body(request)
-        conversation_id = _text(body, "conversation_id")
+        conversation_id = _text(body, "conversation_id", MAX_CONVERSATION_ID_CHARS)
         text = _text(body, "text")
         relayed = await self.service.relay_customer_message(conversation_id, text)
         if not relayed:
@@ -503,7 +520,8 @@ class _InboxApi:
             raise ApiError(
                 HTTP_BAD_REQUEST, "missing query parameter", "conversation_id"
             )
-        after_id = int(_query_number(request, "after_id", 0, float("inf")))
+        raw_after = request.args.get("after_id")
+        after_id = cursor(raw_after, "after_id") if raw_after is not None else 0
         messages = await self.service.store.pending_agent_messages(
             conversation_id, after_id
         )
@@ -520,7 +538,7 @@ class _InboxApi:
     async def channel_callback(self, request: Request) -> HTTPResponse:
         self._check_signature(request)
         body = _body(request)
-        conversation_id = _text(body, "conversation_id")
+        conversation_id = _text(body, "conversation_id", MAX_CONVERSATION_ID_CHARS)
         contact = _text(body, "contact")
         when = _field(body, "when", str, required=False) or ""
         payload = _field(body, "payload", dict, required=False) or {}
@@ -576,6 +594,14 @@ def _body(request: Request) -> Mapping[str, Any]:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as error:
         raise ApiError(HTTP_BAD_REQUEST, f"malformed JSON: {error}", "body") from error
+    except RecursionError:
+        data = None  # Nested deeper than the parser goes: far over the limit.
+    if data is None or json_depth(data) > MAX_JSON_DEPTH:
+        raise ApiError(
+            HTTP_BAD_REQUEST,
+            f"the body nests objects and lists deeper than {MAX_JSON_DEPTH} levels",
+            "body",
+        )
     if not isinstance(data, dict):
         raise ApiError(HTTP_BAD_REQUEST, "request body must be a JSON object", "body")
     return data
@@ -604,22 +630,29 @@ def _field(
     return value
 
 
-def _text(body: Mapping[str, Any], name: str) -> str:
+def _text(body: Mapping[str, Any], name: str, max_chars: int = MAX_TEXT_CHARS) -> str:
+    """A non-blank string field of at most `max_chars` characters."""
     value: str = _field(body, name, str)
     if not value.strip():
         raise ApiError(HTTP_BAD_REQUEST, f"field '{name}' must not be empty", name)
-    if len(value) > MAX_TEXT_CHARS:
+    if len(value) > max_chars:
         raise ApiError(
-            HTTP_BAD_REQUEST, f"field '{name}' is longer than {MAX_TEXT_CHARS}", name
+            HTTP_BAD_REQUEST,
+            f"field '{name}' is longer than {max_chars} characters",
+            name,
         )
     return value
 
 
 def _ticket_id(raw: str) -> int:
     try:
-        return int(raw)
+        number = int(raw)
     except ValueError:
-        raise ApiError(HTTP_NOT_FOUND, f"unknown ticket {raw!r}", "ticket_id") from None
+        number = -1
+    if not 0 < number <= MAX_ID:
+        # Not an id the database could hold: no such ticket.
+        raise ApiError(HTTP_NOT_FOUND, f"unknown ticket {raw!r}", "ticket_id")
+    return number
 
 
 def _last_event_id(request: Request) -> Optional[int]:
@@ -629,9 +662,11 @@ def _last_event_id(request: Request) -> Optional[int]:
     try:
         value = int(raw)
     except ValueError:
+        value = MAX_ID + 1
+    if value > MAX_ID:
         raise ApiError(
             HTTP_BAD_REQUEST, "Last-Event-ID must be an event id", "Last-Event-ID"
-        ) from None
+        )
     return max(0, value)
 
 
@@ -639,13 +674,7 @@ def _query_number(request: Request, name: str, default: float, maximum: float) -
     raw = request.args.get(name)
     if raw is None:
         return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ApiError(HTTP_BAD_REQUEST, f"'{name}' must be a number", name) from None
-    if value < 0:
-        raise ApiError(HTTP_BAD_REQUEST, f"'{name}' must be 0 or more", name)
-    return min(value, maximum)
+    return min(finite_number(raw, name), maximum)
 
 
 def _ticket_json(ticket: Ticket, names: Mapping[str, str]) -> Dict[str, Any]:
