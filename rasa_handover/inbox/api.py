@@ -18,6 +18,7 @@ import contextlib
 import functools
 import json
 import logging
+import math
 import time
 from typing import (
     Any,
@@ -57,6 +58,7 @@ from rasa_handover.inbox.limits import (
     MAX_JSON_DEPTH,
     MAX_NOTE_CHARS,
     MAX_TEXT_CHARS,
+    FailureLimiter,
     LimitError,
     cursor,
     finite_number,
@@ -78,6 +80,7 @@ HTTP_UNAUTHORIZED = 401
 HTTP_FORBIDDEN = 403
 HTTP_NOT_FOUND = 404
 HTTP_CONFLICT = 409
+HTTP_TOO_MANY_REQUESTS = 429
 HTTP_SERVER_ERROR = 500
 HTTP_UNAVAILABLE = 503
 
@@ -270,6 +273,7 @@ class _InboxApi:
     def __init__(self, service: InboxService, config: InboxConfig) -> None:
         self.service = service
         self.config = config
+        self.failed_logins = FailureLimiter()
         self._housekeeping: Optional[asyncio.Task[None]] = None
         self._presence: Optional[asyncio.Task[None]] = None
         for attribute in (
@@ -295,7 +299,8 @@ class _InboxApi:
     # --- Lifecycle. ---------------------------------------------------------------
 
     async def on_start(self, _app: Sanic, _loop: Any) -> None:
-        await self.service.start(self.config.agent_profiles())
+        # inbox.yml is the list of agents: whoever was removed is retired.
+        await self.service.start(self.config.agent_profiles(), retire_unlisted=True)
 
     async def on_started(self, _app: Sanic, _loop: Any) -> None:
         if self.config.housekeeping_seconds > 0:
@@ -562,8 +567,18 @@ class _InboxApi:
                 "send 'Authorization: Bearer <agent token>'",
                 "Authorization",
             )
+        client = str(request.remote_addr or request.ip or "")
+        wait = self.failed_logins.retry_after(client)
+        if wait > 0:
+            raise ApiError(
+                HTTP_TOO_MANY_REQUESTS,
+                "too many unknown tokens from this address; "
+                f"retry in {math.ceil(wait)} s",
+                "Authorization",
+            )
         agent = await self.service.store.agent_by_token(token.strip())
         if agent is None:
+            self.failed_logins.failed(client)
             raise ApiError(HTTP_UNAUTHORIZED, "unknown agent token", "Authorization")
         return agent
 

@@ -8,7 +8,9 @@ Pure: imports nothing from Sanic or SQLAlchemy.
 """
 
 import math
-from typing import Any, List, Tuple
+import time
+from collections import deque
+from typing import Any, Callable, Deque, Dict, List, Tuple
 
 # Longest message an agent or customer may send through the API.
 MAX_TEXT_CHARS = 10_000
@@ -87,3 +89,57 @@ def cursor(raw: str, name: str) -> int:
     if not 0 <= value <= MAX_ID:
         raise LimitError(f"'{name}' must be between 0 and {MAX_ID}", name)
     return value
+
+
+# Failed sign-ins (unknown agent tokens) allowed per client address and window
+# before the API answers 429: guessing tokens becomes hopeless.
+MAX_FAILED_LOGINS = 10
+FAILED_LOGIN_WINDOW_SECONDS = 60.0
+# Addresses remembered at most (the oldest are forgotten first).
+MAX_TRACKED_CLIENTS = 10_000
+
+
+class FailureLimiter:
+    """Counts failures per key in a sliding window (in this process's memory)."""
+
+    def __init__(
+        self,
+        max_failures: int = MAX_FAILED_LOGINS,
+        window_seconds: float = FAILED_LOGIN_WINDOW_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Creates the limiter.
+
+        Args:
+            max_failures: Failures allowed within the window.
+            window_seconds: The window.
+            clock: Monotonic seconds (tests pass a fake one).
+
+        """
+        self.max_failures = max_failures
+        self.window_seconds = window_seconds
+        self.clock = clock
+        self._failures: Dict[str, Deque[float]] = {}
+
+    def retry_after(self, key: str) -> float:
+        """Seconds until `key` may try again (0: now)."""
+        recent = self._recent(key)
+        if len(recent) < self.max_failures:
+            return 0.0
+        return max(0.0, recent[0] + self.window_seconds - self.clock())
+
+    def failed(self, key: str) -> None:
+        """Records one failure of `key`."""
+        recent = self._recent(key)
+        recent.append(self.clock())
+        self._failures.pop(key, None)
+        self._failures[key] = recent  # Most recently failed last.
+        while len(self._failures) > MAX_TRACKED_CLIENTS:
+            self._failures.pop(next(iter(self._failures)))
+
+    def _recent(self, key: str) -> Deque[float]:
+        recent = self._failures.get(key, deque())
+        cutoff = self.clock() - self.window_seconds
+        while recent and recent[0] <= cutoff:
+            recent.popleft()
+        return recent

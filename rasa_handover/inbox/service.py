@@ -160,19 +160,32 @@ class InboxService:
 
     # --- Lifecycle and subscriptions. -------------------------------------------
 
-    async def start(self, agents: Sequence[Mapping[str, Any]] = ()) -> None:
+    async def start(
+        self, agents: Sequence[Mapping[str, Any]] = (), retire_unlisted: bool = False
+    ) -> None:
         """Creates the tables and seeds agents; safe to call more than once.
 
         Args:
             agents: Agent profiles as keyword arguments of
                 `InboxStore.upsert_agent` (id, name, token, teams, ...).
+            retire_unlisted: `agents` is the whole configuration: every other
+                agent in the database is retired (their token stops working,
+                their unaccepted tickets go back to the queue).
 
         """
         if not self._started:
             await self.store.create_all()
             self._started = True
+        retired: List[str] = []
+        if retire_unlisted:
+            # First: a renamed agent's token is then free for their new id.
+            retired = await self.store.retire_agents(
+                {str(profile["agent_id"]) for profile in agents}
+            )
         for profile in agents:
             await self.store.upsert_agent(**profile)
+        for agent_id in retired:
+            await self._return_tickets(agent_id, REQUEUE_AGENT_OFFLINE)
         # Online before a restart is not online now: only a page that reports
         # in within the grace period keeps its agent.
         await self.expire_absent()

@@ -5,8 +5,9 @@ in a process, so replicas sharing PostgreSQL agree on who is there.
 """
 
 import hashlib
+import secrets
 from datetime import datetime
-from typing import Any, List, Optional, Sequence
+from typing import Any, Collection, List, Optional, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -104,6 +105,38 @@ class AgentStore(StoreBase):
         agent = await self.get_agent(agent_id)
         assert agent is not None
         return agent
+
+    async def retire_agents(self, keep: Collection[str]) -> List[str]:
+        """Disables every agent whose id is not in `keep` (removed from the config).
+
+        A retired agent keeps their row (tickets and events name them) but
+        their token stops working: the stored hash is replaced by the hash of
+        a random secret nobody knows. They are marked offline. Their old
+        token is free again, so an agent renamed in the config (a new id) keeps
+        the token.
+
+        Args:
+            keep: The ids of the configured agents.
+
+        Returns:
+            The ids of the agents this call retired.
+
+        """
+        table = agents_table
+        async with self.engine.connect() as conn:
+            ids = [str(row.id) for row in (await conn.execute(sa.select(table.c.id)))]
+        retired: List[str] = []
+        for agent_id in ids:
+            if agent_id in keep:
+                continue
+            async with self._transaction() as conn:
+                await conn.execute(
+                    table.update()
+                    .where(table.c.id == agent_id)
+                    .values(token_hash=hash_token(secrets.token_hex(32)), online=False)
+                )
+            retired.append(agent_id)
+        return retired
 
     async def get_agent(self, agent_id: str) -> Optional[Agent]:
         """The agent with this id, or None."""
