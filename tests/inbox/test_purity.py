@@ -38,6 +38,8 @@ def imported_modules(path: Path) -> Set[str]:
     [
         "router.py",
         "presence.py",
+        "access.py",
+        "limits.py",
         "wait_estimate.py",
         "signing.py",
         "models.py",
