@@ -60,9 +60,9 @@ from rasa_handover.inbox.limits import (
     MAX_TEXT_CHARS,
     FailureLimiter,
     LimitError,
-    cursor,
-    finite_number,
     json_depth,
+    message_id,
+    seconds,
 )
 from rasa_handover.inbox.models import Agent, LifecycleEvent, Ticket
 from rasa_handover.inbox.notifier import WebhookNotifier
@@ -526,7 +526,7 @@ class _InboxApi:
                 HTTP_BAD_REQUEST, "missing query parameter", "conversation_id"
             )
         raw_after = request.args.get("after_id")
-        after_id = cursor(raw_after, "after_id") if raw_after is not None else 0
+        after_id = message_id("after_id", raw_after)
         messages = await self.service.store.pending_agent_messages(
             conversation_id, after_id
         )
@@ -689,7 +689,7 @@ def _query_number(request: Request, name: str, default: float, maximum: float) -
     raw = request.args.get(name)
     if raw is None:
         return default
-    return min(finite_number(raw, name), maximum)
+    return seconds(name, raw, maximum)
 
 
 def _ticket_json(ticket: Ticket, names: Mapping[str, str]) -> Dict[str, Any]:

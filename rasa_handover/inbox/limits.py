@@ -1,41 +1,31 @@
-"""The inbox API's input limits, in one place, enforced at the edge (a clear 400/404).
+"""The inbox API's input limits, enforced at the edge (a clear 400/404, never a 500).
 
-Whatever a client sends, a handler answers with a 4xx naming the field, never a
-500 from the database or the JSON parser: numbers must be finite, ids must fit
-the database's integer, bodies must not nest without end, free text is bounded.
+The numbers both sides share (text and conversation id lengths, the largest id,
+finite waits) are `rasa_handover.limits`, imported here; this module adds what
+only the inbox API has: the resolution note, JSON nesting of request bodies,
+and the failed sign-in limiter.
 
 Pure: imports nothing from Sanic or SQLAlchemy.
 """
 
-import math
 import time
 from collections import deque
 from typing import Any, Callable, Deque, Dict, List, Tuple
 
-# Longest message an agent or customer may send through the API.
-MAX_TEXT_CHARS = 10_000
+from rasa_handover.limits import (
+    MAX_CONVERSATION_ID_CHARS,
+    MAX_TEXT_CHARS,
+    LimitError,
+    message_id,
+    seconds,
+)
+from rasa_handover.limits import MAX_MESSAGE_ID as MAX_ID
+
 # Longest resolution note.
 MAX_NOTE_CHARS = 2_000
-# Longest conversation id (the database column's size).
-MAX_CONVERSATION_ID_CHARS = 255
 # Deepest nesting of objects and lists in a request body (a context payload
 # nests a handful of levels; thousands exhaust the parser's recursion).
 MAX_JSON_DEPTH = 32
-# Largest ticket or event id (a signed 64-bit integer in PostgreSQL).
-MAX_ID = 2**63 - 1
-
-
-class LimitError(ValueError):
-    """An input outside its limits; the message says which and why.
-
-    Attributes:
-        field: The request field at fault.
-
-    """
-
-    def __init__(self, message: str, field: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 def json_depth(value: Any) -> int:
@@ -55,40 +45,6 @@ def json_depth(value: Any) -> int:
             return deepest
         stack.extend((child, depth + 1) for child in children)
     return deepest
-
-
-def finite_number(raw: str, name: str) -> float:
-    """A query parameter as a finite number >= 0.
-
-    Raises:
-        LimitError: not a number, `nan`, `inf`, or negative.
-
-    """
-    try:
-        value = float(raw)
-    except ValueError:
-        raise LimitError(f"'{name}' must be a number", name) from None
-    if not math.isfinite(value):
-        raise LimitError(f"'{name}' must be a finite number, got {raw!r}", name)
-    if value < 0:
-        raise LimitError(f"'{name}' must be 0 or more", name)
-    return value
-
-
-def cursor(raw: str, name: str) -> int:
-    """A query parameter as an id cursor: a whole number from 0 to `MAX_ID`.
-
-    Raises:
-        LimitError: not a whole number, or outside that range.
-
-    """
-    try:
-        value = int(raw)
-    except ValueError:
-        raise LimitError(f"'{name}' must be a whole number (an id)", name) from None
-    if not 0 <= value <= MAX_ID:
-        raise LimitError(f"'{name}' must be between 0 and {MAX_ID}", name)
-    return value
 
 
 # Failed sign-ins (unknown agent tokens) allowed per client address and window
@@ -143,3 +99,18 @@ class FailureLimiter:
         while recent and recent[0] <= cutoff:
             recent.popleft()
         return recent
+
+
+__all__ = [
+    "MAX_CONVERSATION_ID_CHARS",
+    "MAX_FAILED_LOGINS",
+    "MAX_ID",
+    "MAX_JSON_DEPTH",
+    "MAX_NOTE_CHARS",
+    "MAX_TEXT_CHARS",
+    "FailureLimiter",
+    "LimitError",
+    "json_depth",
+    "message_id",
+    "seconds",
+]
