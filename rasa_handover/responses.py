@@ -26,6 +26,18 @@ UTTER_CLARIFY = "utter_handover_clarify"
 UTTER_HANDBACK = "utter_handback"
 UTTER_CALLBACK_SCHEDULED = "utter_callback_scheduled"
 UTTER_ASK_CALLBACK = "utter_ask_callback_details"
+# The waiting room (channels/waiting_room.py).
+UTTER_WAITING_ACK = "utter_handover_waiting_ack"
+# The alternatives, by what the inbox offers: both, only a callback, only a
+# message answered by email (none: nothing is offered).
+UTTER_ALTERNATIVES_CALLBACK = "utter_handover_alternatives_callback"
+UTTER_ALTERNATIVES_MESSAGE = "utter_handover_alternatives_message"
+# The callback and message forms (actions_forms.py).
+UTTER_INVALID_CONTACT = "utter_handover_invalid_contact"
+UTTER_INVALID_TIME = "utter_handover_invalid_time"
+UTTER_INVALID_EMAIL = "utter_handover_invalid_email"
+UTTER_MESSAGE_LEFT = "utter_handover_message_left"
+UTTER_REPLIED_WHILE_AWAY = "utter_handover_replied_while_away"
 
 # The responses the channel needs to talk to the customer during a handover.
 HANDOVER_RESPONSES = (
@@ -38,6 +50,10 @@ HANDOVER_RESPONSES = (
     UTTER_NOBODY_ONLINE,
     UTTER_FAILED,
     UTTER_DELAYED,
+    UTTER_WAITING_ACK,
+    UTTER_ALTERNATIVES_CALLBACK,
+    UTTER_ALTERNATIVES_MESSAGE,
+    UTTER_REPLIED_WHILE_AWAY,
 )
 
 

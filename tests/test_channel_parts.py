@@ -24,7 +24,9 @@ TEMPLATES: Dict[str, Dict[str, Any]] = {
     "utter_handover_wait": {
         "text": "You're number {queue_position}; wait {wait_text}."
     },
-    "utter_handover_alternatives": {"text": "Or email {support_email}."},
+    "utter_handover_alternatives": {"text": "Callback or message?"},
+    "utter_handover_alternatives_callback": {"text": "Callback?"},
+    "utter_handover_alternatives_message": {"text": "Message?"},
     "utter_handover_outside_hours": {"text": "We're closed."},
     "utter_handover_nobody_online": {"text": "Nobody is online."},
     "utter_handover_failed": {"text": "Sorry, email {support_email}."},
@@ -65,23 +67,51 @@ def texts(messages: List[Dict[str, Any]]) -> List[str]:
                 "estimated_wait_seconds": 600,
                 "wait_text": "about 10 minutes",
                 "no_agent_reason": "all_busy",
+                "alternatives": ["callback", "email"],
             },
             [
                 "Passed to our technical team.",
                 "You're number 5; wait about 10 minutes.",
-                "Or email help@example.com.",
+                "Callback or message?",
             ],
             id="queued-long-wait-offers-alternatives",
         ),
         pytest.param(
             {"team": "billing", "no_agent_reason": "outside_hours"},
             ["We're closed."],
-            id="outside-hours",
+            id="outside-hours-nothing-configured-nothing-offered",
         ),
         pytest.param(
-            {"team": "billing", "no_agent_reason": "nobody_online"},
+            {
+                "team": "billing",
+                "no_agent_reason": "outside_hours",
+                "alternatives": ["callback", "email"],
+            },
+            ["We're closed.", "Callback or message?"],
+            id="outside-hours-offers-both",
+        ),
+        pytest.param(
+            {
+                "team": "billing",
+                "no_agent_reason": "nobody_online",
+                "alternatives": ["callback"],
+            },
+            ["Nobody is online.", "Callback?"],
+            id="nobody-online-callback-only",
+        ),
+        pytest.param(
+            {
+                "team": "billing",
+                "no_agent_reason": "nobody_online",
+                "alternatives": ["email"],
+            },
+            ["Nobody is online.", "Message?"],
+            id="nobody-online-email-only",
+        ),
+        pytest.param(
+            {"team": "billing", "no_agent_reason": "nobody_online", "alternatives": []},
             ["Nobody is online."],
-            id="nobody-online",
+            id="nobody-online-nothing-configured-nothing-offered",
         ),
     ],
 )

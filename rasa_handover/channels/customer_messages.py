@@ -6,7 +6,7 @@ never leave the customer waiting silently. The sentences are the domain's
 responses (picked by the action), filled here from the inbox's ticket.
 """
 
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, Iterable, List, Mapping, Optional
 
 from rasa_handover.inbox.contract import (
     DEFAULT_TEAM,
@@ -15,6 +15,8 @@ from rasa_handover.inbox.contract import (
 )
 from rasa_handover.responses import (
     UTTER_ALTERNATIVES,
+    UTTER_ALTERNATIVES_CALLBACK,
+    UTTER_ALTERNATIVES_MESSAGE,
     UTTER_CONNECTING,
     UTTER_DELAYED,
     UTTER_FAILED,
@@ -23,11 +25,15 @@ from rasa_handover.responses import (
     UTTER_QUEUED,
     UTTER_WAIT,
     UTTER_WAIT_UPDATE,
+    UTTER_WAITING_ACK,
     fill,
 )
 
 # Offer email / callback when the estimated wait is at least this long.
 ALTERNATIVES_AFTER_SECONDS = 180
+# The inbox's names of the alternatives (`alternatives` of a ticket).
+ALTERNATIVE_CALLBACK = "callback"
+ALTERNATIVE_EMAIL = "email"
 
 Message = Dict[str, Any]
 
@@ -82,18 +88,69 @@ def acknowledgement(
     values = ticket_values(ticket, extra)
     reason = ticket.get("no_agent_reason")
     names: List[str]
+    offer = False
     if reason == NO_AGENT_OUTSIDE_HOURS:
-        names = [UTTER_OUTSIDE_HOURS]
+        names, offer = [UTTER_OUTSIDE_HOURS], True
     elif reason == NO_AGENT_NOBODY_ONLINE:
-        names = [UTTER_NOBODY_ONLINE]
+        names, offer = [UTTER_NOBODY_ONLINE], True
     else:
         names = [UTTER_CONNECTING if ticket.get("agent_name") else UTTER_QUEUED]
         wait = int(ticket.get("estimated_wait_seconds") or 0)
         if wait > 0 and values["wait_text"]:
             names.append(UTTER_WAIT)
-        if wait >= ALTERNATIVES_AFTER_SECONDS:
-            names.append(UTTER_ALTERNATIVES)
-    return [m for name in names if (m := _message(templates, name, values))]
+        offer = wait >= ALTERNATIVES_AFTER_SECONDS
+    messages = [m for name in names if (m := _message(templates, name, values))]
+    if offer:
+        messages += alternatives(ticket.get("alternatives") or (), templates, extra)
+    return messages
+
+
+def offers_alternatives(ticket: Mapping[str, Any]) -> bool:
+    """Whether `acknowledgement(ticket, ...)` offers the alternatives."""
+    if ticket.get("no_agent_reason") in (
+        NO_AGENT_OUTSIDE_HOURS,
+        NO_AGENT_NOBODY_ONLINE,
+    ):
+        return bool(ticket.get("alternatives"))
+    wait = int(ticket.get("estimated_wait_seconds") or 0)
+    return wait >= ALTERNATIVES_AFTER_SECONDS and bool(ticket.get("alternatives"))
+
+
+def alternatives(
+    offered: Iterable[str],
+    templates: Mapping[str, Mapping[str, Any]],
+    extra: Optional[Mapping[str, Any]] = None,
+) -> List[Message]:
+    """The offer of what the inbox provides instead of waiting, if anything.
+
+    `utter_handover_alternatives` offers both a callback and a message answered
+    by email, `..._callback` / `..._message` one of them; an inbox that offers
+    neither (no `callback` in its `alternatives`, no `email:` settings) makes
+    the bot offer nothing.
+    """
+    available = set(offered)
+    callback = ALTERNATIVE_CALLBACK in available
+    email = ALTERNATIVE_EMAIL in available
+    if callback and email:
+        name = UTTER_ALTERNATIVES
+    elif callback:
+        name = UTTER_ALTERNATIVES_CALLBACK
+    elif email:
+        name = UTTER_ALTERNATIVES_MESSAGE
+    else:
+        return []
+    message = _message(templates, name, dict(extra or {}))
+    return [message] if message else []
+
+
+def waiting_ack(
+    ticket: Mapping[str, Any],
+    templates: Mapping[str, Mapping[str, Any]],
+    extra: Optional[Mapping[str, Any]] = None,
+) -> List[Message]:
+    """The waiting room's acknowledgement of a customer's message."""
+    message = _message(templates, UTTER_WAITING_ACK, ticket_values(ticket, extra))
+    return [message] if message else []
 
 
 def delayed(

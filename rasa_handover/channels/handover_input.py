@@ -4,6 +4,8 @@
 # credentials.yml
 rasa_handover.channels.HandoverInput:
   support_email: help@example.com   # offered as an alternative to waiting
+  waiting_ack_seconds: 30            # acknowledge a waiting customer at most this often
+  offer_alternatives_seconds: 120    # offer callback / message again (0: once)
   # inbox_url: http://inbox:5010/webhooks/handover/inbox   # standalone inbox
   # shared_secret: ${HANDOVER_SHARED_SECRET}               # HMAC for it
 ```
@@ -62,6 +64,10 @@ from rasa_handover.channels.relay import (
     RETRY_INTERVAL_SECONDS,
     HandoverRelay,
 )
+from rasa_handover.channels.waiting_room import (
+    OFFER_ALTERNATIVES_SECONDS,
+    WAITING_ACK_SECONDS,
+)
 from rasa_handover.constants import SLOT_HANDOVER_ACTIVE
 from rasa_handover.inbox.contract import CHANNEL_EVENTS_PATH, read_notification
 
@@ -92,6 +98,8 @@ _KNOWN_CREDENTIALS = {
     "metadata_key": "metadata",
     "retry_interval": RETRY_INTERVAL_SECONDS,
     "notify_after_failures": NOTIFY_AFTER_FAILURES,
+    "waiting_ack_seconds": WAITING_ACK_SECONDS,
+    "offer_alternatives_seconds": OFFER_ALTERNATIVES_SECONDS,
 }
 
 
@@ -144,6 +152,8 @@ class HandoverInput(InputChannel):
         metadata_key: str = "metadata",
         retry_interval: float = RETRY_INTERVAL_SECONDS,
         notify_after_failures: int = NOTIFY_AFTER_FAILURES,
+        waiting_ack_seconds: float = WAITING_ACK_SECONDS,
+        offer_alternatives_seconds: float = OFFER_ALTERNATIVES_SECONDS,
     ) -> None:
         """Creates the channel (see the module docstring for the credentials)."""
         self.inbox_url = inbox_url
@@ -176,6 +186,8 @@ class HandoverInput(InputChannel):
             callback_url,
             retry_interval,
             notify_after_failures,
+            _seconds(waiting_ack_seconds, "waiting_ack_seconds"),
+            _seconds(offer_alternatives_seconds, "offer_alternatives_seconds"),
         )
 
     # --- Output. -----------------------------------------------------------------
@@ -391,6 +403,16 @@ class HandoverInput(InputChannel):
             await self.relay.handle_customer_message(
                 message.text, message.sender_id, output, message.metadata
             )
+
+
+def _seconds(value: Any, key: str) -> float:
+    """A credentials.yml duration, or a ValueError saying what to write."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ValueError(
+            f"rasa_handover.channels.HandoverInput: `{key}` must be a number of "
+            f"seconds >= 0, got {value!r} (see docs/channel.md)."
+        )
+    return float(value)
 
 
 def _bad_request(message: str, field: str) -> HTTPResponse:

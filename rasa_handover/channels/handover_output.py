@@ -32,6 +32,9 @@ class HandoverOutput(OutputChannel):
         """Sends through `inner`; hands plugin messages to `on_plugin_message`."""
         self.inner = inner
         self.on_plugin_message = on_plugin_message
+        # How many messages reached the customer through this wrapper (the
+        # waiting room answers a waiting customer only when the bot did not).
+        self.sent = 0
 
     async def send_custom_json(
         self, recipient_id: str, json_message: Dict[str, Any], **kwargs: Any
@@ -42,24 +45,28 @@ class HandoverOutput(OutputChannel):
                 recipient_id, json_message[MESSAGE_KEY], self.inner
             )
             return
+        self.sent += 1
         await self.inner.send_custom_json(recipient_id, json_message, **kwargs)
 
     async def send_text_message(
         self, recipient_id: str, text: str, **kwargs: Any
     ) -> None:
         """Passes through."""
+        self.sent += 1
         await self.inner.send_text_message(recipient_id, text, **kwargs)
 
     async def send_image_url(
         self, recipient_id: str, image: str, **kwargs: Any
     ) -> None:
         """Passes through."""
+        self.sent += 1
         await self.inner.send_image_url(recipient_id, image, **kwargs)
 
     async def send_attachment(
         self, recipient_id: str, attachment: str, **kwargs: Any
     ) -> None:
         """Passes through."""
+        self.sent += 1
         await self.inner.send_attachment(recipient_id, attachment, **kwargs)
 
     async def send_text_with_buttons(
@@ -70,6 +77,7 @@ class HandoverOutput(OutputChannel):
         **kwargs: Any,
     ) -> None:
         """Passes through."""
+        self.sent += 1
         await self.inner.send_text_with_buttons(recipient_id, text, buttons, **kwargs)
 
     async def send_quick_replies(
@@ -80,10 +88,12 @@ class HandoverOutput(OutputChannel):
         **kwargs: Any,
     ) -> None:
         """Passes through."""
+        self.sent += 1
         await self.inner.send_quick_replies(recipient_id, text, quick_replies, **kwargs)
 
     async def send_elements(
         self, recipient_id: str, elements: Any, **kwargs: Any
     ) -> None:
         """Passes through."""
+        self.sent += 1
         await self.inner.send_elements(recipient_id, elements, **kwargs)

@@ -17,6 +17,7 @@ from rasa_handover.inbox.contract import (
     PATH_CHANNEL_MESSAGES,
     PATH_CHANNEL_TICKETS,
     RELAYED,
+    RELAYED_TICKET,
     notification,
     read_notification,
 )
@@ -92,6 +93,14 @@ class InboxClient(Protocol):
     async def relay(self, conversation_id: str, text: str) -> bool:
         """Adds a customer message to the open ticket; False if there is none."""
 
+    async def relay_message(
+        self, conversation_id: str, text: str
+    ) -> Optional[Dict[str, Any]]:
+        """Like `relay`; returns the ticket's `TicketView` (None: no open ticket).
+
+        An inbox older than the waiting room answers `{}`: relayed, view unknown.
+        """
+
     async def schedule_callback(
         self,
         conversation_id: str,
@@ -130,12 +139,17 @@ class EmbeddedInboxClient:
 
     async def relay(self, conversation_id: str, text: str) -> bool:
         """Adds a customer message to the open ticket; False if there is none."""
+        return await self.relay_message(conversation_id, text) is not None
+
+    async def relay_message(
+        self, conversation_id: str, text: str
+    ) -> Optional[Dict[str, Any]]:
+        """Adds a customer message to the open ticket; returns the ticket's view."""
         try:
-            return bool(
-                await self.service.relay_customer_message(conversation_id, text)
-            )
+            view = await self.service.relay_and_view(conversation_id, text)
         except Exception as error:
             raise inbox_error(error) from error
+        return None if view is None else dict(view.to_dict())
 
     async def schedule_callback(
         self,
@@ -235,13 +249,22 @@ class HttpInboxClient:
 
     async def relay(self, conversation_id: str, text: str) -> bool:
         """Adds a customer message to the open ticket; False if there is none."""
+        return await self.relay_message(conversation_id, text) is not None
+
+    async def relay_message(
+        self, conversation_id: str, text: str
+    ) -> Optional[Dict[str, Any]]:
+        """Adds a customer message to the open ticket; returns the ticket's view."""
         # 404: the conversation has no open handover, the common case.
         answer = await self._post(
             PATH_CHANNEL_MESSAGES,
             {"conversation_id": conversation_id, "text": text},
             not_found={RELAYED: False},
         )
-        return bool(answer.get(RELAYED))
+        if not answer.get(RELAYED):
+            return None
+        ticket = answer.get(RELAYED_TICKET)
+        return dict(ticket) if isinstance(ticket, dict) else {}
 
     async def schedule_callback(
         self,

@@ -5,7 +5,9 @@
   alternatives).
 * A customer message while a human owns the conversation is relayed to the
   ticket, and still goes to Rasa (the tracker records it; the policy keeps the
-  bot silent).
+  bot silent). While nobody has answered yet, the waiting room
+  (`waiting_room.WaitingRoom`) acknowledges it, tells a grown wait and offers
+  the alternatives again after a while.
 * An inbox event reaches the customer: an agent's reply, an assignment after
   queueing, a grown wait; a resolution hands the conversation back to Rasa
   (`/handover_resolved`).
@@ -18,7 +20,7 @@ creates one `HandoverRelay` and hands it every message.
 
 import asyncio
 import logging
-from typing import Any, Awaitable, Callable, Dict, Iterable, Optional, Set
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Set
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
 
@@ -37,6 +39,12 @@ from rasa_handover.channels.outbox import (
     Outbox,
     OutboxItem,
 )
+from rasa_handover.channels.waiting_room import (
+    OFFER,
+    OFFER_ALTERNATIVES_SECONDS,
+    WAITING_ACK_SECONDS,
+    WaitingRoom,
+)
 from rasa_handover.constants import (
     INTENT_HANDOVER_RESOLVED,
     METADATA_AGENT_NAME,
@@ -44,6 +52,7 @@ from rasa_handover.constants import (
     OUTCOME_EXPIRED,
 )
 from rasa_handover.inbox.contract import (
+    EVENT_ACCEPTED,
     EVENT_ASSIGNED,
     EVENT_EXPIRED,
     EVENT_MESSAGE,
@@ -53,11 +62,17 @@ from rasa_handover.inbox.contract import (
     MESSAGE_HANDOVER,
     PAYLOAD_CALLBACK_URL,
     RELAYED,
+    RELAYED_TICKET,
     SENDER_AGENT,
 )
 from rasa_handover.limits import MAX_TRACKED_CONVERSATIONS as MAX_TRACKED
 from rasa_handover.redaction import redact_customer_message
-from rasa_handover.responses import UTTER_CALLBACK_SCHEDULED, UTTER_CONNECTING, fill
+from rasa_handover.responses import (
+    UTTER_CALLBACK_SCHEDULED,
+    UTTER_CONNECTING,
+    UTTER_WAIT_UPDATE,
+    fill,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +98,8 @@ class HandoverRelay:
         callback_url: Optional[str] = None,
         retry_interval: float = RETRY_INTERVAL_SECONDS,
         notify_after_failures: int = NOTIFY_AFTER_FAILURES,
+        waiting_ack_seconds: float = WAITING_ACK_SECONDS,
+        offer_alternatives_seconds: float = OFFER_ALTERNATIVES_SECONDS,
     ) -> None:
         """Creates the relay; the transport sets `client`, `outbox`, `on_new_message`.
 
@@ -94,6 +111,10 @@ class HandoverRelay:
             callback_url: The channel's event webhook, for a standalone inbox.
             retry_interval: Seconds between outbox rounds.
             notify_after_failures: Failed deliveries before the customer is told.
+            waiting_ack_seconds: A waiting customer's messages are acknowledged
+                at most this often.
+            offer_alternatives_seconds: A waiting customer is offered the
+                alternatives again this often (0: only once).
 
         """
         self.channel_name = channel_name
@@ -115,6 +136,7 @@ class HandoverRelay:
         # an assignment is announced once (the acknowledgement may already have).
         self._announced_agent: LruDict[str, Optional[str]] = LruDict(MAX_TRACKED)
         self._requesting: Set[str] = set()
+        self.waiting_room = WaitingRoom(waiting_ack_seconds, offer_alternatives_seconds)
 
     def output(self, inner: OutputChannel) -> HandoverOutput:
         """`inner`, with the plugin's messages handed to this relay."""
@@ -163,7 +185,13 @@ class HandoverRelay:
         conversation_id: str,
         body: Dict[str, Any],
         output: OutputChannel,
-    ) -> None:
+    ) -> Optional[Dict[str, Any]]:
+        """Delivers now and acknowledges, or keeps it in the outbox.
+
+        Returns:
+            The inbox's answer if delivered now, else None.
+
+        """
         assert self.outbox is not None, "the channel's server has not started"
         if self.outbox.has_pending(conversation_id):
             # Earlier requests of this conversation are still undelivered: keep
@@ -171,7 +199,7 @@ class HandoverRelay:
             self.outbox.add(kind, conversation_id, body)
             if kind != KIND_RELAY:
                 await self._tell(output, conversation_id, customer_messages.delayed)
-            return
+            return None
         self._requesting.add(conversation_id)
         problem: Optional[Exception] = None
         try:
@@ -182,7 +210,8 @@ class HandoverRelay:
             self._requesting.discard(conversation_id)
         if problem is None:
             await self._acknowledge(kind, conversation_id, body, answer, output)
-        elif isinstance(problem, InboxUnavailableError):
+            return answer
+        if isinstance(problem, InboxUnavailableError):
             logger.warning(
                 f"The inbox is unavailable ({problem}); the {kind} of conversation "
                 f"'{conversation_id}' is kept in the outbox and retried."
@@ -196,6 +225,7 @@ class HandoverRelay:
                 f"{problem}. The customer is offered the alternatives."
             )
             await self._tell(output, conversation_id, customer_messages.failed)
+        return None
 
     async def _deliver(
         self, kind: str, conversation_id: str, body: Dict[str, Any]
@@ -209,7 +239,8 @@ class HandoverRelay:
             return await self.client.schedule_callback(
                 conversation_id, body.get("when"), body.get("contact"), body["payload"]
             )
-        return {RELAYED: await self.client.relay(conversation_id, body["text"])}
+        ticket = await self.client.relay_message(conversation_id, body["text"])
+        return {RELAYED: ticket is not None, RELAYED_TICKET: ticket}
 
     async def _acknowledge(
         self,
@@ -229,7 +260,15 @@ class HandoverRelay:
                     answer, templates, self._extra_values()
                 ),
             )
+            self.waiting_room.entered(
+                conversation_id,
+                str(answer.get("status") or ""),
+                answer.get("estimated_wait_seconds"),
+                answer.get("alternatives") or [],
+                customer_messages.offers_alternatives(answer),
+            )
         elif kind == KIND_CALLBACK:
+            self.waiting_room.forget(conversation_id)
             template = templates.get(UTTER_CALLBACK_SCHEDULED)
             if template and template.get("text"):
                 values = {
@@ -250,31 +289,73 @@ class HandoverRelay:
         output: OutputChannel,
         metadata: Optional[Dict[str, Any]],
     ) -> None:
-        """Relays the message to an open ticket, then hands it to Rasa."""
+        """Relays the message to an open ticket, then hands it to Rasa.
+
+        A waiting customer whom the bot left unanswered (the policy keeps it
+        silent) hears from the waiting room instead.
+        """
         assert self.on_new_message is not None, "the blueprint has not been built"
-        await self.relay_to_inbox(sender_id, text)
+        ticket = await self.relay_to_inbox(sender_id, text)
+        bot_output = self.output(output)
         await self.on_new_message(
             UserMessage(
                 text,
-                self.output(output),
+                bot_output,
                 sender_id,
                 input_channel=self.channel_name,
                 metadata=metadata,
             )
         )
+        if ticket and not bot_output.sent:
+            await self._answer_waiting(sender_id, ticket, output)
 
-    async def relay_to_inbox(self, conversation_id: str, text: str) -> None:
-        """Relays a customer message to the open ticket while a human owns it."""
+    async def relay_to_inbox(
+        self, conversation_id: str, text: str
+    ) -> Optional[Dict[str, Any]]:
+        """Relays a customer message to the open ticket while a human owns it.
+
+        Returns:
+            The ticket's view when the inbox took the message now (None: no
+            open ticket, nothing relayed, or kept in the outbox).
+
+        """
         if not text or text.startswith(HANDBACK_TEXT):
-            return
+            return None
         if not await self.handover_active(conversation_id):
-            return
-        await self._deliver_or_queue(
+            return None
+        answer = await self._deliver_or_queue(
             KIND_RELAY,
             conversation_id,
             {"text": redact_customer_message(text)},
             self.customer_output(),
         )
+        if answer is None or not answer.get(RELAYED):
+            return None
+        ticket = answer.get(RELAYED_TICKET)
+        return ticket if isinstance(ticket, dict) else None
+
+    async def _answer_waiting(
+        self, conversation_id: str, ticket: Dict[str, Any], output: OutputChannel
+    ) -> None:
+        """The waiting room's answer: acknowledgement, grown wait, alternatives."""
+        offered = ticket.get("alternatives") or []
+        said = self.waiting_room.answer(
+            conversation_id,
+            str(ticket.get("status") or ""),
+            ticket.get("estimated_wait_seconds"),
+            offered,
+        )
+        templates = self._templates.get(conversation_id, {})
+        extra = self._extra_values()
+        messages: List[Dict[str, Any]] = []
+        for name in said:
+            if name == OFFER:
+                messages += customer_messages.alternatives(offered, templates, extra)
+            elif name == UTTER_WAIT_UPDATE:
+                messages += customer_messages.wait_update(ticket, templates, extra)
+            else:
+                messages += customer_messages.waiting_ack(ticket, templates, extra)
+        await _send_all(output, conversation_id, messages)
 
     # --- Events from the inbox (agent replies, assignment, resolution). ------------
 
@@ -295,6 +376,7 @@ class HandoverRelay:
         data = event.get("data") or {}
         output = self.customer_output()
         agent_name = data.get("agent_name") or ticket.get("agent_name")
+        self._waiting_room_event(conversation_id, kind, data, ticket)
         if kind == EVENT_MESSAGE and data.get("sender") == SENDER_AGENT:
             await output.send_text_message(
                 conversation_id,
@@ -342,6 +424,45 @@ class HandoverRelay:
         await self.handle_customer_message(
             HANDBACK_TEXT, conversation_id, output, metadata
         )
+
+    def _waiting_room_event(
+        self,
+        conversation_id: str,
+        kind: Optional[str],
+        data: Dict[str, Any],
+        ticket: Dict[str, Any],
+    ) -> None:
+        """Who still waits: an agent's word, a callback or the end lets them out."""
+        if kind == EVENT_MESSAGE and data.get("sender") == SENDER_AGENT:
+            self.waiting_room.forget(conversation_id)
+        elif kind in (EVENT_ASSIGNED, EVENT_ACCEPTED, EVENT_QUEUED):
+            self.waiting_room.status_changed(
+                conversation_id, str(ticket.get("status") or "")
+            )
+            if kind == EVENT_QUEUED and data.get("wait_text"):
+                self.waiting_room.heard_wait(
+                    conversation_id, ticket.get("estimated_wait_seconds")
+                )
+        elif kind in (EVENT_RESOLVED, EVENT_EXPIRED):
+            self.waiting_room.forget(conversation_id)
+
+    async def offer_alternatives_again(self) -> int:
+        """Offers the alternatives to customers who have waited long enough.
+
+        Returns:
+            How many customers were offered them.
+
+        """
+        offered = 0
+        for conversation_id, alternatives in self.waiting_room.due_offers():
+            messages = customer_messages.alternatives(
+                alternatives,
+                self._templates.get(conversation_id, {}),
+                self._extra_values(),
+            )
+            await _send_all(self.customer_output(), conversation_id, messages)
+            offered += bool(messages)
+        return offered
 
     async def _announce_agent(
         self,
@@ -444,6 +565,10 @@ class HandoverRelay:
                 await self.retry_outbox()
             except Exception:  # keep retrying whatever one round ran into
                 logger.exception("rasa-handover: outbox retry round failed.")
+            try:
+                await self.offer_alternatives_again()
+            except Exception:  # a customer gone away must not stop the others
+                logger.exception("rasa-handover: offering alternatives failed.")
             await asyncio.sleep(self.retry_interval)
 
     # --- Telling the customer. -------------------------------------------------------

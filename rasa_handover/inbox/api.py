@@ -45,6 +45,7 @@ from rasa_handover.inbox.contract import (
     PATH_CHANNEL_MESSAGES,
     PATH_CHANNEL_TICKETS,
     RELAYED,
+    RELAYED_TICKET,
 )
 from rasa_handover.inbox.errors import (
     ConflictError,
@@ -509,14 +510,17 @@ class _InboxApi:
         body = _body(request)
         conversation_id = _text(body, "conversation_id", MAX_CONVERSATION_ID_CHARS)
         text = _text(body, "text")
-        relayed = await self.service.relay_customer_message(conversation_id, text)
-        if not relayed:
+        view = await self.service.relay_and_view(conversation_id, text)
+        if view is None:
             raise ApiError(
                 HTTP_NOT_FOUND,
                 f"conversation '{conversation_id}' has no open handover",
                 "conversation_id",
             )
-        return json_response({RELAYED: True}, status=HTTP_CREATED)
+        # The ticket's view: the channel's waiting room reads status and wait.
+        return json_response(
+            {RELAYED: True, RELAYED_TICKET: view.to_dict()}, status=HTTP_CREATED
+        )
 
     async def channel_pending(self, request: Request) -> HTTPResponse:
         self._check_signature(request)

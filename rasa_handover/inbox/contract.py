@@ -78,6 +78,8 @@ PATH_CHANNEL_CALLBACKS = "/api/channel/callbacks"
 # The answer to a relayed customer message: `{"relayed": true}`; a conversation
 # without an open handover is answered with 404 instead.
 RELAYED = "relayed"
+# ... with the ticket's view under this key (status, wait: the waiting room).
+RELAYED_TICKET = "ticket"
 
 # --- Inbox -> channel. --------------------------------------------------------------
 # The channel's webhook for lifecycle events, relative to `/webhooks/<channel>`.
@@ -149,6 +151,7 @@ __all__ = [
     "PATH_CHANNEL_TICKETS",
     "PAYLOAD_CALLBACK_URL",
     "RELAYED",
+    "RELAYED_TICKET",
     "REQUEUE_AGENT_AWAY",
     "REQUEUE_AGENT_OFFLINE",
     "SENDERS",

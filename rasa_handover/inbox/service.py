@@ -266,12 +266,30 @@ class InboxService:
             ValidationError: empty text.
 
         """
+        return await self.relay_and_view(conversation_id, text) is not None
+
+    async def relay_and_view(
+        self, conversation_id: str, text: str
+    ) -> Optional[TicketView]:
+        """Adds a customer's message to their open ticket; returns the ticket's view.
+
+        The channel's waiting room reads the view (status, wait) to decide
+        whether the customer hears an acknowledgement.
+
+        Returns:
+            None if the conversation has no open ticket (the bot should answer).
+
+        Raises:
+            ValidationError: empty text.
+
+        """
         ticket = await self.store.active_ticket_for_conversation(conversation_id)
         if ticket is None:
-            return False
+            return None
         change = await self.store.add_message(ticket.id, SENDER_CUSTOMER, text)
         await self._events.publish(change)
-        return True
+        current = await self.store.require_ticket(ticket.id)
+        return await self.view(current, created=False)
 
     async def schedule_callback(
         self,
