@@ -14,7 +14,10 @@ or import them from your own actions package (`from rasa_handover.actions import
 - `action_offer_handover` asks whether the customer wants a person.
 - `action_handover_clarify` asks once what an unclear turn meant.
 - `action_handback` greets the customer back when the agent resolves.
-- `action_schedule_callback` arranges a callback when nobody is available.
+- `action_schedule_callback` books the callback `handover_callback_form`
+  collected (`validate_handover_callback_form` reads contact and time).
+- `action_handover_leave_message` leaves a message answered by e-mail
+  (`handover_message_form`, `validate_handover_message_form`).
 
 Configuration (optional): a YAML file named by the environment variable
 `RASA_HANDOVER_CONFIG`, with `payload:` (see docs/payload.md) and `summariser:`.
@@ -22,28 +25,44 @@ Configuration (optional): a YAML file named by the environment variable
 
 import logging
 import os
+from datetime import datetime
 from functools import lru_cache
-from typing import Any, Dict, Iterable, List, Mapping, Optional
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
 
 import yaml
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
+from rasa_handover.callback_details import (
+    find_contact,
+    find_email,
+    parse_callback_time,
+)
 from rasa_handover.constants import (
     ACTION_CLARIFY,
     ACTION_HANDBACK,
     ACTION_HANDOVER,
+    ACTION_LEAVE_MESSAGE,
     ACTION_OFFER_HANDOVER,
     ACTION_SCHEDULE_CALLBACK,
+    FORM_CALLBACK,
+    FORM_MESSAGE,
+    MESSAGE_ASYNC,
     MESSAGE_CALLBACK,
     MESSAGE_HANDOVER,
     MESSAGE_KEY,
     METADATA_AGENT_NAME,
     METADATA_OUTCOME,
     OUTCOME_EXPIRED,
+    SLOT_CALLBACK_CONTACT,
+    SLOT_CALLBACK_DUE,
+    SLOT_CALLBACK_TIME,
     SLOT_HANDOVER_ACTIVE,
+    SLOT_HANDOVER_EMAIL,
     SLOT_HANDOVER_EVIDENCE,
+    SLOT_HANDOVER_MESSAGE,
     SLOT_HANDOVER_OFFERED,
     SLOT_HANDOVER_REASON,
     SLOT_HANDOVER_TURN,
@@ -62,7 +81,12 @@ from rasa_handover.responses import (
     UTTER_ASK_CALLBACK,
     UTTER_CALLBACK_SCHEDULED,
     UTTER_HANDBACK,
+    UTTER_INVALID_CONTACT,
+    UTTER_INVALID_EMAIL,
+    UTTER_INVALID_TIME,
+    UTTER_MESSAGE_LEFT,
     UTTER_OFFER,
+    UTTER_REPLIED_WHILE_AWAY,
     clarify_message,
     pick_templates,
 )
@@ -73,8 +97,8 @@ logger = logging.getLogger(__name__)
 
 CONFIG_ENV = "RASA_HANDOVER_CONFIG"
 # Slots that may hold a callback's time and contact, in order of preference.
-CALLBACK_TIME_SLOTS = ("callback_time", "time")
-CALLBACK_CONTACT_SLOTS = ("callback_contact", "phone", "phone_number", "email")
+CALLBACK_TIME_SLOTS = (SLOT_CALLBACK_TIME, "time")
+CALLBACK_CONTACT_SLOTS = (SLOT_CALLBACK_CONTACT, "phone", "phone_number", "email")
 
 
 @lru_cache(maxsize=1)
@@ -255,6 +279,7 @@ class ActionScheduleCallback(Action):
                     "type": MESSAGE_CALLBACK,
                     "conversation_id": tracker.sender_id,
                     "when": when,
+                    "due_at": tracker.get_slot(SLOT_CALLBACK_DUE),
                     "contact": contact,
                     "payload": await _payload(
                         tracker, domain, handover_attempt(tracker.events)
@@ -265,7 +290,8 @@ class ActionScheduleCallback(Action):
                 }
             }
         )
-        return []
+        # The ticket leaves the queue: the bot talks again until the call.
+        return [SlotSet(SLOT_HANDOVER_ACTIVE, False)]
 
 
 async def _payload(
@@ -334,10 +360,153 @@ class ActionHandoverClarify(Action):
         return []
 
 
+# --- The alternatives to waiting: callback and message forms. -----------------
+
+# Slots of the bot that may already hold the customer's e-mail address.
+KNOWN_EMAIL_SLOTS = ("email", "customer_email")
+
+Clock = Callable[[], datetime]
+
+
+def local_now() -> datetime:
+    """Now, in the action server's local time zone."""
+    return datetime.now().astimezone()
+
+
+def _text(tracker: Tracker) -> str:
+    return str((tracker.latest_message or {}).get("text") or "")
+
+
+def _asked_for(tracker: Tracker, slot: str) -> bool:
+    return tracker.get_slot("requested_slot") == slot
+
+
+class ValidateHandoverCallbackForm(FormValidationAction):
+    """Reads the callback's contact and time; asks again when unclear."""
+
+    clock: Clock = staticmethod(local_now)
+
+    def name(self) -> str:
+        """The validation action of `handover_callback_form`."""
+        return f"validate_{FORM_CALLBACK}"
+
+    async def extract_callback_contact(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        """A phone number or e-mail address in the latest message."""
+        if tracker.get_slot(SLOT_CALLBACK_CONTACT):
+            return {}
+        contact = find_contact(_text(tracker))
+        if contact is not None:
+            return {SLOT_CALLBACK_CONTACT: contact.value}
+        if _asked_for(tracker, SLOT_CALLBACK_CONTACT):
+            # Said why, and set to None: the form asks again (an empty answer
+            # would make Rasa reject the form and drop this message).
+            dispatcher.utter_message(response=UTTER_INVALID_CONTACT)
+            return {SLOT_CALLBACK_CONTACT: None}
+        return {}
+
+    async def extract_callback_time(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        """When to call, read from the latest message."""
+        if tracker.get_slot(SLOT_CALLBACK_TIME):
+            return {}
+        when = parse_callback_time(_text(tracker), self.clock())
+        if when is not None:
+            return {
+                SLOT_CALLBACK_TIME: when.text,
+                SLOT_CALLBACK_DUE: when.due.isoformat(timespec="minutes"),
+            }
+        if _asked_for(tracker, SLOT_CALLBACK_TIME):
+            # Said why, and set to None: the form asks again (an empty answer
+            # would make Rasa reject the form and drop this message).
+            dispatcher.utter_message(response=UTTER_INVALID_TIME)
+            return {SLOT_CALLBACK_TIME: None}
+        return {}
+
+
+class ValidateHandoverMessageForm(FormValidationAction):
+    """The reply address: the bot's own if known, else asked and checked."""
+
+    def name(self) -> str:
+        """The validation action of `handover_message_form`."""
+        return f"validate_{FORM_MESSAGE}"
+
+    async def extract_handover_email(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        """The bot's known address, or one in the latest message."""
+        if tracker.get_slot(SLOT_HANDOVER_EMAIL):
+            return {}
+        for slot in KNOWN_EMAIL_SLOTS:
+            known = find_email(str(tracker.get_slot(slot) or ""))
+            if known is not None:
+                return {SLOT_HANDOVER_EMAIL: known.value}
+        found = find_email(_text(tracker))
+        if found is not None:
+            return {SLOT_HANDOVER_EMAIL: found.value}
+        if _asked_for(tracker, SLOT_HANDOVER_EMAIL):
+            # Said why, and set to None: the form asks again (an empty answer
+            # would make Rasa reject the form and drop this message).
+            dispatcher.utter_message(response=UTTER_INVALID_EMAIL)
+            return {SLOT_HANDOVER_EMAIL: None}
+        return {}
+
+
+class ActionHandoverLeaveMessage(Action):
+    """Leaves the customer's message for the team, answered by e-mail."""
+
+    def name(self) -> str:
+        """The action's name in the domain."""
+        return ACTION_LEAVE_MESSAGE
+
+    async def run(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: Dict[str, Any],
+    ) -> List[EventType]:
+        """Emits the async request for the channel and confirms in one sentence.
+
+        Returns:
+            `handover_active` false: the bot talks again while the team answers
+            by e-mail.
+
+        """
+        email = tracker.get_slot(SLOT_HANDOVER_EMAIL)
+        if not email:
+            dispatcher.utter_message(response=UTTER_INVALID_EMAIL)
+            return []
+        dispatcher.utter_message(
+            json_message={
+                MESSAGE_KEY: {
+                    "type": MESSAGE_ASYNC,
+                    "conversation_id": tracker.sender_id,
+                    "email": email,
+                    "message": tracker.get_slot(SLOT_HANDOVER_MESSAGE),
+                    "payload": await _payload(
+                        tracker, domain, handover_attempt(tracker.events)
+                    ),
+                    "responses": _templates(
+                        tracker, domain, [UTTER_MESSAGE_LEFT, UTTER_REPLIED_WHILE_AWAY]
+                    ),
+                }
+            }
+        )
+        return [
+            SlotSet(SLOT_HANDOVER_ACTIVE, False),
+            SlotSet(SLOT_HANDOVER_MESSAGE, None),
+        ]
+
+
 __all__ = [
     "ActionHandback",
     "ActionHandover",
     "ActionHandoverClarify",
+    "ActionHandoverLeaveMessage",
     "ActionOfferHandover",
     "ActionScheduleCallback",
+    "ValidateHandoverCallbackForm",
+    "ValidateHandoverMessageForm",
 ]

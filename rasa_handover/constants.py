@@ -33,6 +33,11 @@ ACTION_HANDBACK = "action_handback"
 ACTION_SCHEDULE_CALLBACK = "action_schedule_callback"
 # Asks the customer once what they meant before an unclear turn is handed over.
 ACTION_CLARIFY = "action_handover_clarify"
+ACTION_LEAVE_MESSAGE = "action_handover_leave_message"
+# The forms of the alternatives to waiting (domain.yml).
+FORM_CALLBACK = "handover_callback_form"
+FORM_MESSAGE = "handover_message_form"
+FORMS: Tuple[str, ...] = (FORM_CALLBACK, FORM_MESSAGE)
 # Rasa's own names, repeated so that pure modules need not import Rasa.
 ACTION_LISTEN = "action_listen"
 ACTION_SESSION_START = "action_session_start"
@@ -45,6 +50,10 @@ INTENT_AFFIRM = "affirm"
 INTENT_DENY = "deny"
 # The "Something else" button of the clarification: none of the guesses fit.
 INTENT_SOMETHING_ELSE = "handover_something_else"
+# "call me back" / "I'll leave a message": the alternatives to waiting.
+INTENT_CALLBACK = "handover_callback"
+INTENT_LEAVE_MESSAGE = "handover_leave_message"
+ALTERNATIVE_INTENTS: Tuple[str, ...] = (INTENT_CALLBACK, INTENT_LEAVE_MESSAGE)
 # What Rasa's FallbackClassifier predicts when NLU is unsure.
 INTENT_NLU_FALLBACK = "nlu_fallback"
 # Intents only the handover channel may send (on the inbox's behalf): a
@@ -64,6 +73,12 @@ SLOT_HANDOVER_EVIDENCE = "handover_evidence"
 SLOT_HANDOVER_TURN = "handover_turn"
 # True once the bot has offered a person in this conversation (offer once).
 SLOT_HANDOVER_OFFERED = "handover_offered"
+# The callback and message forms.
+SLOT_CALLBACK_TIME = "callback_time"
+SLOT_CALLBACK_DUE = "callback_due"
+SLOT_CALLBACK_CONTACT = "callback_contact"
+SLOT_HANDOVER_EMAIL = "handover_email"
+SLOT_HANDOVER_MESSAGE = "handover_message"
 # The default slot that marks high-value accounts.
 SLOT_ACCOUNT_TIER = "account_tier"
 
@@ -81,6 +96,8 @@ POLICY_SLOTS: Tuple[str, ...] = (
 MESSAGE_KEY = "rasa_handover"
 MESSAGE_HANDOVER = "handover"
 MESSAGE_CALLBACK = "callback"
+# A message left for the team, answered by e-mail.
+MESSAGE_ASYNC = "async_message"
 # Metadata of the `handover_resolved` message the channel sends on handback.
 METADATA_AGENT_NAME = "agent_name"
 METADATA_OUTCOME = "outcome"

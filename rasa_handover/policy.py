@@ -37,7 +37,11 @@ from rasa.shared.utils.io import raise_warning
 
 from rasa_handover.constants import (
     ACTION_HANDBACK,
+    ACTION_LEAVE_MESSAGE,
     ACTION_LISTEN,
+    ACTION_SCHEDULE_CALLBACK,
+    ALTERNATIVE_INTENTS,
+    FORMS,
     INTENT_HANDOVER_RESOLVED,
     POLICY_SLOTS,
     RASA_CONTROL_INTENTS,
@@ -147,6 +151,8 @@ class HandoverPolicy(Policy):
             self.settings.offer_action,
             self.settings.clarify_action,
             ACTION_HANDBACK,
+            ACTION_SCHEDULE_CALLBACK,
+            ACTION_LEAVE_MESSAGE,
         }
 
     def _table(self, declarations: Dict[str, IntentDeclaration]) -> Thresholds:
@@ -337,6 +343,13 @@ class HandoverPolicy(Policy):
         latest = view.latest_turn
         if latest is None or latest.intent in RASA_CONTROL_INTENTS:
             return self._abstain(domain)
+        if tracker.active_loop_name in FORMS or (
+            latest.intent in ALTERNATIVE_INTENTS and not _forms_missing(domain)
+        ):
+            # "Call me back" / "leave a message", also while waiting for an
+            # agent, and the answers to their forms (a phone number is no
+            # unclear turn): the bot's rules run the forms.
+            return self._abstain(domain)
 
         if tracker.get_slot(SLOT_HANDOVER_ACTIVE):
             if (
@@ -391,6 +404,11 @@ class HandoverPolicy(Policy):
 
     def _abstain(self, domain: Domain) -> PolicyPrediction:
         return self._prediction(self._default_predictions(domain))
+
+
+def _forms_missing(domain: Domain) -> bool:
+    """Whether the alternatives' forms are unavailable (not in the domain)."""
+    return not all(form in domain.form_names for form in FORMS)
 
 
 def _current_tuning(path: Any, persisted: Optional[TuningFile]) -> Optional[TuningFile]:

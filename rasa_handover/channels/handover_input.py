@@ -217,6 +217,16 @@ class HandoverInput(InputChannel):
         tracker = await store.retrieve(conversation_id)
         return bool(tracker is not None and tracker.get_slot(SLOT_HANDOVER_ACTIVE))
 
+    def _customer_present(self, conversation_id: str) -> bool:
+        """Whether the customer has the chat open (a socket in their room)."""
+        if self.sio is None:
+            return False
+        namespace = self.namespace or "/"
+        try:
+            return any(self.sio.manager.get_participants(namespace, conversation_id))
+        except (KeyError, ValueError):
+            return False
+
     # --- Set-up. -----------------------------------------------------------------
 
     def blueprint(
@@ -226,6 +236,7 @@ class HandoverInput(InputChannel):
         self.relay.on_new_message = on_new_message
         sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])
         self.sio = sio
+        self.relay.customer_present = self._customer_present
         webhook = SocketBlueprint(sio, self.socketio_path, "handover_webhook", __name__)
         self._mount_inbox(webhook)
         self._add_listeners(webhook)
@@ -377,6 +388,8 @@ class HandoverInput(InputChannel):
             await sio.emit(
                 "session_confirm", session_id, room=sid, namespace=self.namespace
             )
+            # Agents' replies e-mailed while the customer was away.
+            await self.relay.customer_returned(session_id, self.customer_output())
 
         @sio.on(self.user_message_evt, namespace=self.namespace)
         async def handle_message(sid: str, data: Dict) -> None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Optional, Prot
 
 from rasa_handover.inbox.contract import (
     PATH_CHANNEL_CALLBACKS,
+    PATH_CHANNEL_LEFT_MESSAGES,
     PATH_CHANNEL_MESSAGES,
     PATH_CHANNEL_TICKETS,
     RELAYED,
@@ -107,8 +108,18 @@ class InboxClient(Protocol):
         when: Optional[str],
         contact: Optional[str],
         payload: Dict[str, Any],
+        due_at: Optional[str] = None,
     ) -> Dict[str, Any]:
         """Creates a callback ticket; returns its `TicketView`."""
+
+    async def leave_message(
+        self,
+        conversation_id: str,
+        email: str,
+        message: Optional[str],
+        payload: Dict[str, Any],
+    ) -> Dict[str, Any]:
+        """Makes the ticket async (answered by e-mail); returns its `TicketView`."""
 
 
 class EmbeddedInboxClient:
@@ -157,10 +168,25 @@ class EmbeddedInboxClient:
         when: Optional[str],
         contact: Optional[str],
         payload: Dict[str, Any],
+        due_at: Optional[str] = None,
     ) -> Dict[str, Any]:
         """Creates an async (callback) ticket."""
         return await self._ticket(
-            self.service.schedule_callback(conversation_id, when, contact, payload)
+            self.service.schedule_callback(
+                conversation_id, when, contact, payload, due_at
+            )
+        )
+
+    async def leave_message(
+        self,
+        conversation_id: str,
+        email: str,
+        message: Optional[str],
+        payload: Dict[str, Any],
+    ) -> Dict[str, Any]:
+        """Makes the ticket async (answered by e-mail)."""
+        return await self._ticket(
+            self.service.leave_message(conversation_id, email, message, payload)
         )
 
     @staticmethod
@@ -272,6 +298,7 @@ class HttpInboxClient:
         when: Optional[str],
         contact: Optional[str],
         payload: Dict[str, Any],
+        due_at: Optional[str] = None,
     ) -> Dict[str, Any]:
         """Creates an async (callback) ticket."""
         return await self._post(
@@ -279,7 +306,26 @@ class HttpInboxClient:
             {
                 "conversation_id": conversation_id,
                 "when": when,
+                "due_at": due_at,
                 "contact": contact,
+                "payload": payload,
+            },
+        )
+
+    async def leave_message(
+        self,
+        conversation_id: str,
+        email: str,
+        message: Optional[str],
+        payload: Dict[str, Any],
+    ) -> Dict[str, Any]:
+        """Makes the ticket async (answered by e-mail)."""
+        return await self._post(
+            PATH_CHANNEL_LEFT_MESSAGES,
+            {
+                "conversation_id": conversation_id,
+                "email": email,
+                "message": message,
                 "payload": payload,
             },
         )

@@ -58,11 +58,13 @@ from rasa_handover.inbox.contract import (
     EVENT_MESSAGE,
     EVENT_QUEUED,
     EVENT_RESOLVED,
+    MESSAGE_ASYNC,
     MESSAGE_CALLBACK,
     MESSAGE_HANDOVER,
     PAYLOAD_CALLBACK_URL,
     RELAYED,
     RELAYED_TICKET,
+    REPLY_BY_EMAIL,
     SENDER_AGENT,
 )
 from rasa_handover.limits import MAX_TRACKED_CONVERSATIONS as MAX_TRACKED
@@ -70,6 +72,8 @@ from rasa_handover.redaction import redact_customer_message
 from rasa_handover.responses import (
     UTTER_CALLBACK_SCHEDULED,
     UTTER_CONNECTING,
+    UTTER_MESSAGE_LEFT,
+    UTTER_REPLIED_WHILE_AWAY,
     UTTER_WAIT_UPDATE,
     fill,
 )
@@ -80,6 +84,8 @@ logger = logging.getLogger(__name__)
 RETRY_INTERVAL_SECONDS = 1.0
 # Tell the customer about the trouble after this many failed deliveries.
 NOTIFY_AFTER_FAILURES = 3
+# The outbox kind of a message left for the team (answered by e-mail).
+KIND_ASYNC = MESSAGE_ASYNC
 # What the channel sends to Rasa when an agent resolves the ticket.
 HANDBACK_TEXT = f"/{INTENT_HANDOVER_RESOLVED}"
 
@@ -137,6 +143,13 @@ class HandoverRelay:
         self._announced_agent: LruDict[str, Optional[str]] = LruDict(MAX_TRACKED)
         self._requesting: Set[str] = set()
         self.waiting_room = WaitingRoom(waiting_ack_seconds, offer_alternatives_seconds)
+        # Conversations whose ticket is answered by e-mail, with the address.
+        self._replies_by_email: Dict[str, str] = {}
+        # Agents' e-mailed replies the customer was not in the chat to see,
+        # shown when they come back (`customer_returned`).
+        self._replied_while_away: Dict[str, List[Dict[str, Any]]] = {}
+        # Whether the customer has the chat open (the transport knows).
+        self.customer_present: Callable[[str], bool] = lambda _conversation: True
 
     def output(self, inner: OutputChannel) -> HandoverOutput:
         """`inner`, with the plugin's messages handed to this relay."""
@@ -155,7 +168,12 @@ class HandoverRelay:
         honestly that it is delayed; nothing is lost.
         """
         kind = message.get("type")
-        self._templates[conversation_id] = message.get("responses") or {}
+        # Added to what earlier requests brought (the handover's sentences are
+        # still needed after a callback or a message is left).
+        self._templates[conversation_id] = {
+            **self._templates.get(conversation_id, {}),
+            **(message.get("responses") or {}),
+        }
         if kind == MESSAGE_HANDOVER:
             body = {
                 "attempt": int(message.get("attempt") or 1),
@@ -165,10 +183,18 @@ class HandoverRelay:
         elif kind == MESSAGE_CALLBACK:
             body = {
                 "when": message.get("when"),
+                "due_at": message.get("due_at"),
                 "contact": message.get("contact"),
                 "payload": message.get("payload") or {},
             }
             await self._deliver_or_queue(KIND_CALLBACK, conversation_id, body, output)
+        elif kind == MESSAGE_ASYNC:
+            body = {
+                "email": message.get("email"),
+                "message": message.get("message"),
+                "payload": message.get("payload") or {},
+            }
+            await self._deliver_or_queue(KIND_ASYNC, conversation_id, body, output)
         else:
             logger.warning(
                 f"Ignoring a rasa_handover message of unknown type {kind!r}."
@@ -237,7 +263,18 @@ class HandoverRelay:
             )
         if kind == KIND_CALLBACK:
             return await self.client.schedule_callback(
-                conversation_id, body.get("when"), body.get("contact"), body["payload"]
+                conversation_id,
+                body.get("when"),
+                body.get("contact"),
+                body["payload"],
+                body.get("due_at"),
+            )
+        if kind == KIND_ASYNC:
+            return await self.client.leave_message(
+                conversation_id,
+                str(body.get("email") or ""),
+                body.get("message"),
+                body["payload"],
             )
         ticket = await self.client.relay_message(conversation_id, body["text"])
         return {RELAYED: ticket is not None, RELAYED_TICKET: ticket}
@@ -267,6 +304,15 @@ class HandoverRelay:
                 answer.get("alternatives") or [],
                 customer_messages.offers_alternatives(answer),
             )
+        elif kind == KIND_ASYNC:
+            self.waiting_room.forget(conversation_id)
+            self._replies_by_email[conversation_id] = str(body.get("email") or "")
+            template = templates.get(UTTER_MESSAGE_LEFT)
+            if template and template.get("text"):
+                values = {**self._extra_values(), "email": body.get("email") or ""}
+                await output.send_text_message(
+                    conversation_id, fill(str(template["text"]), values)
+                )
         elif kind == KIND_CALLBACK:
             self.waiting_room.forget(conversation_id)
             template = templates.get(UTTER_CALLBACK_SCHEDULED)
@@ -378,6 +424,7 @@ class HandoverRelay:
         agent_name = data.get("agent_name") or ticket.get("agent_name")
         self._waiting_room_event(conversation_id, kind, data, ticket)
         if kind == EVENT_MESSAGE and data.get("sender") == SENDER_AGENT:
+            self._keep_if_away(conversation_id, ticket, data, agent_name)
             await output.send_text_message(
                 conversation_id,
                 str(data.get("text") or ""),
@@ -424,6 +471,46 @@ class HandoverRelay:
         await self.handle_customer_message(
             HANDBACK_TEXT, conversation_id, output, metadata
         )
+
+    def _keep_if_away(
+        self,
+        conversation_id: str,
+        ticket: Dict[str, Any],
+        data: Dict[str, Any],
+        agent_name: Optional[str],
+    ) -> None:
+        """Keeps an e-mailed reply for a customer who is not in the chat now."""
+        details = ticket.get("callback") or {}
+        if details.get("kind") != REPLY_BY_EMAIL:
+            return
+        if self.customer_present(conversation_id):
+            return
+        template = self._templates.get(conversation_id, {}).get(
+            UTTER_REPLIED_WHILE_AWAY
+        )
+        away = self._replied_while_away.setdefault(conversation_id, [])
+        if not away and template and template.get("text"):
+            values = {
+                **self._extra_values(),
+                "agent_name": agent_name or "",
+                "email": details.get("contact") or "",
+            }
+            away.append({"text": fill(str(template["text"]), values)})
+        away.append(
+            {
+                "text": str(data.get("text") or ""),
+                "metadata": {"from": SENDER_AGENT, "agent_name": agent_name},
+            }
+        )
+
+    async def customer_returned(
+        self, conversation_id: str, output: OutputChannel
+    ) -> None:
+        """Shows the replies that were e-mailed while the customer was away."""
+        for message in self._replied_while_away.pop(conversation_id, []):
+            await output.send_text_message(
+                conversation_id, message["text"], **_metadata(message)
+            )
 
     def _waiting_room_event(
         self,
@@ -587,6 +674,10 @@ class HandoverRelay:
         await _send_all(
             output, conversation_id, messages(templates, self._extra_values())
         )
+
+
+def _metadata(message: Dict[str, Any]) -> Dict[str, Any]:
+    return {"metadata": message["metadata"]} if message.get("metadata") else {}
 
 
 async def _send_all(

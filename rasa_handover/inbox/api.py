@@ -42,6 +42,7 @@ from rasa_handover.inbox.access import ROLE_AGENT, ROLE_SUPERVISOR
 from rasa_handover.inbox.config import DEFAULT_URL_PREFIX, InboxConfig
 from rasa_handover.inbox.contract import (
     PATH_CHANNEL_CALLBACKS,
+    PATH_CHANNEL_LEFT_MESSAGES,
     PATH_CHANNEL_MESSAGES,
     PATH_CHANNEL_TICKETS,
     RELAYED,
@@ -181,6 +182,7 @@ def add_inbox_routes(
         ("POST", "/api/agents/me/availability", api.availability, "availability"),
         ("POST", "/api/agents/me/heartbeat", api.heartbeat, "heartbeat"),
         ("GET", "/api/queue", api.queue, "queue"),
+        ("GET", "/api/callbacks", api.callbacks, "callbacks"),
         ("GET", "/api/events", api.events, "events"),
         ("GET", "/api/tickets/<ticket_id>", api.ticket, "ticket"),
         ("POST", "/api/tickets/<ticket_id>/claim", api.claim, "claim"),
@@ -191,6 +193,7 @@ def add_inbox_routes(
         ("POST", PATH_CHANNEL_MESSAGES, api.channel_message, "channel_message"),
         ("GET", PATH_CHANNEL_MESSAGES, api.channel_pending, "channel_pending"),
         ("POST", PATH_CHANNEL_CALLBACKS, api.channel_callback, "channel_callback"),
+        ("POST", PATH_CHANNEL_LEFT_MESSAGES, api.channel_left_message, "left_message"),
     ]
     prefix = "/" + path.strip("/") if path.strip("/") else ""
     for method, uri, handler, route_name in routes:
@@ -284,6 +287,7 @@ class _InboxApi:
             "availability",
             "heartbeat",
             "queue",
+            "callbacks",
             "ticket",
             "claim",
             "reply",
@@ -294,6 +298,7 @@ class _InboxApi:
             "channel_message",
             "channel_pending",
             "channel_callback",
+            "channel_left_message",
         ):
             setattr(self, attribute, _guarded(getattr(self, attribute)))
 
@@ -384,6 +389,16 @@ class _InboxApi:
                 "tickets": [_ticket_json(ticket, names) for ticket in tickets],
                 "callbacks": [_ticket_json(ticket, names) for ticket in callbacks],
             }
+        )
+
+    async def callbacks(self, request: Request) -> HTTPResponse:
+        # The agent's teams' callback requests, the soonest due first; marking
+        # one done is resolving it (POST /api/tickets/<id>/resolve, an outcome).
+        agent = await self._agent(request)
+        _, callbacks = await self.service.queue_for(agent)
+        names = await self._agent_names()
+        return json_response(
+            {"callbacks": [_ticket_json(ticket, names) for ticket in callbacks]}
         )
 
     async def ticket(self, request: Request, ticket_id: str) -> HTTPResponse:
@@ -550,13 +565,25 @@ class _InboxApi:
         conversation_id = _text(body, "conversation_id", MAX_CONVERSATION_ID_CHARS)
         contact = _text(body, "contact")
         when = _field(body, "when", str, required=False) or ""
+        due_at = _field(body, "due_at", str, required=False)
         payload = _field(body, "payload", dict, required=False) or {}
         view = await self.service.schedule_callback(
-            conversation_id, when, contact, payload
+            conversation_id, when, contact, payload, due_at
         )
         return json_response(
             view.to_dict(), status=HTTP_CREATED if view.created else HTTP_OK
         )
+
+    async def channel_left_message(self, request: Request) -> HTTPResponse:
+        self._check_signature(request)
+        body = _body(request)
+        view = await self.service.leave_message(
+            _text(body, "conversation_id"),
+            _text(body, "email"),
+            _field(body, "message", str, required=False),
+            _field(body, "payload", dict, required=False) or {},
+        )
+        return json_response(view.to_dict(), status=HTTP_OK)
 
     # --- Helpers. -----------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from rasa_handover.inbox.access import ROLE_AGENT, ROLE_SUPERVISOR, ROLES
 from rasa_handover.inbox.contract import (
     DEFAULT_TEAM,
 )
+from rasa_handover.inbox.email_delivery import EmailSettings, EmailSettingsError
 from rasa_handover.inbox.models import (
     AGENT_TIERS,
     TIER_STANDARD,
@@ -33,7 +34,8 @@ DEFAULT_DB_URL = "sqlite:///handover.db"
 DEFAULT_URL_PREFIX = "/webhooks/handover/inbox"
 ALTERNATIVE_CALLBACK = "callback"
 ALTERNATIVE_EMAIL = "email"
-# What a customer without an agent is offered instead of waiting silently.
+# What a customer without an agent is offered instead of waiting silently
+# (`email` only with `email:` settings: nothing else would send the reply).
 DEFAULT_ALTERNATIVES: Tuple[str, ...] = (ALTERNATIVE_CALLBACK, ALTERNATIVE_EMAIL)
 DEFAULT_CAPACITY = 3
 # Dispatch waiting tickets and re-estimate waits this often (0 switches it off).
@@ -111,7 +113,10 @@ class InboxConfig:
         url_prefix: Where the API is mounted.
         continuity_window: How recently an agent must have helped a customer to
             get their next handover first.
-        alternatives: What customers without an agent are offered.
+        alternatives: What customers without an agent are offered
+            (`email` only when `email` is set).
+        email: How agents' replies to messages left for them are e-mailed
+            (None: customers are not offered to leave a message).
         housekeeping_seconds: Interval of the background dispatch / wait refresh
             (0 disables it).
         routing: The teams' fallback chains (`routing:`).
@@ -130,6 +135,7 @@ class InboxConfig:
     continuity_window: timedelta = DEFAULT_CONTINUITY_WINDOW
     alternatives: Tuple[str, ...] = DEFAULT_ALTERNATIVES
     housekeeping_seconds: float = DEFAULT_HOUSEKEEPING_SECONDS
+    email: Optional[EmailSettings] = None
     routing: FallbackChains = field(default_factory=FallbackChains)
     presence_grace_seconds: float = DEFAULT_PRESENCE_GRACE_SECONDS
     expire_idle_minutes: float = DEFAULT_EXPIRE_IDLE_MINUTES
@@ -223,11 +229,8 @@ class InboxConfig:
         except ValueError as error:
             raise InboxConfigError(str(error)) from error
         window = data.get("continuity_window_minutes")
-        alternatives = data.get("alternatives", list(DEFAULT_ALTERNATIVES))
-        if not isinstance(alternatives, list):
-            raise InboxConfigError(
-                "alternatives must be a list, e.g. [callback, email]"
-            )
+        email = _email(data.get("email"))
+        alternatives = _alternatives(data, email)
         return cls(
             agents=agents,
             hours=hours,
@@ -239,7 +242,8 @@ class InboxConfig:
                 if window is not None
                 else DEFAULT_CONTINUITY_WINDOW
             ),
-            alternatives=tuple(str(item) for item in alternatives),
+            alternatives=alternatives,
+            email=email,
             housekeeping_seconds=_number(
                 data.get("housekeeping_seconds", DEFAULT_HOUSEKEEPING_SECONDS),
                 "housekeeping_seconds",
@@ -254,6 +258,43 @@ class InboxConfig:
                 "expire_idle_minutes",
             ),
         )
+
+
+def _email(data: Any) -> Optional[EmailSettings]:
+    if data is None:
+        return None
+    try:
+        return EmailSettings.from_dict(data)
+    except EmailSettingsError as error:
+        raise InboxConfigError(str(error)) from error
+
+
+def _alternatives(
+    data: Mapping[str, Any], email: Optional[EmailSettings]
+) -> Tuple[str, ...]:
+    """What customers are offered instead of waiting, as far as it can happen."""
+    if "alternatives" not in data:
+        return tuple(
+            item
+            for item in DEFAULT_ALTERNATIVES
+            if item != ALTERNATIVE_EMAIL or email is not None
+        )
+    alternatives = data.get("alternatives") or []
+    if not isinstance(alternatives, list):
+        raise InboxConfigError("alternatives must be a list, e.g. [callback, email]")
+    unknown = sorted(set(map(str, alternatives)) - set(DEFAULT_ALTERNATIVES))
+    if unknown:
+        raise InboxConfigError(
+            f"alternatives: unknown {unknown}; use {list(DEFAULT_ALTERNATIVES)} "
+            f"or [] to offer nothing"
+        )
+    if ALTERNATIVE_EMAIL in alternatives and email is None:
+        raise InboxConfigError(
+            "alternatives lists 'email' but there are no email: settings, so "
+            "nothing would send the reply; add email: (host, from, ...; see "
+            "docs/inbox.md) or remove 'email'"
+        )
+    return tuple(str(item) for item in alternatives)
 
 
 def _agent(entry: Any, where: str) -> AgentConfig:

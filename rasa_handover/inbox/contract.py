@@ -7,8 +7,8 @@ spelled here and imported by both: the lifecycle events the channel reacts to,
 who said a message, why no agent was assigned, the default team, the payload
 key of the channel's webhook, the inbox's channel endpoints and the body the
 inbox posts to that webhook. The messages from the actions to the channel
-(`MESSAGE_KEY`, `MESSAGE_HANDOVER`, `MESSAGE_CALLBACK`) live in `constants` and
-are re-exported here.
+(`MESSAGE_KEY`, `MESSAGE_HANDOVER`, `MESSAGE_CALLBACK`, `MESSAGE_ASYNC`) live
+in `constants` and are re-exported here.
 
 This module imports nothing but `constants`, so either side (and the pure
 decision code) can use it freely.
@@ -16,7 +16,12 @@ decision code) can use it freely.
 
 from typing import Any, Dict, Mapping, Tuple
 
-from rasa_handover.constants import MESSAGE_CALLBACK, MESSAGE_HANDOVER, MESSAGE_KEY
+from rasa_handover.constants import (
+    MESSAGE_ASYNC,
+    MESSAGE_CALLBACK,
+    MESSAGE_HANDOVER,
+    MESSAGE_KEY,
+)
 
 # --- Lifecycle events (shape modelled on Bot Framework's handoff.status). -------
 EVENT_REQUESTED = "requested"
@@ -75,11 +80,17 @@ PAYLOAD_CALLBACK_URL = "channel_callback_url"
 PATH_CHANNEL_TICKETS = "/api/channel/tickets"
 PATH_CHANNEL_MESSAGES = "/api/channel/messages"
 PATH_CHANNEL_CALLBACKS = "/api/channel/callbacks"
+# A message left for the team, answered by e-mail.
+PATH_CHANNEL_LEFT_MESSAGES = "/api/channel/left-messages"
 # The answer to a relayed customer message: `{"relayed": true}`; a conversation
 # without an open handover is answered with 404 instead.
 RELAYED = "relayed"
 # ... with the ticket's view under this key (status, wait: the waiting room).
 RELAYED_TICKET = "ticket"
+
+# `callback["kind"]` of a ticket whose replies go out by e-mail (a message the
+# customer left); a callback request has no kind or `call`.
+REPLY_BY_EMAIL = "email"
 
 # --- Inbox -> channel. --------------------------------------------------------------
 # The channel's webhook for lifecycle events, relative to `/webhooks/<channel>`.
@@ -137,6 +148,7 @@ __all__ = [
     "EVENT_RESOLVED",
     "EVENT_TRANSFERRED",
     "EVENT_TYPES",
+    "MESSAGE_ASYNC",
     "MESSAGE_CALLBACK",
     "MESSAGE_HANDOVER",
     "MESSAGE_KEY",
@@ -147,11 +159,13 @@ __all__ = [
     "NO_AGENT_OUTSIDE_HOURS",
     "NO_AGENT_REASONS",
     "PATH_CHANNEL_CALLBACKS",
+    "PATH_CHANNEL_LEFT_MESSAGES",
     "PATH_CHANNEL_MESSAGES",
     "PATH_CHANNEL_TICKETS",
     "PAYLOAD_CALLBACK_URL",
     "RELAYED",
     "RELAYED_TICKET",
+    "REPLY_BY_EMAIL",
     "REQUEUE_AGENT_AWAY",
     "REQUEUE_AGENT_OFFLINE",
     "SENDERS",

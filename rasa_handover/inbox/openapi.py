@@ -11,9 +11,11 @@ from rasa_handover.__version__ import __version__
 from rasa_handover.inbox.contract import (
     EVENT_TYPES,
     PATH_CHANNEL_CALLBACKS,
+    PATH_CHANNEL_LEFT_MESSAGES,
     PATH_CHANNEL_MESSAGES,
     PATH_CHANNEL_TICKETS,
     RELAYED,
+    RELAYED_TICKET,
 )
 from rasa_handover.inbox.models import (
     AGENT_TIERS,
@@ -277,6 +279,22 @@ _PATHS: Dict[str, Any] = {
             },
         }
     },
+    "/api/callbacks": {
+        "get": {
+            "summary": "Callback requests of the agent's teams, the soonest due first",
+            "description": "Ordered by `callback.due_at` (requests without a time "
+            "last). Marking one done is resolving it with an outcome: POST "
+            "/api/tickets/{ticket_id}/resolve.",
+            "security": _AGENT,
+            "responses": {
+                "200": _json(
+                    _object({"callbacks": {"type": "array", "items": _ref("Ticket")}}),
+                    "The callbacks.",
+                ),
+                **_errors("401"),
+            },
+        }
+    },
     "/api/events": {
         "get": {
             "summary": "Server-sent events: lifecycle events of the agent's teams",
@@ -419,7 +437,15 @@ _PATHS: Dict[str, Any] = {
                 )
             ),
             "responses": {
-                "201": _json(_object({RELAYED: {"type": "boolean"}}), "Relayed."),
+                "201": _json(
+                    _object(
+                        {
+                            RELAYED: {"type": "boolean"},
+                            RELAYED_TICKET: _ref("TicketView"),
+                        }
+                    ),
+                    "Relayed; the ticket's view (the channel's waiting room).",
+                ),
                 **_errors("400", "401", "403", "404"),
             },
         },
@@ -459,6 +485,7 @@ _PATHS: Dict[str, Any] = {
                         "conversation_id": _STRING,
                         "contact": _STRING,
                         "when": _STRING,
+                        "due_at": {"type": "string", "format": "date-time"},
                         "payload": {"type": "object"},
                     },
                     required=["conversation_id", "contact"],
@@ -467,6 +494,28 @@ _PATHS: Dict[str, Any] = {
             "responses": {
                 "201": _json(_ref("TicketView"), "Callback scheduled."),
                 "200": _json(_ref("TicketView"), "Already scheduled (a retry)."),
+                **_errors("400", "401", "403"),
+            },
+        }
+    },
+    PATH_CHANNEL_LEFT_MESSAGES: {
+        "post": {
+            "summary": "Leave a message: the ticket waits, replies go by e-mail",
+            "description": "Needs the inbox's `email:` settings (400 without).",
+            "security": _CHANNEL,
+            "requestBody": _body(
+                _object(
+                    {
+                        "conversation_id": _STRING,
+                        "email": _STRING,
+                        "message": _STRING,
+                        "payload": {"type": "object"},
+                    },
+                    required=["conversation_id", "email"],
+                )
+            ),
+            "responses": {
+                "200": _json(_ref("TicketView"), "The ticket, now answered by e-mail."),
                 **_errors("400", "401", "403"),
             },
         }

@@ -17,7 +17,7 @@ unaccepted tickets to others.
 
 import dataclasses
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import (
     Any,
     Callable,
@@ -32,7 +32,11 @@ from typing import (
 )
 
 from rasa_handover.inbox.access import TicketScope, may_see, reaches, scope_for
-from rasa_handover.inbox.config import DEFAULT_ALTERNATIVES, InboxConfig
+from rasa_handover.inbox.config import (
+    ALTERNATIVE_EMAIL,
+    DEFAULT_ALTERNATIVES,
+    InboxConfig,
+)
 from rasa_handover.inbox.contract import (
     NO_AGENT_ALL_BUSY,
     NO_AGENT_OUTSIDE_HOURS,
@@ -40,6 +44,11 @@ from rasa_handover.inbox.contract import (
     REQUEUE_AGENT_OFFLINE,
     SENDER_AGENT,
     SENDER_CUSTOMER,
+)
+from rasa_handover.inbox.email_delivery import (
+    REPLY_BY_EMAIL,
+    EmailReplies,
+    EmailSettings,
 )
 from rasa_handover.inbox.errors import (
     AtCapacityError,
@@ -100,6 +109,7 @@ class InboxService:
         presence_grace: Optional[timedelta] = None,
         supervisors: Collection[str] = (),
         expire_idle_after: Optional[timedelta] = None,
+        email: Optional[EmailSettings] = None,
     ) -> None:
         """Creates the service.
 
@@ -108,7 +118,6 @@ class InboxService:
             hours: When agents work (default: always).
             continuity_window: How recently an agent must have helped a customer
                 to get their next handover first.
-            alternatives: Offered when no agent is assigned.
             routing: The teams' fallback chains (default: `[general, any]`).
             presence_grace: How long an online agent may go without a
                 heartbeat before they are away; None: presence off (agents stay
@@ -116,17 +125,26 @@ class InboxService:
             supervisors: Ids of the agents who see and act on every ticket.
             expire_idle_after: How long a waiting or assigned ticket may stay
                 idle before it expires; None: never.
+            alternatives: Offered when no agent is assigned; `email` only
+                with `email` settings (nothing else would send the reply).
+            email: Sends agents' replies to messages left for them.
 
         """
         self.store = store
         self.hours = hours or BusinessHours()
         self.continuity_window = continuity_window
-        self.alternatives = list(alternatives)
+        self.alternatives = [
+            item for item in alternatives if item != ALTERNATIVE_EMAIL or email
+        ]
         self.routing = routing or FallbackChains()
         self.presence = Presence(presence_grace)
         self.supervisors = frozenset(supervisors)
         self.expire_idle_after = expire_idle_after
         self._events = EventPublisher()
+        self.email_replies: Optional[EmailReplies] = None
+        if email is not None:
+            self.email_replies = EmailReplies(email, store)
+            self._events.subscribe(self.email_replies)
         self._started = False
 
     @classmethod
@@ -156,6 +174,7 @@ class InboxService:
             presence_grace=config.presence_grace,
             supervisors=config.supervisor_ids,
             expire_idle_after=config.expire_idle_after,
+            email=config.email,
         )
 
     # --- Lifecycle and subscriptions. -------------------------------------------
@@ -297,6 +316,7 @@ class InboxService:
         when_text: Optional[str],
         contact: Optional[str],
         payload: Mapping[str, Any],
+        due_at: Optional[str] = None,
     ) -> TicketView:
         """Records that the customer wants to be called back instead of waiting.
 
@@ -310,6 +330,7 @@ class InboxService:
             when_text: When the customer wants the call, as they said it.
             contact: Phone number or e-mail address.
             payload: The context payload.
+            due_at: When, as an ISO 8601 timestamp (orders the callbacks list).
 
         Returns:
             The callback ticket's view.
@@ -322,6 +343,7 @@ class InboxService:
             raise ValidationError("contact must not be empty", "contact")
         callback = {
             "when": when_text,
+            "due_at": due_at,
             "contact": contact,
             "requested_at": iso(self.store.clock()),
         }
@@ -349,6 +371,57 @@ class InboxService:
         if created:
             self._events.signal_change()
         return await self.view(ticket, created=created)
+
+    async def leave_message(
+        self,
+        conversation_id: str,
+        email: str,
+        message: Optional[str],
+        payload: Mapping[str, Any],
+    ) -> TicketView:
+        """The customer leaves a message: the ticket waits, the reply goes by e-mail.
+
+        The open ticket of the conversation (or a new one) stays in the queue,
+        marked async; the message is added to it; every agent reply on it is
+        e-mailed to `email` (and still reaches the chat).
+
+        Raises:
+            ValidationError: e-mail is not configured, or `email` is empty.
+
+        """
+        if self.email_replies is None:
+            raise ValidationError(
+                "this inbox has no email: settings, so it cannot reply by e-mail",
+                "email",
+            )
+        if not email or "@" not in email:
+            raise ValidationError("email must be an e-mail address", "email")
+        details = {
+            "kind": REPLY_BY_EMAIL,
+            "contact": email.strip(),
+            "requested_at": iso(self.store.clock()),
+        }
+        ticket = await self.store.active_ticket_for_conversation(conversation_id)
+        if ticket is None:
+            attempt = await self.store.next_attempt(conversation_id)
+            ticket, _ = await self._create_ticket(conversation_id, attempt, payload)
+            await self._dispatch(teams={ticket.team})
+        change = await self.store.set_reply_by_email(ticket.id, details)
+        await self._events.publish(change)
+        if message and message.strip():
+            change = await self.store.add_message(ticket.id, SENDER_CUSTOMER, message)
+            await self._events.publish(change)
+        return await self.view(await self.store.require_ticket(ticket.id), False)
+
+    async def callbacks(self, teams: Optional[Sequence[str]] = None) -> List[Ticket]:
+        """Callback requests, the soonest due first (no time given: last).
+
+        Args:
+            teams: Only these teams (None: all).
+
+        """
+        tickets = await self.store.list_queue(teams=teams, statuses=(STATUS_CALLBACK,))
+        return sorted(tickets, key=_due_key)
 
     async def _create_ticket(
         self,
@@ -607,7 +680,8 @@ class InboxService:
 
         Returns:
             `(tickets, callbacks)`: tickets the agent may take (their teams, and
-            teams whose fallback chain reaches them) plus their own, oldest first.
+            teams whose fallback chain reaches them) plus their own, oldest
+            first; callbacks the soonest due first.
 
         """
         agents = await self.store.list_agents()
@@ -622,7 +696,7 @@ class InboxService:
             for ticket in await self.store.list_queue(statuses=(STATUS_CALLBACK,))
             if may_see(agent, ticket, agents, self.routing, supervisor)
         ]
-        return tickets, callbacks
+        return tickets, sorted(callbacks, key=_due_key)
 
     async def event_teams(self, agent: Agent) -> Optional[List[str]]:
         """The teams whose events the agent's stream carries (None: every team).
@@ -909,3 +983,15 @@ class InboxService:
     async def _agents_now(self) -> List[Agent]:
         """Every agent; with presence on, the away ones count as offline."""
         return self.presence.apply(await self.store.list_agents(), self.store.clock())
+
+
+def _due_key(ticket: Ticket) -> Tuple[int, str, str]:
+    """Sorts callbacks by due time (ISO strings of one zone), undated last."""
+    due = (ticket.callback or {}).get("due_at")
+    if not due:
+        return (1, "", iso(ticket.created_at) or "")
+    try:
+        moment = datetime.fromisoformat(str(due)).astimezone(timezone.utc)
+    except ValueError:
+        return (1, "", iso(ticket.created_at) or "")
+    return (0, moment.isoformat(), iso(ticket.created_at) or "")

@@ -3,6 +3,7 @@
 import re
 from datetime import timedelta
 from pathlib import Path
+from typing import Any, Dict, Tuple
 
 import pytest
 
@@ -30,10 +31,18 @@ def test_documented_example_loads(
     monkeypatch.setenv("HANDOVER_SHARED_SECRET", "from-env")
     monkeypatch.setenv("MAYA_TOKEN", "maya-token")
     monkeypatch.setenv("INES_TOKEN", "ines-token")
+    monkeypatch.setenv("HANDOVER_SMTP_PASSWORD", "smtp-secret")
     path = tmp_path / "inbox.yml"
     path.write_text(documented_inbox_yml())
 
     config = InboxConfig.from_yaml(path)
+    assert config.alternatives == ("callback", "email")
+    assert config.email is not None
+    assert (config.email.host, config.email.port, config.email.password) == (
+        "smtp.example.com",
+        587,
+        "smtp-secret",
+    )
 
     assert config.shared_secret == "from-env"
     assert [agent.name for agent in config.agents] == [
@@ -53,6 +62,49 @@ def test_documented_example_loads(
     assert config.routing.chain("tech") == ("general", "any")
     assert config.routing.chain("billing") == ()
     assert config.presence_grace == timedelta(seconds=45)
+
+
+@pytest.mark.parametrize(
+    "data, alternatives",
+    [
+        pytest.param({}, ("callback",), id="default-without-email-settings"),
+        pytest.param(
+            {"email": {"host": "smtp", "from": "s@example.com"}},
+            ("callback", "email"),
+            id="default-with-email-settings",
+        ),
+        pytest.param({"alternatives": []}, (), id="nothing-offered"),
+    ],
+)
+def test_reply_by_email_is_offered_only_with_email_settings(
+    data: Dict[str, Any], alternatives: Tuple[str, ...]
+) -> None:
+    assert InboxConfig.from_dict(data).alternatives == alternatives
+
+
+@pytest.mark.parametrize(
+    "data, names",
+    [
+        pytest.param({"alternatives": ["email"]}, "no email: settings", id="email"),
+        pytest.param({"alternatives": ["fax"]}, "unknown ['fax']", id="unknown"),
+        pytest.param({"email": {"host": "smtp"}}, "email.from", id="no-from"),
+        pytest.param(
+            {"email": {"host": "h", "from": "a@b.c", "security": "tls"}},
+            "email.security",
+            id="bad-security",
+        ),
+        pytest.param(
+            {"email": {"host": "h", "from": "a@b.c", "password_env": "NOPE_X"}},
+            "$NOPE_X",
+            id="unset-password-variable",
+        ),
+    ],
+)
+def test_bad_email_settings_fail_at_start_naming_the_key(
+    data: Dict[str, Any], names: str
+) -> None:
+    with pytest.raises(InboxConfigError, match=re.escape(names)):
+        InboxConfig.from_dict(data)
 
 
 def test_defaults() -> None:

@@ -132,7 +132,8 @@ async def test_nobody_online_is_said_honestly_with_alternatives(
 
     assert view.status == STATUS_WAITING and view.agent_name is None
     assert view.no_agent_reason == "nobody_online"
-    assert view.alternatives == ["callback", "email"]
+    # No e-mail settings: no reply by e-mail is offered (nothing would send it).
+    assert view.alternatives == ["callback"]
     assert (view.queue_position, view.estimated_wait_seconds, view.wait_text) == (
         1,
         120,

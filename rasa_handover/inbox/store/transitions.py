@@ -463,6 +463,38 @@ class TransitionStore(StoreBase):
             )
         return Change(await self.require_ticket(ticket_id), event)
 
+    async def set_reply_by_email(
+        self, ticket_id: int, details: Mapping[str, Any]
+    ) -> Change:
+        """Marks an open ticket as async: it stays queued, replies go by e-mail.
+
+        Args:
+            ticket_id: The ticket.
+            details: `{"kind": "email", "contact": address, ...}` (the ticket's
+                `callback` field).
+
+        Returns:
+            The change (a `queued` event carrying the details).
+
+        Raises:
+            NotFoundError: unknown ticket.
+            ConflictError: the ticket is not open.
+
+        """
+        table = tickets_table
+        async with self._transaction() as conn:
+            result = await conn.execute(
+                table.update()
+                .where(table.c.id == ticket_id, table.c.status.in_(OPEN_STATUSES))
+                .values(callback=dict(details))
+            )
+            if not result.rowcount:
+                raise await self._refusal(conn, ticket_id, "leave a message on")
+            event = await self._append_event(
+                conn, ticket_id, EVENT_QUEUED, {"reply_by_email": dict(details)}
+            )
+        return Change(await self.require_ticket(ticket_id), event)
+
     async def finish(self, ticket_id: int, status: str, reason: str) -> Change:
         """Ends an unfinished ticket as `expired` or `failed`.
 
