@@ -425,6 +425,46 @@ class ValidateHandoverCallbackForm(FormValidationAction):
             return {SLOT_CALLBACK_TIME: None}
         return {}
 
+    async def validate_callback_contact(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> Dict[str, Any]:
+        """Read by `extract_callback_contact` already."""
+        return {SLOT_CALLBACK_CONTACT: value}
+
+    async def validate_callback_time(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> Dict[str, Any]:
+        """Read by `extract_callback_time` already."""
+        return {SLOT_CALLBACK_TIME: value}
+
+    async def get_validation_events(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> List[EventType]:
+        """The form's slots, plus the due time read with the time.
+
+        rasa_sdk keeps only the form's own slots; `callback_due` is not asked
+        for, so it is added here.
+        """
+        events = await super().get_validation_events(dispatcher, tracker, domain)
+        due = tracker.get_slot(SLOT_CALLBACK_DUE)
+        if due and any(
+            event.get("name") == SLOT_CALLBACK_TIME and event.get("value")
+            for event in events
+        ):
+            events.append(SlotSet(SLOT_CALLBACK_DUE, due))
+        return events
+
 
 class ValidateHandoverMessageForm(FormValidationAction):
     """The reply address: the bot's own if known, else asked and checked."""
@@ -452,6 +492,26 @@ class ValidateHandoverMessageForm(FormValidationAction):
             dispatcher.utter_message(response=UTTER_INVALID_EMAIL)
             return {SLOT_HANDOVER_EMAIL: None}
         return {}
+
+    async def validate_handover_email(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> Dict[str, Any]:
+        """Read by `extract_handover_email` already."""
+        return {SLOT_HANDOVER_EMAIL: value}
+
+    async def validate_handover_message(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> Dict[str, Any]:
+        """Any text is a message."""
+        return {SLOT_HANDOVER_MESSAGE: value}
 
 
 class ActionHandoverLeaveMessage(Action):

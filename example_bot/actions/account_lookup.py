@@ -39,7 +39,7 @@ class ActionSessionStart(Action):
         tracker: Tracker,
         domain: Dict[str, Any],
     ) -> List[EventType]:
-        """Starts the session with `account_tier` and `customer_name` filled."""
+        """Starts the session with `account_tier`, `customer_name` (and email) filled."""
         # Like Rasa's own action: start the session, carry the slots over
         # (session_config: carry_over_slots_to_new_session), then listen.
         events: List[EventType] = [SessionStarted()]
@@ -55,5 +55,7 @@ class ActionSessionStart(Action):
                 SlotSet("account_tier", account.get("tier")),
                 SlotSet("customer_name", account.get("name")),
             ]
+            if account.get("email"):
+                events.append(SlotSet("customer_email", account.get("email")))
         events.append(ActionExecuted("action_listen"))
         return events
