@@ -991,7 +991,9 @@ def _due_key(ticket: Ticket) -> Tuple[int, str, str]:
     if not due:
         return (1, "", iso(ticket.created_at) or "")
     try:
-        moment = datetime.fromisoformat(str(due)).astimezone(timezone.utc)
+        text = str(due)
+        text = text[:-1] + "+00:00" if text.endswith("Z") else text  # Python 3.10
+        moment = datetime.fromisoformat(text).astimezone(timezone.utc)
     except ValueError:
         return (1, "", iso(ticket.created_at) or "")
     return (0, moment.isoformat(), iso(ticket.created_at) or "")
