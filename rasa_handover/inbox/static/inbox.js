@@ -560,7 +560,8 @@
       ["Yours", state.tickets.filter(isMine)],
       ["Waiting", state.tickets.filter(function (t) { return !t.agent_id; })],
       ["With colleagues", state.tickets.filter(function (t) { return t.agent_id && !isMine(t); })],
-      ["Callback requests", state.callbacks]
+      // Ordered by the inbox: the soonest due first.
+      ["Callbacks, soonest first", state.callbacks]
     ];
     var container = byId("queue-groups");
     clear(container);
@@ -615,6 +616,11 @@
     return item;
   }
 
+  function callbackText(callback) {
+    return "Call back " + (callback.when || "as soon as possible") +
+      (callback.contact ? " on " + callback.contact : "");
+  }
+
   function shortId(id) {
     return String(id).slice(0, 8);
   }
@@ -622,13 +628,16 @@
   function statusText(ticket) {
     switch (ticket.status) {
       case "waiting":
+        if (ticket.callback && ticket.callback.kind === "email") {
+          return "Reply by email to " + ticket.callback.contact;
+        }
         return ticket.queue_position ? "Waiting, #" + ticket.queue_position : "Waiting";
       case "assigned":
         return isMine(ticket) ? "Assigned to you" : "Assigned to " + (ticket.agent_name || "a colleague");
       case "active":
         return isMine(ticket) ? "With you" : "With " + (ticket.agent_name || "a colleague");
       case "callback":
-        return "Wants a callback";
+        return callbackText(ticket.callback || {});
       default:
         return humanise(ticket.status);
     }
@@ -984,7 +993,8 @@
     show(note, closed || (!mine && !!ticket.agent_id));
     show(byId("claim-row"), claimable);
     show(byId("reply-form"), working);
-    show(byId("manage"), working);
+    // A callback is marked done by resolving it with an outcome, unclaimed too.
+    show(byId("manage"), working || ticket.status === "callback");
   }
 
   // --- Actions. --------------------------------------------------------------------------
