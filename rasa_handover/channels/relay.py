@@ -448,6 +448,10 @@ class HandoverRelay:
             # let the bot answer again (a handback without a greeting).
             await self._tell(output, conversation_id, customer_messages.expired)
             await self._hand_back(conversation_id, output, None, OUTCOME_EXPIRED)
+        elif kind == EVENT_RESOLVED and ticket.get("callback"):
+            # A callback or an e-mailed message done: the bot took the
+            # conversation back when it was booked; no handback to announce.
+            self._announced_agent.pop(conversation_id, None)
         elif kind == EVENT_RESOLVED and self.on_new_message is not None:
             await self._hand_back(
                 conversation_id, output, agent_name, data.get("outcome")

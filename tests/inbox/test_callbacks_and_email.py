@@ -219,8 +219,10 @@ async def channel(tmp_path: Path, smtp: Inbox) -> AsyncIterator[HandoverInput]:
         "  security: none\n  from: support@streamly.example\n"
     )
 
+    handed: List[UserMessage] = []
+
     async def on_new_message(message: UserMessage) -> None:
-        pass
+        handed.append(message)
 
     channel = HandoverInput(
         db=f"sqlite:///{tmp_path}/handover.db",
@@ -228,6 +230,7 @@ async def channel(tmp_path: Path, smtp: Inbox) -> AsyncIterator[HandoverInput]:
         outbox=str(tmp_path / "outbox.db"),
     )
     channel.blueprint(on_new_message)
+    channel.handed_to_rasa = handed  # type: ignore[attr-defined]
     channel.relay.outbox = Outbox(str(tmp_path / "outbox.db"))
     assert channel.service is not None
     config = InboxConfig.from_yaml(tmp_path / "inbox.yml")
@@ -270,6 +273,11 @@ async def test_the_customer_is_offered_both_then_books_a_callback_in_one_sentenc
     assert callback.callback is not None
     assert callback.callback["due_at"] == "2026-12-01T10:00+00:00"
     assert not channel.relay.waiting_room.is_waiting("c1")
+
+    agent = await channel.service.store.agent_by_token("maya-token")
+    assert agent is not None
+    await channel.service.resolve(callback.id, agent, "escalation_needed", "called")
+    assert channel.handed_to_rasa == []  # the bot has it already: no handback
 
 
 async def test_a_left_message_is_answered_by_email_and_shown_when_the_customer_returns(
