@@ -17,7 +17,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa_handover.channels import HandoverInput
 from rasa_handover.channels.outbox import Outbox
 from rasa_handover.channels.waiting_room import OFFER, WaitingRoom
-from rasa_handover.constants import MESSAGE_HANDOVER
+from rasa_handover.constants import MESSAGE_CALLBACK, MESSAGE_HANDOVER, MESSAGE_KEY
 from rasa_handover.inbox.api import create_app
 from rasa_handover.inbox.config import AgentConfig, InboxConfig
 from tests.inbox.conftest import running
@@ -219,6 +219,31 @@ async def test_the_waiting_room_is_quiet_when_the_bot_answers(
     )
     embedded.bot["reply"] = "On which number?"  # type: ignore[attr-defined]
     assert await say(embedded, "call me back") == ["On which number?"]
+
+
+async def test_no_acknowledgement_when_the_bot_books_a_callback(
+    embedded: HandoverInput,
+) -> None:
+    """The booking's confirmation is the answer (the relay says it, not Rasa)."""
+    await embedded.relay.handle_plugin_message(
+        "c1", handover_message(), CollectingOutputChannel()
+    )
+    booking = {
+        "type": MESSAGE_CALLBACK,
+        "when": "tomorrow at 10:00",
+        "contact": "+1 555 0100",
+        "payload": {},
+        "responses": {"utter_callback_scheduled": {"text": "Done: {when}."}},
+    }
+
+    async def books(message: UserMessage) -> None:
+        await message.output_channel.send_custom_json(
+            message.sender_id, {MESSAGE_KEY: booking}
+        )
+
+    embedded.relay.on_new_message = books
+    said = await say(embedded, "call me back tomorrow at 10am on +1 555 0100")
+    assert said == ["Done: tomorrow at 10:00."]
 
 
 async def test_no_acknowledgement_once_the_agent_has_answered(

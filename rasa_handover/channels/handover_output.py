@@ -41,6 +41,7 @@ class HandoverOutput(OutputChannel):
     ) -> None:
         """Turns the plugin's messages into inbox requests; passes others through."""
         if isinstance(json_message, dict) and MESSAGE_KEY in json_message:
+            self.sent += 1  # the relay tells the customer (booked, queued, ...)
             await self.on_plugin_message(
                 recipient_id, json_message[MESSAGE_KEY], self.inner
             )
