@@ -344,3 +344,41 @@ async def test_no_email_settings_means_only_the_callback_is_offered(
     finally:
         await channel.service.close()
     await asyncio.sleep(0)
+
+
+# --- A standalone inbox: the same over signed HTTP. ---------------------------------
+
+
+async def test_a_standalone_inbox_books_callbacks_and_emails_replies(
+    tmp_path: Path, smtp: Inbox
+) -> None:
+    from rasa_handover.channels.inbox_client import HttpInboxClient
+
+    config = InboxConfig(
+        agents=(AgentConfig("Maya", "token-maya", teams=("billing",)),),
+        shared_secret="s3cret",
+        housekeeping_seconds=0,
+        email=email_settings(smtp),
+    )
+    app = create_app(
+        f"sqlite:///{tmp_path / 'inbox.db'}", config, name=f"sa_{uuid.uuid4().hex[:8]}"
+    )
+    async with running(app) as url:
+        client = HttpInboxClient(url, "s3cret")
+        booked = await client.schedule_callback(
+            "c1", "tomorrow at 10:00", "+1 555 0100", PAYLOAD, "2026-12-01T10:00Z"
+        )
+        assert booked["status"] == "callback"
+        left = await client.leave_message("c2", "dana@example.com", "Hi?", PAYLOAD)
+        assert left["status"] == STATUS_WAITING
+
+        service: InboxService = app.ctx.inbox_service
+        [callback] = await service.callbacks()
+        assert callback.callback is not None
+        assert callback.callback["due_at"] == "2026-12-01T10:00Z"
+        agent = await service.store.agent_by_token("token-maya")
+        assert agent is not None
+        await service.agent_reply(left["ticket_id"], agent, "Hello Dana")
+        assert service.email_replies is not None
+        await service.email_replies.drain()
+        assert [m["To"] for m in smtp.messages] == ["dana@example.com"]
