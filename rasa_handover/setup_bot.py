@@ -419,13 +419,21 @@ def plan_data(plan: Plan, languages: Sequence[str]) -> None:
         target = plan.root / NLU_TARGET.replace(".yml", f"_{language}.yml")
         if not target.exists():
             examples = nlu_file(language).read_text(encoding="utf-8")
-            plan.change(target, None, examples, f"human_handoff examples ({language})")
+            plan.change(
+                target,
+                None,
+                examples,
+                f"human_handoff, handover_callback, handover_leave_message "
+                f"examples ({language})",
+            )
     if not languages and not _data_mentions_intent_examples(plan.root, "human_handoff"):
         plan.todo.append(
             "The intent human_handoff has no NLU examples yet, so your NLU model "
             "cannot recognise a request for a person (the policy's phrase net "
-            "still catches the usual ones). Add your own, or run `rasa-handover "
-            f"init --nlu {_bot_language(plan.root)}` (shipped: "
+            "still catches the usual ones); nor have handover_callback and "
+            'handover_leave_message ("call me back", "I\'ll leave a message"; '
+            "the offer's buttons send them anyway). Add your own, or run "
+            f"`rasa-handover init --nlu {_bot_language(plan.root)}` (shipped: "
             f"{', '.join(NLU_LANGUAGES)})."
         )
 

@@ -482,8 +482,15 @@ def test_shipped_nlu_examples_are_valid_and_varied(language: str) -> None:
     from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 
     data = RasaYAMLReader().read(setup_bot.nlu_file(language))
-    texts = [m.get("text") for m in data.intent_examples]
-    assert {m.get("intent") for m in data.intent_examples} == {"human_handoff"}
+    handoff = [m for m in data.intent_examples if m.get("intent") == "human_handoff"]
+    texts = [m.get("text") for m in handoff]
+    assert {m.get("intent") for m in data.intent_examples} == {
+        "human_handoff",
+        "handover_callback",
+        "handover_leave_message",
+    }
+    every_text = [m.get("text").lower() for m in data.intent_examples]
+    assert len(set(every_text)) == len(every_text)  # no example in two intents
     assert len(texts) >= 25
     assert len({t.lower() for t in texts}) == len(texts)  # no duplicates
     assert len({t.split()[0].lower() for t in texts}) >= 10  # not one template
@@ -518,7 +525,11 @@ NO_NLU = (
     [
         pytest.param(["--nlu", "en"], [], id="with-nlu"),
         # Without examples init prints how to add them (tested above).
-        pytest.param([], ["human_handoff"], id="without-nlu"),
+        pytest.param(
+            [],
+            ["human_handoff", "handover_callback", "handover_leave_message"],
+            id="without-nlu",
+        ),
     ],
 )
 def test_validate_is_quiet_about_the_plugins_intents(
