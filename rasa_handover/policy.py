@@ -53,7 +53,7 @@ from rasa_handover.constants import (
     SLOT_HANDOVER_REASON,
     SLOT_HANDOVER_TURN,
 )
-from rasa_handover.conversation import view_from_rasa_tracker
+from rasa_handover.conversation import ConversationView, view_from_rasa_tracker
 from rasa_handover.intent_properties import (
     IntentDeclaration,
     declarations_as_dict,
@@ -343,26 +343,59 @@ class HandoverPolicy(Policy):
         latest = view.latest_turn
         if latest is None or latest.intent in RASA_CONTROL_INTENTS:
             return self._abstain(domain)
-        if tracker.active_loop_name in FORMS or (
-            latest.intent in ALTERNATIVE_INTENTS and not _forms_missing(domain)
-        ):
-            # "Call me back" / "leave a message", also while waiting for an
-            # agent, and the answers to their forms (a phone number is no
-            # unclear turn): the bot's rules run the forms.
-            return self._abstain(domain)
+        waiting = bool(tracker.get_slot(SLOT_HANDOVER_ACTIVE))
+        if tracker.active_loop_name in FORMS:
+            return self._in_alternative_form(view, tracker, domain, waiting)
 
-        if tracker.get_slot(SLOT_HANDOVER_ACTIVE):
+        if waiting:
             if (
                 latest.intent == INTENT_HANDOVER_RESOLVED
                 and ACTION_HANDBACK in domain.action_names_or_texts
             ):
                 return self._confident(ACTION_HANDBACK, domain)
+            if self._asks_for_alternative(latest.intent, latest.confidence, domain):
+                # "Call me back" / "leave a message" while waiting for an
+                # agent: the bot's rules run the form.
+                return self._abstain(domain)
             # A human owns the conversation: the bot stays silent.
             return self._confident(ACTION_LISTEN, domain)
 
         decision = evaluate(view, self.settings, self.thresholds)
         if decision is None:
             return self._abstain(domain)
+        return self._confident(
+            decision.action, domain, self._decision_events(decision, tracker)
+        )
+
+    def _asks_for_alternative(
+        self, intent: Optional[str], confidence: Optional[float], domain: Domain
+    ) -> bool:
+        """A clear "call me back" / "leave a message" the domain has forms for."""
+        return (
+            intent in ALTERNATIVE_INTENTS
+            and (confidence or 0.0) >= self.settings.confidence_floor
+            and not _forms_missing(domain)
+        )
+
+    def _in_alternative_form(
+        self,
+        view: ConversationView,
+        tracker: DialogueStateTracker,
+        domain: Domain,
+        waiting: bool,
+    ) -> PolicyPrediction:
+        """The callback / message form runs; a handover still ends it.
+
+        The answers (a phone number, a time) are no unclear turns, so only a
+        decision to hand over counts: "I want to talk to a human" in the form
+        hands over, or, for a customer already waiting for a person, ends the
+        form and lets them wait (the waiting room answers).
+        """
+        decision = evaluate(view, self.settings, self.thresholds)
+        if decision is None or decision.action != self.settings.handover_action:
+            return self._abstain(domain)
+        if waiting:
+            return self._confident(ACTION_LISTEN, domain, [ActiveLoop(None)])
         return self._confident(
             decision.action, domain, self._decision_events(decision, tracker)
         )

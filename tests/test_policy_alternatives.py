@@ -14,6 +14,8 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from rasa_handover import HandoverPolicy
 from rasa_handover.constants import (
+    ACTION_CLARIFY,
+    ACTION_HANDOVER,
     ACTION_LISTEN,
     ACTION_SCHEDULE_CALLBACK,
     SLOT_HANDOVER_ACTIVE,
@@ -63,6 +65,37 @@ def test_the_answers_to_the_form_are_the_forms_not_unclear_turns(
         *user("+1 555 0100", "out_of_scope", confidence=0.2),
     ]
     assert predict(policy, *events) is None
+
+
+def test_an_unclear_guess_at_an_alternative_is_no_request_for_it(
+    policy: HandoverPolicy,
+) -> None:
+    """ "<img src=x onerror=alert(1)>" read as handover_callback at 0.3: no form."""
+    waiting = [SlotSet(SLOT_HANDOVER_ACTIVE, True)]
+    guess = user("<img src=x onerror=alert(1)>", "handover_callback", confidence=0.3)
+    assert predict(policy, *waiting, *guess) == ACTION_LISTEN
+    assert predict(policy, *guess) == ACTION_CLARIFY
+
+
+@pytest.mark.parametrize(
+    "waiting, expected",
+    [
+        pytest.param(False, ACTION_HANDOVER, id="hands-over"),
+        pytest.param(True, ACTION_LISTEN, id="already-waiting-keeps-waiting"),
+    ],
+)
+def test_asking_for_a_person_in_the_form_ends_it(
+    policy: HandoverPolicy, waiting: bool, expected: str
+) -> None:
+    events = [
+        SlotSet(SLOT_HANDOVER_ACTIVE, waiting),
+        ActiveLoop("handover_callback_form"),
+        *user("I want to talk to a human", "human_handoff"),
+    ]
+    tracker = DialogueStateTracker.from_events("t", events, WITH_FORMS.slots)
+    prediction = policy.predict_action_probabilities(tracker, WITH_FORMS)
+    assert predicted(prediction, WITH_FORMS) == expected
+    assert ActiveLoop(None) in prediction.optional_events
 
 
 def test_other_messages_of_a_waiting_customer_keep_the_bot_silent(
