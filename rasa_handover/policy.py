@@ -346,6 +346,11 @@ class HandoverPolicy(Policy):
         waiting = bool(tracker.get_slot(SLOT_HANDOVER_ACTIVE))
         if tracker.active_loop_name in FORMS:
             return self._in_alternative_form(view, tracker, domain, waiting)
+        if self._asks_for_alternative(latest.intent, latest.confidence, domain):
+            # A clear "call me back" / "leave a message", also while waiting
+            # for an agent ("can someone call me back" asks for no person now):
+            # the bot's rules run the form.
+            return self._abstain(domain)
 
         if waiting:
             if (
@@ -353,10 +358,6 @@ class HandoverPolicy(Policy):
                 and ACTION_HANDBACK in domain.action_names_or_texts
             ):
                 return self._confident(ACTION_HANDBACK, domain)
-            if self._asks_for_alternative(latest.intent, latest.confidence, domain):
-                # "Call me back" / "leave a message" while waiting for an
-                # agent: the bot's rules run the form.
-                return self._abstain(domain)
             # A human owns the conversation: the bot stays silent.
             return self._confident(ACTION_LISTEN, domain)
 

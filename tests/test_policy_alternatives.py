@@ -56,6 +56,14 @@ def test_a_waiting_customer_may_start_an_alternative(
     )
 
 
+def test_can_someone_call_me_back_is_no_request_for_a_person_now(
+    policy: HandoverPolicy,
+) -> None:
+    assert (
+        predict(policy, *user("can someone call me back", "handover_callback")) is None
+    )
+
+
 def test_the_answers_to_the_form_are_the_forms_not_unclear_turns(
     policy: HandoverPolicy,
 ) -> None:
