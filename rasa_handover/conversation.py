@@ -34,6 +34,7 @@ from typing import (
     Mapping,
     Optional,
     Sequence,
+    Set,
     Tuple,
 )
 
@@ -57,6 +58,11 @@ EVENT_SLOT = "slot"
 EVENT_ACTIVE_LOOP = "active_loop"
 # Events after which the turns are numbered from 1 again.
 SESSION_BOUNDARIES: Tuple[str, ...] = (EVENT_RESTART, EVENT_SESSION_STARTED)
+
+# A user message that starts with this is an intent payload ("/greet"): sent by a
+# button the customer clicked, or by the widget itself (rasa-webchat's
+# `initPayload`), which the customer never saw.
+INTENT_PAYLOAD_PREFIX = "/"
 
 # Who wrote a transcript message.
 ROLE_USER = "user"
@@ -406,6 +412,9 @@ class Message:
         metadata: User messages: the channel's metadata.
         turn: User messages that count (not rewound): the turn with what NLU
             understood, numbered like the policy's `UserTurn.index`.
+        typed: False for an intent payload that no button of the bot offered
+            (a widget's init payload such as `/greet`): the customer neither
+            typed nor saw it, so the agent's transcript leaves it out.
 
     """
 
@@ -418,6 +427,7 @@ class Message:
     buttons: Tuple[str, ...] = ()
     metadata: Mapping[str, Any] = field(default_factory=dict)
     turn: Optional[UserTurn] = None
+    typed: bool = True
 
 
 @dataclass(frozen=True)
@@ -512,6 +522,8 @@ class _TranscriptReader:
         self.customer_slots: List[str] = []
         self.input_channel: Optional[str] = None
         self.action_counts: Dict[str, int] = {}
+        # The payloads of the buttons the bot offered: a click sends one.
+        self.button_payloads: Set[str] = set()
         self.session = 1
         self.latest_action: Optional[str] = None
         # Slots set right after a user message, before any action, come from
@@ -539,15 +551,18 @@ class _TranscriptReader:
     def _user(self, event: Mapping[str, Any]) -> None:
         parse_data = event.get("parse_data") or {}
         metadata = event.get("metadata") or parse_data.get("metadata") or {}
+        text = str(event.get("text") or "")
         self.messages.append(
             Message(
                 role=ROLE_USER,
-                text=str(event.get("text") or ""),
+                text=text,
                 timestamp=event.get("timestamp"),
                 session=self.session,
                 intent=(_get_from_dict(event, "intent") or {}).get("name"),
                 metadata=metadata if isinstance(metadata, Mapping) else {},
                 turn=self.turns.get(id(event)),
+                typed=not text.startswith(INTENT_PAYLOAD_PREFIX)
+                or text in self.button_payloads,
             )
         )
         if event.get("input_channel"):
@@ -559,6 +574,11 @@ class _TranscriptReader:
         data = event.get("data") or {}
         action = metadata.get("utter_action") if isinstance(metadata, Mapping) else None
         buttons = data.get("buttons") or data.get("quick_replies") or []
+        self.button_payloads.update(
+            str(button["payload"])
+            for button in buttons
+            if isinstance(button, Mapping) and button.get("payload")
+        )
         self.messages.append(
             Message(
                 role=ROLE_BOT,

@@ -10,6 +10,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 import pytest
 
 from rasa_handover.summary import (
+    BotResponse,
     FactTurn,
     OpenAICompatibleSummariser,
     RuleBasedSummariser,
@@ -224,6 +225,66 @@ def test_tried_skips_housekeeping_and_names_forms() -> None:
         "ran action_check_order",
         "offered to connect them with a person",
     )
+
+
+@pytest.mark.parametrize(
+    ("action", "text", "intents_before", "item"),
+    [
+        pytest.param(
+            "utter_ask_order_id",
+            "What is your order number?",
+            ("request_refund",),
+            "asked for the order number",
+            id="form-question-asks-for-the-slot",
+        ),
+        pytest.param(
+            "utter_ask_invoice",
+            "You'll find every invoice under Account > Billing history.",
+            ("ask_invoice",),
+            "answered how to get an invoice",
+            id="response-named-after-the-intent-answers-it",
+        ),
+        pytest.param(
+            "utter_which_device",
+            "Sorry about that. Which device are you watching on?",
+            ("report_playback_issue",),
+            'asked "Which device are you watching on?"',
+            id="text-ending-with-a-question-mark-asks-it",
+        ),
+        pytest.param(
+            "utter_refund_policy",
+            "Refunds above $100 are reviewed by billing.",
+            ("request_refund", "inform"),
+            "answered how to get a refund",
+            id="answer-to-the-latest-goal-intent",
+        ),
+        pytest.param(
+            "utter_opening_hours",
+            "We are open 9-17. On Sundays we are closed.",
+            ("greet",),
+            'said "We are open 9-17."',
+            id="answer-without-a-goal-intent-is-quoted",
+        ),
+        pytest.param(
+            "utter_anything",
+            "",
+            (),
+            "answered with utter_anything",
+            id="nothing-known-names-the-response",
+        ),
+    ],
+)
+def test_tried_tells_an_answer_from_a_question(
+    action: str, text: str, intents_before: Tuple[str, ...], item: str
+) -> None:
+    summary = RuleBasedSummariser().summarise(
+        facts(
+            *[(intent, intent, 0.9, ()) for intent in intents_before],
+            bot_actions=(action,),
+            bot_responses=(BotResponse(action, text, intents_before),),
+        )
+    )
+    assert summary.tried == (item,)
 
 
 def test_tried_is_capped() -> None:
@@ -464,3 +525,102 @@ def test_summariser_config_errors(config: Dict[str, Any], message: str) -> None:
 def test_summary_dataclass_defaults() -> None:
     summary = Summary(goal="g")
     assert (summary.tried, summary.provided, summary.text) == ((), (), "")
+
+
+# --- The example bot's real conversations. ------------------------------------
+# Real NLU and policies (the example bot's trained model in an in-process Agent);
+# no action server runs, so the handover actions are only recorded, and the payload
+# is built from the events before `action_handover`: what that action sees. The
+# widget's init payload `/greet` opens each conversation, as in the demo.
+
+
+@pytest.fixture(scope="module")
+def example_agent() -> Any:
+    from rasa.core.agent import Agent
+
+    from tests.e2e.servers import ensure_example_model
+
+    return Agent.load(str(ensure_example_model()))
+
+
+async def example_payload(agent: Any, messages: List[str]) -> Dict[str, Any]:
+    """The payload `action_handover` builds after `messages` to the example bot."""
+    from rasa_handover.payload import build_payload
+
+    sender = f"summary-{time.monotonic_ns()}"
+    for message in ["/greet", *messages]:
+        await agent.handle_text(message, sender_id=sender)
+    tracker = await agent.processor.get_tracker(sender)
+    events = [event.as_dict() for event in tracker.events]
+    handover = max(
+        i
+        for i, event in enumerate(events)
+        if event["event"] == "action" and event["name"] == "action_handover"
+    )
+    return build_payload(
+        sender,
+        events[:handover],
+        tracker.current_slot_values(),
+        channel="socketio",
+        attempt=1,
+    )
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("messages", "tried", "sentence"),
+    [
+        pytest.param(
+            ["how do I get an invoice", "I want to talk to a human"],
+            ["answered how to get an invoice"],
+            "The bot already answered how to get an invoice. "
+            "The customer asked for a person.",
+            id="answered-utter_ask_invoice-is-an-answer",
+        ),
+        pytest.param(
+            ["my video keeps buffering", "I want to talk to a human"],
+            ["answered how to fix a playback problem"],
+            "The bot already answered how to fix a playback problem.",
+            id="answered-response-not-named-after-the-intent",
+        ),
+        pytest.param(
+            ["what plans do you have", "agent please"],
+            ["answered their question about the plans"],
+            "The bot already answered their question about the plans.",
+            id="answered-even-when-the-answer-ends-with-a-question",
+        ),
+        pytest.param(
+            ["how do I reset my password", "how do I reset my password", "yes"],
+            [
+                "answered how to reset their password",
+                "offered to connect them with a person",
+            ],
+            "The bot already answered how to reset their password and offered to "
+            "connect them with a person.",
+            id="offered-a-person-after-answering",
+        ),
+        pytest.param(
+            ["qwzx blorp flux", "zzzt wibble"],
+            ["asked which topic they meant"],
+            "The bot already asked which topic they meant. "
+            "The bot was not sure what the customer meant.",
+            id="asked-what-they-meant",
+        ),
+    ],
+)
+async def test_summary_of_real_example_bot_conversations(
+    example_agent: Any, messages: List[str], tried: List[str], sentence: str
+) -> None:
+    payload = await example_payload(example_agent, messages)
+    assert payload["summary"]["tried"] == tried
+    assert sentence in payload["summary"]["text"]
+    assert "asked for the invoice" not in payload["summary"]["text"]
+
+
+@pytest.mark.integration
+async def test_init_payload_is_not_a_customer_line(example_agent: Any) -> None:
+    payload = await example_payload(
+        example_agent, ["how do I get an invoice", "I want to talk to a human"]
+    )
+    customer_lines = [e["text"] for e in payload["transcript"] if e["role"] == "user"]
+    assert customer_lines == ["how do I get an invoice", "I want to talk to a human"]

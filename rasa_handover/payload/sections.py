@@ -17,13 +17,20 @@ from rasa_handover.constants import (
     SLOT_HANDOVER_REASON,
     SLOT_HANDOVER_TURN,
 )
-from rasa_handover.conversation import ROLE_USER, Entity, Message, Transcript
+from rasa_handover.conversation import (
+    ROLE_BOT,
+    ROLE_USER,
+    Entity,
+    Message,
+    Transcript,
+)
 from rasa_handover.limits import MAX_NAME_CHARS
 from rasa_handover.payload.config import PayloadConfig
 from rasa_handover.payload.language import BUTTON_PAYLOAD_PREFIX
 from rasa_handover.settings import default_config
 from rasa_handover.summary import (
     RULE_BASED_NAME,
+    BotResponse,
     FactTurn,
     RuleBasedSummariser,
     Summariser,
@@ -87,8 +94,14 @@ def _check_depth(value: Any) -> None:
 
 
 def transcript_section(transcript: Transcript) -> List[Dict[str, Any]]:
-    """Every message, user and bot, in order."""
-    return [_transcript_entry(message) for message in transcript.messages]
+    """Every message the customer saw, user and bot, in order.
+
+    A widget's init payload (`/greet`, `Message.typed` is False) is left out: the
+    customer never wrote it.
+    """
+    return [
+        _transcript_entry(message) for message in transcript.messages if message.typed
+    ]
 
 
 def _transcript_entry(message: Message) -> Dict[str, Any]:
@@ -318,6 +331,7 @@ def summary_facts(payload: Mapping[str, Any], transcript: Transcript) -> Summary
     return SummaryFacts(
         user_turns=turns,
         bot_actions=transcript.bot_actions,
+        bot_responses=bot_responses(payload["transcript"]),
         slots=dict(payload["slots"]),
         customer_slots=tuple(
             s for s in transcript.customer_slots if s in payload["slots"]
@@ -328,6 +342,22 @@ def summary_facts(payload: Mapping[str, Any], transcript: Transcript) -> Summary
         frustration_signals=tuple(payload["sentiment"]["frustration_signals"]),
         customer_name=payload["customer"]["name"],
     )
+
+
+def bot_responses(entries: List[Mapping[str, Any]]) -> Tuple[BotResponse, ...]:
+    """What the bot said (redacted transcript entries), with the intents before it."""
+    responses: List[BotResponse] = []
+    intents: List[str] = []
+    for entry in entries:
+        if entry.get("role") == ROLE_USER and entry.get("intent"):
+            intents.append(str(entry["intent"]))
+        elif entry.get("role") == ROLE_BOT and entry.get("action"):
+            responses.append(
+                BotResponse(
+                    str(entry["action"]), str(entry.get("text") or ""), tuple(intents)
+                )
+            )
+    return tuple(responses)
 
 
 def summary_section(summariser: Summariser, facts: SummaryFacts) -> Dict[str, Any]:

@@ -20,6 +20,7 @@ is pure: it imports nothing from Rasa.
 from rasa_handover.summary.config import summariser_from_config
 from rasa_handover.summary.facts import (
     RULE_BASED_NAME,
+    BotResponse,
     FactTurn,
     Summariser,
     Summary,
@@ -38,6 +39,7 @@ __all__ = [
     "DEFAULT_LABELS",
     "GENERIC_INTENTS",
     "RULE_BASED_NAME",
+    "BotResponse",
     "FactTurn",
     "OpenAICompatibleSummariser",
     "RuleBasedSummariser",

@@ -29,6 +29,24 @@ class FactTurn:
 
 
 @dataclass(frozen=True)
+class BotResponse:
+    """Something the bot said, as the summariser sees it.
+
+    Attributes:
+        action: The response (`utter_*`, from the message's `utter_action`) or
+            the action that sent it.
+        text: What it said (redacted); the latest text when it said it twice.
+        intents_before: The intents of the customer's messages before it,
+            oldest first (which question it answered).
+
+    """
+
+    action: str
+    text: str = ""
+    intents_before: Tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class SummaryFacts:
     """Everything a summariser may use, already redacted.
 
@@ -36,6 +54,8 @@ class SummaryFacts:
         user_turns: The user's messages, oldest first.
         bot_actions: The bot's actions and responses in order (utter_* names and
             custom action names; `action_listen` excluded).
+        bot_responses: What the bot said, with the intents before it, so that
+            an answer is told from a question (see `summary.bot_turns`).
         slots: Current slot values (without the plugin's internal slots).
         customer_slots: The slots the customer filled (from their messages or a
             form), as opposed to slots set by the bot's backend lookups.
@@ -49,6 +69,7 @@ class SummaryFacts:
 
     user_turns: Tuple[FactTurn, ...] = ()
     bot_actions: Tuple[str, ...] = ()
+    bot_responses: Tuple[BotResponse, ...] = ()
     slots: Mapping[str, Any] = field(default_factory=dict)
     customer_slots: Tuple[str, ...] = ()
     forms: Tuple[str, ...] = ()

@@ -14,12 +14,8 @@ from typing import (
 )
 
 from rasa_handover.constants import (
-    ACTION_HANDBACK,
-    ACTION_HANDOVER,
     ACTION_LISTEN,
-    ACTION_OFFER_HANDOVER,
     ACTION_RESTART,
-    ACTION_SCHEDULE_CALLBACK,
     ACTION_SESSION_START,
     INTENT_AFFIRM,
     INTENT_DENY,
@@ -32,6 +28,7 @@ from rasa_handover.constants import (
     REASON_REGULATED_TOPIC,
     REASON_REPEAT_LOOP,
 )
+from rasa_handover.summary.bot_turns import BotTurnReader
 from rasa_handover.summary.facts import RULE_BASED_NAME, Summary, SummaryFacts
 
 # Intents that say nothing about what the customer wants: small talk, answers to
@@ -164,20 +161,6 @@ IGNORED_ACTIONS: Tuple[str, ...] = (
     "utter_anything_else",
     "utter_what_else",
 )
-# What Rasa's and the plugin's own actions mean to an agent.
-_KNOWN_ACTIONS: Mapping[str, str] = {
-    "action_default_fallback": "said it did not understand",
-    "utter_default": "said it did not understand",
-    "action_two_stage_fallback": "asked the customer to confirm what they meant",
-    "utter_ask_rephrase": "asked the customer to rephrase",
-    ACTION_OFFER_HANDOVER: "offered to connect them with a person",
-    ACTION_HANDOVER: "handed the conversation to a person before",
-    ACTION_HANDBACK: "took the conversation back from a person",
-    ACTION_SCHEDULE_CALLBACK: "offered a callback",
-}
-_ASK_PREFIX = "utter_ask_"
-_UTTER_PREFIX = "utter_"
-_VALIDATE_PREFIX = "validate_"
 
 # The goal is taken from an intent NLU was reasonably sure of; below this the
 # summary says the goal is uncertain.
@@ -247,6 +230,12 @@ class RuleBasedSummariser:
         self.labels: Dict[str, str] = {**DEFAULT_LABELS, **(labels or {})}
         self.generic_intents = frozenset(generic_intents)
         self.ignored_actions = frozenset(ignored_actions)
+        self._bot_turns = BotTurnReader(
+            self.label,
+            lambda intent: self._goal_phrase(intent, {}),
+            self.generic_intents,
+            self.ignored_actions,
+        )
 
     # -- public --------------------------------------------------------------------
 
@@ -364,23 +353,12 @@ class RuleBasedSummariser:
     # -- tried / provided ------------------------------------------------------------
 
     def _tried(self, facts: SummaryFacts) -> Tuple[str, ...]:
-        forms = set(facts.forms)
-        items: List[str] = []
-        for action in facts.bot_actions:
-            if action in self.ignored_actions or action.startswith(_VALIDATE_PREFIX):
-                continue
-            if action in _KNOWN_ACTIONS:
-                item = _KNOWN_ACTIONS[action]
-            elif action in forms:
-                item = f"ran the form {action}"
-            elif action.startswith(_ASK_PREFIX):
-                item = f"asked for the {self.label(action[len(_ASK_PREFIX) :])}"
-            elif action.startswith(_UTTER_PREFIX):
-                item = f"answered with {action}"
-            else:
-                item = f"ran {action}"
-            if item not in items:
-                items.append(item)
+        items = self._bot_turns.read(
+            facts.bot_actions,
+            facts.bot_responses,
+            facts.forms,
+            (str(turn.intent) for turn in facts.user_turns if turn.intent),
+        )
         if len(items) > MAX_TRIED:
             hidden = len(items) - (MAX_TRIED - 1)
             items = [*items[: MAX_TRIED - 1], f"did {hidden} more things"]
