@@ -3,16 +3,57 @@
 The project has RulePolicy, MemoizationPolicy and TEDPolicy next to
 HandoverPolicy, a regulated intent, a `human_handoff` intent and an
 `account_tier` slot. Training output goes to `tests/artifacts/train.log`.
+
+At the end of a run, skipped tests are listed by reason, each with the command
+that runs them (`pytest_terminal_summary`): skip reasons are written
+`skip_reason(why, command)`.
 """
 
 import contextlib
 import os
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
+SKIP_SUMMARY_TITLE = "skipped tests: why, and the command that runs them"
+_TO_RUN_THEM = "; to run them: "
+
+
+def skip_reason(why: str, command: str) -> str:
+    """A skip reason the end-of-run summary splits into why and the command."""
+    return f"{why}{_TO_RUN_THEM}{command}"
+
+
+def _reason_of(report: Any) -> str:
+    longrepr = report.longrepr
+    text = str(longrepr[2]) if isinstance(longrepr, tuple) else str(longrepr)
+    return text[len("Skipped: ") :] if text.startswith("Skipped: ") else text
+
+
+def skipped_by_reason(reports: List[Any]) -> List[Tuple[str, List[str]]]:
+    """`(reason, test ids)` pairs, the reason with the most skipped tests first."""
+    groups: Dict[str, List[str]] = {}
+    for report in reports:
+        groups.setdefault(_reason_of(report), []).append(report.nodeid)
+    return sorted(groups.items(), key=lambda group: (-len(group[1]), group[0]))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Says which tests were skipped, why, and the one command that runs them."""
+    groups = skipped_by_reason(terminalreporter.stats.get("skipped", []))
+    if not groups:
+        return
+    terminalreporter.section(SKIP_SUMMARY_TITLE)
+    for reason, test_ids in groups:
+        why, _, command = reason.partition(_TO_RUN_THEM)
+        files = sorted({test_id.split("::")[0] for test_id in test_ids})
+        terminalreporter.write_line(f"{len(test_ids)} skipped: {why}")
+        terminalreporter.write_line(f"    in {', '.join(files)}")
+        if command:
+            terminalreporter.write_line(f"    to run them: {command}")
+
 
 TEST_DOMAIN = """
 version: "3.1"

@@ -17,6 +17,7 @@ from typing import Any, Iterator, List, Optional
 import pytest
 
 from example_bot.demo import WIDGET_BUNDLE, WebchatServer, ensure_widget
+from tests.conftest import skip_reason
 from tests.e2e.servers import (
     ARTIFACTS,
     action_server,
@@ -53,14 +54,15 @@ def _missing_browser() -> Optional[str]:
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        return (
-            "playwright is not installed: .venv/bin/pip install playwright "
-            "(the `test` extra has it)"
+        return skip_reason(
+            "playwright is not installed (the `test` extra has it)",
+            ".venv/bin/pip install -e '.[test]'",
         )
     if not CHROMIUM.exists():
-        return (
-            f"{CHROMIUM} is missing: apt-get update && apt-get install -y chromium "
-            "(`npx playwright install` cannot download browsers here)"
+        return skip_reason(
+            f"the browser tests need Chromium at {CHROMIUM} (or "
+            "HANDOVER_TEST_CHROMIUM=<path>); Playwright cannot download one here",
+            "apt-get update && apt-get install -y chromium",
         )
     return None
 
@@ -68,7 +70,10 @@ def _missing_browser() -> Optional[str]:
 def _missing_widget() -> Optional[str]:
     if WIDGET_BUNDLE.exists() or shutil.which("npm"):
         return None
-    return "npm is missing, so rasa-webchat cannot be installed: apt-get install -y npm"
+    return skip_reason(
+        "npm is missing, so the rasa-webchat widget cannot be installed",
+        "apt-get update && apt-get install -y npm",
+    )
 
 
 @dataclass(frozen=True)

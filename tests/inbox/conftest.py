@@ -20,11 +20,12 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from rasa_handover.inbox.config import DEFAULT_URL_PREFIX
 from rasa_handover.inbox.store import InboxStore, to_async_url
+from tests.conftest import skip_reason
 
 POSTGRES_ENV = "HANDOVER_TEST_POSTGRES_URL"
-POSTGRES_SKIP_REASON = (
-    f"{POSTGRES_ENV} is not set; set it (e.g. "
-    "postgresql://postgres@127.0.0.1:5432/test) to run the PostgreSQL tests"
+POSTGRES_SKIP_REASON = skip_reason(
+    f"the PostgreSQL tests need a server: {POSTGRES_ENV} is not set",
+    f"{POSTGRES_ENV}=postgresql://postgres@127.0.0.1:5432/test make test",
 )
 # A Wednesday, inside default business hours everywhere in the tests.
 START = datetime(2024, 5, 15, 10, 0, tzinfo=timezone.utc)
