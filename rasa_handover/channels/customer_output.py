@@ -2,13 +2,19 @@
 
 `CustomerOutput` carries an agent's reply, a wait update, the greeting after a
 handback. It pushes over socket.io (to the conversation's room) and into the
-REST mailbox.
+REST mailbox. An agent's reply loses its unsafe links on both; over socket.io
+(rasa-webchat) it also starts with the agent's name (`agent_messages`).
 """
 
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from rasa.core.channels.channel import OutputChannel
 
+from rasa_handover.channels.agent_messages import (
+    is_agent_message,
+    safe_links,
+    widget_message,
+)
 from rasa_handover.channels.mailbox import Mailbox
 
 if TYPE_CHECKING:
@@ -36,14 +42,20 @@ class CustomerOutput(OutputChannel):
         self.mailbox = mailbox
         self.namespace = namespace
 
-    async def _push(self, recipient_id: str, message: Dict[str, Any]) -> None:
+    async def _push(
+        self,
+        recipient_id: str,
+        message: Dict[str, Any],
+        socket_message: Optional[Dict[str, Any]] = None,
+    ) -> None:
+        """Stores `message` in the mailbox; emits `socket_message` or it."""
         self.mailbox.put(recipient_id, message)
         if self.sio is not None:
             # The conversation id is the socket room (session persistence) or
             # the socket id itself, which socket.io also treats as a room.
             await self.sio.emit(
                 self.bot_message_evt,
-                message,
+                socket_message or message,
                 room=recipient_id,
                 namespace=self.namespace,
             )
@@ -51,10 +63,22 @@ class CustomerOutput(OutputChannel):
     async def send_text_message(
         self, recipient_id: str, text: str, **kwargs: Any
     ) -> None:
-        """Sends a text (with `metadata`, e.g. the agent's name, if given)."""
+        """Sends a text (with `metadata`, e.g. the agent's name, if given).
+
+        An agent's reply (`metadata.from` is `agent`) keeps only http(s) and
+        mailto links; rasa-webchat gets it with the agent's name first.
+        """
+        metadata = kwargs.get("metadata")
+        if metadata is not None and is_agent_message(metadata):
+            await self._push(
+                recipient_id,
+                {"text": safe_links(text), "metadata": metadata},
+                widget_message(text, metadata),
+            )
+            return
         message: Dict[str, Any] = {"text": text}
-        if kwargs.get("metadata"):
-            message["metadata"] = kwargs["metadata"]
+        if metadata:
+            message["metadata"] = metadata
         await self._push(recipient_id, message)
 
     async def send_text_with_buttons(

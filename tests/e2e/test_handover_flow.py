@@ -216,8 +216,13 @@ async def test_socketio_customer_gets_the_agents_reply(server: str) -> None:
             f"/tickets/{ticket['id']}/reply",
             json={"text": "Maya here"},
         )
-        reply = await _wait_for(received, lambda m: m.get("text") == "Maya here")
+        reply = await _wait_for(
+            received, lambda m: str(m.get("text")).endswith("Maya here")
+        )
+        # rasa-webchat shows no sender: the agent's name is the bold first line.
+        assert reply["text"] == "**Maya**\n\nMaya here"
         assert reply["metadata"]["agent_name"] == "Maya"
+        assert reply["metadata"]["customCss"]["css"].startswith("rw-handover-agent")
     finally:
         await client.disconnect()
 
