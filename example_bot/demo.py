@@ -6,7 +6,8 @@ Runs the action server (`rasa run actions --actions actions`: the plugin's actio
 plus the example's account lookup), the
 Rasa server with the handover channel and the embedded inbox (SQLite), and a
 small web server for the customer's page with the `rasa-webchat` widget
-(installed with npm into `webchat/node_modules` the first time). Waits until all
+(installed with npm into `webchat/node_modules` the first time; served without
+its web fonts, so nothing leaves the machine, under a Content-Security-Policy). Waits until all
 answer and prints where customers chat, where agents work, and the agents'
 tokens. Logs go to `.logs/` at the repository root.
 
@@ -15,6 +16,8 @@ browser tests serve the same page.
 """
 
 import argparse
+import json
+import re
 import shutil
 import signal
 import subprocess
@@ -25,7 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Dict, List, Optional, Tuple, Type
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 import yaml
@@ -41,18 +44,69 @@ WEBCHAT_HOST = "127.0.0.1"
 STARTUP_TIMEOUT_SECONDS = 240
 NPM_TIMEOUT_SECONDS = 600
 
-# The customer page: our index.html and start script, and rasa-webchat's own
-# bundle (a UMD build with React and socket.io-client 3 inside: Engine.IO v4,
-# what python-socketio 5 speaks). Nothing else is served.
+# The customer page: our index.html, start script, style and icon, the demo
+# customers, and rasa-webchat's own bundle (a UMD build with React and
+# socket.io-client 3 inside: Engine.IO v4, what python-socketio 5 speaks) without
+# its Google Fonts `@import`. Nothing else is served, and nothing is fetched from
+# another host: the page works offline and under `content_security_policy`.
 WEBCHAT_DIR = HERE / "webchat"
 WIDGET_BUNDLE = WEBCHAT_DIR / "node_modules" / "rasa-webchat" / "lib" / "index.js"
+ACCOUNTS_FILE = HERE / "accounts.yml"
+HTML = "text/html; charset=utf-8"
+JAVASCRIPT = "text/javascript; charset=utf-8"
 WEBCHAT_FILES: Dict[str, Tuple[Path, str]] = {
-    "/": (WEBCHAT_DIR / "index.html", "text/html; charset=utf-8"),
-    "/index.html": (WEBCHAT_DIR / "index.html", "text/html; charset=utf-8"),
-    "/webchat.js": (WEBCHAT_DIR / "webchat.js", "text/javascript; charset=utf-8"),
+    "/": (WEBCHAT_DIR / "index.html", HTML),
+    "/index.html": (WEBCHAT_DIR / "index.html", HTML),
+    "/webchat.js": (WEBCHAT_DIR / "webchat.js", JAVASCRIPT),
     "/page.css": (WEBCHAT_DIR / "page.css", "text/css; charset=utf-8"),
-    "/rasa-webchat.js": (WIDGET_BUNDLE, "text/javascript; charset=utf-8"),
+    "/favicon.svg": (WEBCHAT_DIR / "favicon.svg", "image/svg+xml"),
+    "/rasa-webchat.js": (WIDGET_BUNDLE, JAVASCRIPT),
 }
+CUSTOMERS_PATH = "/customers.json"
+# The accounts a tab without ?customer= chats as, one at random: not the
+# high-value ones, whose triggers are more sensitive (use ?customer=alex).
+DEMO_TIERS = ("free", "standard")
+_REMOTE_FONTS = re.compile(rb"@import url\(https://fonts\.googleapis\.com/[^)]*\);")
+
+
+def demo_customers(accounts_file: Path = ACCOUNTS_FILE) -> List[str]:
+    """The ids of the accounts a tab picks from (`DEMO_TIERS`)."""
+    accounts = yaml.safe_load(accounts_file.read_text(encoding="utf-8")) or {}
+    return [
+        str(customer)
+        for customer, account in accounts.items()
+        if isinstance(account, dict) and account.get("tier") in DEMO_TIERS
+    ]
+
+
+def widget_bundle() -> bytes:
+    """rasa-webchat's bundle without the fonts it would fetch from Google."""
+    return _REMOTE_FONTS.sub(b"", WIDGET_BUNDLE.read_bytes())
+
+
+def content_security_policy(rasa_url: str) -> str:
+    """The page's CSP: its own files, and socket.io to `rasa_url`.
+
+    rasa-webchat injects its CSS as <style> elements, so styles need
+    'unsafe-inline', and embeds its icon font as a `data:` URL; scripts, images
+    and connections stay on this page and the Rasa server.
+    """
+    parts = urlsplit(rasa_url)
+    socket = "wss" if parts.scheme == "https" else "ws"
+    origin = f"{parts.scheme}://{parts.netloc}"
+    return "; ".join(
+        [
+            "default-src 'none'",
+            "script-src 'self'",
+            "style-src 'self' 'unsafe-inline'",
+            "img-src 'self' data:",
+            "font-src 'self' data:",
+            f"connect-src 'self' {origin} {socket}://{parts.netloc}",
+            "base-uri 'none'",
+            "form-action 'none'",
+            "frame-ancestors 'none'",
+        ]
+    )
 
 
 class WidgetUnavailableError(RuntimeError):
@@ -99,21 +153,41 @@ def ensure_widget(npm: Optional[str] = None) -> Path:
 
 
 class _WebchatHandler(BaseHTTPRequestHandler):
-    """Serves the files of `WEBCHAT_FILES`, nothing else."""
+    """Serves the customer page (`WEBCHAT_FILES`, the demo customers), nothing else."""
 
     def do_GET(self) -> None:
-        entry = WEBCHAT_FILES.get(urlsplit(self.path).path)
-        if entry is None or not entry[0].exists():
+        url = urlsplit(self.path)
+        found = self._body(url.path)
+        if found is None:
             self.send_error(404)
             return
-        body = entry[0].read_bytes()
+        body, content_type = found
         self.send_response(200)
-        self.send_header("Content-Type", entry[1])
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-cache")
         self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Content-Security-Policy", self._policy(url.query))
         self.end_headers()
         self.wfile.write(body)
+
+    def _body(self, path: str) -> Optional[Tuple[bytes, str]]:
+        if path == CUSTOMERS_PATH:
+            return json.dumps(demo_customers()).encode(), "application/json"
+        entry = WEBCHAT_FILES.get(path)
+        if entry is None or not entry[0].exists():
+            return None
+        if entry[0] == WIDGET_BUNDLE:
+            return widget_bundle(), entry[1]
+        return entry[0].read_bytes(), entry[1]
+
+    def _policy(self, query: str) -> str:
+        """The CSP, for the Rasa server the page talks to (`?server=`, else :5005)."""
+        server = parse_qs(query).get("server", [""])[0]
+        if urlsplit(server).scheme not in ("http", "https"):
+            host = (self.headers.get("Host") or WEBCHAT_HOST).rsplit(":", 1)[0]
+            server = f"http://{host}:{RASA_PORT}"
+        return content_security_policy(server)
 
     def log_message(self, format: str, *args: object) -> None:
         pass  # quiet: the demo's terminal shows the URLs, not every request

@@ -95,6 +95,7 @@ rasa_handover.channels.HandoverInput:
   outbox: {workdir}/outbox.db
   inbox_config: {workdir}/inbox.yml
   support_email: help@streamly.example
+  metadata_key: customData   # as example_bot/credentials.yml: rasa-webchat's customData
 """
     with rasa_server(
         workdir,
