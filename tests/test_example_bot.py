@@ -37,3 +37,14 @@ async def test_session_start_looks_up_the_account(
     slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
     assert slots.get("account_tier") == tier
     assert slots.get("customer_name") == name
+
+
+def test_demo_customers_differ_and_are_not_high_value() -> None:
+    """Each demo tab picks one of these: different people, ordinary triggers."""
+    from example_bot.actions.account_lookup import lookup
+    from example_bot.demo import demo_customers
+
+    customers = demo_customers()
+    names = {lookup(customer)["name"] for customer in customers}
+    assert len(customers) >= 5 and len(names) == len(customers)
+    assert {lookup(customer)["tier"] for customer in customers} <= {"free", "standard"}

@@ -127,6 +127,12 @@ def test_the_agent_is_a_person_and_their_links_are_safe(
     message.get_by_text("Click me").click()
     assert opened.dialogs == [], opened.dialogs
 
+    # A reload keeps the agent a person (rasa-webchat stores the classes too).
+    opened.page.reload()
+    again = opened.page.locator(".rw-response.rw-handover-agent-maya").first
+    expect(again).to_contain_text("picking up", timeout=30_000)
+    expect(again.locator("strong").first).to_have_text(AGENT_NAME)
+
     assert opened.errors == [], opened.errors
     watch.assert_clean()
 
