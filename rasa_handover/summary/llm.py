@@ -28,7 +28,9 @@ _SYSTEM_PROMPT = (
     "it over from a chatbot, so that the customer never has to repeat anything. "
     "Reply with one JSON object and nothing else, with these keys: "
     '"goal" (one sentence: what the customer wants, with their name if known), '
-    '"tried" (a list of short phrases: what the bot already did), '
+    '"tried" (a list of short phrases: what the bot already did; read what it '
+    "said in bot_responses to tell an answer from a question, e.g. "
+    '"answered how to get an invoice", "asked for the order number"), '
     '"provided" (a list of short phrases: what the customer already gave, '
     'e.g. "order number 1182"), '
     '"text" (a short paragraph of at most three sentences that also says why the '
