@@ -34,7 +34,6 @@ from typing import (
     Mapping,
     Optional,
     Sequence,
-    Set,
     Tuple,
 )
 
@@ -415,6 +414,8 @@ class Message:
         typed: False for an intent payload that no button of the bot offered
             (a widget's init payload such as `/greet`): the customer neither
             typed nor saw it, so the agent's transcript leaves it out.
+        button: User messages sent by clicking a button: its title (what the
+            customer saw as their message; `text` is the payload).
 
     """
 
@@ -428,6 +429,7 @@ class Message:
     metadata: Mapping[str, Any] = field(default_factory=dict)
     turn: Optional[UserTurn] = None
     typed: bool = True
+    button: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -523,7 +525,7 @@ class _TranscriptReader:
         self.input_channel: Optional[str] = None
         self.action_counts: Dict[str, int] = {}
         # The payloads of the buttons the bot offered: a click sends one.
-        self.button_payloads: Set[str] = set()
+        self.button_titles: Dict[str, str] = {}
         self.session = 1
         self.latest_action: Optional[str] = None
         # Slots set right after a user message, before any action, come from
@@ -562,7 +564,8 @@ class _TranscriptReader:
                 metadata=metadata if isinstance(metadata, Mapping) else {},
                 turn=self.turns.get(id(event)),
                 typed=not text.startswith(INTENT_PAYLOAD_PREFIX)
-                or text in self.button_payloads,
+                or text in self.button_titles,
+                button=self.button_titles.get(text),
             )
         )
         if event.get("input_channel"):
@@ -574,8 +577,8 @@ class _TranscriptReader:
         data = event.get("data") or {}
         action = metadata.get("utter_action") if isinstance(metadata, Mapping) else None
         buttons = data.get("buttons") or data.get("quick_replies") or []
-        self.button_payloads.update(
-            str(button["payload"])
+        self.button_titles.update(
+            (str(button["payload"]), str(button.get("title") or button["payload"]))
             for button in buttons
             if isinstance(button, Mapping) and button.get("payload")
         )

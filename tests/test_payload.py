@@ -533,6 +533,37 @@ def test_bot_message_without_text_is_described() -> None:
     validate_payload(built)
 
 
+def test_customer_lines_are_what_the_customer_saw() -> None:
+    """The widget's init payload is no line; a button click reads as its title."""
+    conversation = (
+        Conversation()
+        .session_start()
+        .user("/greet", "greet")
+        .bot("utter_greet", "Hi! What can I do for you?")
+        .listen()
+        .user("qwzx blorp", "nlu_fallback", 0.3)
+        .bot(
+            "action_handover_clarify",
+            "Did you mean one of these?",
+            utter=False,
+            data={"buttons": [{"title": "Get an invoice", "payload": "/ask_invoice"}]},
+        )
+        .listen()
+        .user("/ask_invoice", "ask_invoice", 1.0)
+    )
+    built = build(conversation, slots={})
+    lines = [(e["role"], e["text"]) for e in built["transcript"]]
+    assert lines == [
+        ("bot", "Hi! What can I do for you?"),
+        ("user", "qwzx blorp"),
+        ("bot", "Did you mean one of these?"),
+        ("user", "Get an invoice"),
+    ]
+    # Still three turns: the policy counted the init payload as turn 1.
+    assert [t["turn"] for t in built["intent_history"]] == [1, 2, 3]
+    validate_payload(built)
+
+
 # --- Size bound. --------------------------------------------------------------
 
 

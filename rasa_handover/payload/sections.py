@@ -107,7 +107,8 @@ def transcript_section(transcript: Transcript) -> List[Dict[str, Any]]:
 def _transcript_entry(message: Message) -> Dict[str, Any]:
     entry: Dict[str, Any] = {
         "role": message.role,
-        "text": message.text,
+        # A button click reads as the customer saw it: the button's title.
+        "text": message.button or message.text,
         "timestamp": _round(message.timestamp, TIMESTAMP_DECIMALS),
     }
     if message.role == ROLE_USER:
