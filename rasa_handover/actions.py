@@ -381,6 +381,20 @@ def _asked_for(tracker: Tracker, slot: str) -> bool:
     return tracker.get_slot("requested_slot") == slot
 
 
+def _ask_again(
+    dispatcher: CollectingDispatcher, tracker: Tracker, slot: str, why: str
+) -> Dict[str, Any]:
+    """When `slot` was asked for and not read: say `why`, and ask again.
+
+    The slot is set to None, so the form asks again (an empty answer would make
+    Rasa reject the form and drop this message). Otherwise nothing is set.
+    """
+    if not _asked_for(tracker, slot):
+        return {}
+    dispatcher.utter_message(response=why)
+    return {slot: None}
+
+
 class ValidateHandoverCallbackForm(FormValidationAction):
     """Reads the callback's contact and time; asks again when unclear."""
 
@@ -399,12 +413,9 @@ class ValidateHandoverCallbackForm(FormValidationAction):
         contact = find_contact(_text(tracker))
         if contact is not None:
             return {SLOT_CALLBACK_CONTACT: contact.value}
-        if _asked_for(tracker, SLOT_CALLBACK_CONTACT):
-            # Said why, and set to None: the form asks again (an empty answer
-            # would make Rasa reject the form and drop this message).
-            dispatcher.utter_message(response=UTTER_INVALID_CONTACT)
-            return {SLOT_CALLBACK_CONTACT: None}
-        return {}
+        return _ask_again(
+            dispatcher, tracker, SLOT_CALLBACK_CONTACT, UTTER_INVALID_CONTACT
+        )
 
     async def extract_callback_time(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -418,12 +429,7 @@ class ValidateHandoverCallbackForm(FormValidationAction):
                 SLOT_CALLBACK_TIME: when.text,
                 SLOT_CALLBACK_DUE: when.due.isoformat(timespec="minutes"),
             }
-        if _asked_for(tracker, SLOT_CALLBACK_TIME):
-            # Said why, and set to None: the form asks again (an empty answer
-            # would make Rasa reject the form and drop this message).
-            dispatcher.utter_message(response=UTTER_INVALID_TIME)
-            return {SLOT_CALLBACK_TIME: None}
-        return {}
+        return _ask_again(dispatcher, tracker, SLOT_CALLBACK_TIME, UTTER_INVALID_TIME)
 
     async def validate_callback_contact(
         self,
@@ -486,12 +492,7 @@ class ValidateHandoverMessageForm(FormValidationAction):
         found = find_email(_text(tracker))
         if found is not None:
             return {SLOT_HANDOVER_EMAIL: found.value}
-        if _asked_for(tracker, SLOT_HANDOVER_EMAIL):
-            # Said why, and set to None: the form asks again (an empty answer
-            # would make Rasa reject the form and drop this message).
-            dispatcher.utter_message(response=UTTER_INVALID_EMAIL)
-            return {SLOT_HANDOVER_EMAIL: None}
-        return {}
+        return _ask_again(dispatcher, tracker, SLOT_HANDOVER_EMAIL, UTTER_INVALID_EMAIL)
 
     async def validate_handover_email(
         self,

@@ -118,7 +118,8 @@ def check_repeat_loop(
         or is_follow_up(latest.text or "")
     ):
         return None
-    limits = table_for(settings, thresholds).for_intent(intent, high_value)
+    table = table_for(settings, thresholds)
+    limits = table.for_intent(intent, high_value)
     asks = [
         turn
         for turn in view.recent_turns(limits.repeat_window)
@@ -126,7 +127,6 @@ def check_repeat_loop(
     ]
     if len(asks) < limits.repeat_limit:
         return None
-    table = table_for(settings, thresholds)
     evidence = {
         "intent": intent,
         "turns": [turn.index for turn in asks],
