@@ -528,19 +528,23 @@ def test_summary_dataclass_defaults() -> None:
 
 
 # --- The example bot's real conversations. ------------------------------------
-# Real NLU and policies (the example bot's trained model in an in-process Agent);
-# no action server runs, so the handover actions are only recorded, and the payload
-# is built from the events before `action_handover`: what that action sees. The
-# widget's init payload `/greet` opens each conversation, as in the demo.
+# Real NLU and policies (the example bot's trained model in an in-process Agent)
+# and the example bot's real action server, whose `action_session_start` (the
+# account lookup) opens each session as in the demo. The payload is built from
+# the events before `action_handover`: what that action sees. The widget's init
+# payload `/greet` opens each conversation, as in the demo.
 
 
 @pytest.fixture(scope="module")
-def example_agent() -> Any:
+def example_agent() -> Iterator[Any]:
     from rasa.core.agent import Agent
+    from rasa.utils.endpoints import EndpointConfig
 
-    from tests.e2e.servers import ensure_example_model
+    from tests.e2e.servers import action_server, ensure_example_model
 
-    return Agent.load(str(ensure_example_model()))
+    model = ensure_example_model()
+    with action_server() as action_url:
+        yield Agent.load(str(model), action_endpoint=EndpointConfig(url=action_url))
 
 
 async def example_payload(agent: Any, messages: List[str]) -> Dict[str, Any]:
