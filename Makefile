@@ -60,8 +60,11 @@ lint: $(INSTALLED) ## ruff on the package, tests and benchmarks.
 typecheck: $(INSTALLED) ## mypy on the package.
 	$(BIN)/mypy rasa_handover
 
+# pytest-xdist workers for `make unit` (each test module stays in one worker).
+PYTEST_WORKERS ?= 2
+
 unit: $(BOT_MODEL) ## Run the pytest suite (unit, graph, integration and end-to-end tests).
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 
 validate: $(INSTALLED) ## rasa data validate on the example bot.
 	@mkdir -p $(LOGS)

@@ -22,6 +22,7 @@ from tests.e2e.servers import (
     ARTIFACTS,
     action_server,
     ensure_example_model,
+    exclusive,
     rasa_server,
 )
 
@@ -132,7 +133,8 @@ def stack(chromium: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
     reason = _missing_widget()
     if reason:
         pytest.skip(reason)
-    ensure_widget()
+    with exclusive("install-widget"):
+        ensure_widget()
     model = ensure_example_model()
     workdir = tmp_path_factory.mktemp("browser")
     with action_server() as action_url, _rasa_server(

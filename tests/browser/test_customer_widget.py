@@ -140,6 +140,9 @@ def test_the_agent_is_a_person_and_their_links_are_safe(
 def test_the_page_stays_on_the_machine_and_tells_the_truth(
     stack: Stack, open_page: OpenPage
 ) -> None:
+    # Each test puts Maya online itself: an agent without a page goes away
+    # after the presence grace period (docs/inbox.md).
+    inbox_api(stack, "POST", "/agents/me/availability", json={"online": True})
     opened = open_page()
     watch = PageWatch(opened.page)
     page = opened.page

@@ -4,6 +4,7 @@ Each runs as a subprocess of the test run, on a free loopback port, logging to
 `tests/artifacts/<name>.log`; `wait_until_up` polls its health URL.
 """
 
+import fcntl
 import os
 import socket
 import subprocess
@@ -23,6 +24,24 @@ EXAMPLE_MODEL = EXAMPLE_BOT / "models" / "example_bot.tar.gz"
 # Rasa loads TensorFlow and the model (DIET and TED graphs): give it time on a
 # busy 2-core machine.
 STARTUP_TIMEOUT_SECONDS = 300
+
+
+def _worker_suffix() -> str:
+    """`-gw0`, `-gw1` ... under pytest-xdist: parallel workers keep their own logs."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return f"-{worker}" if worker else ""
+
+
+@contextmanager
+def exclusive(name: str) -> Iterator[None]:
+    """One test process at a time (pytest-xdist workers) past this point."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    with open(ARTIFACTS / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def free_port() -> int:
@@ -57,7 +76,7 @@ def running(
 ) -> Iterator[subprocess.Popen]:
     """Starts `command`, waits for `health_url`, stops it afterwards."""
     ARTIFACTS.mkdir(exist_ok=True)
-    log = ARTIFACTS / f"{name}.log"
+    log = ARTIFACTS / f"{name}{_worker_suffix()}.log"
     with open(log, "w") as out:
         process = subprocess.Popen(
             command,
@@ -90,26 +109,31 @@ def _model_is_stale() -> bool:
 
 def ensure_example_model() -> Path:
     """The example bot's model, trained if it is missing or older than its data."""
-    if _model_is_stale():
-        ARTIFACTS.mkdir(exist_ok=True)
-        with open(ARTIFACTS / "train-example-bot.log", "w") as out:
-            subprocess.run(
-                [
-                    str(BIN / "rasa"),
-                    "train",
-                    "--domain",
-                    "domain",
-                    "--fixed-model-name",
-                    "example_bot",
-                    "--out",
-                    "models",
-                ],
-                cwd=EXAMPLE_BOT,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                check=True,
-            )
+    with exclusive("train-example-bot"):
+        if _model_is_stale():
+            _train_example_bot()
     return EXAMPLE_MODEL
+
+
+def _train_example_bot() -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    with open(ARTIFACTS / "train-example-bot.log", "w") as out:
+        subprocess.run(
+            [
+                str(BIN / "rasa"),
+                "train",
+                "--domain",
+                "domain",
+                "--fixed-model-name",
+                "example_bot",
+                "--out",
+                "models",
+            ],
+            cwd=EXAMPLE_BOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            check=True,
+        )
 
 
 @contextmanager
@@ -166,7 +190,23 @@ def rasa_server(
         f"http://127.0.0.1:{port}/webhooks/handover/",
         cwd=workdir,
     ):
-        yield f"http://127.0.0.1:{port}"
+        base = f"http://127.0.0.1:{port}"
+        warm_up(base)
+        yield base
+
+
+def warm_up(base: str) -> None:
+    """One message through NLU and the policies before a test times anything.
+
+    Rasa's first message after start-up builds TensorFlow's graphs (seconds on a
+    busy machine); tests that time the bot's answers must not time that. The
+    sender `warm-up` is no customer of any test; its greeting hands nothing over.
+    """
+    requests.post(
+        f"{base}/webhooks/handover/webhook",
+        json={"sender": "warm-up", "message": "hello"},
+        timeout=STARTUP_TIMEOUT_SECONDS,
+    )
 
 
 @contextmanager
