@@ -6,6 +6,7 @@ rasa_handover.channels.HandoverInput:
   support_email: help@example.com   # offered as an alternative to waiting
   waiting_ack_seconds: 30            # acknowledge a waiting customer at most this often
   offer_alternatives_seconds: 120    # offer callback / message again (0: once)
+  customer_secret: ${HANDOVER_CUSTOMER_SECRET}  # signs customers' sessions / tokens
   # inbox_url: http://inbox:5010/webhooks/handover/inbox   # standalone inbox
   # shared_secret: ${HANDOVER_SHARED_SECRET}               # HMAC for it
 ```
@@ -19,7 +20,8 @@ at `/webhooks/handover/inbox/`, storing in SQLite (`handover.db`).
 This module is the transport only: the REST and socket.io routes, the inbox
 mounted under them, the server's lifecycle. What happens to each message (the
 handover request, the relay to an agent, the inbox's events, the outbox) is
-`relay.HandoverRelay`'s.
+`relay.HandoverRelay`'s. Who the customer is (signed socket.io session ids,
+REST sender tokens) is `customer_auth`'s.
 """
 
 import inspect
@@ -50,6 +52,12 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
+from rasa_handover.channels.customer_auth import (
+    CustomerAuth,
+    CustomerAuthError,
+    Session,
+    checked_secret,
+)
 from rasa_handover.channels.customer_input_guard import (
     CustomerInputError,
     checked_customer_message,
@@ -82,9 +90,20 @@ DEFAULT_SUPPORT_EMAIL = "support@example.com"
 
 Handler = Callable[..., Coroutine[Any, Any, HTTPResponse]]
 
+NO_CUSTOMER_SECRET_WARNING = (
+    "rasa-handover: no `customer_secret` in credentials.yml. REST customers "
+    "(POST /webhooks/handover/webhook, GET /webhooks/handover/messages/<sender>) "
+    "are NOT authenticated: anyone who knows or guesses a sender id can read the "
+    "agent's replies to it and write in its name; keep these routes behind your "
+    "own backend. socket.io session ids are signed with a key made at start: a "
+    "restart (or another replica) starts every widget on a fresh conversation. "
+    "Set `customer_secret` (see docs/channel.md#customer-authentication)."
+)
+
 _KNOWN_CREDENTIALS = {
     "inbox_url": None,
     "shared_secret": None,
+    "customer_secret": None,
     "db": None,
     "inbox_config": None,
     "public_url": None,
@@ -139,6 +158,7 @@ class HandoverInput(InputChannel):
         self,
         inbox_url: Optional[str] = None,
         shared_secret: Optional[str] = None,
+        customer_secret: Optional[str] = None,
         db: Optional[str] = None,
         inbox_config: Optional[str] = None,
         public_url: Optional[str] = None,
@@ -158,6 +178,10 @@ class HandoverInput(InputChannel):
         """Creates the channel (see the module docstring for the credentials)."""
         self.inbox_url = inbox_url
         self.shared_secret = shared_secret
+        # Signs socket.io session ids and checks REST sender tokens.
+        self.auth = CustomerAuth(checked_secret(customer_secret, shared_secret))
+        # socket.io: the conversation each connected socket has proved it owns.
+        self._socket_conversations: Dict[str, str] = {}
         self.db = db
         self.inbox_config_path = inbox_config
         self.outbox_path = outbox
@@ -278,6 +302,8 @@ class HandoverInput(InputChannel):
         async def start_worker(app: Sanic, _: Any) -> None:
             self.relay.start_worker()
             logger.info(await self.startup_summary())
+            if not self.auth.configured:
+                logger.warning(NO_CUSTOMER_SECRET_WARNING)
 
         @webhook.listener("before_server_stop")
         async def stop(app: Sanic, _: Any) -> None:
@@ -333,6 +359,9 @@ class HandoverInput(InputChannel):
             )
         except CustomerInputError as error:
             return _bad_request(str(error), error.field)
+        refused = self._unauthenticated(request, sender)
+        if refused is not None:
+            return refused
         collector = CollectingOutputChannel()
         await self.relay.handle_customer_message(text, sender, collector, metadata)
         return response.json(collector.messages)
@@ -340,12 +369,29 @@ class HandoverInput(InputChannel):
     async def _poll(self, request: Request, conversation_id: str) -> HTTPResponse:
         try:
             after, wait = checked_poll(conversation_id, request.args)
+            refused = self._unauthenticated(request, conversation_id)
+            if refused is not None:
+                return refused
             messages = await self.mailbox.wait(conversation_id, after, wait)
         except CustomerInputError as error:
             return _bad_request(str(error), error.field)
         except MailboxBusyError as error:
             return response.json({"error": str(error)}, 429)
         return response.json({"messages": messages})
+
+    def _unauthenticated(self, request: Request, sender: str) -> Optional[HTTPResponse]:
+        """A 401 / 403 unless the request carries a valid token for `sender`."""
+        try:
+            self.auth.check_sender(
+                sender, request.headers.get("authorization"), time.time()
+            )
+        except CustomerAuthError as error:
+            return response.json(
+                {"error": str(error), "field": "authorization"},
+                error.status,
+                headers={"WWW-Authenticate": 'Bearer realm="rasa-handover"'},
+            )
+        return None
 
     async def _inbox_events(self, request: Request) -> HTTPResponse:
         from rasa_handover.inbox.signing import SignatureError, verify
@@ -375,37 +421,30 @@ class HandoverInput(InputChannel):
         async def connect(sid: str, environ: Dict, auth: Optional[Dict]) -> bool:
             return True
 
+        @sio.on("disconnect", namespace=self.namespace)
+        async def disconnect(sid: str, *_: Any) -> None:
+            self._socket_conversations.pop(sid, None)
+
         @sio.on("session_request", namespace=self.namespace)
         async def session_request(sid: str, data: Optional[Dict]) -> None:
-            data = data or {}
-            session_id = data.get("session_id") or sid
+            stored = data.get("session_id") if isinstance(data, dict) else None
             if self.session_persistence:
-                # A coroutine in recent python-socketio 5.x, a plain call before
-                # (Rasa's own socketio channel forgets to await it).
-                entered = sio.enter_room(sid, session_id, namespace=self.namespace)
-                if inspect.isawaitable(entered):
-                    await entered
+                session_id, conversation_id = await self._enter_session(sid, stored)
+            else:
+                session_id = conversation_id = sid
             await sio.emit(
                 "session_confirm", session_id, room=sid, namespace=self.namespace
             )
             # Agents' replies e-mailed while the customer was away.
-            await self.relay.customer_returned(session_id, self.customer_output())
+            await self.relay.customer_returned(conversation_id, self.customer_output())
 
         @sio.on(self.user_message_evt, namespace=self.namespace)
-        async def handle_message(sid: str, data: Dict) -> None:
+        async def handle_message(sid: str, data: Any) -> None:
+            data = data if isinstance(data, dict) else {}
             output = SocketIOOutput(sio, self.bot_message_evt)
-            if self.session_persistence:
-                # Replies go to the session's room (the sender id), so every
-                # tab of the customer sees them, like the agent's replies.
-                sender_id = data.get("session_id")
-                if not sender_id:
-                    logger.warning(
-                        "rasa-handover: a socket.io message without `session_id` was "
-                        "ignored; send `session_request` first (rasa-webchat does)."
-                    )
-                    return
-            else:
-                sender_id = sid
+            sender_id = self._socket_sender(sid, data.get("session_id"))
+            if sender_id is None:
+                return
             try:
                 message = checked_customer_message(
                     sender_id, data.get("message", ""), data.get(self.metadata_key)
@@ -416,6 +455,70 @@ class HandoverInput(InputChannel):
             await self.relay.handle_customer_message(
                 message.text, message.sender_id, output, message.metadata
             )
+
+    async def _enter_session(self, sid: str, stored: Any) -> Session:
+        """Puts socket `sid` in its conversation's room: the stored one, or a new one.
+
+        A session id this server signed resumes its conversation (a reload, a
+        second tab). Anything else (none yet, an id it never issued, someone
+        else's conversation id) gets a fresh conversation of its own: the
+        socket never joins a room it has not proved it owns.
+
+        Returns:
+            The session: its id for `session_confirm`, and the conversation id.
+
+        """
+        assert self.sio is not None
+        session = self.auth.session(stored)
+        if session is None:
+            if stored:
+                logger.info(
+                    "rasa-handover: a socket.io session_request with a session id "
+                    "this server did not issue (forged, or signed with another "
+                    "`customer_secret`) got a fresh session."
+                )
+            session = self.auth.new_session()
+        previous = self._socket_conversations.get(sid)
+        if previous is not None and previous != session.conversation_id:
+            left = self.sio.leave_room(sid, previous, namespace=self.namespace)
+            if inspect.isawaitable(left):
+                await left
+        self._socket_conversations[sid] = session.conversation_id
+        # A coroutine in recent python-socketio 5.x, a plain call before
+        # (Rasa's own socketio channel forgets to await it).
+        entered = self.sio.enter_room(
+            sid, session.conversation_id, namespace=self.namespace
+        )
+        if inspect.isawaitable(entered):
+            await entered
+        return session
+
+    def _socket_sender(self, sid: str, session_id: Any) -> Optional[str]:
+        """The conversation a socket's message belongs to, or None if refused.
+
+        With session persistence the message names its session (`session_id`,
+        as rasa-webchat sends it); it must be the session this socket was
+        confirmed in. Replies then go to the conversation's room, so every tab
+        of the customer sees them, like the agent's replies.
+        """
+        if not self.session_persistence:
+            return sid
+        owned = self._socket_conversations.get(sid)
+        if owned is None:
+            logger.warning(
+                "rasa-handover: a socket.io message before `session_request` was "
+                "ignored; send `session_request` first (rasa-webchat does)."
+            )
+            return None
+        session = self.auth.session(session_id)
+        if session is None or session.conversation_id != owned:
+            logger.warning(
+                "rasa-handover: a socket.io message for a session this socket was "
+                "not confirmed in was refused (a customer can only write in their "
+                "own conversation)."
+            )
+            return None
+        return owned
 
 
 def _seconds(value: Any, key: str) -> float:
