@@ -24,7 +24,6 @@ handover request, the relay to an agent, the inbox's events, the outbox) is
 REST sender tokens) is `customer_auth`'s.
 """
 
-import inspect
 import json
 import logging
 import time
@@ -55,7 +54,6 @@ from socketio import AsyncServer
 from rasa_handover.channels.customer_auth import (
     CustomerAuth,
     CustomerAuthError,
-    Session,
     checked_secret,
 )
 from rasa_handover.channels.customer_input_guard import (
@@ -72,6 +70,7 @@ from rasa_handover.channels.relay import (
     RETRY_INTERVAL_SECONDS,
     HandoverRelay,
 )
+from rasa_handover.channels.socket_sessions import SocketSessions
 from rasa_handover.channels.waiting_room import (
     OFFER_ALTERNATIVES_SECONDS,
     WAITING_ACK_SECONDS,
@@ -180,8 +179,6 @@ class HandoverInput(InputChannel):
         self.shared_secret = shared_secret
         # Signs socket.io session ids and checks REST sender tokens.
         self.auth = CustomerAuth(checked_secret(customer_secret, shared_secret))
-        # socket.io: the conversation each connected socket has proved it owns.
-        self._socket_conversations: Dict[str, str] = {}
         self.db = db
         self.inbox_config_path = inbox_config
         self.outbox_path = outbox
@@ -191,6 +188,8 @@ class HandoverInput(InputChannel):
         self.socketio_path = socketio_path
         self.session_persistence = session_persistence
         self.metadata_key = metadata_key
+        # socket.io: the conversation each connected socket has proved it owns.
+        self.sessions = SocketSessions(self.auth, namespace, session_persistence)
 
         self.sio: Optional[AsyncServer] = None
         self.mailbox = Mailbox()
@@ -423,15 +422,12 @@ class HandoverInput(InputChannel):
 
         @sio.on("disconnect", namespace=self.namespace)
         async def disconnect(sid: str, *_: Any) -> None:
-            self._socket_conversations.pop(sid, None)
+            self.sessions.forget(sid)
 
         @sio.on("session_request", namespace=self.namespace)
         async def session_request(sid: str, data: Optional[Dict]) -> None:
             stored = data.get("session_id") if isinstance(data, dict) else None
-            if self.session_persistence:
-                session_id, conversation_id = await self._enter_session(sid, stored)
-            else:
-                session_id = conversation_id = sid
+            session_id, conversation_id = await self.sessions.enter(sio, sid, stored)
             await sio.emit(
                 "session_confirm", session_id, room=sid, namespace=self.namespace
             )
@@ -442,7 +438,7 @@ class HandoverInput(InputChannel):
         async def handle_message(sid: str, data: Any) -> None:
             data = data if isinstance(data, dict) else {}
             output = SocketIOOutput(sio, self.bot_message_evt)
-            sender_id = self._socket_sender(sid, data.get("session_id"))
+            sender_id = self.sessions.sender(sid, data.get("session_id"))
             if sender_id is None:
                 return
             try:
@@ -455,70 +451,6 @@ class HandoverInput(InputChannel):
             await self.relay.handle_customer_message(
                 message.text, message.sender_id, output, message.metadata
             )
-
-    async def _enter_session(self, sid: str, stored: Any) -> Session:
-        """Puts socket `sid` in its conversation's room: the stored one, or a new one.
-
-        A session id this server signed resumes its conversation (a reload, a
-        second tab). Anything else (none yet, an id it never issued, someone
-        else's conversation id) gets a fresh conversation of its own: the
-        socket never joins a room it has not proved it owns.
-
-        Returns:
-            The session: its id for `session_confirm`, and the conversation id.
-
-        """
-        assert self.sio is not None
-        session = self.auth.session(stored)
-        if session is None:
-            if stored:
-                logger.info(
-                    "rasa-handover: a socket.io session_request with a session id "
-                    "this server did not issue (forged, or signed with another "
-                    "`customer_secret`) got a fresh session."
-                )
-            session = self.auth.new_session()
-        previous = self._socket_conversations.get(sid)
-        if previous is not None and previous != session.conversation_id:
-            left = self.sio.leave_room(sid, previous, namespace=self.namespace)
-            if inspect.isawaitable(left):
-                await left
-        self._socket_conversations[sid] = session.conversation_id
-        # A coroutine in recent python-socketio 5.x, a plain call before
-        # (Rasa's own socketio channel forgets to await it).
-        entered = self.sio.enter_room(
-            sid, session.conversation_id, namespace=self.namespace
-        )
-        if inspect.isawaitable(entered):
-            await entered
-        return session
-
-    def _socket_sender(self, sid: str, session_id: Any) -> Optional[str]:
-        """The conversation a socket's message belongs to, or None if refused.
-
-        With session persistence the message names its session (`session_id`,
-        as rasa-webchat sends it); it must be the session this socket was
-        confirmed in. Replies then go to the conversation's room, so every tab
-        of the customer sees them, like the agent's replies.
-        """
-        if not self.session_persistence:
-            return sid
-        owned = self._socket_conversations.get(sid)
-        if owned is None:
-            logger.warning(
-                "rasa-handover: a socket.io message before `session_request` was "
-                "ignored; send `session_request` first (rasa-webchat does)."
-            )
-            return None
-        session = self.auth.session(session_id)
-        if session is None or session.conversation_id != owned:
-            logger.warning(
-                "rasa-handover: a socket.io message for a session this socket was "
-                "not confirmed in was refused (a customer can only write in their "
-                "own conversation)."
-            )
-            return None
-        return owned
 
 
 def _seconds(value: Any, key: str) -> float:
