@@ -25,6 +25,7 @@ from rasa_handover.channels.customer_auth import (
     CustomerAuthError,
     checked_secret,
 )
+from rasa_handover.cli import main
 from tests.inbox.conftest import running
 from tests.test_channel_inbox import INBOX_YML
 from tests.test_channel_input_guard import PREFIX, RecordingAgent
@@ -266,3 +267,39 @@ async def test_with_a_secret_the_start_does_not_warn(
         async for _ in _served(tmp_path, customer_secret=SECRET):
             pass
     assert not any("customer_secret" in r.getMessage() for r in caplog.records)
+
+
+# --- `rasa-handover sender-token`. --------------------------------------------------
+
+
+def test_the_command_prints_a_token_the_channel_accepts(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setenv("HANDOVER_CUSTOMER_SECRET", SECRET)
+    assert main(["sender-token", "dana", "--expires-in", "60"]) == 0
+    token = capsys.readouterr().out.strip()
+    auth = CustomerAuth(SECRET)
+    auth.check_sender("dana", f"Bearer {token}", time.time())
+    with pytest.raises(CustomerAuthError, match="expired"):
+        auth.check_sender("dana", f"Bearer {token}", time.time() + 61)
+
+
+@pytest.mark.parametrize(
+    ("secret", "says"),
+    [
+        pytest.param(None, "HANDOVER_CUSTOMER_SECRET is not set", id="unset"),
+        pytest.param("short", "at least 32 characters", id="too-short"),
+    ],
+)
+def test_the_command_says_what_is_missing(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+    secret: Optional[str],
+    says: str,
+) -> None:
+    monkeypatch.delenv("HANDOVER_CUSTOMER_SECRET", raising=False)
+    if secret is not None:
+        monkeypatch.setenv("HANDOVER_CUSTOMER_SECRET", secret)
+    assert main(["sender-token", "dana"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and says in captured.err

@@ -10,6 +10,7 @@ does the same with the real widget.
 """
 
 import asyncio
+import contextlib
 import uuid
 from pathlib import Path
 from typing import Any, AsyncIterator, Dict, List, Optional
@@ -61,14 +62,15 @@ class Widget:
         await self.client.eio.disconnect(abort=True)
 
 
-@pytest.fixture
-async def served(tmp_path: Path) -> AsyncIterator[Any]:
+@contextlib.asynccontextmanager
+async def _serve(tmp_path: Path, **settings: Any) -> AsyncIterator[Any]:
     (tmp_path / "inbox.yml").write_text(INBOX_YML)
     channel = HandoverInput(
         db=f"sqlite:///{tmp_path}/handover.db",
         inbox_config=str(tmp_path / "inbox.yml"),
         outbox=str(tmp_path / "outbox.db"),
         customer_secret=SECRET,
+        **settings,
     )
     app = Sanic(f"rasa_{uuid.uuid4().hex[:10]}")
     register([channel], app, route="/webhooks/")
@@ -88,6 +90,12 @@ async def served(tmp_path: Path) -> AsyncIterator[Any]:
         finally:
             for opened in widgets:
                 await opened.close()
+
+
+@pytest.fixture
+async def served(tmp_path: Path) -> AsyncIterator[Any]:
+    async with _serve(tmp_path) as served:
+        yield served
 
 
 async def _agent_replies(channel: HandoverInput, conversation_id: str) -> None:
@@ -191,3 +199,18 @@ async def test_a_socket_that_asks_for_a_second_session_leaves_the_first(
     await _agent_replies(channel, first.split(".")[0])
     await asyncio.sleep(0.5)
     assert not any(AGENT_REPLY in text for text in _texts(customer))
+
+
+async def test_without_session_persistence_each_socket_is_its_own_conversation(
+    tmp_path: Path,
+) -> None:
+    """As in Rasa's channel: no resuming, and a named session changes nothing."""
+    async with _serve(tmp_path, session_persistence=False) as (_, agent, widget):
+        _, victim_session = await widget(None)
+        attacker, attacker_session = await widget(victim_session)
+        assert attacker_session != victim_session
+        await attacker.say(victim_session, "hello")
+        await _settle(agent, 1)
+        assert [(m.sender_id, m.text) for m in agent.messages] == [
+            (attacker_session, "hello")
+        ]
