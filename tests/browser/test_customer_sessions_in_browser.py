@@ -3,14 +3,13 @@
 Two browser contexts (two customers, each with their own sessionStorage) run
 the stock rasa-webchat bundle against `rasa run` with the handover channel
 (see conftest.py); the agent works through the inbox's HTTP API. The second
-customer has stored the first one's conversation id as their session id
-(what an agent, a log line or the inbox shows, and what the session id was
-before issue 11): the channel gives them a fresh conversation of their own,
+customer edits their stored session to the first one's conversation id (what
+an agent, a log line or the inbox shows, and what the session id was before
+issue 11) and reloads: the channel gives them a fresh conversation of their own,
 so they neither read the agent's replies to the first customer nor speak in
 that conversation. The first customer reloads mid-handover and carries on.
 """
 
-import json
 import time
 from typing import Callable, List
 
@@ -30,12 +29,17 @@ AFTER_RELOAD = "Anything else I can do for you?"
 INTRUDER_TEXT = "please send the new card to 9 Elm Road instead"
 # Long enough for a message pushed to a room to reach every socket in it.
 DELIVERY_SECONDS = 3
+# How long the widget may take to reconnect after a reload and be confirmed.
+SESSION_SECONDS = 20
 
 
-def _forged_storage(session_id: str) -> str:
-    """An init script: rasa-webchat finds `session_id` stored before it starts."""
-    stored = json.dumps({"session_id": session_id})
-    return f"window.sessionStorage.setItem('chat_session', {json.dumps(stored)});"
+# rasa-webchat's stored session, with another session id (the widget discards a
+# stored session without its own fields, such as `version`, so edit its own).
+FORGE_STORED_SESSION = """(forged) => {
+  const stored = JSON.parse(sessionStorage.getItem('chat_session'));
+  stored.session_id = forged;
+  sessionStorage.setItem('chat_session', JSON.stringify(stored));
+}"""
 
 
 def _ticket_texts(stack: Stack, ticket_id: int) -> List[str]:
@@ -57,11 +61,17 @@ def test_a_forged_session_id_reads_and_writes_nothing_of_the_victims(
     victim.expect_bot_message("card ending 4242")
 
     intruder_page = open_page()
-    intruder_page.page.add_init_script(_forged_storage(conversation))
     intruder = CustomerChat(intruder_page.page).open(stack.chat_url)
-    # A session of their own, issued by the server, not the one they stored.
+    intruder_page.page.evaluate(FORGE_STORED_SESSION, conversation)
+    assert intruder.session_id == conversation
+    intruder_page.page.reload()
+    # The server confirms a session of its own, not the one they stored.
+    deadline = time.monotonic() + SESSION_SECONDS
+    while intruder.session_id == conversation and time.monotonic() < deadline:
+        time.sleep(0.25)
     assert intruder.conversation_id != conversation
     assert intruder.session_id != victim.session_id
+    expect(intruder.responses.first).to_be_visible(timeout=30_000)
 
     inbox_api(stack, "POST", reply, json={"text": SECOND_REPLY})
     victim.expect_bot_message("new card is on its way")
