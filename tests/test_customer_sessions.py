@@ -15,12 +15,13 @@ import uuid
 from pathlib import Path
 from typing import Any, AsyncIterator, Dict, List, Optional
 
+import aiohttp
 import pytest
 import socketio
 from rasa.core.channels.channel import register
 from sanic import Sanic
 
-from rasa_handover.channels import HandoverInput
+from rasa_handover.channels import HandoverInput, sender_token
 from rasa_handover.channels.customer_auth import CustomerAuth
 from tests.inbox.conftest import running
 from tests.test_channel_inbox import INBOX_YML
@@ -63,13 +64,15 @@ class Widget:
 
 
 @contextlib.asynccontextmanager
-async def _serve(tmp_path: Path, **settings: Any) -> AsyncIterator[Any]:
+async def _serve(
+    tmp_path: Path, customer_secret: Optional[str] = SECRET, **settings: Any
+) -> AsyncIterator[Any]:
     (tmp_path / "inbox.yml").write_text(INBOX_YML)
     channel = HandoverInput(
         db=f"sqlite:///{tmp_path}/handover.db",
         inbox_config=str(tmp_path / "inbox.yml"),
         outbox=str(tmp_path / "outbox.db"),
-        customer_secret=SECRET,
+        customer_secret=customer_secret,
         **settings,
     )
     app = Sanic(f"rasa_{uuid.uuid4().hex[:10]}")
@@ -86,7 +89,7 @@ async def _serve(tmp_path: Path, **settings: Any) -> AsyncIterator[Any]:
 
     async with running(app, prefix="") as url:
         try:
-            yield channel, agent, widget
+            yield channel, agent, widget, f"{url}/webhooks/handover"
         finally:
             for opened in widgets:
                 await opened.close()
@@ -118,7 +121,7 @@ def _texts(widget: Widget) -> List[str]:
 
 
 async def test_the_server_issues_the_session_and_its_conversation(served: Any) -> None:
-    channel, agent, widget = served
+    channel, agent, widget, _ = served
     customer, session_id = await widget(None)
     session = CustomerAuth(SECRET).session(session_id)
     assert session is not None, session_id
@@ -133,7 +136,7 @@ async def test_the_server_issues_the_session_and_its_conversation(served: Any) -
 
 
 async def test_a_reload_resumes_the_same_conversation(served: Any) -> None:
-    channel, agent, widget = served
+    channel, agent, widget, _ = served
     first, session_id = await widget(None)
     await first.close()
     reloaded, again = await widget(session_id)
@@ -157,7 +160,7 @@ async def test_a_reload_resumes_the_same_conversation(served: Any) -> None:
 async def test_a_forged_session_id_gets_a_fresh_session_never_the_victims(
     served: Any, forge: Any
 ) -> None:
-    channel, _, widget = served
+    channel, _, widget, _ = served
     victim, victim_session = await widget(None)
     conversation = victim_session.split(".")[0]
     attacker, attacker_session = await widget(forge(victim_session))
@@ -175,7 +178,7 @@ async def test_a_message_for_a_session_the_socket_does_not_own_is_refused(
     served: Any,
 ) -> None:
     """Even with the victim's whole session id, a socket confirmed elsewhere."""
-    _, agent, widget = served
+    _, agent, widget, _ = served
     _, victim_session = await widget(None)
     attacker, attacker_session = await widget(None)
     await attacker.say(victim_session, "please change my e-mail address")
@@ -190,7 +193,7 @@ async def test_a_message_for_a_session_the_socket_does_not_own_is_refused(
 async def test_a_socket_that_asks_for_a_second_session_leaves_the_first(
     served: Any,
 ) -> None:
-    channel, _, widget = served
+    channel, _, widget, _ = served
     customer, first = await widget(None)
     customer.confirmed = asyncio.get_running_loop().create_future()
     await customer.client.emit("session_request", {"session_id": None})
@@ -205,7 +208,7 @@ async def test_without_session_persistence_each_socket_is_its_own_conversation(
     tmp_path: Path,
 ) -> None:
     """As in Rasa's channel: no resuming, and a named session changes nothing."""
-    async with _serve(tmp_path, session_persistence=False) as (_, agent, widget):
+    async with _serve(tmp_path, session_persistence=False) as (_, agent, widget, _):
         _, victim_session = await widget(None)
         attacker, attacker_session = await widget(victim_session)
         assert attacker_session != victim_session
@@ -214,3 +217,30 @@ async def test_without_session_persistence_each_socket_is_its_own_conversation(
         assert [(m.sender_id, m.text) for m in agent.messages] == [
             (attacker_session, "hello")
         ]
+
+
+@pytest.mark.parametrize(
+    "customer_secret",
+    [
+        pytest.param(None, id="no-secret"),
+        pytest.param(SECRET, id="with-secret-and-a-token-for-it"),
+    ],
+)
+async def test_rest_cannot_read_or_write_a_socketio_conversation(
+    tmp_path: Path, customer_secret: Optional[str]
+) -> None:
+    """Its conversation id is no credential, also for REST (agents and logs see it)."""
+    async with _serve(tmp_path, customer_secret) as (channel, agent, widget, url):
+        _, session_id = await widget(None)
+        conversation = session_id.split(".")[0]
+        await _agent_replies(channel, conversation)
+        headers = {"Authorization": f"Bearer {sender_token(SECRET, conversation)}"}
+        async with aiohttp.ClientSession(headers=headers) as http:
+            async with http.get(f"{url}/messages/{conversation}?wait=0") as read:
+                assert read.status == 403
+                assert AGENT_REPLY not in await read.text()
+            body = {"sender": conversation, "message": "change my address"}
+            async with http.post(f"{url}/webhook", json=body) as written:
+                assert written.status == 403
+                assert "socket.io" in (await written.json())["error"]
+        assert agent.messages == []

@@ -5,13 +5,15 @@ Two credentials, both HMAC-SHA256 with the channel's `customer_secret`
 the other:
 
 * **socket.io session ids** (rasa-webchat). The channel issues them: a fresh,
-  random conversation id and its signature, `<conversation id>.<signature>`.
+  random conversation id (`web-` and 128 random bits) and its signature,
+  `<conversation id>.<signature>`.
   The widget stores that id and sends it back in `session_request` after a
   reload; a signed one resumes its conversation, anything else (an id the
   server never issued, a conversation id seen in a log or in the inbox, a
   tampered signature) gets a fresh session of its own. The conversation id
   (the sender id in Rasa and the inbox) is the part before the dot: knowing it
-  gives no access, only the whole session id does.
+  gives no access, only the whole session id does; the REST routes refuse
+  such a conversation id whatever the token.
 * **REST sender tokens**, issued by the integrator's backend, which knows who
   its customer is: `<expires>.<hex HMAC-SHA256 of
   "rasa-handover/sender/v1:<expires>:<sender>">`, `expires` in unix seconds
@@ -36,9 +38,12 @@ from typing import Any, NamedTuple, Optional
 MIN_SECRET_CHARS = 32
 SESSION_PREFIX = "rasa-handover/session/v1:"
 SENDER_PREFIX = "rasa-handover/sender/v1:"
-# 128 random bits: a conversation id nobody can guess.
+# 128 random bits: a conversation id nobody can guess, marked as a socket.io one.
 _CONVERSATION_ID_BYTES = 16
-_SESSION_RE = re.compile(r"^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$")
+SOCKET_CONVERSATION_PREFIX = "web-"
+_SOCKET_CONVERSATION = r"web-[A-Za-z0-9_-]{22}"
+_SOCKET_CONVERSATION_RE = re.compile(f"^{_SOCKET_CONVERSATION}$")
+_SESSION_RE = re.compile(rf"^({_SOCKET_CONVERSATION})\.([A-Za-z0-9_-]{{43}})$")
 _SENDER_TOKEN_RE = re.compile(r"^(\d{1,12})\.([0-9a-f]{64})$")
 _DOCS = "docs/channel.md#customer-authentication"
 GENERATE_HINT = (
@@ -119,7 +124,9 @@ class CustomerAuth:
 
     def new_session(self) -> Session:
         """A fresh conversation, and the session id that proves it is yours."""
-        conversation_id = secrets.token_urlsafe(_CONVERSATION_ID_BYTES)
+        conversation_id = SOCKET_CONVERSATION_PREFIX + secrets.token_urlsafe(
+            _CONVERSATION_ID_BYTES
+        )
         return Session(
             f"{conversation_id}.{self._session_mac(conversation_id)}", conversation_id
         )
@@ -147,12 +154,21 @@ class CustomerAuth:
     ) -> None:
         """Passes if `authorization` carries a valid token for `sender`.
 
-        Without a configured secret every sender passes (REST is open).
+        A socket.io conversation (`web-` and 22 random characters) is never
+        REST's to read or write: only its own socket's. Otherwise, without a
+        configured secret, every sender passes (REST is open).
 
         Raises:
             CustomerAuthError: 401 or 403, saying what is wrong and how to fix it.
 
         """
+        if _SOCKET_CONVERSATION_RE.match(sender):
+            raise CustomerAuthError(
+                403,
+                f"{sender!r} is a socket.io (rasa-webchat) conversation: only its "
+                f"own socket reads and writes it, never REST. REST senders choose "
+                f"other ids (see {_DOCS}).",
+            )
         if not self.configured:
             return
         how = (
