@@ -5,6 +5,7 @@
     rasa-handover calibrate --config config.yml --nlu data/
     rasa-handover init --dry-run
     rasa-handover check
+    rasa-handover sender-token dana --expires-in 3600
 
 Each subcommand's module has `add_arguments(parser)` and `run(args) -> int`;
 they are listed once, in `COMMANDS`.
@@ -42,6 +43,11 @@ COMMANDS = {
     "inbox": (
         "rasa_handover.inbox.cli",
         "run the inbox service on its own (for several replicas)",
+    ),
+    "sender-token": (
+        "rasa_handover.channels.sender_token_command",
+        "a REST customer's sender token, with the customer_secret from "
+        "$HANDOVER_CUSTOMER_SECRET (for trying the REST routes out)",
     ),
 }
 

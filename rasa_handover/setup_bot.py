@@ -287,6 +287,10 @@ def plan_credentials(plan: Plan) -> None:
         "# (docs/channel.md).\n"
         f"{CHANNEL_KEY}:\n"
         "  inbox_config: inbox.yml\n"
+        "  # Authenticates customers: signed socket.io sessions that survive a\n"
+        "  # restart, and REST sender tokens\n"
+        "  # (docs/channel.md#customer-authentication).\n"
+        "  # customer_secret: ${HANDOVER_CUSTOMER_SECRET}\n"
     )
     plan.change(path, text, _append(text, block), "the handover channel")
 

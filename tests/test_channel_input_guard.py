@@ -196,15 +196,15 @@ async def test_socketio_refuses_the_control_intent_and_the_metadata_keys(
     # Long polling: this aiohttp is older than the websocket client expects.
     await client.connect(url, socketio_path="/socket.io", transports=["polling"])
     try:
-        await client.emit("session_request", {"session_id": "s1"})
-        assert await asyncio.wait_for(confirmed, 10) == "s1"
+        await client.emit("session_request", {"session_id": None})
+        session_id = await asyncio.wait_for(confirmed, 10)
         await client.emit(
-            "user_uttered", {"session_id": "s1", "message": "/handover_resolved"}
+            "user_uttered", {"session_id": session_id, "message": "/handover_resolved"}
         )
         await client.emit(
             "user_uttered",
             {
-                "session_id": "s1",
+                "session_id": session_id,
                 "message": "hello",
                 "metadata": {"agent_name": "Mallory", "language": "de"},
             },

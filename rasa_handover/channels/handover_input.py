@@ -6,6 +6,7 @@ rasa_handover.channels.HandoverInput:
   support_email: help@example.com   # offered as an alternative to waiting
   waiting_ack_seconds: 30            # acknowledge a waiting customer at most this often
   offer_alternatives_seconds: 120    # offer callback / message again (0: once)
+  customer_secret: ${HANDOVER_CUSTOMER_SECRET}  # signs customers' sessions / tokens
   # inbox_url: http://inbox:5010/webhooks/handover/inbox   # standalone inbox
   # shared_secret: ${HANDOVER_SHARED_SECRET}               # HMAC for it
 ```
@@ -19,10 +20,10 @@ at `/webhooks/handover/inbox/`, storing in SQLite (`handover.db`).
 This module is the transport only: the REST and socket.io routes, the inbox
 mounted under them, the server's lifecycle. What happens to each message (the
 handover request, the relay to an agent, the inbox's events, the outbox) is
-`relay.HandoverRelay`'s.
+`relay.HandoverRelay`'s. Who the customer is (signed socket.io session ids,
+REST sender tokens) is `customer_auth`'s.
 """
 
-import inspect
 import json
 import logging
 import time
@@ -50,6 +51,11 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
+from rasa_handover.channels.customer_auth import (
+    CustomerAuth,
+    CustomerAuthError,
+    checked_secret,
+)
 from rasa_handover.channels.customer_input_guard import (
     CustomerInputError,
     checked_customer_message,
@@ -64,6 +70,7 @@ from rasa_handover.channels.relay import (
     RETRY_INTERVAL_SECONDS,
     HandoverRelay,
 )
+from rasa_handover.channels.socket_sessions import SocketSessions
 from rasa_handover.channels.waiting_room import (
     OFFER_ALTERNATIVES_SECONDS,
     WAITING_ACK_SECONDS,
@@ -82,9 +89,20 @@ DEFAULT_SUPPORT_EMAIL = "support@example.com"
 
 Handler = Callable[..., Coroutine[Any, Any, HTTPResponse]]
 
+NO_CUSTOMER_SECRET_WARNING = (
+    "rasa-handover: no `customer_secret` in credentials.yml. REST customers "
+    "(POST /webhooks/handover/webhook, GET /webhooks/handover/messages/<sender>) "
+    "are NOT authenticated: anyone who knows or guesses a sender id can read the "
+    "agent's replies to it and write in its name; keep these routes behind your "
+    "own backend. socket.io session ids are signed with a key made at start: a "
+    "restart (or another replica) starts every widget on a fresh conversation. "
+    "Set `customer_secret` (see docs/channel.md#customer-authentication)."
+)
+
 _KNOWN_CREDENTIALS = {
     "inbox_url": None,
     "shared_secret": None,
+    "customer_secret": None,
     "db": None,
     "inbox_config": None,
     "public_url": None,
@@ -139,6 +157,7 @@ class HandoverInput(InputChannel):
         self,
         inbox_url: Optional[str] = None,
         shared_secret: Optional[str] = None,
+        customer_secret: Optional[str] = None,
         db: Optional[str] = None,
         inbox_config: Optional[str] = None,
         public_url: Optional[str] = None,
@@ -158,6 +177,8 @@ class HandoverInput(InputChannel):
         """Creates the channel (see the module docstring for the credentials)."""
         self.inbox_url = inbox_url
         self.shared_secret = shared_secret
+        # Signs socket.io session ids and checks REST sender tokens.
+        self.auth = CustomerAuth(checked_secret(customer_secret, shared_secret))
         self.db = db
         self.inbox_config_path = inbox_config
         self.outbox_path = outbox
@@ -167,6 +188,8 @@ class HandoverInput(InputChannel):
         self.socketio_path = socketio_path
         self.session_persistence = session_persistence
         self.metadata_key = metadata_key
+        # socket.io: the conversation each connected socket has proved it owns.
+        self.sessions = SocketSessions(self.auth, namespace, session_persistence)
 
         self.sio: Optional[AsyncServer] = None
         self.mailbox = Mailbox()
@@ -278,6 +301,8 @@ class HandoverInput(InputChannel):
         async def start_worker(app: Sanic, _: Any) -> None:
             self.relay.start_worker()
             logger.info(await self.startup_summary())
+            if not self.auth.configured:
+                logger.warning(NO_CUSTOMER_SECRET_WARNING)
 
         @webhook.listener("before_server_stop")
         async def stop(app: Sanic, _: Any) -> None:
@@ -333,6 +358,9 @@ class HandoverInput(InputChannel):
             )
         except CustomerInputError as error:
             return _bad_request(str(error), error.field)
+        refused = self._unauthenticated(request, sender)
+        if refused is not None:
+            return refused
         collector = CollectingOutputChannel()
         await self.relay.handle_customer_message(text, sender, collector, metadata)
         return response.json(collector.messages)
@@ -340,12 +368,29 @@ class HandoverInput(InputChannel):
     async def _poll(self, request: Request, conversation_id: str) -> HTTPResponse:
         try:
             after, wait = checked_poll(conversation_id, request.args)
+            refused = self._unauthenticated(request, conversation_id)
+            if refused is not None:
+                return refused
             messages = await self.mailbox.wait(conversation_id, after, wait)
         except CustomerInputError as error:
             return _bad_request(str(error), error.field)
         except MailboxBusyError as error:
             return response.json({"error": str(error)}, 429)
         return response.json({"messages": messages})
+
+    def _unauthenticated(self, request: Request, sender: str) -> Optional[HTTPResponse]:
+        """A 401 / 403 unless the request carries a valid token for `sender`."""
+        try:
+            self.auth.check_sender(
+                sender, request.headers.get("authorization"), time.time()
+            )
+        except CustomerAuthError as error:
+            return response.json(
+                {"error": str(error), "field": "authorization"},
+                error.status,
+                headers={"WWW-Authenticate": 'Bearer realm="rasa-handover"'},
+            )
+        return None
 
     async def _inbox_events(self, request: Request) -> HTTPResponse:
         from rasa_handover.inbox.signing import SignatureError, verify
@@ -375,37 +420,27 @@ class HandoverInput(InputChannel):
         async def connect(sid: str, environ: Dict, auth: Optional[Dict]) -> bool:
             return True
 
+        @sio.on("disconnect", namespace=self.namespace)
+        async def disconnect(sid: str, *_: Any) -> None:
+            self.sessions.forget(sid)
+
         @sio.on("session_request", namespace=self.namespace)
         async def session_request(sid: str, data: Optional[Dict]) -> None:
-            data = data or {}
-            session_id = data.get("session_id") or sid
-            if self.session_persistence:
-                # A coroutine in recent python-socketio 5.x, a plain call before
-                # (Rasa's own socketio channel forgets to await it).
-                entered = sio.enter_room(sid, session_id, namespace=self.namespace)
-                if inspect.isawaitable(entered):
-                    await entered
+            stored = data.get("session_id") if isinstance(data, dict) else None
+            session_id, conversation_id = await self.sessions.enter(sio, sid, stored)
             await sio.emit(
                 "session_confirm", session_id, room=sid, namespace=self.namespace
             )
             # Agents' replies e-mailed while the customer was away.
-            await self.relay.customer_returned(session_id, self.customer_output())
+            await self.relay.customer_returned(conversation_id, self.customer_output())
 
         @sio.on(self.user_message_evt, namespace=self.namespace)
-        async def handle_message(sid: str, data: Dict) -> None:
+        async def handle_message(sid: str, data: Any) -> None:
+            data = data if isinstance(data, dict) else {}
             output = SocketIOOutput(sio, self.bot_message_evt)
-            if self.session_persistence:
-                # Replies go to the session's room (the sender id), so every
-                # tab of the customer sees them, like the agent's replies.
-                sender_id = data.get("session_id")
-                if not sender_id:
-                    logger.warning(
-                        "rasa-handover: a socket.io message without `session_id` was "
-                        "ignored; send `session_request` first (rasa-webchat does)."
-                    )
-                    return
-            else:
-                sender_id = sid
+            sender_id = self.sessions.sender(sid, data.get("session_id"))
+            if sender_id is None:
+                return
             try:
                 message = checked_customer_message(
                     sender_id, data.get("message", ""), data.get(self.metadata_key)

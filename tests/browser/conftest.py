@@ -39,6 +39,8 @@ CHROMIUM_ARGS = [
 ]
 AGENT_NAME = "Maya"
 AGENT_TOKEN = "maya-browser-token"
+# Signs the widget's session ids and REST customers' sender tokens.
+CUSTOMER_SECRET = "browser-customer-secret-0123456789abcdefgh"
 # Every team of the example bot, so each trigger's ticket reaches Maya.
 INBOX_YML = f"""
 agents:
@@ -97,6 +99,7 @@ rasa_handover.channels.HandoverInput:
   inbox_config: {workdir}/inbox.yml
   support_email: help@streamly.example
   metadata_key: customData   # as example_bot/credentials.yml: rasa-webchat's customData
+  customer_secret: {CUSTOMER_SECRET}
 """
     with rasa_server(
         workdir,

@@ -38,12 +38,17 @@ class CustomerChat:
 
     @property
     def session_id(self) -> str:
-        """rasa-webchat's session id: the conversation id in Rasa and the inbox."""
+        """rasa-webchat's stored session id, as the channel issued and signed it."""
         return str(
             self.page.evaluate(
                 "JSON.parse(sessionStorage.getItem('chat_session')).session_id"
             )
         )
+
+    @property
+    def conversation_id(self) -> str:
+        """The conversation id in Rasa and the inbox: the session id's first part."""
+        return self.session_id.split(".")[0]
 
     def say(self, text: str) -> None:
         box = self.page.locator(".rw-new-message")

@@ -99,7 +99,7 @@ def test_the_agent_is_a_person_and_their_links_are_safe(
     watch = PageWatch(opened.page)
     customer = CustomerChat(opened.page).open(stack.chat_url)
     customer.say_until_handed_over(["I want to talk to a human"])
-    ticket = ticket_of(stack, customer.session_id)
+    ticket = ticket_of(stack, customer.conversation_id)
     reply = f"/tickets/{ticket['id']}/reply"
     inbox_api(stack, "POST", reply, json={"text": FIRST_REPLY})
     first = opened.page.locator(".rw-response.rw-handover-agent").first
@@ -159,7 +159,7 @@ def test_the_page_stays_on_the_machine_and_tells_the_truth(
     assert page.evaluate("sessionStorage.getItem('demo_customer_id')") == picked
 
     customer.say_until_handed_over(["how do I get an invoice", "I want a human"])
-    ticket = ticket_of(stack, customer.session_id)
+    ticket = ticket_of(stack, customer.conversation_id)
     details = inbox_api(stack, "GET", f"/tickets/{ticket['id']}")
     payload = details["payload"]
     customer_lines = [e["text"] for e in payload["transcript"] if e["role"] == "user"]

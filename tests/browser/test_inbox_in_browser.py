@@ -17,8 +17,15 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
+from rasa_handover.channels import sender_token
 from rasa_handover.inbox.page import opening_line
-from tests.browser.conftest import AGENT_NAME, AGENT_TOKEN, BrowserPage, Stack
+from tests.browser.conftest import (
+    AGENT_NAME,
+    AGENT_TOKEN,
+    CUSTOMER_SECRET,
+    BrowserPage,
+    Stack,
+)
 from tests.browser.opening_line_cases import OPENING_LINE_CASES
 from tests.browser.pages import AgentInbox, CustomerChat
 
@@ -53,7 +60,7 @@ def _handover_round_trip(
     customer = CustomerChat(customer_page.page).open(stack.chat_url)
 
     sent = customer.say_until_handed_over(messages)
-    conversation = customer.session_id
+    conversation = customer.conversation_id
 
     # Live: the ticket appears without a reload, with its reason.
     item = agent.queue_item(conversation)
@@ -156,7 +163,7 @@ def test_customer_markup_is_shown_as_text_and_never_runs(
 
     # In the payload (transcript, maybe the evidence and summary) ...
     customer.say_until_handed_over([XSS_BEFORE, "I want to talk to a human"])
-    conversation = customer.session_id
+    conversation = customer.conversation_id
     agent.open_conversation(conversation)
     agent.claim()
     agent.send()
@@ -213,6 +220,7 @@ def _rest_handover(stack: Stack, prefix: str) -> str:
     answer = requests.post(
         f"{stack.rasa_url}/webhooks/handover/webhook",
         json={"sender": sender, "message": "I want to talk to a human"},
+        headers={"Authorization": f"Bearer {sender_token(CUSTOMER_SECRET, sender)}"},
         timeout=60,
     )
     assert answer.status_code == 200, answer.text
@@ -289,7 +297,7 @@ def test_docs_screenshot(stack: Stack, open_page: OpenPage, artifacts: Path) -> 
     customer.say_until_handed_over(
         ["WHY IS MY VIDEO NOT PLAYING???", "this is ridiculous!!!"]
     )
-    agent.open_conversation(customer.session_id)
+    agent.open_conversation(customer.conversation_id)
     agent.claim()
     agent_page.page.locator("#conversation-scroll").evaluate(
         "pane => pane.scrollTop = 0"

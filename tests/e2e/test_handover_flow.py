@@ -2,8 +2,9 @@
 
 A trained example bot served by `rasa run` with the handover channel (embedded
 inbox on SQLite), a real action server (`rasa run actions --actions
-rasa_handover.actions`), a customer over the channel's REST endpoint and
-socket.io, and an agent over the inbox API. Nothing is mocked.
+rasa_handover.actions`), a customer over the channel's REST endpoint (with
+the sender token its backend makes) and socket.io, and an agent over the inbox
+API. Nothing is mocked.
 """
 
 import asyncio
@@ -15,10 +16,12 @@ import pytest
 import requests
 import socketio
 
+from rasa_handover.channels import sender_token
 from tests.e2e.servers import action_server, ensure_example_model, rasa_server
 
 pytestmark = pytest.mark.e2e
 
+CUSTOMER_SECRET = "e2e-customer-secret-0123456789abcdefghij"
 MAYA_TOKEN = "maya-token"
 SAM_TOKEN = "sam-token"
 INBOX_YML = f"""
@@ -55,6 +58,7 @@ rasa_handover.channels.HandoverInput:
   outbox: {workdir}/outbox.db
   inbox_config: {workdir}/inbox.yml
   support_email: help@streamly.example
+  customer_secret: {CUSTOMER_SECRET}
 """
     with action_server() as action_url, rasa_server(
         workdir, model, credentials, action_url
@@ -64,10 +68,16 @@ rasa_handover.channels.HandoverInput:
         yield base
 
 
+def customer(sender: str) -> Dict[str, str]:
+    """The headers of `sender`'s requests: the token their backend gives them."""
+    return {"Authorization": f"Bearer {sender_token(CUSTOMER_SECRET, sender)}"}
+
+
 def say(base: str, sender: str, text: str) -> List[Dict[str, Any]]:
     answer = requests.post(
         f"{base}/webhooks/handover/webhook",
         json={"sender": sender, "message": text},
+        headers=customer(sender),
         timeout=60,
     )
     assert answer.status_code == 200, answer.text
@@ -96,6 +106,7 @@ def poll(
     answer = requests.get(
         f"{base}/webhooks/handover/messages/{sender}",
         params={"after": after, "wait": wait},
+        headers=customer(sender),
         timeout=wait + 10,
     )
     assert answer.status_code == 200, answer.text
@@ -159,6 +170,43 @@ def test_full_handover_round_trip(server: str) -> None:
     assert answer and not any("Maya" in t for t in answer), answer
 
 
+def test_whoever_knows_a_sender_id_cannot_read_or_write_its_conversation(
+    server: str,
+) -> None:
+    """Issue 11: the sender id is no credential (REST clients use phone numbers)."""
+    dana = f"+4477009{uuid.uuid4().int % 10**5:05d}"
+    say(server, dana, "I want to talk to a human")
+    ticket = ticket_for(server, dana)
+    agent(server, "POST", f"/tickets/{ticket['id']}/claim")
+    agent(
+        server,
+        "POST",
+        f"/tickets/{ticket['id']}/reply",
+        json={"text": "Your PIN is 4321"},
+    )
+    assert "Your PIN is 4321" in texts(poll(server, dana))
+
+    mallory = customer("mallory")  # a valid token, for another sender
+    for headers, status in (({}, 401), (mallory, 403)):
+        read = requests.get(
+            f"{server}/webhooks/handover/messages/{dana}",
+            params={"after": 0, "wait": 0},
+            headers=headers,
+            timeout=30,
+        )
+        assert read.status_code == status, read.text
+        assert "PIN" not in read.text and "customer_secret" in read.json()["error"]
+        written = requests.post(
+            f"{server}/webhooks/handover/webhook",
+            json={"sender": dana, "message": "send the refund to my new IBAN"},
+            headers=headers,
+            timeout=30,
+        )
+        assert written.status_code == status, written.text
+    messages = agent(server, "GET", f"/tickets/{ticket['id']}")["messages"]
+    assert "send the refund to my new IBAN" not in [m["text"] for m in messages]
+
+
 def test_regulated_topic_reaches_its_team_with_the_summary(server: str) -> None:
     lena = f"lena-{uuid.uuid4().hex[:6]}"
     ack = texts(say(server, lena, "is it safe to watch with epilepsy?"))
@@ -171,10 +219,13 @@ def test_regulated_topic_reaches_its_team_with_the_summary(server: str) -> None:
 
 
 async def _socket_customer(
-    base: str, session_id: str
-) -> Tuple[socketio.AsyncClient, List[Dict[str, Any]]]:
+    base: str,
+) -> Tuple[socketio.AsyncClient, str, List[Dict[str, Any]]]:
+    """A customer as rasa-webchat connects: returns the session the server issued."""
     received: List[Dict[str, Any]] = []
     client = socketio.AsyncClient()
+    confirmed = asyncio.get_running_loop().create_future()
+    client.on("session_confirm", confirmed.set_result)
 
     @client.on("bot_uttered")
     async def on_bot(data: Dict[str, Any]) -> None:
@@ -183,9 +234,9 @@ async def _socket_customer(
     # Long-polling: engine.io's websocket client needs a newer aiohttp than the
     # one Rasa 3.6 pins. Browsers (rasa-webchat) upgrade to websockets as usual.
     await client.connect(base, socketio_path="/socket.io", transports=["polling"])
-    await client.emit("session_request", {"session_id": session_id})
-    await asyncio.sleep(0.5)
-    return client, received
+    await client.emit("session_request", {"session_id": None})
+    session_id = await asyncio.wait_for(confirmed, 20)
+    return client, session_id, received
 
 
 async def _wait_for(
@@ -201,14 +252,14 @@ async def _wait_for(
 
 
 async def test_socketio_customer_gets_the_agents_reply(server: str) -> None:
-    session = f"web-{uuid.uuid4().hex[:6]}"
-    client, received = await _socket_customer(server, session)
+    client, session, received = await _socket_customer(server)
+    conversation = session.split(".")[0]  # the conversation id in Rasa and the inbox
     try:
         await client.emit(
             "user_uttered", {"message": "agent please", "session_id": session}
         )
         await _wait_for(received, lambda m: "Maya" in str(m.get("text")))
-        ticket = await asyncio.to_thread(ticket_for, server, session)
+        ticket = await asyncio.to_thread(ticket_for, server, conversation)
         await asyncio.to_thread(
             agent,
             server,
@@ -249,6 +300,7 @@ def test_account_lookup_makes_a_vip_a_hair_trigger(server: str) -> None:
     first = requests.post(
         f"{server}/webhooks/handover/webhook",
         json={"sender": alex, "message": "hi", "metadata": {"customer_id": "alex"}},
+        headers=customer(alex),
         timeout=60,
     )
     assert first.status_code == 200
