@@ -3,6 +3,7 @@
     rasa-handover inbox --config inbox.yml --db postgresql://... --port 5010
     rasa-handover evaluate conversations.yml --model models/bot.tar.gz --baseline
     rasa-handover calibrate --config config.yml --nlu data/
+    rasa-handover tune --db sqlite:///handover.db --write
     rasa-handover init --dry-run
     rasa-handover check
 
@@ -33,6 +34,11 @@ COMMANDS = {
         "rasa_handover.calibrate",
         "per-intent confidence floors from cross-validating the bot's NLU "
         "(writes the tuning file)",
+    ),
+    "tune": (
+        "rasa_handover.feedback.tune_command",
+        "per-intent floors from agents' outcome labels in the inbox database "
+        "(prints the diff; --write writes the tuning file)",
     ),
     "evaluate": (
         "rasa_handover.evaluation",
