@@ -40,6 +40,11 @@ COMMANDS = {
         "per-intent floors from agents' outcome labels in the inbox database "
         "(prints the diff; --write writes the tuning file)",
     ),
+    "export": (
+        "rasa_handover.feedback.export_command",
+        "intents agents corrected, as Rasa NLU examples "
+        "(data/handover_feedback_nlu.yml)",
+    ),
     "evaluate": (
         "rasa_handover.evaluation",
         "measure when and why a trained bot hands over, on labelled "

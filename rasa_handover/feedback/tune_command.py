@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         rules = _rules(args)
         since = _since(args.since)
         settings = _settings(Path(args.config))
-        declarations = _declarations(_domain_path(args.domain))
+        declarations = _declarations(domain_path(args.domain))
         out = Path(args.tuning_file or settings.tuning_file or DEFAULT_TUNING_FILE)
         existing = load_tuning(out) if out.is_file() else None
     except (ValueError, OSError) as error:
@@ -226,7 +226,8 @@ def _settings(config: Path) -> HandoverSettings:
         raise ValueError(str(error)) from error
 
 
-def _domain_path(raw: Optional[str]) -> Optional[Path]:
+def domain_path(raw: Optional[str]) -> Optional[Path]:
+    """`--domain` (ValueError if missing), else `domain/` or `domain.yml`."""
     if raw is not None:
         path = Path(raw)
         if not path.exists():
