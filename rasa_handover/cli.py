@@ -3,6 +3,7 @@
     rasa-handover inbox --config inbox.yml --db postgresql://... --port 5010
     rasa-handover evaluate conversations.yml --model models/bot.tar.gz --baseline
     rasa-handover calibrate --config config.yml --nlu data/
+    rasa-handover tune --db sqlite:///handover.db --write
     rasa-handover init --dry-run
     rasa-handover check
     rasa-handover sender-token dana --expires-in 3600
@@ -34,6 +35,16 @@ COMMANDS = {
         "rasa_handover.calibrate",
         "per-intent confidence floors from cross-validating the bot's NLU "
         "(writes the tuning file)",
+    ),
+    "tune": (
+        "rasa_handover.feedback.tune_command",
+        "per-intent floors from agents' outcome labels in the inbox database "
+        "(prints the diff; --write writes the tuning file)",
+    ),
+    "export": (
+        "rasa_handover.feedback.export_command",
+        "intents agents corrected, as Rasa NLU examples "
+        "(data/handover_feedback_nlu.yml)",
     ),
     "evaluate": (
         "rasa_handover.evaluation",

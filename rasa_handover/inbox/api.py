@@ -69,6 +69,7 @@ from rasa_handover.inbox.limits import (
 from rasa_handover.inbox.models import Agent, LifecycleEvent, Ticket
 from rasa_handover.inbox.notifier import WebhookNotifier
 from rasa_handover.inbox.openapi import openapi_document
+from rasa_handover.inbox.outcome_intents import check_outcome_intent, intent_choices
 from rasa_handover.inbox.page import add_page_routes
 from rasa_handover.inbox.service import InboxService
 from rasa_handover.inbox.signing import SIGNATURE_HEADER, SignatureError, verify
@@ -410,6 +411,8 @@ class _InboxApi:
             {
                 "ticket": _ticket_json(ticket, await self._agent_names()),
                 "payload": ticket.payload,
+                # What the resolve step offers as the customer's real intent.
+                "intent_choices": intent_choices(ticket.payload, self.config.intents),
                 "messages": [message.to_dict() for message in messages],
                 "events": [event.to_dict() for event in events],
             }
@@ -433,7 +436,8 @@ class _InboxApi:
         agent = await self._agent(request)
         number = _ticket_id(ticket_id)
         body = _body(request)
-        outcome = _field(body, "outcome", str)
+        # No outcome: resolved without a label (tuning ignores it).
+        outcome = _field(body, "outcome", str, required=False)
         note = _field(body, "note", str, required=False)
         if note is not None and len(note) > MAX_NOTE_CHARS:
             raise ApiError(
@@ -441,7 +445,11 @@ class _InboxApi:
                 f"field 'note' is longer than {MAX_NOTE_CHARS} characters",
                 "note",
             )
-        ticket = await self.service.resolve(number, agent, outcome, note)
+        intent = _field(body, "intent", str, required=False)
+        if intent is not None:
+            ticket, _ = await self.service.authorise(number, agent)
+            intent = check_outcome_intent(intent, ticket.payload, self.config.intents)
+        ticket = await self.service.resolve(number, agent, outcome, note, intent)
         return json_response(
             {"ticket": _ticket_json(ticket, await self._agent_names())}
         )

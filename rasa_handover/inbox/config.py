@@ -124,6 +124,9 @@ class InboxConfig:
             before they are away (0: presence off).
         expire_idle_minutes: How long a waiting or assigned ticket may stay
             idle before it expires (0: never).
+        intents: The domain's intents, offered (and required) when an agent
+            corrects the customer's intent on resolving (empty: the
+            conversation's intents are offered and any intent name is taken).
 
     """
 
@@ -139,6 +142,7 @@ class InboxConfig:
     routing: FallbackChains = field(default_factory=FallbackChains)
     presence_grace_seconds: float = DEFAULT_PRESENCE_GRACE_SECONDS
     expire_idle_minutes: float = DEFAULT_EXPIRE_IDLE_MINUTES
+    intents: Tuple[str, ...] = ()
 
     @property
     def expire_idle_after(self) -> Optional[timedelta]:
@@ -256,6 +260,11 @@ class InboxConfig:
             expire_idle_minutes=_number(
                 data.get("expire_idle_minutes", DEFAULT_EXPIRE_IDLE_MINUTES),
                 "expire_idle_minutes",
+            ),
+            intents=(
+                _strings(data["intents"], "intents")
+                if data.get("intents") is not None
+                else ()
             ),
         )
 

@@ -146,9 +146,12 @@ class Ticket:
             (None unless waiting).
         estimated_wait_seconds: The wait estimate last told to the customer.
         callback: `{"when": ..., "contact": ...}` for callback requests.
-        outcome: The agent's verdict on the escalation (`OUTCOMES`).
+        outcome: The agent's verdict on the escalation (`OUTCOMES`); None
+            while open and for a ticket resolved without a label.
         outcome_note: The agent's free-text note on the outcome.
         no_agent_reason: Why no agent was assigned at request time.
+        outcome_intent: The intent the customer really had, as the agent
+            said when resolving (None: not given).
 
     """
 
@@ -174,6 +177,7 @@ class Ticket:
     outcome: Optional[str] = None
     outcome_note: Optional[str] = None
     no_agent_reason: Optional[str] = None
+    outcome_intent: Optional[str] = None
 
     @property
     def is_open(self) -> bool:
@@ -208,6 +212,7 @@ class Ticket:
             "callback": self.callback,
             "outcome": self.outcome,
             "outcome_note": self.outcome_note,
+            "outcome_intent": self.outcome_intent,
             "no_agent_reason": self.no_agent_reason,
         }
         if with_payload:
@@ -282,17 +287,28 @@ class LifecycleEvent:
 class OutcomeRecord:
     """A resolved ticket's verdict, the raw material of `rasa-handover tune`.
 
+    Reason code, team, tier and language are the ticket's columns; the
+    trigger's evidence, the intent and its confidence and the conversation are
+    in the context payload stored with it (read them with `rasa_handover.
+    feedback.outcomes`, not here: one reader of the payload).
+
     Attributes:
         ticket_id: The resolved ticket.
         conversation_id: Rasa's sender id.
         attempt: The handover attempt within the conversation.
         reason: The reason code of the trigger that fired.
         team: The team that handled it.
-        outcome: One of `OUTCOMES`.
+        outcome: One of `OUTCOMES`; None when resolved without a label.
         note: The agent's note.
         agent_id: Who resolved it.
         resolved_at: When (UTC).
         payload: The context payload (trigger, evidence, intents, ...).
+        intent: The intent the agent says the customer really had.
+        tier: The agent tier the ticket wanted.
+        language: The customer's language.
+        requested_at: When the handover was requested.
+        assigned_at: When the router assigned it.
+        first_reply_at: When an agent first wrote to the customer.
 
     """
 
@@ -301,11 +317,17 @@ class OutcomeRecord:
     attempt: int
     reason: Optional[str]
     team: str
-    outcome: str
+    outcome: Optional[str]
     note: Optional[str]
     agent_id: Optional[str]
     resolved_at: Optional[datetime]
     payload: Dict[str, Any] = field(default_factory=dict)
+    intent: Optional[str] = None
+    tier: str = TIER_STANDARD
+    language: Optional[str] = None
+    requested_at: Optional[datetime] = None
+    assigned_at: Optional[datetime] = None
+    first_reply_at: Optional[datetime] = None
 
 
 def iso(moment: Optional[datetime]) -> Optional[str]:

@@ -109,6 +109,7 @@ _SCHEMAS: Dict[str, Any] = {
             "callback": {"type": "object", "nullable": True},
             "outcome": {"type": "string", "enum": list(OUTCOMES), "nullable": True},
             "outcome_note": _NULLABLE_STRING,
+            "outcome_intent": _NULLABLE_STRING,
             "no_agent_reason": _NULLABLE_STRING,
         }
     ),
@@ -337,6 +338,7 @@ _PATHS: Dict[str, Any] = {
                         {
                             "ticket": _ref("Ticket"),
                             "payload": {"type": "object"},
+                            "intent_choices": {"type": "array", "items": _STRING},
                             "messages": {"type": "array", "items": _ref("Message")},
                             "events": {
                                 "type": "array",
@@ -372,7 +374,13 @@ _PATHS: Dict[str, Any] = {
     },
     "/api/tickets/{ticket_id}/resolve": {
         "post": {
-            "summary": "Close the ticket with an outcome label",
+            "summary": "Close the ticket, with an outcome label if the agent gives one",
+            "description": (
+                "Without `outcome` the ticket is resolved unlabelled (tuning "
+                "ignores it). `intent` is the intent the customer really had: "
+                "one of the ticket's `intent_choices` when inbox.yml lists "
+                "`intents`, else any intent name."
+            ),
             "security": _AGENT,
             "parameters": [_TICKET_ID],
             "requestBody": _body(
@@ -380,8 +388,8 @@ _PATHS: Dict[str, Any] = {
                     {
                         "outcome": {"type": "string", "enum": list(OUTCOMES)},
                         "note": _STRING,
+                        "intent": _STRING,
                     },
-                    required=["outcome"],
                 )
             ),
             "responses": {

@@ -505,16 +505,23 @@ class InboxService:
         return change.message
 
     async def resolve(
-        self, ticket_id: int, agent: Agent, outcome: str, note: Optional[str] = None
+        self,
+        ticket_id: int,
+        agent: Agent,
+        outcome: Optional[str],
+        note: Optional[str] = None,
+        intent: Optional[str] = None,
     ) -> Ticket:
         """Closes a ticket with its outcome and gives the agent the next one.
 
         Args:
             ticket_id: The ticket.
             agent: The resolving agent.
-            outcome: `escalation_needed`, `escalation_not_needed` or
-                `should_have_come_earlier`.
+            outcome: `escalation_needed`, `escalation_not_needed`,
+                `should_have_come_earlier`, or None (no label).
             note: Optional free text.
+            intent: The intent the customer really had (checked by the
+                caller, `outcome_intents.check_outcome_intent`).
 
         Returns:
             The resolved ticket.
@@ -526,7 +533,9 @@ class InboxService:
 
         """
         _, scope = await self.authorise(ticket_id, agent)
-        change = await self.store.resolve(ticket_id, agent.id, outcome, note, scope)
+        change = await self.store.resolve(
+            ticket_id, agent.id, outcome, note, scope, intent=intent
+        )
         await self._events.publish(change)
         await self._dispatch()
         return change.ticket

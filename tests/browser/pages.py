@@ -147,12 +147,15 @@ class AgentInbox:
             self.page.locator("#live-messages .msg-customer").filter(has_text=text)
         ).to_be_visible(timeout=LIVE_SECONDS * 1000)
 
-    def resolve(self, outcome_label: str, note: str = "") -> None:
-        self.page.locator("summary", has_text="Resolve and hand back").click()
-        self.page.get_by_label(outcome_label).check()
+    def resolve(self, outcome_label: str, note: str = "", intent: str = "") -> None:
+        """Resolves with one click on the outcome's button (after intent, note)."""
+        if self.page.locator("#resolve-panel").get_attribute("open") is None:
+            self.page.locator("summary", has_text="Resolve and hand back").click()
+        if intent:
+            self.page.get_by_label("What the customer really wanted").fill(intent)
         if note:
             self.page.get_by_label("Note (optional)").fill(note)
-        self.page.get_by_role("button", name="Resolve").click()
+        self.page.get_by_role("button", name=outcome_label, exact=True).click()
         expect(self.page.locator("#closed-note")).to_contain_text("back with the bot")
 
     def transfer(self, team: str) -> None:

@@ -662,6 +662,7 @@
     byId("reply").value = "";
     byId("transfer-panel").open = false;
     byId("resolve-panel").open = false;
+    byId("resolve-form").reset();
     renderQueue();
     return api("GET", "tickets/" + id).then(function (details) {
       if (state.openId !== id) {
@@ -669,6 +670,7 @@
       }
       state.details = details;
       renderConversation(details);
+      renderIntentChoices(details.intent_choices);
       // The summary first: start at the top.
       scroller().scrollTop = 0;
       if (moveFocus) {
@@ -1057,20 +1059,25 @@
     }).catch(showError);
   }
 
+  // One click: each outcome is its own submit button; the intent and the note
+  // are filled in before it, or not at all.
   function resolve(event) {
     event.preventDefault();
     var form = byId("resolve-form");
-    var chosen = form.querySelector("input[name=outcome]:checked");
-    if (!chosen) {
-      showError({ message: "Choose an outcome before resolving." });
-      form.querySelector("input[name=outcome]").focus();
-      return;
+    var clicked = event.submitter || form.querySelector("button[name=outcome]:focus");
+    var body = {};
+    if (clicked && clicked.value) {
+      body.outcome = clicked.value;
     }
-    var body = { outcome: chosen.value };
+    var intent = byId("resolve-intent").value.trim();
+    if (intent) {
+      body.intent = intent;
+    }
     var note = byId("resolve-note").value.trim();
     if (note) {
       body.note = note;
     }
+    Array.prototype.forEach.call(form.querySelectorAll("button"), function (button) { button.disabled = true; });
     api("POST", "tickets/" + state.openId + "/resolve", body).then(function () {
       form.reset();
       byId("resolve-panel").open = false;
@@ -1078,7 +1085,19 @@
       notify("Resolved. The customer is back with the bot.");
       scheduleQueueRefresh();
       return refreshOpen();
-    }).catch(showError);
+    }).catch(showError).then(function () {
+      Array.prototype.forEach.call(form.querySelectorAll("button"), function (button) { button.disabled = false; });
+    });
+  }
+
+  function renderIntentChoices(choices) {
+    var list = byId("intent-options");
+    clear(list);
+    (Array.isArray(choices) ? choices : []).forEach(function (name) {
+      var option = document.createElement("option");
+      option.value = String(name);
+      list.appendChild(option);
+    });
   }
 
   // --- Start. -------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from typing import Any, AsyncIterator, Callable, Dict, List, Optional, Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Row
+from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -101,15 +101,19 @@ class StoreBase:
     async def create_all(self) -> None:
         """Creates the tables that do not exist yet (safe to call on every start).
 
+        A database written by an older version gets the columns added since
+        (`add_missing_columns`): every such column is nullable, so old rows
+        stay valid.
+
         Several replicas may start at once; the one that loses the race to create
         a table simply finds it there on its second look.
         """
         try:
             async with self._transaction() as conn:
-                await conn.run_sync(metadata.create_all)
+                await conn.run_sync(_create_and_migrate)
         except DBAPIError:
             async with self._transaction() as conn:
-                await conn.run_sync(metadata.create_all)
+                await conn.run_sync(_create_and_migrate)
 
     async def close(self) -> None:
         """Closes every pooled connection."""
@@ -198,3 +202,50 @@ class StoreBase:
             )
         ).scalar()
         return str(name) if name is not None else None
+
+
+def _create_and_migrate(conn: Connection) -> None:
+    metadata.create_all(conn)
+    add_missing_columns(conn)
+
+
+def add_missing_columns(conn: Connection) -> List[str]:
+    """Adds the columns a newer schema has to tables an older version created.
+
+    The store's one migration rule: a new column is nullable (old rows have no
+    value for it), so `ALTER TABLE ... ADD COLUMN` is all an upgrade needs, on
+    SQLite and PostgreSQL alike.
+
+    Args:
+        conn: A connection in a transaction (sync, inside `run_sync`).
+
+    Returns:
+        `table.column` of each column added (empty when the schema is current).
+
+    """
+    inspector = sa.inspect(conn)
+    schema = conn.get_execution_options().get("schema_translate_map", {}).get(None)
+    added = []
+    for table in metadata.sorted_tables:
+        present = {
+            column["name"] for column in inspector.get_columns(table.name, schema)
+        }
+        for column in table.columns:
+            if column.name in present:
+                continue
+            assert column.nullable, f"{table.name}.{column.name} must be nullable"
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.execute(
+                sa.text(
+                    f"ALTER TABLE {_qualified(conn, table.name, schema)} "
+                    f"ADD COLUMN {conn.dialect.identifier_preparer.quote(column.name)}"
+                    f" {kind}"
+                )
+            )
+            added.append(f"{table.name}.{column.name}")
+    return added
+
+
+def _qualified(conn: Connection, table: str, schema: Optional[str]) -> str:
+    quote = conn.dialect.identifier_preparer.quote
+    return f"{quote(schema)}.{quote(table)}" if schema else quote(table)

@@ -5,11 +5,15 @@ from typing import Dict, Iterable, List, Optional
 
 import sqlalchemy as sa
 
-from rasa_handover.inbox.contract import EVENT_TRANSFERRED
+from rasa_handover.inbox.contract import EVENT_TRANSFERRED, SENDER_AGENT
 from rasa_handover.inbox.models import STATUS_RESOLVED, LifecycleEvent, OutcomeRecord
 from rasa_handover.inbox.store.base import StoreBase
 from rasa_handover.inbox.store.rows import event_from_row, outcome_from_row, utc
-from rasa_handover.inbox.store.schema import events_table, tickets_table
+from rasa_handover.inbox.store.schema import (
+    events_table,
+    messages_table,
+    tickets_table,
+)
 from rasa_handover.inbox.wait_estimate import PICKUP_SAMPLE_SIZE
 
 # Upper bound on events returned by one `events()` call (SSE catch-up pages).
@@ -115,20 +119,33 @@ class EventStore(StoreBase):
                 waits.append((accepted - created).total_seconds())
         return waits
 
-    async def outcomes(self, since: Optional[datetime] = None) -> List[OutcomeRecord]:
+    async def outcomes(
+        self, since: Optional[datetime] = None, labelled_only: bool = True
+    ) -> List[OutcomeRecord]:
         """Resolved tickets with their outcome labels, oldest first.
 
         Args:
             since: Only tickets resolved at or after this time.
+            labelled_only: Leave out tickets resolved without a label.
 
         Returns:
-            The outcome records (the input of `rasa-handover tune`).
+            The outcome records (the input of `rasa-handover tune`), each with
+            when an agent first replied.
 
         """
-        table = tickets_table
-        query = sa.select(table).where(
-            table.c.status == STATUS_RESOLVED, table.c.outcome.isnot(None)
+        table, messages = tickets_table, messages_table
+        first_reply = (
+            sa.select(sa.func.min(messages.c.created_at))
+            .where(
+                messages.c.ticket_id == table.c.id,
+                messages.c.sender == SENDER_AGENT,
+            )
+            .scalar_subquery()
+            .label("first_reply_at")
         )
+        query = sa.select(table, first_reply).where(table.c.status == STATUS_RESOLVED)
+        if labelled_only:
+            query = query.where(table.c.outcome.isnot(None))
         if since is not None:
             query = query.where(table.c.resolved_at >= since)
         query = query.order_by(table.c.resolved_at, table.c.id)

@@ -65,6 +65,7 @@ def ticket_from_row(row: Row, queue_position: Optional[int]) -> Ticket:
         outcome=row.outcome,
         outcome_note=row.outcome_note,
         no_agent_reason=row.no_agent_reason,
+        outcome_intent=row.outcome_intent,
     )
 
 
@@ -92,7 +93,7 @@ def event_from_row(row: Row) -> LifecycleEvent:
 
 
 def outcome_from_row(row: Row) -> OutcomeRecord:
-    """An `OutcomeRecord` from a resolved ticket's row."""
+    """An `OutcomeRecord` from a resolved ticket's row with `first_reply_at`."""
     return OutcomeRecord(
         ticket_id=row.id,
         conversation_id=row.conversation_id,
@@ -104,4 +105,10 @@ def outcome_from_row(row: Row) -> OutcomeRecord:
         agent_id=row.agent_id,
         resolved_at=utc(row.resolved_at),
         payload=dict(row.payload or {}),
+        intent=row.outcome_intent,
+        tier=row.tier,
+        language=row.language,
+        requested_at=utc(row.created_at),
+        assigned_at=utc(row.assigned_at),
+        first_reply_at=utc(row.first_reply_at),
     )

@@ -222,18 +222,21 @@ class TransitionStore(StoreBase):
         self,
         ticket_id: int,
         agent_id: str,
-        outcome: str,
+        outcome: Optional[str],
         note: Optional[str] = None,
         scope: Optional[TicketScope] = None,
+        intent: Optional[str] = None,
     ) -> Change:
         """Closes a ticket with the agent's verdict on the escalation.
 
         Args:
             ticket_id: The ticket.
             agent_id: The resolving agent.
-            outcome: One of `OUTCOMES`.
+            outcome: One of `OUTCOMES`, or None: resolved without a label.
             note: Free text for tuning and reports.
             scope: The team condition (see `access`).
+            intent: The intent the customer really had, if the agent says so
+                (`rasa-handover export` turns it into NLU examples).
 
         Returns:
             The change (`event` is None if this agent had already resolved it).
@@ -244,9 +247,10 @@ class TransitionStore(StoreBase):
             ConflictError: another agent is handling it, or it is finished.
 
         """
-        if outcome not in OUTCOMES:
+        if outcome is not None and outcome not in OUTCOMES:
             raise ValidationError(
-                f"outcome must be one of {', '.join(OUTCOMES)}, got '{outcome}'",
+                f"outcome must be one of {', '.join(OUTCOMES)} (or left out to "
+                f"resolve without a label), got '{outcome}'",
                 "outcome",
             )
         table = tickets_table
@@ -266,6 +270,7 @@ class TransitionStore(StoreBase):
                     resolved_at=self.clock(),
                     outcome=outcome,
                     outcome_note=note,
+                    outcome_intent=intent,
                 )
             )
             if not result.rowcount:
@@ -281,6 +286,7 @@ class TransitionStore(StoreBase):
                     "agent_name": await self._name(conn, agent_id),
                     "outcome": outcome,
                     "note": note,
+                    "intent": intent,
                 },
             )
         return Change(await self.require_ticket(ticket_id), event)

@@ -1,0 +1,83 @@
+"""A synthetic outcome history: resolved handovers as the inbox stores them."""
+
+import itertools
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from rasa_handover.inbox.models import OutcomeRecord
+
+_ids = itertools.count(1)
+
+NEEDED = "escalation_needed"
+NOT_NEEDED = "escalation_not_needed"
+LATE = "should_have_come_earlier"
+
+
+def payload(
+    turns: Sequence[Tuple[str, float]], reason: str = "low_confidence"
+) -> Dict[str, Any]:
+    """The payload of a handover that fired on the last of `turns`."""
+    history = [
+        {
+            "turn": number,
+            "session": 1,
+            "intent": intent,
+            "confidence": confidence,
+            "text": f"message {number}",
+            "entities": [],
+        }
+        for number, (intent, confidence) in enumerate(turns, 1)
+    ]
+    last_intent, last_confidence = turns[-1]
+    return {
+        "trigger": {"reason": reason, "evidence": {}, "turn": len(turns)},
+        "intent": {"name": last_intent, "confidence": last_confidence},
+        "intent_history": history,
+    }
+
+
+def record(
+    outcome: Optional[str],
+    turns: Sequence[Tuple[str, float]],
+    reason: str = "low_confidence",
+    tier: str = "standard",
+    corrected: Optional[str] = None,
+) -> OutcomeRecord:
+    number = next(_ids)
+    return OutcomeRecord(
+        ticket_id=number,
+        conversation_id=f"conv-{number:03d}",
+        attempt=1,
+        reason=reason,
+        team="general",
+        outcome=outcome,
+        note=None,
+        agent_id="maya",
+        resolved_at=None,
+        payload=payload(turns, reason),
+        intent=corrected,
+        tier=tier,
+    )
+
+
+def low_confidence(
+    intent: str, outcomes_and_confidences: Sequence[Tuple[str, float]]
+) -> List[OutcomeRecord]:
+    """One low_confidence handover on `intent` per (outcome, confidence)."""
+    return [
+        record(outcome, [("greet", 0.95), (intent, confidence)])
+        for outcome, confidence in outcomes_and_confidences
+    ]
+
+
+def late_after(
+    earlier_intent: str, outcomes_and_confidences: Sequence[Tuple[str, float]]
+) -> List[OutcomeRecord]:
+    """Frustration handovers whose turn before the escalation was `earlier_intent`."""
+    return [
+        record(
+            outcome,
+            [(earlier_intent, confidence), ("complain", 0.9)],
+            reason="frustration",
+        )
+        for outcome, confidence in outcomes_and_confidences
+    ]
