@@ -109,6 +109,11 @@ class UserTurn:
             `action_listen` (e.g. `action_offer_handover` when the user answers
             an offer).
         timestamp: Unix time of the message, if known.
+        unanswered_before: What the customer typed just before this message
+            that a rewind took back (Rasa's `action_default_fallback`: "Sorry,
+            I didn't get that"), oldest first. Such messages are no turns (NLU
+            and the policies forget them), but the customer said them: the
+            frustration signals read them with this turn.
 
     """
 
@@ -120,6 +125,7 @@ class UserTurn:
     entities: Tuple[Entity, ...] = ()
     previous_action: Optional[str] = None
     timestamp: Optional[float] = None
+    unanswered_before: Tuple[str, ...] = ()
 
     def entity_values(self, name: str) -> List[Any]:
         """Returns the values of every entity called `name` in this message."""
@@ -203,6 +209,7 @@ def _user_turn(
     timestamp: Optional[float],
     previous_action: Optional[str],
     index: int,
+    unanswered_before: Tuple[str, ...] = (),
 ) -> UserTurn:
     intent = intent or {}
     confidence = intent.get("confidence")
@@ -215,6 +222,7 @@ def _user_turn(
         entities=_entities(entities),
         previous_action=previous_action,
         timestamp=timestamp,
+        unanswered_before=unanswered_before,
     )
 
 
@@ -230,6 +238,8 @@ class _RawTurn:
     # The event itself, so that `read_transcript` can number it.
     source: Any
     previous_action: Optional[str] = None
+    # Rewound user messages just before this one, newest first.
+    unanswered: List[str] = field(default_factory=list)
 
 
 def _scan(
@@ -257,13 +267,21 @@ def _scan(
     pending_action_removals = 0
     # The newest turn whose `previous_action` is still unknown.
     awaiting_previous_action: Optional[_RawTurn] = None
+    # Rewinds in a row: one is a message taken back (`action_default_fallback`);
+    # two take back a message and its confirmation (two-stage fallback).
+    rewinds_in_a_row = 0
+    previous_type = ""
 
     for type_name, event in reversed(events):
         if type_name in (EVENT_RESTART, EVENT_SESSION_STARTED):
             break
         if type_name == EVENT_REWIND:
             pending_user_removals += 1
+            in_a_row = previous_type == EVENT_REWIND
+            rewinds_in_a_row = rewinds_in_a_row + 1 if in_a_row else 1
+            previous_type = type_name
             continue
+        previous_type = type_name
         if type_name == EVENT_UNDO:
             pending_action_removals += 1
             continue
@@ -271,6 +289,8 @@ def _scan(
             if type_name == EVENT_USER:
                 pending_user_removals -= 1
                 pending_action_removals += 1
+                if rewinds_in_a_row == 1:
+                    _keep_unanswered(raw_turns, get(event, "text"), in_segment)
             continue
         if type_name == EVENT_ACTION:
             if pending_action_removals:
@@ -307,6 +327,23 @@ def _scan(
     return raw_turns, segment_count, earlier_count
 
 
+def _keep_unanswered(
+    raw_turns: List[_RawTurn], text: Optional[str], in_segment: bool
+) -> None:
+    """Keeps a rewound message with the turn that followed it (the newest found).
+
+    A rewound intent payload ("/greet") was no text the customer typed, and a
+    two-stage fallback rewinds the message it then re-adds: neither is kept.
+    """
+    if not (in_segment and raw_turns and text):
+        return
+    newer = raw_turns[-1]
+    if text.startswith(INTENT_PAYLOAD_PREFIX) or text == newer.text:
+        return
+    if text not in newer.unanswered:
+        newer.unanswered.append(text)
+
+
 # The scan runs on every prediction, so the accessor is chosen once per source
 # rather than type-checked per event.
 
@@ -341,6 +378,7 @@ def _numbered(
                 raw.timestamp,
                 raw.previous_action,
                 earlier_count + segment_count - offset,
+                tuple(reversed(raw.unanswered)),
             )
         )
     turns.reverse()

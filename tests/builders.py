@@ -46,6 +46,7 @@ def view(*turns: UserTurn, slots: Optional[Dict[str, Any]] = None) -> Conversati
             ranking=t.ranking,
             entities=t.entities,
             previous_action=t.previous_action,
+            unanswered_before=t.unanswered_before,
         )
         for i, t in enumerate(turns, start=1)
     ]

@@ -244,3 +244,44 @@ def test_transcript_numbers_turns_per_session_and_keeps_every_message() -> None:
     assert transcript.customer_slots == ("account_tier",)
     assert transcript.bot_actions == ("utter_a", "utter_b")
     assert transcript.action_counts[ACTION_LISTEN] == 4
+
+
+def test_a_message_the_bot_took_back_is_kept_with_the_next_turn() -> None:
+    # action_default_fallback ("Sorry, I didn't get that") rewinds the message:
+    # no turn, but the customer said it, and the frustration signals read it.
+    t = tracker(
+        user("video won't play"),
+        *bot("utter_playback_issue"),
+        user("tried all that. nothing works"),
+        *bot("action_default_fallback"),
+        UserUtteranceReverted(),
+        ActionExecuted(ACTION_LISTEN),
+        user("/greet"),
+        UserUtteranceReverted(),
+        user("are you kidding me?"),
+    )
+    v = view_from_rasa_tracker(t)
+    assert [(x.index, x.text) for x in v.turns] == [
+        (1, "video won't play"),
+        (2, "are you kidding me?"),
+    ]
+    assert v.turns[1].unanswered_before == ("tried all that. nothing works",)
+    assert v.turns[0].unanswered_before == ()
+    transcript = read_transcript([e.as_dict() for e in t.events])
+    assert tuple(m.turn for m in transcript.turns) == v.turns
+
+
+def test_a_message_rewound_and_added_again_is_not_kept_twice() -> None:
+    # Two-stage fallback: the message is rewound with the affirmation and added
+    # again with the intent the customer confirmed.
+    t = tracker(
+        user("refnd pls", "nlu_fallback"),
+        *bot("action_two_stage_fallback"),
+        user("yes", "affirm"),
+        UserUtteranceReverted(),
+        UserUtteranceReverted(),
+        ActionExecuted(ACTION_LISTEN),
+        user("refnd pls", "ask_refund"),
+    )
+    [only] = view_from_rasa_tracker(t).turns
+    assert only.unanswered_before == ()

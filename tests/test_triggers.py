@@ -1,5 +1,6 @@
 """The five triggers and the high-value accounts, as pure functions."""
 
+import dataclasses
 from typing import Optional
 
 import pytest
@@ -369,6 +370,30 @@ def test_the_same_signal_on_two_turns_counts_twice() -> None:
     assert decision is not None
     (entry,) = decision.evidence["signals"]
     assert entry["turns"] == [1, 2] and decision.evidence["signal_count"] == 2
+
+
+def test_a_message_the_bot_took_back_still_counts() -> None:
+    # "Sorry, I didn't get that" (action_default_fallback) rewinds the message,
+    # but the customer said it: seen on the labelled set, where the bot's core
+    # fallback hid "nothing works" and "are you kidding me?" alone was one sign.
+    said_then_rewound = turn("are you kidding me? I've restarted it 5 times")
+    conversation = view(
+        turn("video won't play on my tv"),
+        dataclasses.replace(
+            said_then_rewound, unanswered_before=("tried all that. nothing works",)
+        ),
+    )
+    decision = check_frustration(conversation, settings(**RULES_ONLY))
+    assert decision is not None and decision.evidence["signal_count"] == 2
+    without_it = view(turn("video won't play on my tv"), said_then_rewound)
+    assert check_frustration(without_it, settings(**RULES_ONLY)) is None
+
+
+def test_a_took_back_message_alone_does_not_make_a_calm_turn_frustrated() -> None:
+    calm = dataclasses.replace(
+        turn("ok it works now"), unanswered_before=("this is ridiculous!!!",)
+    )
+    assert check_frustration(view(turn("hm"), calm), settings()) is None
 
 
 def test_disabled_signal_types_do_not_count() -> None:

@@ -8,11 +8,13 @@ of sign on two turns is two ("this is ridiculous" twice). `angry_tone` counts
 as two signs when the model is confident (its `strong_threshold`), so a
 clearly angry message is enough on its own. Fires when the signs reach
 `frustration_signals` and the latest message carries at least one: a calm "ok,
-that worked, thanks" never escalates because of what came before it. The rule
-and the thresholds were chosen on GoEmotions dev (docs/frustration.md).
+that worked, thanks" never escalates because of what came before it. Messages
+the bot took back with a rewind (`action_default_fallback`) count with the turn
+that followed them: the customer said them, and the bot did not understand. The
+rule and the thresholds were chosen on GoEmotions dev (docs/frustration.md).
 """
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from rasa_handover.constants import REASON_FRUSTRATION
 from rasa_handover.conversation import ConversationView
@@ -54,12 +56,11 @@ def check_frustration(
     latest_has_signal = False
     # Oldest turn first, so that each entry ends with its latest occurrence.
     for recent in view.recent_turns(limits.frustration_window):
-        signals = detect_signals(
-            recent.text,
-            settings.frustration_signal_types,
-            settings.negative_sentiment_threshold,
-        )
+        signals = _signals(recent.text, settings)
         latest_has_signal = latest_has_signal or (recent is turn and bool(signals))
+        # What the bot took back ("Sorry, I didn't get that") was still said.
+        for unanswered in recent.unanswered_before:
+            signals = [*_signals(unanswered, settings), *signals]
         for signal in signals:
             signs += signal.weight
             turns = found[signal.name]["turns"] if signal.name in found else []
@@ -85,6 +86,16 @@ def check_frustration(
             "text": turn.text,
         },
         turn.index,
+    )
+
+
+def _signals(text: str, settings: HandoverSettings) -> List[Signal]:
+    return list(
+        detect_signals(
+            text,
+            settings.frustration_signal_types,
+            settings.negative_sentiment_threshold,
+        )
     )
 
 
