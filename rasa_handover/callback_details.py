@@ -31,8 +31,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Mapping, Optional, Tuple
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from rasa_handover.time_zones import time_zone
 from rasa_handover.validation import HandoverConfigError
 
 MIN_PHONE_DIGITS = 7
@@ -100,8 +100,8 @@ def callback_timezone(environ: Mapping[str, str] = os.environ) -> tzinfo:
     """
     name = (environ.get(TIMEZONE_ENV) or "").strip() or DEFAULT_TIMEZONE
     try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as error:
+        return time_zone(name)
+    except ValueError as error:
         raise HandoverConfigError(
             f"{TIMEZONE_ENV}={name!r} is not a time zone, so callback times "
             f"cannot be read. Set it to an IANA name such as Europe/Berlin, "
