@@ -288,6 +288,8 @@ def test_a_callback_booked_by_chat_is_in_the_agents_callbacks_list(
         f'button.ticket[data-conversation-id="{customer.session_id}"]'
     )
     expect(item).to_contain_text("Call back tomorrow at 10:00 on +1 555 0100")
+    # Not "Unknown reason": the customer asked for it, without a handover.
+    expect(item.locator(".chip.reason")).to_have_text("Asked for a callback")
     listed = demo.api("GET", "/callbacks")["callbacks"]
     [mine] = [c for c in listed if c["conversation_id"] == customer.session_id]
     assert mine["callback"]["due_at"][11:16] == "10:00", mine
@@ -316,7 +318,8 @@ def test_a_left_message_is_answered_by_email_and_shown_when_the_customer_returns
     chat = customer.page.url
     customer.page.goto("about:blank")  # The customer leaves the chat.
 
-    maya.open_conversation(conversation)
+    item = maya.open_conversation(conversation)
+    expect(item.locator(".chip.reason")).to_have_text("Left a message")
     maya.claim()
     maya.reply_box.fill(AGENT_REPLY)
     maya.send()
