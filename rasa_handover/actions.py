@@ -20,12 +20,14 @@ or import them from your own actions package (`from rasa_handover.actions import
   (`handover_message_form`, `validate_handover_message_form`).
 
 Configuration (optional): a YAML file named by the environment variable
-`RASA_HANDOVER_CONFIG`, with `payload:` (see docs/payload.md) and `summariser:`.
+`RASA_HANDOVER_CONFIG`, with `payload:` (see docs/payload.md) and `summariser:`;
+`HANDOVER_TIMEZONE`, the time zone callback times are read in (an IANA name,
+default UTC; see callback_details.py).
 """
 
 import logging
 import os
-from datetime import datetime
+from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
 
@@ -36,6 +38,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from rasa_handover.callback_details import (
+    callback_timezone,
     find_contact,
     find_email,
     parse_callback_time,
@@ -368,9 +371,9 @@ KNOWN_EMAIL_SLOTS = ("email", "customer_email")
 Clock = Callable[[], datetime]
 
 
-def local_now() -> datetime:
-    """Now, in the action server's local time zone."""
-    return datetime.now().astimezone()
+def callback_now() -> datetime:
+    """Now, in the callback time zone (`HANDOVER_TIMEZONE`, default UTC)."""
+    return datetime.now(timezone.utc).astimezone(callback_timezone())
 
 
 def _text(tracker: Tracker) -> str:
@@ -398,7 +401,12 @@ def _ask_again(
 class ValidateHandoverCallbackForm(FormValidationAction):
     """Reads the callback's contact and time; asks again when unclear."""
 
-    clock: Clock = staticmethod(local_now)
+    clock: Clock = staticmethod(callback_now)
+
+    def __init__(self) -> None:
+        """Checks the time zone setting: a bad one stops the action server's start."""
+        super().__init__()
+        callback_timezone()
 
     def name(self) -> str:
         """The validation action of `handover_callback_form`."""

@@ -8,7 +8,10 @@ Contacts: a phone number (7 to 15 digits, an optional leading `+`, spaces,
 dots, dashes and brackets between them, e.g. "+1 555 0100", "(030) 1234-567")
 or an e-mail address ("dana@example.com").
 
-Times (`parse_callback_time`), in the action server's time zone:
+Times (`parse_callback_time`), in the callback time zone: the IANA name in the
+action server's environment variable `HANDOVER_TIMEZONE` (`callback_timezone`),
+UTC when it is not set; never the machine's own zone, which a container or a
+cloud host sets by accident:
 
 | said | means |
 |---|---|
@@ -23,10 +26,14 @@ A day without a time ("tomorrow"), a time already past ("today at 9am" in the
 afternoon) or anything else is not understood: the form asks again.
 """
 
+import os
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Optional, Tuple
+from datetime import datetime, timedelta, tzinfo
+from typing import Mapping, Optional, Tuple
+
+from rasa_handover.time_zones import time_zone
+from rasa_handover.validation import HandoverConfigError
 
 MIN_PHONE_DIGITS = 7
 MAX_PHONE_DIGITS = 15
@@ -78,6 +85,29 @@ def find_contact(text: str) -> Optional[Contact]:
 
 
 # --- Times. ----------------------------------------------------------------------
+
+# The setting: the time zone callback times are said in (an IANA name).
+TIMEZONE_ENV = "HANDOVER_TIMEZONE"
+DEFAULT_TIMEZONE = "UTC"
+
+
+def callback_timezone(environ: Mapping[str, str] = os.environ) -> tzinfo:
+    """The time zone of `HANDOVER_TIMEZONE` (default UTC).
+
+    Raises:
+        HandoverConfigError: the name is no time zone, saying what to write.
+
+    """
+    name = (environ.get(TIMEZONE_ENV) or "").strip() or DEFAULT_TIMEZONE
+    try:
+        return time_zone(name)
+    except ValueError as error:
+        raise HandoverConfigError(
+            f"{TIMEZONE_ENV}={name!r} is not a time zone, so callback times "
+            f"cannot be read. Set it to an IANA name such as Europe/Berlin, "
+            f"America/New_York or UTC (the default), or unset it."
+        ) from error
+
 
 WEEKDAYS = (
     "monday",

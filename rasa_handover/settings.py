@@ -47,8 +47,10 @@ def default_config() -> Dict[str, Any]:
         # order in which they run is fixed (see `constants.REASON_CODES`).
         "triggers": list(REASON_CODES),
         # --- explicit_request ---------------------------------------------------
-        # Intents that mean "let me talk to a person". Always hand over at once,
-        # whatever their confidence: never gatekeep a customer who asks.
+        # Intents that mean "let me talk to a person": hand over at once when NLU
+        # is at or above the intent's confidence floor (below it NLU is guessing,
+        # and the turn is asked about like any unclear one). A clear request is
+        # never gatekept; the phrases below catch the ones NLU misses.
         "explicit_request_intents": [INTENT_HUMAN_HANDOFF],
         # Also match phrases such as "talk to a human", "agent please" or
         # "representative" in the text, as a safety net when NLU misses them.

@@ -9,7 +9,7 @@ file, the outbox file, the customer mailbox.
 import asyncio
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, AsyncIterator, Dict, List
 
 import pytest
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
@@ -27,6 +27,7 @@ TEMPLATES = {
     "utter_handover_wait_update": {"text": "Now {wait_text}."},
     "utter_handover_delayed": {"text": "Trouble reaching our team."},
     "utter_handover_failed": {"text": "Sorry, please email {support_email}."},
+    "utter_handover_alternatives_callback": {"text": "Shall we call you back?"},
 }
 INBOX_YML = """
 agents:
@@ -34,6 +35,8 @@ agents:
     token: maya-token
     teams: [general, billing]
 """
+# The inbox offers nothing instead of waiting (no callbacks, no e-mail).
+NOTHING_OFFERED = "alternatives: []\n"
 
 
 def handover_message(attempt: int = 1) -> Dict[str, Any]:
@@ -48,9 +51,38 @@ def handover_message(attempt: int = 1) -> Dict[str, Any]:
     }
 
 
+@pytest.fixture(
+    params=[
+        pytest.param("", id="callbacks-offered"),
+        pytest.param(NOTHING_OFFERED, id="nothing-offered"),
+    ]
+)
+def inbox_extra(request: pytest.FixtureRequest) -> str:
+    """What inbox.yml adds to INBOX_YML (only where a test asks for both)."""
+    return str(request.param)
+
+
 @pytest.fixture
 async def channel(tmp_path: Path) -> Any:
-    (tmp_path / "inbox.yml").write_text(INBOX_YML)
+    async for made in make_channel(tmp_path, INBOX_YML):
+        yield made
+
+
+@pytest.fixture
+async def channel_with(tmp_path: Path, inbox_extra: str) -> Any:
+    """The channel, with callbacks offered (the default) or nothing offered."""
+    async for made in make_channel(tmp_path, INBOX_YML + inbox_extra):
+        yield made
+
+
+def offer_after(inbox_extra: str) -> List[str]:
+    """What follows the honest news: the callback offer, if it is configured."""
+    return [] if inbox_extra == NOTHING_OFFERED else ["Shall we call you back?"]
+
+
+async def make_channel(tmp_path: Path, inbox_yml: str) -> AsyncIterator[Any]:
+    """The channel with its embedded inbox configured by `inbox_yml`."""
+    (tmp_path / "inbox.yml").write_text(inbox_yml)
     handed_to_rasa: List[UserMessage] = []
 
     async def on_new_message(message: UserMessage) -> None:
@@ -119,46 +151,60 @@ async def test_agent_reply_and_resolution_reach_the_customer_and_rasa(
 async def test_queued_customer_is_told_when_an_agent_takes_over(channel: Any) -> None:
     output = CollectingOutputChannel()
     await channel.relay.handle_plugin_message("c1", handover_message(), output)
-    assert texts(output.messages) == ["Nobody is online right now."]
+    assert texts(output.messages) == [
+        "Nobody is online right now.",
+        "Shall we call you back?",
+    ]
 
     await channel.service.set_availability(await maya(channel), True)
     assert "Connecting you with Maya." in texts(channel.mailbox.since("c1", 0))
 
 
 async def test_a_customer_whose_agent_left_before_accepting_is_told(
-    channel: Any,
+    channel_with: Any, inbox_extra: str
 ) -> None:
-    """Maya's page goes silent (a 0.2 s grace here): the customer hears the wait."""
+    """Maya's page goes silent (a 0.2 s grace here) and nobody else may take it:
+    the customer hears that nobody is online (not a wait), and only what the
+    inbox really offers."""
+    channel = channel_with
     channel.service.presence = Presence(timedelta(seconds=0.2))
     await channel.service.set_availability(await maya(channel), True)
     await channel.relay.handle_plugin_message(
         "c1", handover_message(), CollectingOutputChannel()
     )
+    told = len(channel.mailbox.since("c1", 0))
     await asyncio.sleep(0.3)
 
     assert await channel.service.expire_absent() == ["maya"]
 
-    assert texts(channel.mailbox.since("c1", 0))[-1] == "Now about 2 minutes."
+    assert texts(channel.mailbox.since("c1", 0))[told:] == [
+        "Nobody is online right now.",
+        *offer_after(inbox_extra),
+    ]
     assert (
         await channel.service.store.active_ticket_for_conversation("c1")
     ).status == ("waiting")
 
 
 async def test_a_customer_whose_ticket_expired_is_told_and_the_bot_answers_again(
-    channel: Any,
+    channel_with: Any, inbox_extra: str
 ) -> None:
-    """Nobody picked the ticket up (a 0.1 s idle time here): housekeeping expires it."""
+    """Nobody picked the ticket up (a 0.1 s idle time here): housekeeping expires
+    it. A callback is offered only when the inbox offers callbacks."""
+    channel = channel_with
     channel.service.expire_idle_after = timedelta(seconds=0.1)
     await channel.relay.handle_plugin_message(
         "c1", handover_message(), CollectingOutputChannel()
     )
     await asyncio.sleep(0.2)
 
+    told = len(channel.mailbox.since("c1", 0))
     await channel.service.housekeeping()
 
-    assert texts(channel.mailbox.since("c1", 0))[-1] == (
-        "Sorry, please email help@example.com."
-    )
+    assert texts(channel.mailbox.since("c1", 0))[told:] == [
+        "Sorry, please email help@example.com.",
+        *offer_after(inbox_extra),
+    ]
     handback = channel.handed_to_rasa[-1]
     assert (handback.text, handback.metadata) == (
         "/handover_resolved",

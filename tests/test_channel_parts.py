@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
+import yaml
 
 from rasa_handover.channels import customer_messages
 from rasa_handover.channels.mailbox import Mailbox
@@ -137,10 +138,56 @@ def test_missing_templates_are_skipped_not_invented() -> None:
     assert texts(messages) == [f"Connecting you with Maya ({DEFAULT_TEAM})."]
 
 
-def test_failed_message_offers_the_alternatives() -> None:
-    assert texts(customer_messages.failed(TEMPLATES, EXTRA)) == [
-        "Sorry, email help@example.com."
-    ]
+@pytest.mark.parametrize(
+    "offered, expected",
+    [
+        pytest.param([], ["Sorry, email help@example.com."], id="nothing-configured"),
+        pytest.param(
+            ["callback"],
+            ["Sorry, email help@example.com.", "Callback?"],
+            id="callbacks-configured",
+        ),
+    ],
+)
+def test_failed_message_offers_what_the_inbox_offers(
+    offered: List[str], expected: List[str]
+) -> None:
+    assert texts(customer_messages.failed(TEMPLATES, EXTRA, offered)) == expected
+
+
+SHIPPED = yaml.safe_load(
+    (Path(customer_messages.__file__).parents[1] / "domain.yml").read_text()
+)["responses"]
+NOBODY_ONLINE = {"team": "billing", "no_agent_reason": "nobody_online"}
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        pytest.param(
+            lambda t: customer_messages.failed(t, EXTRA, []), id="delivery-failed"
+        ),
+        pytest.param(
+            lambda t: customer_messages.expired(t, EXTRA, []), id="nobody-picked-up"
+        ),
+        pytest.param(
+            lambda t: customer_messages.acknowledgement(
+                {**NOBODY_ONLINE, "alternatives": []}, t, EXTRA
+            ),
+            id="nobody-online",
+        ),
+    ],
+)
+def test_the_shipped_sentences_offer_no_callback_when_none_is_configured(
+    said: Any,
+) -> None:
+    """With the domain fragment's own wording: nothing promises a callback."""
+    templates = pick_templates(SHIPPED, SHIPPED, {})
+    messages = said(templates)
+    assert messages, "the customer must hear something"
+    for message in messages:
+        assert "call" not in message["text"].lower(), message
+        assert "buttons" not in message, message
 
 
 @pytest.mark.parametrize(

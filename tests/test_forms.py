@@ -4,8 +4,9 @@ The validation actions run with rasa_sdk's own Tracker and dispatcher, the way
 the action server runs them (the whole form in a real Rasa server: tests/e2e).
 """
 
-from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
 from rasa_sdk import Tracker
@@ -19,6 +20,7 @@ from rasa_handover.actions import (
 )
 from rasa_handover.callback_details import find_contact, parse_callback_time
 from rasa_handover.constants import MESSAGE_ASYNC, MESSAGE_CALLBACK, MESSAGE_KEY
+from rasa_handover.validation import HandoverConfigError
 from tests.test_actions import CONVERSATION, DOMAIN, user
 
 # A Monday afternoon.
@@ -222,3 +224,61 @@ async def test_leaving_a_message_hands_it_to_the_channel() -> None:
     assert (body["email"], body["message"]) == ("dana@example.com", "check it")
     assert "{email}" in body["responses"]["utter_handover_message_left"]["text"]
     assert any(e["name"] == "handover_active" and e["value"] is False for e in events)
+
+
+@pytest.fixture
+def machine_in_kiritimati(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The action server's machine runs at UTC+14 (its local zone, TZ)."""
+    monkeypatch.setenv("TZ", "Pacific/Kiritimati")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+async def booked_due(said: str) -> datetime:
+    """The due time the callback form reads from `said`, with the real clock."""
+    slots, _ = await run_form(ValidateHandoverCallbackForm(), form_tracker(said, {}))
+    return datetime.fromisoformat(slots["callback_due"])
+
+
+@pytest.mark.parametrize(
+    "zone, offset_hours",
+    [
+        pytest.param(None, 0, id="unset-means-utc"),
+        pytest.param("Asia/Tokyo", 9, id="tokyo"),
+        pytest.param("America/Argentina/Buenos_Aires", -3, id="buenos-aires"),
+    ],
+)
+async def test_callback_times_are_read_in_the_configured_time_zone(
+    machine_in_kiritimati: None,
+    monkeypatch: pytest.MonkeyPatch,
+    zone: Optional[str],
+    offset_hours: int,
+) -> None:
+    """Not the action server's local zone: '10am' is 10:00 in HANDOVER_TIMEZONE."""
+    if zone is None:
+        monkeypatch.delenv("HANDOVER_TIMEZONE", raising=False)
+    else:
+        monkeypatch.setenv("HANDOVER_TIMEZONE", zone)
+    offset = timedelta(hours=offset_hours)
+    tomorrow = (datetime.now(timezone.utc) + offset).date() + timedelta(days=1)
+
+    due = await booked_due("call me back tomorrow at 10am on +1 555 0100")
+
+    assert due.utcoffset() == offset
+    assert (due.date(), due.hour, due.minute) == (tomorrow, 10, 0)
+    in_two_hours = await booked_due("in 2 hours please, +1 555 0100")
+    expected = datetime.now(timezone.utc) + timedelta(hours=2)
+    assert abs((in_two_hours - expected).total_seconds()) < 120
+
+
+def test_a_time_zone_that_does_not_exist_stops_the_action_server_saying_why(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HANDOVER_TIMEZONE", "Mars/Olympus_Mons")
+    with pytest.raises(HandoverConfigError) as error:
+        ValidateHandoverCallbackForm()
+    message = str(error.value)
+    assert "HANDOVER_TIMEZONE='Mars/Olympus_Mons' is not a time zone" in message
+    assert "Europe/Berlin" in message

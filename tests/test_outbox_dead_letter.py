@@ -21,9 +21,11 @@ from rasa_handover.inbox.config import InboxConfig
 from rasa_handover.inbox.service import InboxService
 from rasa_handover.limits import MAX_OUTBOX_ATTEMPTS
 from tests.inbox.conftest import POSTGRES_SKIP_REASON, PostgresSchemas, postgres_url
-from tests.test_channel_inbox import handover_message
+from tests.test_channel_inbox import TEMPLATES, handover_message
 
 FAILED_TEXT = "Sorry, please email help@example.com."
+# What follows it when the inbox is known to offer callbacks (its default).
+CALLBACK_OFFER = TEMPLATES["utter_handover_alternatives_callback"]["text"]
 
 
 class Setup:
@@ -152,7 +154,8 @@ async def test_a_rejected_item_is_a_dead_letter_and_the_customer_is_told(
     [dead] = setup.outbox.dead_letters()
     assert dead.last_error is not None
     assert dead.last_error.startswith("rejected by the inbox: ")
-    assert setup.told_texts()[-1] == FAILED_TEXT
+    # The inbox said it offers callbacks (the handover's answer): offered too.
+    assert setup.told_texts()[-2:] == [FAILED_TEXT, CALLBACK_OFFER]
     setup.outbox.close()
     await service.close()
 

@@ -27,6 +27,7 @@ DECISION_MODULES = (
     "rasa_handover.thresholds",
     "rasa_handover.triggers",
     "rasa_handover.callback_details",
+    "rasa_handover.time_zones",
 )
 
 

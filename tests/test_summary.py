@@ -628,3 +628,59 @@ async def test_init_payload_is_not_a_customer_line(example_agent: Any) -> None:
     )
     customer_lines = [e["text"] for e in payload["transcript"] if e["role"] == "user"]
     assert customer_lines == ["how do I get an invoice", "I want to talk to a human"]
+
+
+CALLBACK_ONLY = facts(
+    ("could someone call me back?", "handover_callback", 0.94, ()),
+    ("+1 555 0100", "inform", 0.6, ()),
+    ("tomorrow at 10am", "inform", 0.7, ()),
+    bot_actions=("handover_callback_form", "action_schedule_callback"),
+    forms=("handover_callback_form",),
+    slots={
+        "callback_contact": "+1 555 0100",
+        "callback_time": "tomorrow at 10:00",
+        "callback_due": "2026-12-01T10:00+00:00",
+    },
+    customer_slots=("callback_contact", "callback_time", "callback_due"),
+    customer_name="Lena",
+)
+
+
+def test_a_callback_booked_by_chat_reads_as_one() -> None:
+    """Not "get help with handover callback", "ran the form handover_callback_form"
+    and the due time twice (once as a timestamp)."""
+    summary = RuleBasedSummariser().summarise(CALLBACK_ONLY)
+    assert summary.goal == "Lena wants to be called back."
+    assert summary.provided == (
+        "number or address to call +1 555 0100",
+        "callback time tomorrow at 10:00",
+    )
+    assert summary.tried[0] == "took the details for a callback"
+    assert "handover_callback" not in summary.text
+
+
+def test_a_callback_does_not_hide_what_the_customer_wanted() -> None:
+    asked_first = facts(
+        ("how do I get an invoice", "ask_invoice", 0.95, ()),
+        ("could someone call me back?", "handover_callback", 0.94, ()),
+        customer_name="Lena",
+    )
+    summary = RuleBasedSummariser().summarise(asked_first)
+    assert summary.goal == "Lena wants to get an invoice."
+
+
+def test_a_left_message_reads_as_one() -> None:
+    summary = RuleBasedSummariser().summarise(
+        facts(
+            ("I'd like to leave a message", "handover_leave_message", 0.9, ()),
+            ("dana@example.com", "inform", 0.6, ()),
+            ("please resend invoice 1182", "ask_invoice", 0.5, ()),
+            bot_actions=("handover_message_form", "action_handover_leave_message"),
+            forms=("handover_message_form",),
+            slots={"handover_email": "dana@example.com"},
+            customer_slots=("handover_email",),
+        )
+    )
+    assert summary.goal == "The customer wants to get an invoice."
+    assert summary.provided == ("reply address dana@example.com",)
+    assert summary.tried[0] == "took a message for the team"

@@ -107,10 +107,7 @@ def acknowledgement(
 
 def offers_alternatives(ticket: Mapping[str, Any]) -> bool:
     """Whether `acknowledgement(ticket, ...)` offers the alternatives."""
-    if ticket.get("no_agent_reason") in (
-        NO_AGENT_OUTSIDE_HOURS,
-        NO_AGENT_NOBODY_ONLINE,
-    ):
+    if tells_nobody_available(ticket.get("no_agent_reason")):
         return bool(ticket.get("alternatives"))
     wait = int(ticket.get("estimated_wait_seconds") or 0)
     return wait >= ALTERNATIVES_AFTER_SECONDS and bool(ticket.get("alternatives"))
@@ -164,17 +161,44 @@ def delayed(
 def failed(
     templates: Mapping[str, Mapping[str, Any]],
     extra: Optional[Mapping[str, Any]] = None,
+    offered: Iterable[str] = (),
 ) -> List[Message]:
-    """The honest fallback when delivery keeps failing (email / callback)."""
-    return [m for m in [_message(templates, UTTER_FAILED, dict(extra or {}))] if m]
+    """The honest fallback when delivery keeps failing.
+
+    `utter_handover_failed` (the support address), then the alternatives the
+    inbox offers (`offered`; none known: nothing more is promised).
+    """
+    said = [m for m in [_message(templates, UTTER_FAILED, dict(extra or {}))] if m]
+    return said + alternatives(offered, templates, extra)
 
 
 def expired(
     templates: Mapping[str, Mapping[str, Any]],
     extra: Optional[Mapping[str, Any]] = None,
+    offered: Iterable[str] = (),
 ) -> List[Message]:
     """Nobody picked the ticket up in time: the same honest fallback as `failed`."""
-    return failed(templates, extra)
+    return failed(templates, extra, offered)
+
+
+def nobody_available(
+    ticket: Mapping[str, Any],
+    templates: Mapping[str, Mapping[str, Any]],
+    extra: Optional[Mapping[str, Any]] = None,
+    offered: Iterable[str] = (),
+) -> List[Message]:
+    """Back in the queue with nobody who may take it (the agent left).
+
+    What a new handover hears in the same case: nobody online (or outside
+    business hours), and the alternatives the inbox offers; never a wait.
+    """
+    told = {**ticket, "estimated_wait_seconds": 0, "alternatives": list(offered)}
+    return acknowledgement(told, templates, extra)
+
+
+def tells_nobody_available(no_agent_reason: Optional[str]) -> bool:
+    """Whether the customer must hear `nobody_available` rather than a wait."""
+    return no_agent_reason in (NO_AGENT_OUTSIDE_HOURS, NO_AGENT_NOBODY_ONLINE)
 
 
 def wait_update(

@@ -284,6 +284,7 @@ class HandoverInput(InputChannel):
             else InboxConfig()
         )
         self.service = InboxService.from_config(config, self.db)
+        self.relay.inbox_alternatives = list(self.service.alternatives)
         client = EmbeddedInboxClient(self.service)
         client.subscribe(self.relay.on_inbox_event)
         self.relay.client = client

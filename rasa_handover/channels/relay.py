@@ -67,6 +67,7 @@ from rasa_handover.inbox.contract import (
     REPLY_BY_EMAIL,
     SENDER_AGENT,
 )
+from rasa_handover.inbox.models import STATUS_WAITING
 from rasa_handover.limits import MAX_TRACKED_CONVERSATIONS as MAX_TRACKED
 from rasa_handover.redaction import redact_customer_message
 from rasa_handover.responses import (
@@ -150,6 +151,10 @@ class HandoverRelay:
         self._replied_while_away: Dict[str, List[Dict[str, Any]]] = {}
         # Whether the customer has the chat open (the transport knows).
         self.customer_present: Callable[[str], bool] = lambda _conversation: True
+        # What the inbox offers customers without an agent (`alternatives`), as
+        # it last said; None: not known yet, so nothing is promised. The
+        # embedded inbox sets it at start, a standalone one with its answers.
+        self.inbox_alternatives: Optional[List[str]] = None
 
     def output(self, inner: OutputChannel) -> HandoverOutput:
         """`inner`, with the plugin's messages handed to this relay."""
@@ -289,6 +294,7 @@ class HandoverRelay:
     ) -> None:
         templates = self._templates.get(conversation_id, {})
         if kind == KIND_HANDOVER:
+            self._learn_alternatives(answer)
             self._announced_agent[conversation_id] = answer.get("agent_name")
             await _send_all(
                 output,
@@ -384,6 +390,7 @@ class HandoverRelay:
         self, conversation_id: str, ticket: Dict[str, Any], output: OutputChannel
     ) -> None:
         """The waiting room's answer: acknowledgement, grown wait, alternatives."""
+        self._learn_alternatives(ticket)
         offered = ticket.get("alternatives") or []
         said = self.waiting_room.answer(
             conversation_id,
@@ -432,6 +439,8 @@ class HandoverRelay:
             )
         elif kind == EVENT_ASSIGNED:
             await self._announce_agent(output, conversation_id, ticket, agent_name)
+        elif kind == EVENT_QUEUED and _left_without_anyone(data):
+            await self._tell_nobody_available(output, conversation_id, ticket, data)
         elif kind == EVENT_QUEUED and data.get("wait_text"):
             # The inbox saw the estimate grow past its threshold: say so.
             await _send_all(
@@ -673,15 +682,64 @@ class HandoverRelay:
         conversation_id: str,
         messages: Callable[..., Iterable[Dict[str, Any]]],
     ) -> None:
-        """Sends `messages(templates, extra)`: the delayed or failed notice."""
+        """Sends `messages(templates, extra)`: the delayed or failed notice.
+
+        The failed and expired notices also offer what the inbox offers.
+        """
         templates = self._templates.get(conversation_id, {})
-        await _send_all(
-            output, conversation_id, messages(templates, self._extra_values())
+        extra = self._extra_values()
+        if messages in (customer_messages.failed, customer_messages.expired):
+            said = list(messages(templates, extra, self.inbox_alternatives or ()))
+        else:
+            said = list(messages(templates, extra))
+        await _send_all(output, conversation_id, said)
+
+    async def _tell_nobody_available(
+        self,
+        output: OutputChannel,
+        conversation_id: str,
+        ticket: Dict[str, Any],
+        data: Dict[str, Any],
+    ) -> None:
+        """The agent left and nobody who may take the ticket is there: say so.
+
+        The customer hears what a new handover would (nobody online, or
+        outside business hours, and what the inbox offers instead), and waits
+        afresh in the waiting room.
+        """
+        offered = self.inbox_alternatives or []
+        told = {**ticket, "no_agent_reason": data.get("no_agent_reason")}
+        messages = customer_messages.nobody_available(
+            told,
+            self._templates.get(conversation_id, {}),
+            self._extra_values(),
+            offered,
         )
+        self._announced_agent[conversation_id] = None
+        await _send_all(output, conversation_id, messages)
+        self.waiting_room.entered(
+            conversation_id,
+            str(ticket.get("status") or ""),
+            data.get("estimated_wait_seconds"),
+            offered,
+            bool(offered),
+        )
+
+    def _learn_alternatives(self, view: Dict[str, Any]) -> None:
+        """Remembers what the inbox offers, from a waiting ticket's view."""
+        if view.get("status") == STATUS_WAITING and "alternatives" in view:
+            self.inbox_alternatives = list(view.get("alternatives") or [])
 
 
 def _metadata(message: Dict[str, Any]) -> Dict[str, Any]:
     return {"metadata": message["metadata"]} if message.get("metadata") else {}
+
+
+def _left_without_anyone(data: Dict[str, Any]) -> bool:
+    """A `queued` event: back in the queue (`reason`) and nobody may take it."""
+    return bool(data.get("reason")) and customer_messages.tells_nobody_available(
+        data.get("no_agent_reason")
+    )
 
 
 async def _send_all(

@@ -26,9 +26,8 @@ Nothing here imports Sanic, SQLAlchemy or Rasa.
 """
 
 import re
-import sys
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta, timezone, tzinfo
+from datetime import datetime, time, timedelta, timezone
 from typing import Any, Collection, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from rasa_handover.inbox.contract import (
@@ -38,25 +37,7 @@ from rasa_handover.inbox.contract import (
     NO_AGENT_OUTSIDE_HOURS,
 )
 from rasa_handover.inbox.models import TIER_SENIOR, Agent
-
-if sys.version_info >= (3, 9):
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    def _zone(name: str) -> tzinfo:
-        try:
-            return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError) as error:
-            raise ValueError(f"unknown timezone '{name}'") from error
-
-else:  # Python 3.8: no zoneinfo; dateutil ships with Rasa.
-    from dateutil import tz as _dateutil_tz
-
-    def _zone(name: str) -> tzinfo:
-        zone = _dateutil_tz.gettz(name)
-        if zone is None:
-            raise ValueError(f"unknown timezone '{name}'")
-        return zone
-
+from rasa_handover.time_zones import time_zone
 
 # --- Which rule picked the agent (RoutingDecision.rule). ---------------------------
 RULE_CONTINUITY = "continuity"
@@ -102,7 +83,7 @@ class BusinessHours:
     weekly: Optional[Mapping[int, Tuple[time, time]]] = None
 
     def __post_init__(self) -> None:
-        _zone(self.timezone)  # Fail at configuration time, not at the first ticket.
+        time_zone(self.timezone)  # Fail at configuration time, not at the first ticket.
         for weekday in self.weekly or {}:
             if not 0 <= weekday < DAYS_PER_WEEK:
                 raise ValueError(f"weekday must be 0 (Monday) to 6, got {weekday}")
@@ -124,7 +105,7 @@ class BusinessHours:
         """
         if self.weekly is None:
             return True
-        local = _as_utc(now).astimezone(_zone(self.timezone))
+        local = _as_utc(now).astimezone(time_zone(self.timezone))
         today, clock = local.weekday(), local.time().replace(tzinfo=None)
         window = self.weekly.get(today)
         if window is not None:
@@ -156,7 +137,7 @@ class BusinessHours:
             return _as_utc(now)
         if not self.weekly:
             return None
-        zone = _zone(self.timezone)
+        zone = time_zone(self.timezone)
         local = _as_utc(now).astimezone(zone)
         # Look one full week ahead plus today: every configured weekday recurs.
         for offset in range(DAYS_PER_WEEK + 1):

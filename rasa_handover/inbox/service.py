@@ -806,7 +806,8 @@ class InboxService:
         """Ends the tickets nobody picked up and nothing happened to for a while.
 
         Waiting and assigned (not accepted) tickets without a message, an
-        assignment or a pickup for `expire_idle_after` expire; their `expired`
+        assignment or a pickup for `expire_idle_after` expire (not messages
+        left for a reply by e-mail: they wait for it); their `expired`
         events tell the customers (through the channel) and the agents' pages,
         and the agents they were assigned to get the capacity back.
 

@@ -11,7 +11,8 @@ How a response is read, first rule that applies:
 1. housekeeping (`utter_greet`, `action_listen`, `validate_*`, ...) is left out;
 2. Rasa's and the plugin's own actions have fixed phrases ("said it did not
    understand", "offered to connect them with a person");
-3. a form: "ran the form x";
+3. a form: "ran the form x" (the plugin's own: "took the details for a
+   callback", "took a message for the team");
 4. a response named after an intent the customer expressed (`utter_<intent>`)
    answered it: "answered how to get an invoice";
 5. `utter_ask_<slot>` (Rasa's convention for a form's question) asked for the
@@ -31,8 +32,11 @@ from rasa_handover.constants import (
     ACTION_CLARIFY,
     ACTION_HANDBACK,
     ACTION_HANDOVER,
+    ACTION_LEAVE_MESSAGE,
     ACTION_OFFER_HANDOVER,
     ACTION_SCHEDULE_CALLBACK,
+    FORM_CALLBACK,
+    FORM_MESSAGE,
 )
 from rasa_handover.summary.facts import BotResponse
 
@@ -47,7 +51,10 @@ KNOWN_ACTIONS: Mapping[str, str] = {
     ACTION_OFFER_HANDOVER: "offered to connect them with a person",
     ACTION_HANDOVER: "handed the conversation to a person before",
     ACTION_HANDBACK: "took the conversation back from a person",
-    ACTION_SCHEDULE_CALLBACK: "offered a callback",
+    ACTION_SCHEDULE_CALLBACK: "booked a callback",
+    ACTION_LEAVE_MESSAGE: "passed their message on to the team",
+    FORM_CALLBACK: "took the details for a callback",
+    FORM_MESSAGE: "took a message for the team",
 }
 ASK_PREFIX = "utter_ask_"
 UTTER_PREFIX = "utter_"

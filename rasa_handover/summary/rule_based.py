@@ -18,15 +18,22 @@ from rasa_handover.constants import (
     ACTION_RESTART,
     ACTION_SESSION_START,
     INTENT_AFFIRM,
+    INTENT_CALLBACK,
     INTENT_DENY,
     INTENT_HANDOVER_RESOLVED,
     INTENT_HUMAN_HANDOFF,
+    INTENT_LEAVE_MESSAGE,
     INTENT_NLU_FALLBACK,
     REASON_EXPLICIT_REQUEST,
     REASON_FRUSTRATION,
     REASON_LOW_CONFIDENCE,
     REASON_REGULATED_TOPIC,
     REASON_REPEAT_LOOP,
+    SLOT_CALLBACK_CONTACT,
+    SLOT_CALLBACK_DUE,
+    SLOT_CALLBACK_TIME,
+    SLOT_HANDOVER_EMAIL,
+    SLOT_HANDOVER_MESSAGE,
 )
 from rasa_handover.summary.bot_turns import BotTurnReader
 from rasa_handover.summary.facts import RULE_BASED_NAME, Summary, SummaryFacts
@@ -57,6 +64,15 @@ GENERIC_INTENTS: Tuple[str, ...] = (
     "back",
     "stop",
 )
+
+# The alternatives to waiting: the goal only when the customer said nothing
+# else they want (otherwise that is the goal, and the callback is how).
+ALTERNATIVE_GOALS: Mapping[str, str] = {
+    INTENT_CALLBACK: "be called back",
+    INTENT_LEAVE_MESSAGE: "leave a message for the team",
+}
+# Facts that repeat another one: `callback_due` is `callback_time` as a timestamp.
+REPEATED_FACTS: Tuple[str, ...] = (SLOT_CALLBACK_DUE,)
 
 # Readable goals for common support intents, phrased to follow "wants to".
 # Each entry is one template or several, tried in order: the first whose
@@ -90,6 +106,10 @@ DEFAULT_INTENT_GOALS: Mapping[str, Union[str, Sequence[str]]] = {
 
 # How slot and entity names read in a sentence ("order number 1182").
 DEFAULT_LABELS: Mapping[str, str] = {
+    SLOT_CALLBACK_CONTACT: "number or address to call",
+    SLOT_CALLBACK_TIME: "callback time",
+    SLOT_HANDOVER_EMAIL: "reply address",
+    SLOT_HANDOVER_MESSAGE: "message",
     "order_id": "order number",
     "order_number": "order number",
     "order": "order number",
@@ -286,7 +306,9 @@ class RuleBasedSummariser:
         candidates = [
             t
             for t in facts.user_turns
-            if t.intent and t.intent not in self.generic_intents
+            if t.intent
+            and t.intent not in self.generic_intents
+            and t.intent not in ALTERNATIVE_GOALS
         ]
         if candidates:
             sure = [
@@ -299,6 +321,16 @@ class RuleBasedSummariser:
             if sure:
                 return f"{subject} wants to {phrase}."
             return f"{subject} may want to {phrase} (the bot was not sure)."
+        alternative = next(
+            (
+                ALTERNATIVE_GOALS[str(t.intent)]
+                for t in reversed(facts.user_turns)
+                if t.intent in ALTERNATIVE_GOALS
+            ),
+            None,
+        )
+        if alternative:
+            return f"{subject} wants to {alternative}."
         if facts.user_turns:
             last = facts.user_turns[-1].text.strip()
             if len(last) > QUOTE_MAX_CHARS:
@@ -379,6 +411,8 @@ class RuleBasedSummariser:
             if text:
                 latest[slot] = text
         for name, text in latest.items():
+            if name in REPEATED_FACTS:
+                continue
             label = self.label(name)
             key = text.lower()
             # The entity `amount` and the slot `refund_amount` filled from it

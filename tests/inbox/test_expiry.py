@@ -3,7 +3,8 @@
 A waiting or assigned ticket with no message, assignment or pickup for the idle
 time ends as `expired`; its event is published (the channel tells the customer,
 tests/test_channel_inbox.py) and the agent it was assigned to gets the
-capacity back. Active tickets and tickets with a recent message stay.
+capacity back. Active tickets, tickets with a recent message and messages left
+for a reply by e-mail stay.
 """
 
 from datetime import timedelta
@@ -11,6 +12,7 @@ from typing import Any, List, Tuple
 
 from rasa_handover.inbox.config import InboxConfig
 from rasa_handover.inbox.contract import SENDER_CUSTOMER
+from rasa_handover.inbox.email_delivery import EmailSettings
 from rasa_handover.inbox.models import LifecycleEvent, Ticket
 from rasa_handover.inbox.service import InboxService
 from rasa_handover.inbox.store import InboxStore
@@ -97,3 +99,26 @@ def test_the_idle_time_is_a_setting() -> None:
     assert InboxConfig.from_dict(
         {"expire_idle_minutes": 15}
     ).expire_idle_after == timedelta(minutes=15)
+
+
+async def test_a_message_left_for_an_email_reply_does_not_expire(
+    store: InboxStore, clock: FakeClock
+) -> None:
+    """The customer was promised a reply by e-mail: their ticket waits for it."""
+    email = EmailSettings.from_dict(
+        {"host": "127.0.0.1", "port": 2525, "from": "support@streamly.example"}
+    )
+    service = InboxService(store, expire_idle_after=IDLE, email=email)
+    await service.start([])  # Nobody works here: both tickets stay waiting.
+    left = await service.leave_message(
+        "conv-left", "dana@example.com", "Please resend invoice 1182", PAYLOAD
+    )
+    plain = await service.request_handover("conv-plain", 1, PAYLOAD)
+
+    clock.advance(IDLE.total_seconds() * 10)
+    expired = await service.expire_idle()
+
+    assert [t.id for t in expired] == [plain.ticket_id]
+    kept = await store.require_ticket(left.ticket_id)
+    assert kept.status == "waiting"
+    assert kept.callback is not None and kept.callback["kind"] == "email"

@@ -181,6 +181,15 @@
       ? REASON_LABELS[reason] : (reason ? humanise(reason) : "Unknown reason");
   }
 
+  // Why the ticket is here. One without a trigger is the customer's own request
+  // for an alternative to waiting: a callback, or a message answered by e-mail.
+  function ticketReason(ticket) {
+    if (!ticket.reason && ticket.callback) {
+      return ticket.callback.kind === "email" ? "Left a message" : "Asked for a callback";
+    }
+    return reasonLabel(ticket.reason);
+  }
+
   function humanise(name) {
     return String(name).replace(/_/g, " ");
   }
@@ -543,7 +552,7 @@
       state.seenTickets = seen;
       if (fresh.length) {
         notify("New conversation: " + fresh.map(function (ticket) {
-          return reasonLabel(ticket.reason) + " (" + ticket.team + ")";
+          return ticketReason(ticket) + " (" + ticket.team + ")";
         }).join("; ") + ".");
       }
       renderQueue();
@@ -598,7 +607,7 @@
     }
     var top = el("span", "ticket-top");
     top.appendChild(el("span", "ticket-name", ticket.customer_name || "Customer " + shortId(ticket.conversation_id)));
-    var reason = el("span", "chip reason", reasonLabel(ticket.reason));
+    var reason = el("span", "chip reason", ticketReason(ticket));
     reason.title = "Reason code: " + (ticket.reason || "none");
     top.appendChild(reason);
     button.appendChild(top);
@@ -719,10 +728,10 @@
     show(byId("conversation-empty"), false);
     show(byId("conversation-body"), true);
     byId("conversation-title").textContent =
-      (ticket.customer_name || "Customer " + shortId(ticket.conversation_id)) + " — " + reasonLabel(ticket.reason);
+      (ticket.customer_name || "Customer " + shortId(ticket.conversation_id)) + " — " + ticketReason(ticket);
     renderTicketFacts(ticket, details.events);
     renderSummary(asObject(payload.summary));
-    renderTrigger(asObject(payload.trigger));
+    renderTrigger(asObject(payload.trigger), ticket);
     renderIntent(payload.intent);
     renderSentiment(asObject(payload.sentiment));
     renderAccount(payload);
@@ -798,12 +807,13 @@
   }
 
   // Readable evidence per reason code; keys not explained here are listed as they are.
-  function renderTrigger(trigger) {
+  function renderTrigger(trigger, ticket) {
     var evidence = asObject(trigger.evidence);
     var used = { text: true, also_fired: true, high_value: true, account_tier: true };
     var list = byId("trigger-evidence");
     clear(list);
-    byId("trigger-reason").textContent = reasonLabel(trigger.reason) +
+    byId("trigger-reason").textContent =
+      (trigger.reason ? reasonLabel(trigger.reason) : ticketReason(ticket)) +
       (trigger.reason ? " (" + trigger.reason + ")" : "") +
       (trigger.offered_before ? ", after the bot had offered a person" : "");
 
@@ -947,7 +957,7 @@
       history.appendChild(item);
     });
     var divider = el("li", "msg divider");
-    divider.appendChild(el("span", null, "Handed over: " + reasonLabel(details.ticket.reason) + " · "));
+    divider.appendChild(el("span", null, "Handed over: " + ticketReason(details.ticket) + " · "));
     divider.appendChild(timeElement(new Date(details.ticket.created_at)));
     history.appendChild(divider);
     details.messages.forEach(function (message) {

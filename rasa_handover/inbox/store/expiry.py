@@ -2,6 +2,8 @@
 
 A waiting or assigned (not yet accepted) ticket is idle when it was created or
 assigned before the cutoff and no message (customer or agent) was written since.
+A message left for a reply by e-mail (an async ticket) never expires: the
+customer was told the team will write back, and it waits until an agent does.
 Each ticket is ended by one conditional `UPDATE` that repeats the idle
 condition, so a ticket accepted or written to meanwhile is left alone, and when
 several replicas sweep at once exactly one of them expires it.
@@ -12,7 +14,7 @@ from typing import Any, List
 
 import sqlalchemy as sa
 
-from rasa_handover.inbox.contract import EVENT_EXPIRED
+from rasa_handover.inbox.contract import EVENT_EXPIRED, REPLY_BY_EMAIL
 from rasa_handover.inbox.models import STATUS_ASSIGNED, STATUS_EXPIRED, STATUS_WAITING
 from rasa_handover.inbox.store.base import Change, StoreBase
 from rasa_handover.inbox.store.schema import messages_table, tickets_table
@@ -24,13 +26,16 @@ EXPIRED_IDLE = "idle"
 
 
 def _idle_since(cutoff: datetime) -> Any:
-    """Waiting or assigned, no newer than `cutoff`, and no message since."""
+    """Waiting or assigned, not async, no newer than `cutoff`, no message since."""
     tickets, messages = tickets_table, messages_table
     recent_message = sa.exists().where(
         messages.c.ticket_id == tickets.c.id, messages.c.created_at >= cutoff
     )
+    # JSON_EXTRACT on SQLite, ->> on PostgreSQL; NULL without a callback.
+    callback_kind = sa.func.coalesce(tickets.c.callback["kind"].as_string(), "")
     return sa.and_(
         tickets.c.status.in_(EXPIRING_STATUSES),
+        callback_kind != REPLY_BY_EMAIL,
         sa.func.coalesce(tickets.c.assigned_at, tickets.c.created_at) < cutoff,
         ~recent_message,
     )
