@@ -71,6 +71,8 @@ CHAT_SPELLING: Dict[str, str] = {
 }
 # Irregular inflections of the grammar's words.
 IRREGULAR: Dict[str, str] = {
+    # Nouns that only look like inflections: kept as they are.
+    "engineering": "engineering",
     "spoke": "speak",
     "spoken": "speak",
     "got": "get",
@@ -120,6 +122,8 @@ NOT_TYPOS: FrozenSet[str] = frozenset(
         "operate",
         "opera",
         "manger",
+        "manage",
+        "managed",
         "manages",
         "someday",
         "somehow",
@@ -131,6 +135,10 @@ NOT_TYPOS: FrozenSet[str] = frozenset(
         "humour",
         "rope",
         "ripe",
+        "speck",
+        "spear",
+        "sneak",
+        "steak",
     }
 )
 # Words shorter than this are never corrected (too many real neighbours).

@@ -277,3 +277,62 @@ def test_word_forms(word: str, normalised: str) -> None:
 def test_damerau_distance_counts_a_transposition_as_one_edit() -> None:
     assert damerau_distance("huamn", "human") == 1
     assert damerau_distance("agent", "urgent", limit=1) == 2
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a person of the team, named by their role in it
+        pytest.param("could one of your staff members ring me", id="staff-member"),
+        pytest.param("can I chat with a member of the billing team", id="member-of"),
+        pytest.param("I want one of your engineers to check it", id="engineer"),
+        # a person who gets in touch, with the team between
+        pytest.param("can someone from support email me", id="someone-from-email"),
+        pytest.param("could an agent get in touch with me today", id="get-in-touch"),
+        pytest.param("can I get a callback from an agent", id="callback-from"),
+        # asking who, or whether anyone is there to help
+        pytest.param("who can I speak to about my bill?", id="who-can-i"),
+        pytest.param("is anyone available to help me", id="anyone-available"),
+        pytest.param("are any agents online right now", id="agents-online"),
+        pytest.param("get me somebody who can actually help", id="somebody-who"),
+        # doing it through a person
+        pytest.param("I want this sorted by a human", id="sorted-by-human"),
+        pytest.param("i'd prefer to discuss my refund with a person", id="discuss"),
+        pytest.param("pass me on to someone in billing", id="pass-on"),
+        pytest.param("could you link me with customer relations", id="link-relations"),
+        pytest.param("book me a call with your tech team", id="book-a-call"),
+        pytest.param("put a real person on the phone", id="on-the-phone"),
+        pytest.param("what's the phone number for customer support", id="number-for"),
+        # swearing between the article and the person
+        pytest.param("give me a bloody human", id="intensifier"),
+        # refusing the bot in other words
+        pytest.param("robot, go away", id="dismiss-bot"),
+        pytest.param("enough with the canned answers", id="canned-answers"),
+        pytest.param("nope, I'm not gonna type this to a machine", id="gonna"),
+        # a negation behind a comma belongs to the clause before it
+        pytest.param(
+            "the app still doesn't work, connect me to an agent", id="comma-negation"
+        ),
+        pytest.param("speek to a human", id="speak-typo"),
+    ],
+)
+def test_indirect_polite_and_team_requests(text: str) -> None:
+    assert asks(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("how do I add a family member to my plan", id="family-member"),
+        pytest.param("gold member", id="member-on-its-own"),
+        pytest.param("is my engineering discount still valid", id="engineering"),
+        pytest.param("I already talked to an agent and it's fixed", id="past-talk"),
+        pytest.param("I spoke with a person yesterday, all sorted", id="past-spoke"),
+        pytest.param("hello, is anybody there?", id="anybody-there"),
+        pytest.param("no worries, I'll manage", id="manage-is-no-manager"),
+        pytest.param("bot, shut up", id="shut-up-is-no-request"),
+        pytest.param("who do I contact about advertising with you", id="advertising"),
+    ],
+)
+def test_new_look_alikes_are_not_requests(text: str) -> None:
+    assert not asks(text)

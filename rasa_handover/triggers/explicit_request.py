@@ -59,13 +59,16 @@ def _words(spaced: str) -> Tuple[str, ...]:
 PERSON_WORDS = _words(
     "human person agent representative rep operator staff employee "
     "supervisor manager advisor adviser consultant specialist technician "
-    "associate colleague superior"
+    "associate colleague superior member engineer expert"
 )
+# Person words that need a verb or a team around them: "member" alone is no
+# request ("gold member?"), "a member of your team" is.
+NOT_ON_THEIR_OWN = _words("member engineer expert")
 # Vaguer words: a request only with a verb of talking ("can I talk to
 # someone"), not with a verb of wanting ("I need someone to fix it").
 VAGUE_PERSON_WORDS = _words("someone somebody anyone anybody")
 # Heads of a support team: "customer service", "your support team", "help desk".
-TEAM_WORDS = _words("service support care team department desk helpdesk")
+TEAM_WORDS = _words("service support care team department desk helpdesk relations")
 # Words that make a team head a team of people when it is not after a verb of
 # contact: "customer service", "human support", "support team".
 TEAM_QUALIFIERS = _words(
@@ -76,18 +79,18 @@ BOT_WORDS = _words(
     "bot robot chatbot machine computer ai automaton algorithm program script recording"
 )
 # Verbs of speaking: they need "to"/"with" before the person.
-SPEAK_VERBS = _words("talk speak chat converse communicate word")
+SPEAK_VERBS = _words("talk speak chat converse communicate word discuss deal")
 # Verbs of transferring: only a few object words may stand between the verb and
 # "to"/"with"/"through" ("put me through to", "escalate this to", "hook me up
 # with"), so that "transfer money to someone" is not a request.
 TRANSFER_VERBS = _words(
     "connect transfer forward pass put redirect route send hand switch "
-    "escalate patch hook take bring direct refer get move"
+    "escalate patch hook take bring direct refer get move link"
 )
 TRANSFER_OBJECTS = _words(
     "me us my this that it the chat call conversation case ticket issue "
     "request question complaint back over up directly straight right now "
-    "please just immediately in touch"
+    "please just immediately in touch on along"
 )
 TRANSFER_PREPOSITIONS: Tuple[str, ...] = ("to", "with", "through", "onto", "towards")
 # Verbs of reaching: the person may follow directly ("contact customer
@@ -107,23 +110,63 @@ WANT_VERBS = _words(
 )
 WANT_FILLERS = _words(
     "a an the real live actual human me us your some proper genuine for one "
-    "of customer service"
+    "of customer service damn freaking fucking bloody effing frigging goddamn"
 )
 # Adjectives that make a person "real": "a proper human", "an actual person".
-REAL_WORDS: Tuple[str, ...] = ("real", "actual", "proper", "genuine", "live", "living")
+REAL_WORDS: Tuple[str, ...] = (
+    "real",
+    "actual",
+    "proper",
+    "genuine",
+    "live",
+    "living",
+    "irl",
+)
 # Verbs a wanted person does for the user: "can someone call me back".
 PERSON_DOES: Tuple[str, ...] = ("call", "contact", "ring", "phone", "email", "text")
 PERSON_HELPS = _words("help assist handle answer look review check take")
 PERSON_HELPS_WHOM = _words("me us at into this my over it")
-# "a colleague of yours could look into it".
-PERSON_HELPS_GAP = _words("please just of yours could can will would to")
-HELP_NOUNS: Tuple[str, ...] = ("help", "assistance", "support", "answer", "reply")
+# "a colleague of yours could look into it", "would a staff member be able to
+# take over".
+PERSON_HELPS_GAP = _words("please just of yours could can will would to be able")
+# Between a person and what they do for the user: "a member of your support
+# team contact me", "someone from your company call me".
+PERSON_DOES_GAP = _words(
+    "please just of from at in on your the our you support company team staff "
+    "customer service tech technical to member"
+)
+HELP_NOUNS: Tuple[str, ...] = (
+    "help",
+    "assistance",
+    "support",
+    "answer",
+    "reply",
+    "callback",
+)
+# Where a person is asked to be: "is somebody available", "are there any
+# humans working today", "any humans in the building?".
+PRESENT_WORDS = _words("available around online free work")
+# Dismissing the bot: "bot, step aside", "robot go away".
+DISMISS_VERBS = _words("step go move stand back")
+DISMISS_PARTICLES = _words("aside away up down off")
+# What an automated answer is called: "no more automated replies".
+AUTOMATED_WORDS = _words("automated canned scripted robotic generic")
+REPLY_WORDS = _words("reply response answer message")
+# Verbs of booking a talk: "can I book a call with your support team".
+BOOK_VERBS = _words("book schedule arrange set request")
+TALK_NOUNS = _words("call meeting appointment session chat")
+# Past tense of a verb of speaking tells what happened, not what is wanted:
+# "I already spoke with a person".
+PAST_SPEAKING = _words("spoke spoken talked chatted discussed dealt")
+# Asking how to reach a team: "the number for customer service".
+CONTACT_NOUNS = _words("number hotline phone email")
+CONTACT_PERSONS = _words("agent human representative rep operator")
 # Refusing the bot: a negation, then only these words, then a bot word.
 NEGATIONS: Tuple[str, ...] = ("not", "never", "no", "without")
 REFUSAL_GAP = _words(
     "want need like wish to talk speak chat with a an the this your some "
     "stupid dumb automated more another deal any interested in be do just "
-    "damn freaking fucking"
+    "damn freaking fucking go going gonna explain it type write all"
 )
 REFUSAL_VERBS = _words(
     "stop skip bypass quit enough done tired sick fed hate avoid escape ditch exit end "
@@ -137,7 +180,8 @@ REFUSAL_VERB_GAP = _words(
 # documented choice: bots usually run their own flow for these).
 NON_SUPPORT_FUNCTIONS = _words(
     "sales salesperson salesman marketing press media partnership partner "
-    "recruiter recruiting hr career investor resource"
+    "recruiter recruiting hr career investor resource advertising advertise "
+    "advertiser sponsorship sponsor affiliate supplier vendor journalist"
 )
 # Words after a person word that make it someone else: "human resources",
 # "human rights", "agent orange", "person of interest".
@@ -154,7 +198,7 @@ OUR_ROLES = _words("account relationship personal dedicated usual regular assign
 # "user agent", "in person", "per person", "first person".
 NOT_US_BEFORE = _words(
     "my his her their our travel estate insurance user secret free in per "
-    "first third missing smooth every average other another each"
+    "first third missing smooth every average other another each family public"
 )
 # Openings that ask about the bot ("are you a human?", "am I talking
 # to a real person?"): in normalised forms ("are" -> "be").
@@ -233,6 +277,13 @@ VOCABULARY: FrozenSet[str] = vocabulary_of(
     REFUSAL_VERBS,
     NON_SUPPORT_FUNCTIONS,
     NOT_US_AFTER,
+    PRESENT_WORDS,
+    DISMISS_VERBS,
+    REPLY_WORDS,
+    BOOK_VERBS,
+    TALK_NOUNS,
+    CONTACT_NOUNS,
+    ("know", "understand", "deal", "sort", "resolve", "solve"),
     ("customer", "please", "wish", "have", "be", "do", "being"),
 )
 # Long grammar words that one typo may be corrected to.
@@ -258,13 +309,19 @@ TYPO_TARGETS: FrozenSet[str] = frozenset(
         "consultant",
         "specialist",
         "talk",
+        "speak",
     }
 )
 
 
 # Every rule needs one of these words.
 _ANCHORS = frozenset(
-    _TARGETS + BOT_WORDS + REAL_WORDS + BARE_TRANSFER_VERBS + ("flesh",)
+    _TARGETS
+    + BOT_WORDS
+    + REAL_WORDS
+    + BARE_TRANSFER_VERBS
+    + AUTOMATED_WORDS
+    + ("flesh", "warm", "who")
 )
 
 
@@ -307,7 +364,12 @@ def _add_verb_rules(matcher: Matcher) -> None:
     person = _any(PERSON_WORDS)
     to = _any(("to", "with"))
     matcher.add(
-        RULE_SPEAK, [[_any(SPEAK_VERBS), *_gap(None, 1), to, *_gap(None, 3), target]]
+        RULE_SPEAK,
+        [
+            [_any(SPEAK_VERBS), *_gap(None, 1), to, *_gap(None, 3), target],
+            # "discuss my refund with a person"
+            [{"NORM": "discuss"}, *_gap(None, 3), to, *_gap(None, 2), target],
+        ],
     )
     matcher.add(
         RULE_TRANSFER,
@@ -356,12 +418,74 @@ def _add_verb_rules(matcher: Matcher) -> None:
             ],
             [
                 _any(ASKING_WORDS),
-                *_gap(WANT_FILLERS, 2),
+                *_gap(WANT_FILLERS, 3),
                 _any(PERSON_WORDS + VAGUE_PERSON_WORDS),
-                *_gap(("please", "just"), 1),
+                *_gap(PERSON_DOES_GAP, 4),
                 _any(PERSON_DOES),
                 *_gap(("me", "us"), 1),
                 {"NORM": "back", "OP": "?"},
+            ],
+            [
+                _any(PERSON_WORDS + VAGUE_PERSON_WORDS),
+                *_gap(PERSON_DOES_GAP, 4),
+                _any(("get", "be", "keep")),
+                {"NORM": "in"},
+                {"NORM": "touch"},
+            ],
+            # "get me somebody who can help", "can someone who knows the
+            # system look at my account"
+            [
+                _any(WANT_VERBS),
+                *_gap(WANT_FILLERS, 3),
+                _any(VAGUE_PERSON_WORDS),
+                _any(("who", "that")),
+                *_gap(("can", "could", "will", "actually", "really"), 2),
+                _any((*PERSON_HELPS, "know", "understand")),
+            ],
+            [
+                _any(ASKING_WORDS),
+                *_gap(WANT_FILLERS, 2),
+                _any(PERSON_WORDS + VAGUE_PERSON_WORDS),
+                _any(("who", "that")),
+                *_gap(None, 4),
+                _any(PERSON_HELPS),
+                _any(PERSON_HELPS_WHOM),
+            ],
+            # "I'd like this handled by a person"
+            [
+                _any((*PERSON_HELPS, "deal", "sort", "resolve", "solve", "do")),
+                *_gap(("over", "at", "into", "care", "of", "out", "with"), 2),
+                {"NORM": "by"},
+                *_gap(WANT_FILLERS, 3),
+                person,
+            ],
+            # "who can I talk to about this?"
+            [
+                {"NORM": "who"},
+                _any(("can", "could", "should", "do", "may")),
+                _any(("i", "we")),
+                *_gap(("actually", "just", "then"), 1),
+                _any(SPEAK_VERBS + REACH_VERBS),
+            ],
+            # "is somebody available?", "are there any humans working today?"
+            [
+                _any(("be", "there", "any", "do")),
+                *_gap(
+                    ("there", "be", "any", "a", "an", "some", "real", "actual", "live"),
+                    2,
+                ),
+                _any(PERSON_WORDS + VAGUE_PERSON_WORDS),
+                *_gap(("actually", "really", "even", "still", "currently"), 1),
+                _any(PRESENT_WORDS),
+            ],
+            # "put a person on the line"
+            [
+                _any(("put", "get")),
+                *_gap((*WANT_FILLERS, "warm"), 3),
+                _any((*_TARGETS, "body")),
+                {"NORM": "on"},
+                *_gap(("the", "a"), 1),
+                _any(("line", "phone")),
             ],
             [
                 person,
@@ -370,6 +494,22 @@ def _add_verb_rules(matcher: Matcher) -> None:
                 _any(PERSON_HELPS_WHOM),
             ],
             [_any(HELP_NOUNS), {"NORM": "from"}, *_gap(WANT_FILLERS, 2), person],
+            # "what's the number for customer service?"
+            [
+                _any(CONTACT_NOUNS),
+                _any(("for", "of", "to")),
+                *_gap(WANT_FILLERS + TEAM_QUALIFIERS, 2),
+                _any(TEAM_WORDS + CONTACT_PERSONS),
+            ],
+            # "can I book a call with your support team"
+            [
+                _any(BOOK_VERBS),
+                *_gap(("a", "an", "up", "me", "us", "in"), 2),
+                _any(TALK_NOUNS),
+                {"NORM": "with"},
+                *_gap(None, 3),
+                target,
+            ],
         ],
     )
 
@@ -380,8 +520,15 @@ def _add_person_rules(matcher: Matcher) -> None:
     matcher.add(
         RULE_REFUSES_BOT,
         [
-            [_any(NEGATIONS), *_gap(REFUSAL_GAP, 5), bot],
+            [_any(NEGATIONS), *_gap(REFUSAL_GAP, 6), bot],
             [_any(REFUSAL_VERBS), *_gap(REFUSAL_VERB_GAP, 4), bot],
+            [bot, *_gap((",",), 1), _any(DISMISS_VERBS), _any(DISMISS_PARTICLES)],
+            [
+                _any(("no", "stop", "enough")),
+                *_gap(("more", "with", "the", "these", "those", "of", "your"), 2),
+                _any(AUTOMATED_WORDS),
+                _any(REPLY_WORDS),
+            ],
         ],
     )
     real = _any(REAL_WORDS)
@@ -434,6 +581,8 @@ def _add_person_rules(matcher: Matcher) -> None:
                         "advisor",
                         "specialist",
                         "employee",
+                        "member",
+                        *CONTACT_NOUNS,
                     )
                 ),
             ],
@@ -443,6 +592,13 @@ def _add_person_rules(matcher: Matcher) -> None:
             ],
             [{"NORM": "flesh"}, {"NORM": "and"}, {"NORM": "blood"}],
             [_any(VAGUE_PERSON_WORDS), real],
+            [
+                _any(PERSON_WORDS + VAGUE_PERSON_WORDS),
+                {"NORM": "with"},
+                {"NORM": "a"},
+                {"NORM": "pulse"},
+            ],
+            [{"NORM": "warm"}, {"NORM": "body"}],
             [
                 _any(PERSON_WORDS + VAGUE_PERSON_WORDS),
                 _any(("from", "in", "at", "of", "on")),
@@ -512,6 +668,9 @@ def _about_bot(questions: List[Tuple[int, int]], start: int) -> bool:
 
 def _negated(forms: List[str], start: int, clause_start: int) -> bool:
     window = range(max(clause_start, start - NEGATION_REACH), start)
+    commas = [i for i in window if forms[i] == ","]
+    if commas:  # "it hasn't arrived, put me through": the negation is behind
+        window = range(commas[-1] + 1, start)
     for i in window:
         if forms[i] in ("not", "never", "without"):
             before = forms[i - 1] if i > clause_start else ""
@@ -588,7 +747,7 @@ def _short_request(forms: List[str], start: int, end: int) -> Optional[int]:
     found = [
         i
         for n, i in enumerate(indices)
-        if forms[i] in PERSON_WORDS
+        if (forms[i] in PERSON_WORDS and forms[i] not in NOT_ON_THEIR_OWN)
         or (n and forms[i] in TEAM_WORDS and words[n - 1] in TEAM_QUALIFIERS)
     ]
     if not found:
@@ -643,6 +802,8 @@ def _scan(text: str) -> Tuple[Optional[RequestMatch], bool]:
             rule = doc.vocab.strings[match_id]
             if rule not in _ACTION_RULES and _about_bot(questions, start):
                 continue
+            if doc[start].lower_ in PAST_SPEAKING:
+                continue  # "I already spoke with a person": what happened
             if rule == RULE_REFUSES_BOT:
                 if _self_description(forms, start, end):
                     continue
