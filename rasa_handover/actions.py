@@ -76,7 +76,7 @@ from rasa_handover.intent_properties import intent_properties_of, parse_declarat
 from rasa_handover.payload import (
     PayloadConfig,
     build_payload_async,
-    preload_language_detector,
+    preload_payload_builder,
 )
 from rasa_handover.payload.sections import EVIDENCE_TEAM, evidence_of
 from rasa_handover.responses import (
@@ -169,9 +169,12 @@ class ActionHandover(Action):
     """Hands the conversation to a human with everything the bot learned."""
 
     def __init__(self) -> None:
-        """Loads the language models when the action server starts, not later."""
+        """Loads spaCy, the signals' and the language models at start-up.
+
+        The first customer handed over then does not wait for them.
+        """
         super().__init__()
-        preload_language_detector(payload_config())
+        preload_payload_builder(payload_config())
 
     def name(self) -> str:
         """The action's name in the domain."""

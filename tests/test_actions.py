@@ -222,3 +222,28 @@ async def test_callback(slots: Dict[str, Any], kind: str) -> None:
         assert body["type"] == MESSAGE_CALLBACK
         assert body["when"] == "tomorrow 9am"
         assert "{when}" in body["responses"]["utter_callback_scheduled"]["text"]
+
+
+def test_the_action_server_loads_the_payloads_models_at_start_up() -> None:
+    """The first customer handed over must not wait for spaCy and the signal
+    models (seconds on a busy machine; the waiting-room e2e test saw 19 s):
+    creating the action, as rasa_sdk does when the server starts, loads them.
+    A fresh interpreter, since this test run has long imported spaCy."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "import rasa_handover.actions as actions\n"
+        "before = 'spacy' in sys.modules\n"
+        "actions.ActionHandover()\n"
+        "print(before, 'spacy' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert result.stdout.split()[-2:] == ["False", "True"], result.stdout

@@ -26,11 +26,16 @@ Where to look:
 The package imports nothing from Rasa or rasa_sdk, only plain event and slot
 dictionaries. Building a payload is synchronous and, on its first call, loads
 the language models (about a second); from async code (an action's `run`), use
-`build_payload_async`, and call `preload_language_detector` at start-up.
+`build_payload_async`, and call `preload_payload_builder` at start-up (it
+loads spaCy, the signals' models and the language models).
 """
 
 from rasa_handover.payload.bound import payload_size
-from rasa_handover.payload.build import build_payload, build_payload_async
+from rasa_handover.payload.build import (
+    build_payload,
+    build_payload_async,
+    preload_payload_builder,
+)
 from rasa_handover.payload.config import (
     DEFAULT_LANGUAGES,
     DEFAULT_MAX_BYTES,
@@ -67,5 +72,6 @@ __all__ = [
     "load_schema",
     "payload_size",
     "preload_language_detector",
+    "preload_payload_builder",
     "validate_payload",
 ]

@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 from rasa_handover.conversation import Transcript, read_transcript
 from rasa_handover.payload.bound import bound, cap_before_redaction
 from rasa_handover.payload.config import PayloadConfig
-from rasa_handover.payload.language import language_section
+from rasa_handover.payload.language import language_section, preload_language_detector
 from rasa_handover.payload.schema import PAYLOAD_VERSION
 from rasa_handover.payload.sections import (
     account_section,
@@ -224,3 +224,28 @@ async def build_payload_async(
     loop = asyncio.get_running_loop()
     call = functools.partial(build_payload, conversation_id, events, slots, **options)
     return await loop.run_in_executor(None, call)
+
+
+def preload_payload_builder(config: PayloadConfig = DEFAULT_CONFIG) -> None:
+    """Builds one throw-away payload, so that the first real one is fast.
+
+    The first payload loads spaCy, the frustration signals' models and the
+    language detector: about 3 s on a quiet machine, far more on a busy one.
+    Call it when the action server starts (`ActionHandover` does), so that the
+    first customer who is handed over does not wait for it.
+    """
+    preload_language_detector(config)
+    build_payload(
+        "preload",
+        [
+            {
+                "event": "user",
+                "text": "this is ridiculous, I want to talk to a human",
+                "parse_data": {"intent": {"name": "human_handoff", "confidence": 1.0}},
+            }
+        ],
+        {},
+        channel="preload",
+        attempt=1,
+        config=config,
+    )

@@ -247,13 +247,13 @@ def test_each_readme_phrase_reaches_maya_with_its_reason(
         assert not any("Nobody from our team is online" in h for h in heard), heard
     assert handed_over, customer.bot_texts()
 
-    ticket = demo.ticket(customer.session_id)
+    ticket = demo.ticket(customer.conversation_id)
     assert (ticket["reason"], ticket["team"], ticket["agent_id"]) == (
         reason,
         team,
         "maya",
     ), ticket
-    item = maya.queue_item(customer.session_id)
+    item = maya.queue_item(customer.conversation_id)
     expect(item).to_contain_text(REASON_LABELS[reason])
     if not waited:
         # Maya has not picked it up yet: what the customer types is answered
@@ -285,13 +285,13 @@ def test_a_callback_booked_by_chat_is_in_the_agents_callbacks_list(
         has_text="Callbacks, soonest first"
     )
     item = callbacks.locator(
-        f'button.ticket[data-conversation-id="{customer.session_id}"]'
+        f'button.ticket[data-conversation-id="{customer.conversation_id}"]'
     )
     expect(item).to_contain_text("Call back tomorrow at 10:00 on +1 555 0100")
     # Not "Unknown reason": the customer asked for it, without a handover.
     expect(item.locator(".chip.reason")).to_have_text("Asked for a callback")
     listed = demo.api("GET", "/callbacks")["callbacks"]
-    [mine] = [c for c in listed if c["conversation_id"] == customer.session_id]
+    [mine] = [c for c in listed if c["conversation_id"] == customer.conversation_id]
     assert mine["callback"]["due_at"][11:16] == "10:00", mine
     item.click()
     expect(maya.page.locator("#summary-text")).not_to_be_empty()
@@ -314,7 +314,7 @@ def test_a_left_message_is_answered_by_email_and_shown_when_the_customer_returns
     assert left[-1].startswith(
         "Thanks, your message is with our team; they'll reply to dana.test@example.com"
     ), left
-    conversation = customer.session_id
+    conversation = customer.conversation_id
     chat = customer.page.url
     customer.page.goto("about:blank")  # The customer leaves the chat.
 
@@ -331,7 +331,7 @@ def test_a_left_message_is_answered_by_email_and_shown_when_the_customer_returns
     assert AGENT_REPLY in mail.get_payload(decode=True).decode()
 
     customer.page.goto(chat)  # Back, in the same tab: the same conversation.
-    assert customer.session_id == conversation
+    assert customer.conversation_id == conversation
     customer.expect_bot_message("While you were away, Maya replied")
     away = customer.responses.filter(has_text=AGENT_REPLY).last
     expect(away).to_be_visible()
