@@ -4,6 +4,7 @@
     rasa-handover evaluate conversations.yml --model models/bot.tar.gz --baseline
     rasa-handover calibrate --config config.yml --nlu data/
     rasa-handover tune --db sqlite:///handover.db --write
+    rasa-handover replay --db sqlite:///handover.db
     rasa-handover init --dry-run
     rasa-handover check
 
@@ -39,6 +40,11 @@ COMMANDS = {
         "rasa_handover.feedback.tune_command",
         "per-intent floors from agents' outcome labels in the inbox database "
         "(prints the diff; --write writes the tuning file)",
+    ),
+    "replay": (
+        "rasa_handover.feedback.replay_command",
+        "replay the stored handovers with the current and a proposed tuning "
+        "file: handovers gained and lost, labels fixed and broken",
     ),
     "export": (
         "rasa_handover.feedback.export_command",

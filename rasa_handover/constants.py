@@ -61,6 +61,9 @@ INTENT_NLU_FALLBACK = "nlu_fallback"
 CHANNEL_CONTROL_INTENTS: Tuple[str, ...] = (INTENT_HANDOVER_RESOLVED,)
 # Rasa's default intents that must always reach Rasa's own default actions.
 RASA_CONTROL_INTENTS: Tuple[str, ...] = ("restart", "session_start", "back")
+# Extra user turns the policy keeps in its view beyond the triggers' windows, so
+# that the repeat loop can still see the user's answer to an earlier offer.
+OFFER_LOOKBACK_TURNS = 4
 
 # --- Slots. -------------------------------------------------------------------
 # True while a human owns the conversation; the bot stays silent.

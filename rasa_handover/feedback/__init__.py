@@ -5,6 +5,9 @@
 * `tune`: the rules that turn labelled outcomes into tuning-file changes (pure).
 * `tune_command`: `rasa-handover tune` (reads the inbox database, prints the
   diff, `--write` writes the tuning file).
+* `replay`: the stored turns through the policy's decision with other
+  settings, what changed, and which setting would have caught a late one (pure).
+* `replay_report`, `replay_command`: `rasa-handover replay` (and `tune --replay`).
 * `export_command`: `rasa-handover export` (corrected intents as NLU examples).
 
 See docs/feedback.md.

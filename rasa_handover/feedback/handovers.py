@@ -2,14 +2,16 @@
 
 The inbox stores the context payload with every ticket (docs/payload.md). The
 loop needs a few facts from it: the user turn on which the trigger fired, the
-intent NLU gave that turn and its confidence, and the user turns before it in
-the same session. They are read here and nowhere else.
+intent NLU gave that turn and its confidence, the user turns before it in the
+same session (with their entities, and NLU's runner-up where the trigger's
+evidence kept it), and the account state (slots). They are read here and
+nowhere else.
 
 Pure: no Rasa, Sanic or SQLAlchemy.
 """
 
-from dataclasses import dataclass
-from typing import Any, List, Mapping, Optional, Sequence, Tuple
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from rasa_handover.inbox.models import TIER_STANDARD, OutcomeRecord
 
@@ -22,6 +24,11 @@ class Turn:
     intent: Optional[str]
     confidence: Optional[float]
     text: str
+    # (entity, value) pairs NLU extracted.
+    entities: Tuple[Tuple[str, Any], ...] = ()
+    # NLU's top two (intent, confidence), when the trigger's evidence kept the
+    # runner-up (an ambiguous turn); else empty: the payload has the top only.
+    ranking: Tuple[Tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,9 @@ class Handover:
         escalation: The user turn the trigger fired on (None if unknown).
         earlier: The user turns before it in the same session, oldest first.
         corrected_intent: The intent the agent says the customer really had.
+        slots: The account state when it was handed over (the payload's
+            slots, without the plugin's own).
+        account_tier: The payload's account tier, if it has one.
 
     """
 
@@ -48,6 +58,13 @@ class Handover:
     escalation: Optional[Turn]
     earlier: Tuple[Turn, ...]
     corrected_intent: Optional[str] = None
+    slots: Mapping[str, Any] = field(default_factory=dict)
+    account_tier: Optional[str] = None
+
+    @property
+    def turns(self) -> Tuple[Turn, ...]:
+        """The session's user turns up to and including the escalation."""
+        return self.earlier + ((self.escalation,) if self.escalation else ())
 
     @property
     def intent(self) -> Optional[str]:
@@ -75,8 +92,10 @@ class Handover:
 def handover_from(record: OutcomeRecord) -> Handover:
     """Reads an `OutcomeRecord` (the ticket and its payload)."""
     payload = record.payload
-    turns, sessions = _turns(payload.get("intent_history"))
     trigger = _mapping(payload.get("trigger"))
+    turns, sessions = _turns(
+        payload.get("intent_history"), _rankings(trigger.get("evidence"), trigger)
+    )
     at = trigger.get("turn")
     last_session = max(sessions) if sessions else None
     in_session = [
@@ -103,6 +122,8 @@ def handover_from(record: OutcomeRecord) -> Handover:
         escalation=escalation,
         earlier=earlier,
         corrected_intent=record.intent,
+        slots=dict(_mapping(payload.get("slots"))),
+        account_tier=_text(_mapping(payload.get("account")).get("tier")),
     )
 
 
@@ -111,7 +132,9 @@ def handovers_from(records: Sequence[OutcomeRecord]) -> List[Handover]:
     return [handover_from(record) for record in records]
 
 
-def _turns(history: Any) -> Tuple[List[Turn], List[int]]:
+def _turns(
+    history: Any, rankings: Mapping[int, Tuple[Tuple[str, float], ...]]
+) -> Tuple[List[Turn], List[int]]:
     turns: List[Turn] = []
     sessions: List[int] = []
     for entry in history if isinstance(history, list) else ():
@@ -123,11 +146,45 @@ def _turns(history: Any) -> Tuple[List[Turn], List[int]]:
                 intent=_text(entry.get("intent")),
                 confidence=_number(entry.get("confidence")),
                 text=str(entry.get("text") or ""),
+                entities=_entities(entry.get("entities")),
+                ranking=rankings.get(int(entry["turn"]), ()),
             )
         )
         session = entry.get("session")
         sessions.append(session if isinstance(session, int) else 1)
     return turns, sessions
+
+
+def _rankings(
+    evidence: Any, trigger: Mapping[str, Any]
+) -> Dict[int, Tuple[Tuple[str, float], ...]]:
+    """Turn -> NLU's top two, from an ambiguous turn's evidence (and its clarified)."""
+    found: Dict[int, Tuple[Tuple[str, float], ...]] = {}
+    evidence = _mapping(evidence)
+    clarified = _mapping(evidence.get("clarified"))
+    for part, turn in (
+        (evidence, trigger.get("turn")),
+        (clarified, clarified.get("turn")),
+    ):
+        names = (_text(part.get("intent")), _text(part.get("runner_up")))
+        scores = (
+            _number(part.get("confidence")),
+            _number(part.get("runner_up_confidence")),
+        )
+        if isinstance(turn, int) and None not in names and None not in scores:
+            found[turn] = tuple(
+                (str(name), float(score or 0.0)) for name, score in zip(names, scores)
+            )
+    return found
+
+
+def _entities(raw: Any) -> Tuple[Tuple[str, Any], ...]:
+    entries = raw if isinstance(raw, list) else []
+    return tuple(
+        (str(e["entity"]), e.get("value"))
+        for e in entries
+        if isinstance(e, Mapping) and e.get("entity")
+    )
 
 
 def _latest_intent(payload: Mapping[str, Any], at: Any) -> Optional[Turn]:
