@@ -49,7 +49,8 @@ COMMANDS = {
     "export": (
         "rasa_handover.feedback.export_command",
         "intents agents corrected, as Rasa NLU examples "
-        "(data/handover_feedback_nlu.yml)",
+        "(data/handover_feedback_nlu.yml), and labelled handovers as test "
+        "stories (tests/handover_feedback_stories.yml)",
     ),
     "evaluate": (
         "rasa_handover.evaluation",

@@ -8,7 +8,9 @@
 * `replay`: the stored turns through the policy's decision with other
   settings, what changed, and which setting would have caught a late one (pure).
 * `replay_report`, `replay_command`: `rasa-handover replay` (and `tune --replay`).
-* `export_command`: `rasa-handover export` (corrected intents as NLU examples).
+* `stories`: labelled handovers as test stories (pure).
+* `export_command`: `rasa-handover export` (corrected intents as NLU examples,
+  labelled handovers as test stories).
 
 See docs/feedback.md.
 """

@@ -10,9 +10,10 @@ nowhere else.
 Pure: no Rasa, Sanic or SQLAlchemy.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from rasa_handover.conversation import INTENT_PAYLOAD_PREFIX, ROLE_USER
 from rasa_handover.inbox.models import TIER_STANDARD, OutcomeRecord
 
 
@@ -29,6 +30,15 @@ class Turn:
     # NLU's top two (intent, confidence), when the trigger's evidence kept the
     # runner-up (an ambiguous turn); else empty: the payload has the top only.
     ranking: Tuple[Tuple[str, float], ...] = ()
+    # The bot's actions after it, before the next user turn, as the transcript
+    # shows them (the action or response behind each bot message); None when
+    # the transcript does not line up with the turns (see `_bot_actions`).
+    bot_actions: Optional[Tuple[str, ...]] = None
+
+    @property
+    def typed(self) -> bool:
+        """False for an intent payload (`/greet`), e.g. a widget's start message."""
+        return not self.text.startswith(INTENT_PAYLOAD_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -47,6 +57,7 @@ class Handover:
         slots: The account state when it was handed over (the payload's
             slots, without the plugin's own).
         account_tier: The payload's account tier, if it has one.
+        session: The session the handover happened in (1: the first).
 
     """
 
@@ -60,6 +71,7 @@ class Handover:
     corrected_intent: Optional[str] = None
     slots: Mapping[str, Any] = field(default_factory=dict)
     account_tier: Optional[str] = None
+    session: int = 1
 
     @property
     def turns(self) -> Tuple[Turn, ...]:
@@ -96,6 +108,7 @@ def handover_from(record: OutcomeRecord) -> Handover:
     turns, sessions = _turns(
         payload.get("intent_history"), _rankings(trigger.get("evidence"), trigger)
     )
+    turns = _with_bot_actions(turns, payload.get("transcript"))
     at = trigger.get("turn")
     last_session = max(sessions) if sessions else None
     in_session = [
@@ -124,6 +137,7 @@ def handover_from(record: OutcomeRecord) -> Handover:
         corrected_intent=record.intent,
         slots=dict(_mapping(payload.get("slots"))),
         account_tier=_text(_mapping(payload.get("account")).get("tier")),
+        session=last_session or 1,
     )
 
 
@@ -153,6 +167,50 @@ def _turns(
         session = entry.get("session")
         sessions.append(session if isinstance(session, int) else 1)
     return turns, sessions
+
+
+def _with_bot_actions(turns: List[Turn], transcript: Any) -> List[Turn]:
+    """The turns with the bot's actions after each, read from the transcript.
+
+    The transcript's user messages are matched to the turns in order, by
+    intent. A turn the transcript leaves out (an intent payload such as the
+    widget's `/greet` before the customer wrote anything) gets the bot's
+    messages before the first user message. From the first turn that does not
+    line up (a rewound message), the actions are unknown (None).
+    """
+    lead: List[str] = []
+    segments: List[Tuple[Optional[str], List[str]]] = []
+    for entry in transcript if isinstance(transcript, list) else []:
+        if not isinstance(entry, Mapping):
+            continue
+        if entry.get("role") == ROLE_USER:
+            segments.append((_text(entry.get("intent")), []))
+            continue
+        # The action that ran (a custom action's response names the response).
+        action = _text(entry.get("sent_by")) or _text(entry.get("action"))
+        after = segments[-1][1] if segments else lead
+        if action and (not after or after[-1] != action):
+            after.append(action)
+    result: List[Turn] = []
+    position = 0
+    lined_up = bool(segments) or bool(lead)
+    for turn in turns:
+        actions: Optional[List[str]] = None
+        if (
+            lined_up
+            and position < len(segments)
+            and segments[position][0] == (turn.intent)
+        ):
+            actions = segments[position][1]
+            position += 1
+        elif lined_up and position == 0 and not turn.typed and lead:
+            actions, lead = lead, []
+        else:
+            lined_up = False
+        result.append(
+            replace(turn, bot_actions=None if actions is None else tuple(actions))
+        )
+    return result
 
 
 def _rankings(

@@ -105,7 +105,7 @@ def read_inputs(args: argparse.Namespace, command: str) -> Union[Inputs, int]:
     try:
         rules = _rules(args)
         since = _since(args.since)
-        settings = _settings(Path(args.config))
+        settings = read_settings(Path(args.config))
         declarations = _declarations(domain_path(args.domain))
         out = Path(args.tuning_file or settings.tuning_file or DEFAULT_TUNING_FILE)
         existing = load_tuning(out) if out.is_file() else None
@@ -269,7 +269,8 @@ def _since(raw: Optional[str]) -> Optional[datetime]:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def _settings(config: Path) -> HandoverSettings:
+def read_settings(config: Path) -> HandoverSettings:
+    """HandoverPolicy's settings in config.yml (the defaults without one)."""
     from rasa_handover.evaluation.baseline import settings_for
 
     try:
