@@ -5,6 +5,7 @@
     rasa-handover calibrate --config config.yml --nlu data/
     rasa-handover tune --db sqlite:///handover.db --write
     rasa-handover replay --db sqlite:///handover.db
+    rasa-handover report --db sqlite:///handover.db
     rasa-handover init --dry-run
     rasa-handover check
 
@@ -51,6 +52,11 @@ COMMANDS = {
         "intents agents corrected, as Rasa NLU examples "
         "(data/handover_feedback_nlu.yml), and labelled handovers as test "
         "stories (tests/handover_feedback_stories.yml)",
+    ),
+    "report": (
+        "rasa_handover.feedback.report_command",
+        "the handovers in figures: rate, precision per trigger, late ones, "
+        "pickup and resolution times, CSAT, agents' load (HTML, JSON, summary)",
     ),
     "evaluate": (
         "rasa_handover.evaluation",

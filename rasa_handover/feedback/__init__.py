@@ -9,6 +9,8 @@
   settings, what changed, and which setting would have caught a late one (pure).
 * `replay_report`, `replay_command`: `rasa-handover replay` (and `tune --replay`).
 * `stories`: labelled handovers as test stories (pure).
+* `report` (the figures, pure), `report_html` (the page with plots),
+  `report_command`: `rasa-handover report`.
 * `export_command`: `rasa-handover export` (corrected intents as NLU examples,
   labelled handovers as test stories).
 

@@ -104,7 +104,7 @@ def read_inputs(args: argparse.Namespace, command: str) -> Union[Inputs, int]:
     """The inputs, or the exit code 2 after saying what is wrong."""
     try:
         rules = _rules(args)
-        since = _since(args.since)
+        since = parse_since(args.since)
         settings = read_settings(Path(args.config))
         declarations = _declarations(domain_path(args.domain))
         out = Path(args.tuning_file or settings.tuning_file or DEFAULT_TUNING_FILE)
@@ -257,7 +257,8 @@ def _rules(args: argparse.Namespace) -> TuneRules:
     return TuneRules(args.min_labelled, args.majority, args.max_step)
 
 
-def _since(raw: Optional[str]) -> Optional[datetime]:
+def parse_since(raw: Optional[str]) -> Optional[datetime]:
+    """`--since` as a UTC moment (ValueError naming the fix)."""
     if raw is None:
         return None
     try:

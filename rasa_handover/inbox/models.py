@@ -314,6 +314,8 @@ class OutcomeRecord:
         assigned_at: When the router assigned it.
         first_reply_at: When an agent first wrote to the customer.
         csat: The customer's satisfaction score after the handback, if given.
+        status: The ticket's status (`resolved`, unless asked for open ones).
+        accepted_at: When an agent took it (the pickup).
 
     """
 
@@ -334,6 +336,8 @@ class OutcomeRecord:
     assigned_at: Optional[datetime] = None
     first_reply_at: Optional[datetime] = None
     csat: Optional[int] = None
+    status: str = STATUS_RESOLVED
+    accepted_at: Optional[datetime] = None
 
 
 def iso(moment: Optional[datetime]) -> Optional[str]:

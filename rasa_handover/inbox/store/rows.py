@@ -113,4 +113,6 @@ def outcome_from_row(row: Row) -> OutcomeRecord:
         assigned_at=utc(row.assigned_at),
         first_reply_at=utc(row.first_reply_at),
         csat=row.csat,
+        status=row.status,
+        accepted_at=utc(row.accepted_at),
     )
