@@ -13,7 +13,9 @@ or import them from your own actions package (`from rasa_handover.actions import
   into an inbox ticket and the acknowledgement the customer sees.
 - `action_offer_handover` asks whether the customer wants a person.
 - `action_handover_clarify` asks once what an unclear turn meant.
-- `action_handback` greets the customer back when the agent resolves.
+- `action_handback` greets the customer back when the agent resolves, and
+  asks the CSAT question (`utter_handover_csat`, if the domain has it);
+  `action_handover_csat` stores the answer on the ticket (`csat.py`).
 - `action_schedule_callback` books the callback `handover_callback_form`
   collected (`validate_handover_callback_form` reads contact and time).
 - `action_handover_leave_message` leaves a message answered by e-mail
@@ -71,6 +73,7 @@ from rasa_handover.constants import (
     SLOT_HANDOVER_TURN,
 )
 from rasa_handover.conversation import read_transcript
+from rasa_handover.csat import ActionHandoverCsat, ask_csat
 from rasa_handover.inbox.contract import DEFAULT_TEAM
 from rasa_handover.intent_properties import intent_properties_of, parse_declarations
 from rasa_handover.payload import (
@@ -249,6 +252,8 @@ class ActionHandback(Action):
         if metadata.get(METADATA_OUTCOME) != OUTCOME_EXPIRED:
             # After an expiry nobody handed the customer back: no greeting.
             dispatcher.utter_message(response=UTTER_HANDBACK, agent_name=agent_name)
+            # One CSAT question about the person who helped (none after expiry).
+            ask_csat(dispatcher, domain)
         return [
             SlotSet(SLOT_HANDOVER_ACTIVE, False),
             SlotSet(SLOT_HANDOVER_REASON, None),
@@ -576,6 +581,7 @@ __all__ = [
     "ActionHandback",
     "ActionHandover",
     "ActionHandoverClarify",
+    "ActionHandoverCsat",
     "ActionHandoverLeaveMessage",
     "ActionOfferHandover",
     "ActionScheduleCallback",

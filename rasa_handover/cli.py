@@ -4,6 +4,8 @@
     rasa-handover evaluate conversations.yml --model models/bot.tar.gz --baseline
     rasa-handover calibrate --config config.yml --nlu data/
     rasa-handover tune --db sqlite:///handover.db --write
+    rasa-handover replay --db sqlite:///handover.db
+    rasa-handover report --db sqlite:///handover.db
     rasa-handover init --dry-run
     rasa-handover check
     rasa-handover sender-token dana --expires-in 3600
@@ -41,10 +43,21 @@ COMMANDS = {
         "per-intent floors from agents' outcome labels in the inbox database "
         "(prints the diff; --write writes the tuning file)",
     ),
+    "replay": (
+        "rasa_handover.feedback.replay_command",
+        "replay the stored handovers with the current and a proposed tuning "
+        "file: handovers gained and lost, labels fixed and broken",
+    ),
     "export": (
         "rasa_handover.feedback.export_command",
         "intents agents corrected, as Rasa NLU examples "
-        "(data/handover_feedback_nlu.yml)",
+        "(data/handover_feedback_nlu.yml), and labelled handovers as test "
+        "stories (tests/handover_feedback_stories.yml)",
+    ),
+    "report": (
+        "rasa_handover.feedback.report_command",
+        "the handovers in figures: rate, precision per trigger, late ones, "
+        "pickup and resolution times, CSAT, agents' load (HTML, JSON, summary)",
     ),
     "evaluate": (
         "rasa_handover.evaluation",

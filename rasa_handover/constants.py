@@ -61,6 +61,9 @@ INTENT_NLU_FALLBACK = "nlu_fallback"
 CHANNEL_CONTROL_INTENTS: Tuple[str, ...] = (INTENT_HANDOVER_RESOLVED,)
 # Rasa's default intents that must always reach Rasa's own default actions.
 RASA_CONTROL_INTENTS: Tuple[str, ...] = ("restart", "session_start", "back")
+# Extra user turns the policy keeps in its view beyond the triggers' windows, so
+# that the repeat loop can still see the user's answer to an earlier offer.
+OFFER_LOOKBACK_TURNS = 4
 
 # --- Slots. -------------------------------------------------------------------
 # True while a human owns the conversation; the bot stays silent.
@@ -98,6 +101,16 @@ MESSAGE_HANDOVER = "handover"
 MESSAGE_CALLBACK = "callback"
 # A message left for the team, answered by e-mail.
 MESSAGE_ASYNC = "async_message"
+# The customer's satisfaction score after a handback (action_handover_csat).
+MESSAGE_CSAT = "csat"
+# --- The CSAT question after a handback. ----------------------------------------
+# The button payloads of `utter_handover_csat` send this intent with the score as
+# this entity (`/handover_csat{"handover_csat_score": "4"}`); without a score
+# the customer skipped the question.
+INTENT_CSAT = "handover_csat"
+ENTITY_CSAT_SCORE = "handover_csat_score"
+ACTION_CSAT = "action_handover_csat"
+CSAT_SCORES: Tuple[int, ...] = (1, 2, 3, 4, 5)
 # Metadata of the `handover_resolved` message the channel sends on handback.
 METADATA_AGENT_NAME = "agent_name"
 METADATA_OUTCOME = "outcome"

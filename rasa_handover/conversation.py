@@ -454,6 +454,8 @@ class Message:
             typed nor saw it, so the agent's transcript leaves it out.
         button: User messages sent by clicking a button: its title (what the
             customer saw as their message; `text` is the payload).
+        sent_by: Bot messages: the action that ran when it was sent (a custom
+            action that sent a response, where `action` names the response).
 
     """
 
@@ -468,6 +470,7 @@ class Message:
     turn: Optional[UserTurn] = None
     typed: bool = True
     button: Optional[str] = None
+    sent_by: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -627,6 +630,7 @@ class _TranscriptReader:
                 timestamp=event.get("timestamp"),
                 session=self.session,
                 action=action or self.latest_action,
+                sent_by=self.latest_action,
                 buttons=tuple(
                     str(button.get("title"))
                     for button in buttons

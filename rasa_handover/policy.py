@@ -43,6 +43,7 @@ from rasa_handover.constants import (
     ALTERNATIVE_INTENTS,
     FORMS,
     INTENT_HANDOVER_RESOLVED,
+    OFFER_LOOKBACK_TURNS,
     POLICY_SLOTS,
     RASA_CONTROL_INTENTS,
     REASON_LOW_CONFIDENCE,
@@ -69,9 +70,6 @@ logger = logging.getLogger(__name__)
 
 # Above RulePolicy, so that a fired trigger wins a tie with a rule at 1.0.
 HANDOVER_POLICY_PRIORITY = RULE_POLICY_PRIORITY + 1
-# Extra user turns kept in the view beyond the triggers' windows, so that the
-# repeat loop can still see the user's answer to an earlier offer.
-OFFER_LOOKBACK_TURNS = 4
 PERSISTED_FILE = "handover_policy.json"
 PERSISTED_FORMAT_VERSION = 1
 

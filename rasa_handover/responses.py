@@ -38,6 +38,11 @@ UTTER_INVALID_TIME = "utter_handover_invalid_time"
 UTTER_INVALID_EMAIL = "utter_handover_invalid_email"
 UTTER_MESSAGE_LEFT = "utter_handover_message_left"
 UTTER_REPLIED_WHILE_AWAY = "utter_handover_replied_while_away"
+# The CSAT question after a handback (action_handback asks it when the domain
+# has it), and the answers to a score and to a skip (csat.py).
+UTTER_CSAT = "utter_handover_csat"
+UTTER_CSAT_THANKS = "utter_handover_csat_thanks"
+UTTER_CSAT_SKIPPED = "utter_handover_csat_skipped"
 
 # The responses the channel needs to talk to the customer during a handover.
 HANDOVER_RESPONSES = (

@@ -21,6 +21,7 @@ from rasa_handover.constants import (
     ACTION_OFFER_HANDOVER,
     ALL_SIGNALS,
     INTENT_AFFIRM,
+    INTENT_CSAT,
     INTENT_DENY,
     INTENT_HUMAN_HANDOFF,
     REASON_CODES,
@@ -97,6 +98,8 @@ def default_config() -> Dict[str, Any]:
             "bot_challenge",
             "chitchat",
             "inform",
+            # Two answers to the CSAT question are no loop.
+            INTENT_CSAT,
         ],
         # Intents that accept the bot's offer of a person ...
         "affirm_intents": [INTENT_AFFIRM],

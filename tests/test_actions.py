@@ -14,11 +14,17 @@ from rasa_handover.actions import (
     DEFAULT_TEAM,
     ActionHandback,
     ActionHandover,
+    ActionHandoverCsat,
     ActionOfferHandover,
     ActionScheduleCallback,
     handover_attempt,
 )
-from rasa_handover.constants import MESSAGE_CALLBACK, MESSAGE_HANDOVER, MESSAGE_KEY
+from rasa_handover.constants import (
+    MESSAGE_CALLBACK,
+    MESSAGE_CSAT,
+    MESSAGE_HANDOVER,
+    MESSAGE_KEY,
+)
 from rasa_handover.payload import validate_payload
 
 FRAGMENT = yaml.safe_load(
@@ -247,3 +253,81 @@ def test_the_action_server_loads_the_payloads_models_at_start_up() -> None:
         cwd=Path(__file__).resolve().parents[1],
     )
     assert result.stdout.split()[-2:] == ["False", "True"], result.stdout
+
+
+# --- The CSAT question after the handback (csat.py). -------------------------------
+
+
+async def test_handback_asks_the_csat_question_the_domain_words() -> None:
+    dispatcher = CollectingDispatcher()
+    await ActionHandback().run(
+        dispatcher,
+        tracker(CONVERSATION, {"handover_active": True}, {"agent_name": "Maya"}),
+        DOMAIN,
+    )
+    assert [m["response"] for m in dispatcher.messages] == [
+        "utter_handback",
+        "utter_handover_csat",
+    ]
+    # The buttons send the score as an entity: 1-5, and a way to skip.
+    [question] = DOMAIN["responses"]["utter_handover_csat"]
+    payloads = [b["payload"] for b in question["buttons"]]
+    assert payloads[:5] == [
+        f'/handover_csat{{{{"handover_csat_score": "{n}"}}}}' for n in range(1, 6)
+    ]
+    assert payloads[5] == "/handover_csat"
+
+
+async def test_a_domain_without_the_question_asks_nothing() -> None:
+    responses = {
+        k: v for k, v in DOMAIN["responses"].items() if k != "utter_handover_csat"
+    }
+    dispatcher = CollectingDispatcher()
+    await ActionHandback().run(
+        dispatcher,
+        tracker(CONVERSATION, {"handover_active": True}, {"agent_name": "Maya"}),
+        {**DOMAIN, "responses": responses},
+    )
+    assert [m["response"] for m in dispatcher.messages] == ["utter_handback"]
+
+
+def rating(entities: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    return [*CONVERSATION, user("/handover_csat", "handover_csat", entities)]
+
+
+@pytest.mark.parametrize(
+    "entities, stored, answer",
+    [
+        pytest.param(
+            [{"entity": "handover_csat_score", "value": "4"}],
+            4,
+            "utter_handover_csat_thanks",
+            id="four",
+        ),
+        pytest.param([], None, "utter_handover_csat_skipped", id="skip"),
+        pytest.param(
+            [{"entity": "handover_csat_score", "value": "9"}],
+            None,
+            "utter_handover_csat_skipped",
+            id="off-the-scale",
+        ),
+    ],
+)
+async def test_the_answer_goes_to_the_channel_and_is_thanked(
+    entities: List[Dict[str, Any]], stored: Optional[int], answer: str
+) -> None:
+    dispatcher = CollectingDispatcher()
+
+    events = await ActionHandoverCsat().run(
+        dispatcher, tracker(rating(entities)), DOMAIN
+    )
+
+    custom = [m["custom"][MESSAGE_KEY] for m in dispatcher.messages if m["custom"]]
+    expected = (
+        [{"type": MESSAGE_CSAT, "conversation_id": "dana-1", "score": stored}]
+        if stored
+        else []
+    )
+    assert custom == expected
+    assert dispatcher.messages[-1]["response"] == answer
+    assert events == []

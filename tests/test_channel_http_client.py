@@ -125,3 +125,24 @@ async def test_the_customer_poll_answers_bad_numbers_with_a_400(
     _, answer = await app.asgi_client.get(f"/webhooks/handover/messages/c1?{query}")
 
     assert (answer.status, answer.json["field"]) == (400, field)
+
+
+async def test_a_csat_score_reaches_a_standalone_inbox(
+    inbox: Tuple[str, HttpInboxClient],
+) -> None:
+    import aiohttp
+
+    url, client = inbox
+    before = await client.record_csat("c1", 5)  # Nothing resolved yet: a 404.
+    ticket_id = (await client.request_handover("c1", 1, PAYLOAD))["ticket_id"]
+    maya = {"Authorization": "Bearer token-maya"}
+    async with aiohttp.ClientSession(headers=maya) as session:
+        for step in ("claim", "resolve"):
+            path = f"{url}/api/tickets/{ticket_id}/{step}"
+            async with session.post(path, json={}) as response:
+                assert response.status == 200, await response.text()
+
+    after = await client.record_csat("c1", 5)
+
+    assert before == {"recorded": False}
+    assert after == {"recorded": True, "ticket_id": ticket_id, "csat": 5}

@@ -16,7 +16,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
 from rasa_handover.channels import HandoverInput
 from rasa_handover.channels.outbox import Outbox
-from rasa_handover.constants import MESSAGE_HANDOVER
+from rasa_handover.constants import MESSAGE_CSAT, MESSAGE_HANDOVER
 from rasa_handover.inbox.config import InboxConfig
 from rasa_handover.inbox.presence import Presence
 
@@ -263,3 +263,50 @@ def test_a_standalone_inbox_is_named_by_its_url() -> None:
     assert "standalone inbox at http://inbox:5010" in asyncio.run(
         channel.startup_summary()
     )
+
+
+async def test_the_customers_csat_score_is_stored_on_the_resolved_ticket(
+    channel: Any,
+) -> None:
+    agent = await maya(channel)
+    await channel.service.set_availability(agent, True)
+    await channel.relay.handle_plugin_message(
+        "c1", handover_message(), CollectingOutputChannel()
+    )
+    tickets, _ = await channel.service.queue_for(agent)
+    await channel.service.resolve(tickets[0].id, agent, "escalation_needed", None)
+    output = CollectingOutputChannel()
+
+    # What action_handover_csat emits when the customer taps "4".
+    await channel.relay.handle_plugin_message(
+        "c1", {"type": MESSAGE_CSAT, "conversation_id": "c1", "score": 4}, output
+    )
+
+    [ticket] = await channel.service.store.tickets_for_conversation("c1")
+    assert ticket.csat == 4
+    assert output.messages == []  # Data only: the action thanks the customer.
+
+
+async def test_a_score_without_a_resolved_ticket_is_dropped_quietly(
+    channel: Any,
+) -> None:
+    output = CollectingOutputChannel()
+
+    await channel.relay.handle_plugin_message(
+        "c9", {"type": MESSAGE_CSAT, "conversation_id": "c9", "score": 2}, output
+    )
+
+    assert output.messages == []
+    assert not channel.relay.outbox.has_pending("c9")
+
+
+async def test_a_score_the_inbox_refuses_is_not_told_to_the_customer(
+    channel: Any,
+) -> None:
+    output = CollectingOutputChannel()
+
+    await channel.relay.handle_plugin_message(
+        "c1", {"type": MESSAGE_CSAT, "conversation_id": "c1", "score": 9}, output
+    )
+
+    assert output.messages == []  # No "Sorry, please email ...": it is data.

@@ -551,9 +551,10 @@ def test_validate_is_quiet_about_the_plugins_intents(
     # What remains is documented in docs/init.md: handover_resolved is only sent
     # by the channel (NLU examples would let a customer's text trigger it),
     # handover_something_else only by the clarification's button (the policy
-    # reads it right after the question), and the channel and the actions send
+    # reads it right after the question), handover_csat only by the CSAT
+    # question's buttons, and the channel and the actions send
     # the responses, never a story.
-    buttons_only = ["handover_resolved", "handover_something_else"]
+    buttons_only = ["handover_resolved", "handover_something_else", "handover_csat"]
     expected = (
         {NO_NLU.format(i) for i in [*buttons_only, *unrecognised]}
         | {"The intent 'handover_something_else' is not used in any story or rule."}

@@ -8,6 +8,7 @@ This is how a bot uses the plugin's actions next to its own.
 from rasa_handover.actions import (
     ActionHandback,
     ActionHandover,
+    ActionHandoverCsat,
     ActionOfferHandover,
     ActionScheduleCallback,
 )
@@ -17,6 +18,7 @@ from .account_lookup import ActionSessionStart
 __all__ = [
     "ActionHandback",
     "ActionHandover",
+    "ActionHandoverCsat",
     "ActionOfferHandover",
     "ActionScheduleCallback",
     "ActionSessionStart",

@@ -13,12 +13,15 @@ import time
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Optional, Protocol
 
 from rasa_handover.inbox.contract import (
+    CSAT_RECORDED,
     PATH_CHANNEL_CALLBACKS,
+    PATH_CHANNEL_CSAT,
     PATH_CHANNEL_LEFT_MESSAGES,
     PATH_CHANNEL_MESSAGES,
     PATH_CHANNEL_TICKETS,
     RELAYED,
     RELAYED_TICKET,
+    csat_answer,
     notification,
     read_notification,
 )
@@ -121,6 +124,9 @@ class InboxClient(Protocol):
     ) -> Dict[str, Any]:
         """Makes the ticket async (answered by e-mail); returns its `TicketView`."""
 
+    async def record_csat(self, conversation_id: str, score: Any) -> Dict[str, Any]:
+        """Stores the CSAT score on the latest resolved ticket (`csat_answer`)."""
+
 
 class EmbeddedInboxClient:
     """Calls the `InboxService` that runs inside the Rasa server."""
@@ -188,6 +194,14 @@ class EmbeddedInboxClient:
         return await self._ticket(
             self.service.leave_message(conversation_id, email, message, payload)
         )
+
+    async def record_csat(self, conversation_id: str, score: Any) -> Dict[str, Any]:
+        """Stores the CSAT score on the latest resolved ticket (`csat_answer`)."""
+        try:
+            ticket = await self.service.record_csat(conversation_id, score)
+        except Exception as error:
+            raise inbox_error(error) from error
+        return csat_answer(ticket)
 
     @staticmethod
     async def _ticket(call: Awaitable[Any]) -> Dict[str, Any]:
@@ -328,4 +342,15 @@ class HttpInboxClient:
                 "message": message,
                 "payload": payload,
             },
+        )
+
+    async def record_csat(self, conversation_id: str, score: Any) -> Dict[str, Any]:
+        """Stores the customer's CSAT score on the latest resolved ticket.
+
+        A conversation without one (404) is answered `{"recorded": false}`.
+        """
+        return await self._post(
+            PATH_CHANNEL_CSAT,
+            {"conversation_id": conversation_id, "score": score},
+            not_found={CSAT_RECORDED: False},
         )

@@ -25,6 +25,12 @@ from rasa_handover.limits import MAX_OUTBOX_ATTEMPTS
 KIND_HANDOVER = "handover"
 KIND_RELAY = "relay"
 KIND_CALLBACK = "callback"
+# The customer's CSAT score after a handback.
+KIND_CSAT = "csat"
+# Kinds the customer is not told about while delivery is delayed: a relayed
+# message (the waiting room answers) and a CSAT score (only data; nor is the
+# customer told when the inbox refuses one).
+QUIET_KINDS = (KIND_RELAY, KIND_CSAT)
 
 # Retry after 1, 2, 4, ... seconds, at most every minute.
 BACKOFF_BASE_SECONDS = 1.0

@@ -34,8 +34,10 @@ from rasa_handover.channels.inbox_client import (
 )
 from rasa_handover.channels.outbox import (
     KIND_CALLBACK,
+    KIND_CSAT,
     KIND_HANDOVER,
     KIND_RELAY,
+    QUIET_KINDS,
     Outbox,
     OutboxItem,
 )
@@ -60,6 +62,7 @@ from rasa_handover.inbox.contract import (
     EVENT_RESOLVED,
     MESSAGE_ASYNC,
     MESSAGE_CALLBACK,
+    MESSAGE_CSAT,
     MESSAGE_HANDOVER,
     PAYLOAD_CALLBACK_URL,
     RELAYED,
@@ -200,6 +203,9 @@ class HandoverRelay:
                 "payload": message.get("payload") or {},
             }
             await self._deliver_or_queue(KIND_ASYNC, conversation_id, body, output)
+        elif kind == MESSAGE_CSAT:
+            body = {"score": message.get("score")}
+            await self._deliver_or_queue(KIND_CSAT, conversation_id, body, output)
         else:
             logger.warning(
                 f"Ignoring a rasa_handover message of unknown type {kind!r}."
@@ -228,7 +234,7 @@ class HandoverRelay:
             # Earlier requests of this conversation are still undelivered: keep
             # the order, and let the worker deliver this one after them.
             self.outbox.add(kind, conversation_id, body)
-            if kind != KIND_RELAY:
+            if kind not in QUIET_KINDS:
                 await self._tell(output, conversation_id, customer_messages.delayed)
             return None
         self._requesting.add(conversation_id)
@@ -248,9 +254,16 @@ class HandoverRelay:
                 f"'{conversation_id}' is kept in the outbox and retried."
             )
             self.outbox.add(kind, conversation_id, body)
-            if kind != KIND_RELAY:
+            if kind not in QUIET_KINDS:
                 await self._tell(output, conversation_id, customer_messages.delayed)
         else:
+            if kind == KIND_CSAT:
+                # A score is only data: the customer has been thanked already.
+                logger.error(
+                    f"The inbox rejected the CSAT score of conversation "
+                    f"'{conversation_id}': {problem}."
+                )
+                return None
             logger.error(
                 f"The inbox rejected the {kind} of conversation '{conversation_id}': "
                 f"{problem}. The customer is offered the alternatives."
@@ -281,6 +294,8 @@ class HandoverRelay:
                 body.get("message"),
                 body["payload"],
             )
+        if kind == KIND_CSAT:
+            return await self.client.record_csat(conversation_id, body["score"])
         ticket = await self.client.relay_message(conversation_id, body["text"])
         return {RELAYED: ticket is not None, RELAYED_TICKET: ticket}
 
@@ -630,7 +645,7 @@ class HandoverRelay:
             f"'{item.conversation_id}' (outbox item {item.id}, kept as a dead "
             f"letter): {why}. The customer is offered the alternatives."
         )
-        if not item.customer_notified:
+        if not item.customer_notified and item.kind != KIND_CSAT:
             await self._tell(
                 self.customer_output(), item.conversation_id, customer_messages.failed
             )
@@ -638,7 +653,7 @@ class HandoverRelay:
     async def _maybe_tell_customer(self, item: OutboxItem, attempts: int) -> None:
         assert self.outbox is not None
         if (
-            item.kind == KIND_RELAY
+            item.kind in QUIET_KINDS
             or item.customer_notified
             or attempts < self.notify_after_failures
         ):

@@ -1,4 +1,4 @@
-"""`rasa-handover export`: corrected intents back as Rasa NLU training data.
+"""`rasa-handover export`: outcomes back as Rasa training data and test stories.
 
     rasa-handover export --db sqlite:///handover.db --domain domain
 
@@ -8,23 +8,33 @@ the payload) becomes an NLU example of the corrected intent in
 `data/handover_feedback_nlu.yml`. The file is written with Rasa's own writer
 and merged with what it already holds: an example is never exported twice.
 Intents the domain does not have are left out (and listed).
+
+Labelled handovers become test stories (`feedback.stories`) in
+`tests/handover_feedback_stories.yml`: not needed ones must not hand over at
+that turn, late ones must hand over at the turn before. Merged the same way:
+a story (known by its name, which names the ticket) is never written twice.
 """
 
 import argparse
 import asyncio
-import re
 from pathlib import Path
-from typing import Any, List, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 from rasa_handover.feedback.handovers import Handover, handovers_from
-from rasa_handover.feedback.tune_command import domain_path, read_outcomes
+from rasa_handover.feedback.stories import (
+    FeedbackStory,
+    feedback_stories,
+    training_text,
+)
+from rasa_handover.feedback.tune_command import (
+    domain_path,
+    read_outcomes,
+    read_settings,
+)
 from rasa_handover.inbox.config import DEFAULT_DB_URL
-from rasa_handover.redaction import DROPPED_TEXT, MASK_PLACEHOLDER
 
 DEFAULT_NLU_FILE = "data/handover_feedback_nlu.yml"
-# "][" would read as Rasa's entity annotation `[text][entity]`.
-_ADJACENT_BRACKETS = re.compile(r"\]\s*(?=[\[({])")
-_SPACES = re.compile(r"\s+")
+DEFAULT_STORIES_FILE = "tests/handover_feedback_stories.yml"
 
 
 def corrected_examples(handovers: Sequence[Handover]) -> List[Tuple[str, str]]:
@@ -38,12 +48,9 @@ def corrected_examples(handovers: Sequence[Handover]) -> List[Tuple[str, str]]:
         turn = handover.escalation
         if not handover.misread or turn is None or handover.corrected_intent is None:
             continue
-        text = _SPACES.sub(" ", _ADJACENT_BRACKETS.sub("] ", turn.text)).strip()
-        if not text or DROPPED_TEXT in text:
-            continue
-        if not text.replace(MASK_PLACEHOLDER, "").strip(" .,!?"):
-            continue
-        found.add((handover.corrected_intent, text))
+        text = training_text(turn.text)
+        if text is not None:
+            found.add((handover.corrected_intent, text))
     return sorted(found)
 
 
@@ -57,15 +64,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the domain (default: domain/ if it exists, else domain.yml); "
         "examples of intents it lacks are left out",
     )
+    parser.add_argument("--config", default="config.yml", help="the bot's config.yml")
+    parser.add_argument(
+        "--data",
+        default="data",
+        help="the bot's stories and rules: the answer a not-needed story expects",
+    )
     parser.add_argument(
         "--nlu-out", default=DEFAULT_NLU_FILE, help="the NLU file to write"
+    )
+    parser.add_argument(
+        "--stories-out",
+        default=DEFAULT_STORIES_FILE,
+        help="the test stories file to write",
     )
 
 
 def run(args: argparse.Namespace) -> int:
     """Runs `rasa-handover export`; returns the exit code."""
     try:
-        intents = _domain_intents(domain_path(args.domain))
+        domain = _domain(domain_path(args.domain))
+        settings = read_settings(Path(args.config))
     except (ValueError, OSError) as error:
         print(f"rasa-handover export: {error}")
         return 2
@@ -77,7 +96,9 @@ def run(args: argparse.Namespace) -> int:
             "Pass the inbox database with --db."
         )
         return 2
-    examples = corrected_examples(handovers_from(records))
+    handovers = handovers_from(records)
+    intents = set(domain.intents) if domain is not None else None
+    examples = corrected_examples(handovers)
     unknown = sorted(
         {i for i, _ in examples if intents is not None and i not in intents}
     )
@@ -90,7 +111,86 @@ def run(args: argparse.Namespace) -> int:
     )
     if unknown:
         print(f"Left out (not intents of the domain): {', '.join(unknown)}.")
+    stories, skipped = feedback_stories(
+        handovers, settings.handover_action, bot_answers(Path(args.data), domain)
+    )
+    stories_out = Path(args.stories_out)
+    new = write_stories(stories_out, stories)
+    print(
+        f"{len(stories)} test stories from the labelled handovers; {new} new in "
+        f"{stories_out}, {len(stories) - new} already there."
+    )
+    for conversation, why in skipped:
+        print(f"    not exported: {conversation}: {why}")
     return 0
+
+
+def bot_answers(data: Path, domain: Any) -> Dict[str, str]:
+    """Intent -> the bot's action right after it.
+
+    Only where the bot's stories and rules (read with Rasa's own loader) give
+    the intent exactly one.
+    """
+    from rasa.shared.core.constants import ACTION_LISTEN_NAME
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, UserUttered
+    from rasa.shared.core.training_data.loading import load_data_from_resource
+
+    if not data.exists():
+        return {}
+    found: Dict[str, Set[str]] = {}
+    for step in load_data_from_resource(str(data), domain or Domain.empty()):
+        intent: Optional[str] = None
+        for event in step.events:
+            if isinstance(event, UserUttered):
+                intent = event.intent_name
+            elif isinstance(event, ActionExecuted) and intent:
+                if event.action_name and event.action_name != ACTION_LISTEN_NAME:
+                    found.setdefault(intent, set()).add(event.action_name)
+                intent = None
+    return {i: next(iter(a)) for i, a in found.items() if len(a) == 1}
+
+
+def write_stories(path: Path, stories: Sequence[FeedbackStory]) -> int:
+    """Merges the stories into the test stories file (Rasa's reader and writer).
+
+    Returns:
+        How many were not in the file yet (a story is known by its name).
+
+    """
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
+    from rasa.shared.core.training_data.story_reader.yaml_story_reader import (
+        YAMLStoryReader,
+    )
+    from rasa.shared.core.training_data.story_writer.yaml_story_writer import (
+        YAMLStoryWriter,
+    )
+    from rasa.shared.core.training_data.structures import StoryStep
+
+    existing: List[Any] = []
+    if path.is_file():
+        existing = YAMLStoryReader(Domain.empty()).read_from_file(str(path))
+    names = {step.block_name for step in existing}
+    new = [story for story in stories if story.name not in names]
+    if not new:
+        return 0
+    steps = list(existing)
+    for story in new:
+        events: List[Event] = []
+        for step in story.steps:
+            if step.intent is not None:
+                events.append(UserUttered(step.text, {"name": step.intent}))
+            elif step.action is not None:
+                events.append(ActionExecuted(step.action))
+            elif step.slot is not None:
+                events.append(SlotSet(*step.slot))
+        steps.append(StoryStep(block_name=story.name, events=events))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        YAMLStoryWriter().dumps(steps, is_test_story=True), encoding="utf-8"
+    )
+    return len(new)
 
 
 def write_nlu(path: Path, examples: Sequence[Tuple[str, str]]) -> int:
@@ -122,9 +222,9 @@ def write_nlu(path: Path, examples: Sequence[Tuple[str, str]]) -> int:
     return len(new)
 
 
-def _domain_intents(path: Optional[Path]) -> Optional[Set[str]]:
+def _domain(path: Optional[Path]) -> Any:
     if path is None:
         return None
     from rasa.shared.core.domain import Domain
 
-    return set(Domain.load(str(path)).intents)
+    return Domain.load(str(path))

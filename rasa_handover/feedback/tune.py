@@ -250,10 +250,10 @@ def _not_needed(
             continue
         fix = [h.confidence for h in eager if h.confidence is not None]
         keep = [h.confidence for h in right if h.confidence is not None]
-        target = _down(min(fix))
+        target = round_down(min(fix))
         notes = [f"confidences {_f(min(fix))}-{_f(max(fix))}"]
         if keep and target <= max(keep):
-            target = _down(max(keep)) + 0.01
+            target = round_down(max(keep)) + 0.01
             notes.append(
                 f"kept above the {len(keep)} needed/late ones (highest "
                 f"{_f(max(keep))}), which still escalate"
@@ -328,10 +328,10 @@ def _late(
             for h in group
             if h.outcome == OUTCOME_NOT_NEEDED
         ]
-        target = _down(max(catch)) + 0.01
+        target = round_down(max(catch)) + 0.01
         notes = [f"that turn's confidences {_f(min(catch))}-{_f(max(catch))}"]
-        if spare and target > _down(min(spare)):
-            target = _down(min(spare))
+        if spare and target > round_down(min(spare)):
+            target = round_down(min(spare))
             notes.append(
                 f"kept at or below {_f(min(spare))} so that the not-needed ones do "
                 "not escalate earlier"
@@ -384,7 +384,7 @@ def _examples(handovers: Sequence[Handover]) -> Tuple[str, ...]:
     return tuple(sorted({h.conversation_id for h in handovers}))[:EXAMPLES]
 
 
-def _down(value: float) -> float:
+def round_down(value: float) -> float:
     """Rounded down to 0.01 (a floor there no longer fires on `value`)."""
     return math.floor(round(value * 100, 6)) / 100
 

@@ -13,11 +13,14 @@ each proposal with its explanation and the file's diff.
 import argparse
 import asyncio
 import difflib
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, List, Mapping, Optional, Sequence, Tuple, Union
 
 from rasa_handover.feedback.handovers import handovers_from
+from rasa_handover.feedback.replay import Setup, compare
+from rasa_handover.feedback.replay_report import format_replay
 from rasa_handover.feedback.tune import (
     DEFAULT_MAJORITY,
     DEFAULT_MAX_STEP,
@@ -42,6 +45,20 @@ DEFAULT_TUNING_FILE = "handover_tuning.yml"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of `rasa-handover tune`."""
+    add_common_arguments(parser)
+    parser.add_argument(
+        "--write", action="store_true", help="write the tuning file (default: diff)"
+    )
+    parser.add_argument(
+        "--replay",
+        action="store_true",
+        help="also replay the stored conversations with the current and the "
+        "proposed file (what `rasa-handover replay` prints)",
+    )
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options `tune` and `replay` share."""
     parser.add_argument(
         "--db",
         default=DEFAULT_DB_URL,
@@ -69,33 +86,56 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min-labelled", type=int, default=DEFAULT_MIN_LABELLED)
     parser.add_argument("--majority", type=float, default=DEFAULT_MAJORITY)
     parser.add_argument("--max-step", type=float, default=DEFAULT_MAX_STEP)
-    parser.add_argument(
-        "--write", action="store_true", help="write the tuning file (default: diff)"
-    )
 
 
-def run(args: argparse.Namespace) -> int:
-    """Runs `rasa-handover tune`; returns the exit code."""
+@dataclass(frozen=True)
+class Inputs:
+    """What `tune` and `replay` read: the bot's settings, the file, the outcomes."""
+
+    rules: TuneRules
+    settings: HandoverSettings
+    declarations: Mapping[str, IntentDeclaration]
+    path: Path
+    existing: Optional[TuningFile]
+    records: List[OutcomeRecord]
+
+
+def read_inputs(args: argparse.Namespace, command: str) -> Union[Inputs, int]:
+    """The inputs, or the exit code 2 after saying what is wrong."""
     try:
         rules = _rules(args)
-        since = _since(args.since)
-        settings = _settings(Path(args.config))
+        since = parse_since(args.since)
+        settings = read_settings(Path(args.config))
         declarations = _declarations(domain_path(args.domain))
         out = Path(args.tuning_file or settings.tuning_file or DEFAULT_TUNING_FILE)
         existing = load_tuning(out) if out.is_file() else None
     except (ValueError, OSError) as error:
-        print(f"rasa-handover tune: {error}")
+        print(f"rasa-handover {command}: {error}")
         return 2
     try:
         records = asyncio.run(read_outcomes(args.db, args.schema, since))
     except Exception as error:  # Any driver's error: say which URL failed.
         print(
-            f"rasa-handover tune: cannot read outcomes from {args.db} ({error}). "
-            "Pass the inbox database with --db."
+            f"rasa-handover {command}: cannot read outcomes from {args.db} "
+            f"({error}). Pass the inbox database with --db."
         )
         return 2
-    proposals, tuned = tune(records, settings, declarations, existing, rules)
+    return Inputs(rules, settings, declarations, out, existing, records)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Runs `rasa-handover tune`; returns the exit code."""
+    inputs = read_inputs(args, "tune")
+    if isinstance(inputs, int):
+        return inputs
+    records, existing, out = inputs.records, inputs.existing, inputs.path
+    proposals, tuned = tune(
+        records, inputs.settings, inputs.declarations, existing, inputs.rules
+    )
     print(format_proposals(records, proposals))
+    if args.replay:
+        print()
+        print(replay_report(inputs, tuned))
     before = dump_tuning(existing) if existing else ""
     after = dump_tuning(tuned)
     if before == after:
@@ -106,11 +146,23 @@ def run(args: argparse.Namespace) -> int:
     if not args.write:
         print(f"Dry run: nothing written. Add --write to write {out}.")
         return 0
-    out.write_text(dump_tuning(tuned, _header(records, rules)), encoding="utf-8")
+    out.write_text(dump_tuning(tuned, _header(records, inputs.rules)), encoding="utf-8")
     print(f"Wrote {out}. Restart `rasa run` to load it (no retraining).")
-    if not settings.tuning_file:
+    if not inputs.settings.tuning_file:
         print(f"Point HandoverPolicy at it in config.yml: `tuning_file: {out}`.")
     return 0
+
+
+def replay_report(inputs: Inputs, proposed: TuningFile) -> str:
+    """The stored handovers replayed with the current and the proposed file."""
+    current = Setup.build(
+        inputs.settings,
+        inputs.declarations,
+        inputs.existing.thresholds() if inputs.existing else None,
+    )
+    after = Setup.build(inputs.settings, inputs.declarations, proposed.thresholds())
+    changes = compare(handovers_from(inputs.records), current, after)
+    return format_replay(changes, current)
 
 
 def tune(
@@ -205,7 +257,8 @@ def _rules(args: argparse.Namespace) -> TuneRules:
     return TuneRules(args.min_labelled, args.majority, args.max_step)
 
 
-def _since(raw: Optional[str]) -> Optional[datetime]:
+def parse_since(raw: Optional[str]) -> Optional[datetime]:
+    """`--since` as a UTC moment (ValueError naming the fix)."""
     if raw is None:
         return None
     try:
@@ -217,7 +270,8 @@ def _since(raw: Optional[str]) -> Optional[datetime]:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def _settings(config: Path) -> HandoverSettings:
+def read_settings(config: Path) -> HandoverSettings:
+    """HandoverPolicy's settings in config.yml (the defaults without one)."""
     from rasa_handover.evaluation.baseline import settings_for
 
     try:

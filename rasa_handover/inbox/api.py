@@ -42,11 +42,13 @@ from rasa_handover.inbox.access import ROLE_AGENT, ROLE_SUPERVISOR
 from rasa_handover.inbox.config import DEFAULT_URL_PREFIX, InboxConfig
 from rasa_handover.inbox.contract import (
     PATH_CHANNEL_CALLBACKS,
+    PATH_CHANNEL_CSAT,
     PATH_CHANNEL_LEFT_MESSAGES,
     PATH_CHANNEL_MESSAGES,
     PATH_CHANNEL_TICKETS,
     RELAYED,
     RELAYED_TICKET,
+    csat_answer,
 )
 from rasa_handover.inbox.errors import (
     ConflictError,
@@ -195,6 +197,7 @@ def add_inbox_routes(
         ("GET", PATH_CHANNEL_MESSAGES, api.channel_pending, "channel_pending"),
         ("POST", PATH_CHANNEL_CALLBACKS, api.channel_callback, "channel_callback"),
         ("POST", PATH_CHANNEL_LEFT_MESSAGES, api.channel_left_message, "left_message"),
+        ("POST", PATH_CHANNEL_CSAT, api.channel_csat, "channel_csat"),
     ]
     prefix = "/" + path.strip("/") if path.strip("/") else ""
     for method, uri, handler, route_name in routes:
@@ -300,6 +303,7 @@ class _InboxApi:
             "channel_pending",
             "channel_callback",
             "channel_left_message",
+            "channel_csat",
         ):
             setattr(self, attribute, _guarded(getattr(self, attribute)))
 
@@ -592,6 +596,21 @@ class _InboxApi:
             _field(body, "payload", dict, required=False) or {},
         )
         return json_response(view.to_dict(), status=HTTP_OK)
+
+    async def channel_csat(self, request: Request) -> HTTPResponse:
+        self._check_signature(request)
+        body = _body(request)
+        conversation_id = _text(body, "conversation_id", MAX_CONVERSATION_ID_CHARS)
+        ticket = await self.service.record_csat(
+            conversation_id, _field(body, "score", int)
+        )
+        if ticket is None:
+            raise ApiError(
+                HTTP_NOT_FOUND,
+                f"conversation '{conversation_id}' has no resolved ticket to rate",
+                "conversation_id",
+            )
+        return json_response(csat_answer(ticket))
 
     # --- Helpers. -----------------------------------------------------------------
 

@@ -7,8 +7,9 @@ spelled here and imported by both: the lifecycle events the channel reacts to,
 who said a message, why no agent was assigned, the default team, the payload
 key of the channel's webhook, the inbox's channel endpoints and the body the
 inbox posts to that webhook. The messages from the actions to the channel
-(`MESSAGE_KEY`, `MESSAGE_HANDOVER`, `MESSAGE_CALLBACK`, `MESSAGE_ASYNC`) live
-in `constants` and are re-exported here.
+(`MESSAGE_KEY`, `MESSAGE_HANDOVER`, `MESSAGE_CALLBACK`, `MESSAGE_ASYNC`,
+`MESSAGE_CSAT`) and the CSAT scale (`CSAT_SCORES`) live in `constants` and are
+re-exported here.
 
 This module imports nothing but `constants`, so either side (and the pure
 decision code) can use it freely.
@@ -17,8 +18,10 @@ decision code) can use it freely.
 from typing import Any, Dict, Mapping, Tuple
 
 from rasa_handover.constants import (
+    CSAT_SCORES,
     MESSAGE_ASYNC,
     MESSAGE_CALLBACK,
+    MESSAGE_CSAT,
     MESSAGE_HANDOVER,
     MESSAGE_KEY,
 )
@@ -82,6 +85,11 @@ PATH_CHANNEL_MESSAGES = "/api/channel/messages"
 PATH_CHANNEL_CALLBACKS = "/api/channel/callbacks"
 # A message left for the team, answered by e-mail.
 PATH_CHANNEL_LEFT_MESSAGES = "/api/channel/left-messages"
+# The customer's answer to the CSAT question after a handback:
+# `{"conversation_id", "score"}` -> `{"recorded": true, "ticket_id"}`; 404 when
+# the conversation has no resolved ticket.
+PATH_CHANNEL_CSAT = "/api/channel/csat"
+CSAT_RECORDED = "recorded"
 # The answer to a relayed customer message: `{"relayed": true}`; a conversation
 # without an open handover is answered with 404 instead.
 RELAYED = "relayed"
@@ -121,6 +129,18 @@ def notification(event: Any, ticket: Any) -> Dict[str, Any]:
     }
 
 
+def csat_answer(ticket: Any) -> Dict[str, Any]:
+    """The answer to `PATH_CHANNEL_CSAT`: whether and on which ticket it is stored.
+
+    Args:
+        ticket: The rated `Ticket`, or None (nothing resolved to rate).
+
+    """
+    if ticket is None:
+        return {CSAT_RECORDED: False}
+    return {CSAT_RECORDED: True, "ticket_id": ticket.id, "csat": ticket.csat}
+
+
 def read_notification(body: Mapping[str, Any]) -> Tuple[Dict[str, Any], Dict[str, Any]]:
     """The `(event, ticket)` of a notification body.
 
@@ -137,6 +157,8 @@ def read_notification(body: Mapping[str, Any]) -> Tuple[Dict[str, Any], Dict[str
 
 __all__ = [
     "CHANNEL_EVENTS_PATH",
+    "CSAT_RECORDED",
+    "CSAT_SCORES",
     "DEFAULT_TEAM",
     "EVENT_ACCEPTED",
     "EVENT_ASSIGNED",
@@ -150,6 +172,7 @@ __all__ = [
     "EVENT_TYPES",
     "MESSAGE_ASYNC",
     "MESSAGE_CALLBACK",
+    "MESSAGE_CSAT",
     "MESSAGE_HANDOVER",
     "MESSAGE_KEY",
     "NOTIFICATION_EVENT",
@@ -159,6 +182,7 @@ __all__ = [
     "NO_AGENT_OUTSIDE_HOURS",
     "NO_AGENT_REASONS",
     "PATH_CHANNEL_CALLBACKS",
+    "PATH_CHANNEL_CSAT",
     "PATH_CHANNEL_LEFT_MESSAGES",
     "PATH_CHANNEL_MESSAGES",
     "PATH_CHANNEL_TICKETS",
@@ -172,4 +196,5 @@ __all__ = [
     "SENDER_AGENT",
     "SENDER_CUSTOMER",
     "SENDER_SYSTEM",
+    "csat_answer",
 ]

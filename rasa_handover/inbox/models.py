@@ -152,6 +152,8 @@ class Ticket:
         no_agent_reason: Why no agent was assigned at request time.
         outcome_intent: The intent the customer really had, as the agent
             said when resolving (None: not given).
+        csat: The customer's satisfaction score after the handback
+            (`CSAT_SCORES`; None: not asked, skipped or not answered yet).
 
     """
 
@@ -178,6 +180,7 @@ class Ticket:
     outcome_note: Optional[str] = None
     no_agent_reason: Optional[str] = None
     outcome_intent: Optional[str] = None
+    csat: Optional[int] = None
 
     @property
     def is_open(self) -> bool:
@@ -213,6 +216,7 @@ class Ticket:
             "outcome": self.outcome,
             "outcome_note": self.outcome_note,
             "outcome_intent": self.outcome_intent,
+            "csat": self.csat,
             "no_agent_reason": self.no_agent_reason,
         }
         if with_payload:
@@ -309,6 +313,9 @@ class OutcomeRecord:
         requested_at: When the handover was requested.
         assigned_at: When the router assigned it.
         first_reply_at: When an agent first wrote to the customer.
+        csat: The customer's satisfaction score after the handback, if given.
+        status: The ticket's status (`resolved`, unless asked for open ones).
+        accepted_at: When an agent took it (the pickup).
 
     """
 
@@ -328,6 +335,9 @@ class OutcomeRecord:
     requested_at: Optional[datetime] = None
     assigned_at: Optional[datetime] = None
     first_reply_at: Optional[datetime] = None
+    csat: Optional[int] = None
+    status: str = STATUS_RESOLVED
+    accepted_at: Optional[datetime] = None
 
 
 def iso(moment: Optional[datetime]) -> Optional[str]:

@@ -11,6 +11,7 @@ from rasa_handover.__version__ import __version__
 from rasa_handover.inbox.contract import (
     EVENT_TYPES,
     PATH_CHANNEL_CALLBACKS,
+    PATH_CHANNEL_CSAT,
     PATH_CHANNEL_LEFT_MESSAGES,
     PATH_CHANNEL_MESSAGES,
     PATH_CHANNEL_TICKETS,
@@ -110,6 +111,7 @@ _SCHEMAS: Dict[str, Any] = {
             "outcome": {"type": "string", "enum": list(OUTCOMES), "nullable": True},
             "outcome_note": _NULLABLE_STRING,
             "outcome_intent": _NULLABLE_STRING,
+            "csat": {**_NULLABLE_INTEGER, "minimum": 1, "maximum": 5},
             "no_agent_reason": _NULLABLE_STRING,
         }
     ),
@@ -503,6 +505,36 @@ _PATHS: Dict[str, Any] = {
                 "201": _json(_ref("TicketView"), "Callback scheduled."),
                 "200": _json(_ref("TicketView"), "Already scheduled (a retry)."),
                 **_errors("400", "401", "403"),
+            },
+        }
+    },
+    PATH_CHANNEL_CSAT: {
+        "post": {
+            "summary": "The customer's CSAT score after the handback",
+            "description": "Stored on the conversation's latest resolved ticket "
+            "(a later answer replaces an earlier one).",
+            "security": _CHANNEL,
+            "requestBody": _body(
+                _object(
+                    {
+                        "conversation_id": _STRING,
+                        "score": {"type": "integer", "minimum": 1, "maximum": 5},
+                    },
+                    required=["conversation_id", "score"],
+                )
+            ),
+            "responses": {
+                "200": _json(
+                    _object(
+                        {
+                            "recorded": {"type": "boolean"},
+                            "ticket_id": _INTEGER,
+                            "csat": _INTEGER,
+                        }
+                    ),
+                    "Stored on the ticket.",
+                ),
+                **_errors("400", "401", "403", "404"),
             },
         }
     },

@@ -310,6 +310,18 @@ class InboxService:
         current = await self.store.require_ticket(ticket.id)
         return await self.view(current, created=False)
 
+    async def record_csat(self, conversation_id: str, score: int) -> Optional[Ticket]:
+        """The customer rated the conversation's latest resolved ticket.
+
+        Returns:
+            The ticket with its score, or None: nothing resolved to rate.
+
+        Raises:
+            ValidationError: the score is not on the scale (`CSAT_SCORES`).
+
+        """
+        return await self.store.record_csat(conversation_id, score)
+
     async def schedule_callback(
         self,
         conversation_id: str,

@@ -115,6 +115,8 @@ def _transcript_entry(message: Message) -> Dict[str, Any]:
         entry["intent"] = message.intent
         return entry
     entry["action"] = message.action
+    if message.sent_by and message.sent_by != message.action:
+        entry["sent_by"] = message.sent_by
     if message.buttons:
         entry["buttons"] = list(message.buttons)
     return entry

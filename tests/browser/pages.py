@@ -93,6 +93,16 @@ class CustomerChat:
             time.sleep(POLL_SECONDS)
         raise AssertionError(f"the bot did not answer; it said: {self.bot_texts()}")
 
+    def tap(self, title: str) -> None:
+        """Clicks the bot's button (a rasa-webchat quick reply) titled `title`."""
+        button = self.page.locator(".rw-reply").filter(
+            has_text=re.compile(f"^{re.escape(title)}$")
+        )
+        button.last.click()
+        expect(
+            self.page.locator(".rw-client").filter(has_text=title).last
+        ).to_be_visible()
+
     def expect_bot_message(self, text: str, seconds: float = LIVE_SECONDS) -> None:
         expect(self.responses.filter(has_text=text).last).to_be_visible(
             timeout=seconds * 1000

@@ -4,14 +4,16 @@ Two pages at once against real servers (see conftest.py): the customer types
 until a trigger fires; the agent's page shows the conversation live with its
 reason and summary; the agent claims, sends the prefilled opening line; the
 customer reads it and answers; the agent sees the answer live and resolves; the
-bot greets the customer back and answers the next question by itself.
+bot greets the customer back, asks how the team did (one customer taps a score,
+stored on the ticket; the others skip it by typing on) and answers the next
+question by itself.
 """
 
 import os
 import re
 import shutil
 from pathlib import Path
-from typing import Callable, List, Pattern, Tuple, Union
+from typing import Callable, List, Optional, Pattern, Tuple, Union
 
 import pytest
 import requests
@@ -28,6 +30,7 @@ from tests.browser.conftest import (
 )
 from tests.browser.opening_line_cases import OPENING_LINE_CASES
 from tests.browser.pages import AgentInbox, CustomerChat
+from tests.browser.test_customer_widget import inbox_api, ticket_of
 
 pytestmark = pytest.mark.browser
 
@@ -37,6 +40,9 @@ DOCS_SCREENSHOT = ROOT / "docs" / "img" / "inbox.png"
 UPDATE_DOCS_ENV = "HANDOVER_UPDATE_DOCS_SCREENSHOT"
 HANDBACK = f"{AGENT_NAME} has handed you back to me"
 PASSWORD_ANSWER = "reset your password at streamly.com/reset"
+# utter_handover_csat and utter_handover_csat_thanks of the domain fragment.
+CSAT_QUESTION = "how did our team do?"
+CSAT_THANKS = "Thank you, that helps us get better."
 NARROW_WIDTH = 400
 WIDE = (1280, 800)
 
@@ -52,6 +58,7 @@ def _handover_round_trip(
     reason_label: str,
     evidence: List[Union[str, Pattern[str]]],
     summary: List[str],
+    csat: Optional[int] = None,
 ) -> None:
     agent_page = open_page(*WIDE)
     agent = AgentInbox(agent_page.page).sign_in(stack.inbox_url, AGENT_TOKEN)
@@ -61,6 +68,7 @@ def _handover_round_trip(
 
     sent = customer.say_until_handed_over(messages)
     conversation = customer.conversation_id
+    ticket_id = ticket_of(stack, conversation)["id"]
 
     # Live: the ticket appears without a reload, with its reason.
     item = agent.queue_item(conversation)
@@ -94,6 +102,12 @@ def _handover_round_trip(
 
     agent.resolve("A person was needed", note=f"browser test: {name}")
     customer.expect_bot_message(HANDBACK)
+    customer.expect_bot_message(CSAT_QUESTION)
+    if csat is not None:
+        customer.tap(str(csat))
+        customer.expect_bot_message(CSAT_THANKS)
+        ticket = inbox_api(stack, "GET", f"/tickets/{ticket_id}")["ticket"]
+        assert ticket["csat"] == csat, ticket
     customer.say("how do I reset my password")
     customer.expect_bot_message(PASSWORD_ANSWER)
 
@@ -112,6 +126,7 @@ def test_explicit_request(stack: Stack, open_page: OpenPage, artifacts: Path) ->
         reason_label="Asked for a person",
         evidence=["I want to talk to a human"],
         summary=["asked for a person"],
+        csat=4,
     )
 
 

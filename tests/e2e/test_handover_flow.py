@@ -166,6 +166,12 @@ def test_full_handover_round_trip(server: str) -> None:
     )
     greeting = poll(server, dana, after=last_id)
     assert any("Maya" in t and "back" in t for t in texts(greeting)), greeting
+    # One CSAT question; the button the customer taps sends its payload.
+    [question] = [m for m in greeting if "how did our team do" in m.get("text", "")]
+    four = next(b for b in question["quick_replies"] if b["title"] == "4")
+    thanks = texts(say(server, dana, four["payload"]))
+    assert any("Thank you" in t for t in thanks), thanks
+    assert agent(server, "GET", f"/tickets/{ticket['id']}")["ticket"]["csat"] == 4
     answer = texts(say(server, dana, "how do I reset my password"))
     assert answer and not any("Maya" in t for t in answer), answer
 

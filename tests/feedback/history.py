@@ -4,6 +4,7 @@ import itertools
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from rasa_handover.inbox.models import OutcomeRecord
+from rasa_handover.inbox.store import InboxStore
 
 _ids = itertools.count(1)
 
@@ -41,8 +42,15 @@ def record(
     reason: str = "low_confidence",
     tier: str = "standard",
     corrected: Optional[str] = None,
+    texts: Sequence[str] = (),
+    slots: Optional[Dict[str, Any]] = None,
 ) -> OutcomeRecord:
+    """A resolved handover; `texts` are the user's messages (else "message N")."""
     number = next(_ids)
+    content = payload(turns, reason)
+    for entry, text in zip(content["intent_history"], texts):
+        entry["text"] = text
+    content["slots"] = dict(slots or {})
     return OutcomeRecord(
         ticket_id=number,
         conversation_id=f"conv-{number:03d}",
@@ -53,7 +61,7 @@ def record(
         note=None,
         agent_id="maya",
         resolved_at=None,
-        payload=payload(turns, reason),
+        payload=content,
         intent=corrected,
         tier=tier,
     )
@@ -81,3 +89,17 @@ def late_after(
         )
         for outcome, confidence in outcomes_and_confidences
     ]
+
+
+async def seed(db: str, records: List[OutcomeRecord]) -> None:
+    """Writes the records through the inbox store, as agents' resolutions are."""
+    store = InboxStore(db)
+    await store.create_all()
+    await store.upsert_agent("maya", "Maya", "token-maya")
+    for item in records:
+        ticket, _ = await store.create_ticket(
+            item.conversation_id, 1, item.payload, reason=item.reason
+        )
+        await store.claim(ticket.id, "maya")
+        await store.resolve(ticket.id, "maya", item.outcome, intent=item.intent)
+    await store.close()

@@ -8,8 +8,7 @@ import pytest
 from rasa.shared.nlu.training_data.loading import load_data
 
 from rasa_handover.cli import main
-from tests.feedback.history import NEEDED, NOT_NEEDED, record
-from tests.feedback.test_tune_command import seed
+from tests.feedback.history import NEEDED, NOT_NEEDED, record, seed
 
 DOMAIN = """
 version: "3.1"

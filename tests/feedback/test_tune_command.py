@@ -12,12 +12,10 @@ from typing import List
 import pytest
 
 from rasa_handover.cli import main
-from rasa_handover.inbox.models import OutcomeRecord
-from rasa_handover.inbox.store import InboxStore
 from rasa_handover.settings import parse_settings
 from rasa_handover.thresholds import SOURCE_TUNING, Thresholds
 from rasa_handover.tuning_file import load_tuning
-from tests.feedback.history import NEEDED, NOT_NEEDED, low_confidence
+from tests.feedback.history import NEEDED, NOT_NEEDED, low_confidence, seed
 
 CONFIG = """
 policies:
@@ -25,19 +23,6 @@ policies:
     confidence_floor: 0.55
     tuning_file: handover_tuning.yml
 """
-
-
-async def seed(db: str, records: List[OutcomeRecord]) -> None:
-    store = InboxStore(db)
-    await store.create_all()
-    await store.upsert_agent("maya", "Maya", "token-maya")
-    for item in records:
-        ticket, _ = await store.create_ticket(
-            item.conversation_id, 1, item.payload, reason=item.reason
-        )
-        await store.claim(ticket.id, "maya")
-        await store.resolve(ticket.id, "maya", item.outcome, intent=item.intent)
-    await store.close()
 
 
 @pytest.fixture

@@ -120,13 +120,19 @@ class EventStore(StoreBase):
         return waits
 
     async def outcomes(
-        self, since: Optional[datetime] = None, labelled_only: bool = True
+        self,
+        since: Optional[datetime] = None,
+        labelled_only: bool = True,
+        resolved_only: bool = True,
     ) -> List[OutcomeRecord]:
         """Resolved tickets with their outcome labels, oldest first.
 
         Args:
-            since: Only tickets resolved at or after this time.
+            since: Only tickets resolved at or after this time (with
+                `resolved_only=False`: requested at or after it).
             labelled_only: Leave out tickets resolved without a label.
+            resolved_only: False: every ticket, open ones too, ordered by
+                when it was requested (`rasa-handover report`).
 
         Returns:
             The outcome records (the input of `rasa-handover tune`), each with
@@ -143,12 +149,15 @@ class EventStore(StoreBase):
             .scalar_subquery()
             .label("first_reply_at")
         )
-        query = sa.select(table, first_reply).where(table.c.status == STATUS_RESOLVED)
+        query = sa.select(table, first_reply)
+        if resolved_only:
+            query = query.where(table.c.status == STATUS_RESOLVED)
         if labelled_only:
             query = query.where(table.c.outcome.isnot(None))
+        moment = table.c.resolved_at if resolved_only else table.c.created_at
         if since is not None:
-            query = query.where(table.c.resolved_at >= since)
-        query = query.order_by(table.c.resolved_at, table.c.id)
+            query = query.where(moment >= since)
+        query = query.order_by(moment, table.c.id)
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [outcome_from_row(row) for row in rows]

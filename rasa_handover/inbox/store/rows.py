@@ -66,6 +66,7 @@ def ticket_from_row(row: Row, queue_position: Optional[int]) -> Ticket:
         outcome_note=row.outcome_note,
         no_agent_reason=row.no_agent_reason,
         outcome_intent=row.outcome_intent,
+        csat=row.csat,
     )
 
 
@@ -111,4 +112,7 @@ def outcome_from_row(row: Row) -> OutcomeRecord:
         requested_at=utc(row.created_at),
         assigned_at=utc(row.assigned_at),
         first_reply_at=utc(row.first_reply_at),
+        csat=row.csat,
+        status=row.status,
+        accepted_at=utc(row.accepted_at),
     )

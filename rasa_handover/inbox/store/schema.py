@@ -53,6 +53,8 @@ tickets_table = sa.Table(
     sa.Column("outcome_note", sa.Text),
     # The intent the customer really had, as the resolving agent corrected it.
     sa.Column("outcome_intent", sa.String(_NAME_LENGTH)),
+    # The customer's answer to the CSAT question after the handback (1-5).
+    sa.Column("csat", sa.Integer),
     # The retry key: a channel that retries a handover gets the same ticket.
     sa.UniqueConstraint("conversation_id", "attempt", name="uq_handover_attempt"),
     sa.Index("ix_handover_tickets_queue", "status", "team"),

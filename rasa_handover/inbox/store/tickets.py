@@ -6,10 +6,11 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from rasa_handover.inbox.contract import DEFAULT_TEAM, EVENT_REQUESTED
+from rasa_handover.inbox.contract import CSAT_SCORES, DEFAULT_TEAM, EVENT_REQUESTED
 from rasa_handover.inbox.errors import ValidationError
 from rasa_handover.inbox.models import (
     OPEN_STATUSES,
+    STATUS_RESOLVED,
     STATUS_WAITING,
     TIER_STANDARD,
     Ticket,
@@ -176,6 +177,41 @@ class TicketStore(StoreBase):
         contact = utc(row.resolved_at) or utc(row.accepted_at)
         assert contact is not None
         return str(row.agent_id), contact
+
+    async def record_csat(self, conversation_id: str, score: int) -> Optional[Ticket]:
+        """Stores the customer's CSAT score on the latest resolved ticket.
+
+        A later answer replaces an earlier one. Returns the ticket, or None
+        when the conversation has no resolved ticket.
+        """
+        if score not in CSAT_SCORES:
+            raise ValidationError(
+                f"score must be one of {', '.join(map(str, CSAT_SCORES))}, "
+                f"got {score!r}",
+                "score",
+            )
+        table = tickets_table
+        latest = (
+            sa.select(sa.func.max(table.c.id))
+            .where(
+                table.c.conversation_id == conversation_id,
+                table.c.status == STATUS_RESOLVED,
+            )
+            .scalar_subquery()
+        )
+        async with self._transaction() as conn:
+            result = await conn.execute(
+                table.update().where(table.c.id == latest).values(csat=score)
+            )
+        if not result.rowcount:
+            return None
+        tickets = await self._tickets(
+            sa.and_(
+                table.c.conversation_id == conversation_id,
+                table.c.status == STATUS_RESOLVED,
+            )
+        )
+        return tickets[-1]
 
     async def next_attempt(self, conversation_id: str) -> int:
         """The attempt number a new handover of this conversation should use."""
