@@ -20,6 +20,9 @@ from rasa_handover.constants import MESSAGE_HANDOVER
 from rasa_handover.inbox.config import InboxConfig
 from rasa_handover.inbox.presence import Presence
 
+# Long enough for the start-up check (config.MIN_TOKEN_CHARS).
+MAYA_TOKEN = "maya-token-0123456789abcdef0123456789ab"
+
 TEMPLATES = {
     "utter_handover_connecting": {"text": "Connecting you with {agent_name}."},
     "utter_handover_queued": {"text": "Passed to our {team} team."},
@@ -28,10 +31,10 @@ TEMPLATES = {
     "utter_handover_delayed": {"text": "Trouble reaching our team."},
     "utter_handover_failed": {"text": "Sorry, please email {support_email}."},
 }
-INBOX_YML = """
+INBOX_YML = f"""
 agents:
   - name: Maya
-    token: maya-token
+    token: {MAYA_TOKEN}
     teams: [general, billing]
 """
 
@@ -72,7 +75,7 @@ async def channel(tmp_path: Path) -> Any:
 
 
 async def maya(channel: Any) -> Any:
-    return await channel.service.store.agent_by_token("maya-token")
+    return await channel.service.store.agent_by_token(MAYA_TOKEN)
 
 
 def texts(messages: List[Dict[str, Any]]) -> List[str]:

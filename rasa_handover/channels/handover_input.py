@@ -252,7 +252,7 @@ class HandoverInput(InputChannel):
             )
             return
         from rasa_handover.inbox.api import add_inbox_routes
-        from rasa_handover.inbox.config import InboxConfig
+        from rasa_handover.inbox.config import InboxConfig, check_agent_tokens
         from rasa_handover.inbox.service import InboxService
 
         config = (
@@ -260,6 +260,7 @@ class HandoverInput(InputChannel):
             if self.inbox_config_path
             else InboxConfig()
         )
+        check_agent_tokens(config)
         self.service = InboxService.from_config(config, self.db)
         client = EmbeddedInboxClient(self.service)
         client.subscribe(self.relay.on_inbox_event)

@@ -37,7 +37,7 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 AGENT_NAME = "Maya"
-AGENT_TOKEN = "maya-browser-token"
+AGENT_TOKEN = "maya-browser-token-0123456789abcdef0123456789ab"
 # Every team of the example bot, so each trigger's ticket reaches Maya.
 INBOX_YML = f"""
 agents:

@@ -19,8 +19,8 @@ from tests.e2e.servers import action_server, ensure_example_model, rasa_server
 
 pytestmark = pytest.mark.e2e
 
-MAYA_TOKEN = "maya-token"
-SAM_TOKEN = "sam-token"
+MAYA_TOKEN = "maya-token-0123456789abcdef0123456789ab"
+SAM_TOKEN = "sam-token-0123456789abcdef0123456789ab"
 INBOX_YML = f"""
 agents:
   - name: Maya
