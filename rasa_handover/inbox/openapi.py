@@ -309,12 +309,12 @@ _PATHS: Dict[str, Any] = {
                 {"name": "last_event_id", "in": "query", "schema": _INTEGER},
                 {"name": "max_seconds", "in": "query", "schema": {"type": "number"}},
                 {
-                    "name": "token",
+                    "name": "ticket",
                     "in": "query",
                     "schema": _STRING,
-                    "description": "The agent token, for browsers' EventSource "
-                    "(it cannot send headers). Only this route accepts it; the "
-                    "Authorization header wins when both are sent.",
+                    "description": "A stream ticket from POST /api/events/ticket, "
+                    "for browsers' EventSource (it cannot send headers); opens "
+                    "one stream. Agent tokens are never accepted in the URL.",
                 },
             ],
             "responses": {
@@ -323,6 +323,22 @@ _PATHS: Dict[str, Any] = {
                     "content": {"text/event-stream": {"schema": _STRING}},
                 },
                 **_errors("400", "401"),
+            },
+        }
+    },
+    "/api/events/ticket": {
+        "post": {
+            "summary": "A stream ticket: opens one event stream within 60 s",
+            "description": "For clients that cannot send headers on the stream "
+            "(browsers' EventSource): GET /api/events?ticket=<ticket>. The "
+            "ticket is no bearer token; a new or retired agent token voids it.",
+            "security": _AGENT,
+            "responses": {
+                "201": _json(
+                    _object({"ticket": _STRING, "expires_seconds": {"type": "number"}}),
+                    "The ticket.",
+                ),
+                **_errors("401"),
             },
         }
     },
