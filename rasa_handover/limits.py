@@ -98,11 +98,16 @@ def seconds(field: str, raw: Optional[str], maximum: float) -> float:
     return min(value, maximum)
 
 
-def message_id(field: str, raw: Optional[str]) -> int:
+def message_id(field: str, raw: Optional[str], maximum: int = MAX_MESSAGE_ID) -> int:
     """A message id (a cursor) from a query parameter: an integer, 0 or more.
 
+    Args:
+        field: The parameter's name, for the error.
+        raw: The parameter as received (None or empty: 0).
+        maximum: The largest id there can be (default `MAX_MESSAGE_ID`).
+
     Raises:
-        LimitError: not an integer, negative or above `MAX_MESSAGE_ID`.
+        LimitError: not an integer, negative or above `maximum`.
 
     """
     if raw is None or raw == "":
@@ -111,10 +116,10 @@ def message_id(field: str, raw: Optional[str]) -> int:
         value = int(raw)
     except ValueError:
         value = -1
-    if not 0 <= value <= MAX_MESSAGE_ID:
+    if not 0 <= value <= maximum:
         raise LimitError(
             field,
             f"`{field}` must be a message id (an integer from 0 to "
-            f"{MAX_MESSAGE_ID}), got {raw!r}.",
+            f"{maximum}), got {raw!r}.",
         )
     return value

@@ -566,7 +566,7 @@ class _InboxApi:
                 HTTP_BAD_REQUEST, "missing query parameter", "conversation_id"
             )
         raw_after = request.args.get("after_id")
-        after_id = message_id("after_id", raw_after)
+        after_id = message_id("after_id", raw_after, MAX_ID)
         messages = await self.service.store.pending_agent_messages(
             conversation_id, after_id
         )
