@@ -137,7 +137,8 @@ def _parse(ticket: str) -> _Parsed:
     digits = parts[0].isascii() and parts[0].isdigit()
     if len(parts) != 4 or not digits or not all(parts):
         raise UnknownStreamTicketError("not a stream ticket")
-    # The expiry has at most as many digits as a 64-bit time.
-    if len(parts[0]) > 19:
+    # The expiry has at most as many digits as a 64-bit time; an agent id is
+    # printable text (a NUL made PostgreSQL fail the query: found by fuzzing).
+    if len(parts[0]) > 19 or not parts[3].isprintable():
         raise UnknownStreamTicketError("not a stream ticket")
     return _Parsed(int(parts[0]), parts[1], parts[2], parts[3])

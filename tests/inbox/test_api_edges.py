@@ -234,3 +234,24 @@ async def test_a_note_within_the_limit_is_kept(
     ) as response:
         answer = await response.json()
     assert response.status == 200, answer
+
+
+@pytest.mark.parametrize(
+    "agent_id",
+    [
+        pytest.param("a%00b", id="nul"),
+        pytest.param("%ED%A0%80", id="lone-surrogate"),
+        pytest.param("x" * 300, id="longer-than-the-column"),
+    ],
+)
+async def test_a_stream_ticket_naming_an_impossible_agent_is_a_401(
+    base: Tuple[str, aiohttp.ClientSession], agent_id: str
+) -> None:
+    root, session = base
+    ticket = f"{int(time.time()) + 30}.nonce.signature.{agent_id}"
+    async with session.get(
+        f"{root}/api/events?max_seconds=0&ticket={ticket}"
+    ) as response:
+        answer = await response.json()
+
+    assert (response.status, answer["field"]) == (401, "ticket"), answer
