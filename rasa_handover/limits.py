@@ -34,9 +34,11 @@ MAX_TRACKED_CONVERSATIONS = 10_000
 # backoff (1, 2, 4, ... 60 s) that is about 15 minutes of an inbox outage.
 MAX_OUTBOX_ATTEMPTS = 20
 
-# What replaces a character that cannot be stored (a lone surrogate, which
-# JavaScript produces when it slices an emoji in half).
+# What replaces a character that cannot be stored: a lone surrogate (which
+# JavaScript produces when it slices an emoji in half; not UTF-8) and NUL
+# (PostgreSQL's text columns refuse it).
 REPLACEMENT_CHARACTER = "\ufffd"
+_NUL = "\x00"
 
 
 class LimitError(ValueError):
@@ -49,7 +51,11 @@ class LimitError(ValueError):
 
 
 def clean_text(text: str) -> str:
-    """`text` with lone surrogates (not encodable as UTF-8) replaced by U+FFFD."""
+    """`text` with what cannot be stored replaced by U+FFFD.
+
+    That is lone surrogates (not encodable as UTF-8) and NUL (PostgreSQL).
+    """
+    text = text.replace(_NUL, REPLACEMENT_CHARACTER)
     try:
         text.encode("utf-8")
         return text

@@ -77,6 +77,7 @@ from rasa_handover.inbox.stream_tickets import (
     StreamTickets,
     UnknownStreamTicketError,
 )
+from rasa_handover.limits import clean_text
 
 logger = logging.getLogger(__name__)
 
@@ -560,7 +561,7 @@ class _InboxApi:
 
     async def channel_pending(self, request: Request) -> HTTPResponse:
         self._check_signature(request)
-        conversation_id = request.args.get("conversation_id")
+        conversation_id = clean_text(request.args.get("conversation_id") or "")
         if not conversation_id:
             raise ApiError(
                 HTTP_BAD_REQUEST, "missing query parameter", "conversation_id"
@@ -727,7 +728,8 @@ def _field(
             f"field '{name}' must be {_TYPE_NAMES.get(kind, kind.__name__)}",
             name,
         )
-    return value
+    # Text no database can store (a lone surrogate) or PostgreSQL cannot (NUL).
+    return clean_text(value) if isinstance(value, str) else value
 
 
 def _text(body: Mapping[str, Any], name: str, max_chars: int = MAX_TEXT_CHARS) -> str:

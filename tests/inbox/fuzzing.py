@@ -142,6 +142,8 @@ _EDGE_STRINGS = [
     "1e309",
     "../../etc/passwd",
     "<script>alert(1)</script>",
+    "c1",  # The seeded conversations.
+    "c2",
     "general",
     "billing",
     "resolved",

@@ -255,3 +255,59 @@ async def test_a_stream_ticket_naming_an_impossible_agent_is_a_401(
         answer = await response.json()
 
     assert (response.status, answer["field"]) == (401, "ticket"), answer
+
+
+# Text PostgreSQL cannot store (NUL) or no database can (a lone surrogate) is
+# cleaned at the edge (U+FFFD), not a 500 (found by tests/inbox/test_fuzz_api.py).
+UNSTORABLE = [
+    pytest.param("a\x00b", id="nul"),
+    pytest.param("a\ud800b", id="lone-surrogate"),
+]
+
+
+@pytest.mark.parametrize("text", UNSTORABLE)
+async def test_an_agent_reply_that_cannot_be_stored_is_cleaned(
+    base: Tuple[str, aiohttp.ClientSession], text: str
+) -> None:
+    root, session = base
+    body = json.dumps({"text": text}).encode()
+    async with session.post(
+        f"{root}/api/tickets/1/reply",
+        data=body,
+        headers={**MAYA, "Content-Type": "application/json"},
+    ) as response:
+        answer = await response.json()
+
+    assert response.status == 201, answer
+    assert answer["message"]["text"] == "a\ufffdb"
+
+
+@pytest.mark.parametrize("text", UNSTORABLE)
+async def test_a_payload_customer_name_that_cannot_be_stored_is_cleaned(
+    base: Tuple[str, aiohttp.ClientSession], text: str
+) -> None:
+    root, session = base
+    payload = {"team": "billing", "customer_name": text}
+    body = json.dumps({"conversation_id": "c7", "attempt": 1, "payload": payload})
+    data = body.encode()
+    async with session.post(
+        f"{root}/api/channel/tickets", data=data, headers=signed_headers(data)
+    ) as response:
+        answer = await response.json()
+
+    assert response.status == 201, answer
+
+
+@pytest.mark.parametrize("conversation_id", ["a%00b", "a%ED%A0%80b"])
+async def test_polling_a_conversation_id_that_cannot_be_stored_is_no_500(
+    base: Tuple[str, aiohttp.ClientSession], conversation_id: str
+) -> None:
+    root, session = base
+    async with session.get(
+        f"{root}/api/channel/messages?conversation_id={conversation_id}",
+        headers=signed_headers(b""),
+    ) as response:
+        answer = await response.json()
+
+    assert response.status == 200, answer
+    assert answer == {"messages": [], "handover_active": False}
