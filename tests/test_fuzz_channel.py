@@ -284,3 +284,20 @@ def test_no_channel_request_gets_a_5xx_or_stores_half(
     logged = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert logged == []
     assert len(fuzzer.cases) == 4
+
+
+def test_a_signed_notification_nested_too_deep_is_a_400(
+    served: Tuple[ServedApp, RowCounts, RecordingAgent],
+) -> None:
+    """It raised RecursionError into Sanic (a 500) before; found by this fuzzing."""
+    app, _, _ = served
+    body = b"[" * 100_000 + b"]" * 100_000
+    headers = {"Content-Type": "application/json"}
+    headers.update(sign(body, SECRET, int(time.time())))
+
+    response = requests.post(
+        f"{app.base}{PREFIX}/events", data=body, headers=headers, timeout=60
+    )
+
+    assert response.status_code == 400
+    assert response.json()["field"] == "event"

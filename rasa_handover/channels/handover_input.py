@@ -362,7 +362,8 @@ class HandoverInput(InputChannel):
             return response.json({"error": str(error)}, 401)
         try:
             event, ticket = read_notification(json.loads(request.body))
-        except (ValueError, KeyError, TypeError) as error:
+        # RecursionError: nested deeper than the parser goes (found by fuzzing).
+        except (ValueError, KeyError, TypeError, RecursionError) as error:
             return _bad_request(
                 f"Expected {{'event': ..., 'ticket': ...}}: {error}", "event"
             )
