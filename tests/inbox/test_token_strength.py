@@ -125,3 +125,18 @@ def test_the_demo_keeps_its_tokens_with_a_warning(
 
     assert f"{DEMO_ENV}=1 (the demo)" in caplog.text
     assert "never run real customers like this" in caplog.text
+
+
+def test_the_demo_starts_its_servers_with_the_demo_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from example_bot import demo
+
+    monkeypatch.delenv(DEMO_ENV, raising=False)
+    name = "test-demo-variable"
+    process = demo.start(
+        name, [sys.executable, "-c", f"import os; print(os.environ['{DEMO_ENV}'])"]
+    )
+    assert process.wait(timeout=60) == 0
+
+    assert (demo.LOGS / f"demo-{name}.log").read_text().strip() == "1"
