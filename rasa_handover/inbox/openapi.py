@@ -319,8 +319,25 @@ _PATHS: Dict[str, Any] = {
             ],
             "responses": {
                 "200": {
-                    "description": "The event stream.",
-                    "content": {"text/event-stream": {"schema": _STRING}},
+                    "description": "The event stream; the schema is one event's.",
+                    "content": {
+                        "text/event-stream": {
+                            "schema": _object(
+                                {
+                                    "id": _STRING,
+                                    "event": {
+                                        "type": "string",
+                                        "enum": list(EVENT_TYPES),
+                                    },
+                                    "data": {
+                                        "type": "string",
+                                        "description": "The LifecycleEvent as JSON.",
+                                    },
+                                },
+                                required=["id", "event", "data"],
+                            )
+                        }
+                    },
                 },
                 **_errors("400", "401"),
             },

@@ -37,6 +37,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from rasa_handover.inbox.api import create_app
 from rasa_handover.inbox.config import AgentConfig, InboxConfig
@@ -87,6 +92,13 @@ TIMEOUT_SECONDS = 60
 # a 4xx in plain text, before the inbox sees the request.
 FRAMEWORK_REFUSALS = (413, 414, 431)
 MAX_REPORTED = 3
+# What schema-fitting requests are also checked for: the status is one the
+# document lists for the operation, with its content type and body shape.
+CONFORMANCE = [
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
 
 
 def fuzz_settings() -> settings:
@@ -118,7 +130,7 @@ class Fuzzer:
         url: str,
         headers: Dict[str, str],
         body: Optional[bytes],
-    ) -> None:
+    ) -> Optional[requests.Response]:
         channel = "/api/channel/" in url
         headers = dict(headers)
         if channel:
@@ -130,7 +142,7 @@ class Fuzzer:
             )
         except requests.RequestException as error:
             self._fail(label, method, url, body, f"no answer: {error}")
-            return
+            return None
         self.cases[label][kind] += 1
         status = response.status_code
         self.statuses[label][status] += 1
@@ -144,6 +156,21 @@ class Fuzzer:
                 self._fail(label, method, url, body, f"{status}: {problem}")
             if self.counts() != before:
                 self._fail(label, method, url, body, f"{status} but stored rows")
+        return response
+
+    def conforms(self, label: str, case: Any, response: requests.Response) -> None:
+        """The answer is one the document lists, with its content type and shape."""
+        try:
+            case.validate_response(response, checks=CONFORMANCE)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as error:  # schemathesis raises an exception group.
+            what = [
+                line.strip(" |+-")
+                for line in str(getattr(error, "exceptions", [error])[0]).splitlines()
+                if line.strip(" |+-")
+            ]
+            self._fail(label, case.method, response.url, None, " / ".join(what[:4]))
 
     @staticmethod
     def _error_problem(response: requests.Response) -> Optional[str]:
@@ -208,9 +235,11 @@ def run_schemathesis(fuzzer: Fuzzer, operation: Any, mode: GenerationMode) -> No
         body = (
             prepared.body.encode() if isinstance(prepared.body, str) else prepared.body
         )
-        fuzzer.send(
+        response = fuzzer.send(
             label, mode.value, data["method"], prepared.url or "", headers, body
         )
+        if response is not None and mode is GenerationMode.POSITIVE:
+            fuzzer.conforms(label, case, response)
 
     # Unsatisfiable: nothing to negate (an operation without parameters or body).
     with contextlib.suppress(Unsatisfiable):
