@@ -301,3 +301,31 @@ def test_a_signed_notification_nested_too_deep_is_a_400(
 
     assert response.status_code == 400
     assert response.json()["field"] == "event"
+
+
+@pytest.mark.parametrize(
+    "notification",
+    [
+        pytest.param({"event": {"type": "message", "data": "x"}}, id="data-text"),
+        pytest.param({"event": {"type": 1}}, id="type-number"),
+        pytest.param(
+            {"event": {"type": "assigned", "data": {"agent_name": ["Eve"]}}},
+            id="agent-name-list",
+        ),
+    ],
+)
+def test_a_signed_notification_of_the_wrong_shape_is_a_400(
+    served: Tuple[ServedApp, RowCounts, RecordingAgent], notification: Dict[str, Any]
+) -> None:
+    """`data` as text gave an AttributeError (a 500) before; found by this fuzzing."""
+    app, _, _ = served
+    body = dumps({**notification, "ticket": {"conversation_id": "c1"}})
+    headers = {"Content-Type": "application/json"}
+    headers.update(sign(body, SECRET, int(time.time())))
+
+    response = requests.post(
+        f"{app.base}{PREFIX}/events", data=body, headers=headers, timeout=60
+    )
+
+    assert response.status_code == 400
+    assert response.json()["field"] == "event"
