@@ -83,36 +83,34 @@ plausible_messages = st.fixed_dictionaries(
         )
     },
 )
+short_text = st.text(alphabet=st.characters(exclude_categories=()), max_size=30)
+event_types = st.sampled_from(list(EVENT_TYPES))
 plausible_events = st.fixed_dictionaries(
     {
         "event": st.fixed_dictionaries(
-            {},
+            # Mostly right, sometimes anything: both the handling and the checks.
+            {"type": st.one_of(event_types, event_types, edge_values)},
             optional={
-                "type": st.one_of(st.sampled_from(list(EVENT_TYPES)), edge_values),
                 "ticket_id": edge_values,
-                "data": st.one_of(
-                    st.fixed_dictionaries(
-                        {},
-                        optional={
-                            key: edge_values
-                            for key in ("text", "agent_name", "outcome", "agent_id")
-                        },
-                    ),
-                    edge_values,
+                "data": st.fixed_dictionaries(
+                    {},
+                    optional={
+                        key: st.one_of(short_text, short_text, edge_values)
+                        for key in ("text", "agent_name", "outcome", "sender")
+                    }
+                    | {"wait_text": st.one_of(short_text, edge_values)},
                 ),
             },
         ),
-        "ticket": st.one_of(
-            st.fixed_dictionaries(
-                {},
-                optional={
-                    "id": edge_values,
-                    "conversation_id": st.one_of(st.just("c1"), edge_values),
-                    "status": edge_values,
-                    "agent_name": edge_values,
-                },
-            ),
-            edge_values,
+        "ticket": st.fixed_dictionaries(
+            {"conversation_id": st.one_of(st.sampled_from(["c1", "c2"]), short_text)},
+            optional={
+                "id": edge_values,
+                "status": edge_values,
+                "agent_name": st.one_of(short_text, edge_values),
+                "estimated_wait_seconds": edge_values,
+                "callback": edge_values,
+            },
         ),
     }
 )
