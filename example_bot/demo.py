@@ -17,6 +17,7 @@ browser tests serve the same page.
 
 import argparse
 import json
+import os
 import re
 import shutil
 import signal
@@ -32,6 +33,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 import yaml
+
+from rasa_handover.inbox.config import DEMO_ENV
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -246,7 +249,12 @@ class WebchatServer:
 def start(name: str, command: List[str]) -> subprocess.Popen:
     LOGS.mkdir(exist_ok=True)
     log = open(LOGS / f"demo-{name}.log", "w")  # noqa: SIM115 - lives with the process
-    return subprocess.Popen(command, cwd=HERE, stdout=log, stderr=subprocess.STDOUT)
+    # The demo's agents have short, memorable tokens (inbox.yml): accepted only
+    # with this variable; any other start refuses them.
+    env = {**os.environ, DEMO_ENV: "1"}
+    return subprocess.Popen(
+        command, cwd=HERE, stdout=log, stderr=subprocess.STDOUT, env=env
+    )
 
 
 def wait_for(url: str, process: subprocess.Popen, name: str) -> None:

@@ -34,9 +34,11 @@ MAX_TRACKED_CONVERSATIONS = 10_000
 # backoff (1, 2, 4, ... 60 s) that is about 15 minutes of an inbox outage.
 MAX_OUTBOX_ATTEMPTS = 20
 
-# What replaces a character that cannot be stored (a lone surrogate, which
-# JavaScript produces when it slices an emoji in half).
+# What replaces a character that cannot be stored: a lone surrogate (which
+# JavaScript produces when it slices an emoji in half; not UTF-8) and NUL
+# (PostgreSQL's text columns refuse it).
 REPLACEMENT_CHARACTER = "\ufffd"
+_NUL = "\x00"
 
 
 class LimitError(ValueError):
@@ -49,7 +51,11 @@ class LimitError(ValueError):
 
 
 def clean_text(text: str) -> str:
-    """`text` with lone surrogates (not encodable as UTF-8) replaced by U+FFFD."""
+    """`text` with what cannot be stored replaced by U+FFFD.
+
+    That is lone surrogates (not encodable as UTF-8) and NUL (PostgreSQL).
+    """
+    text = text.replace(_NUL, REPLACEMENT_CHARACTER)
     try:
         text.encode("utf-8")
         return text
@@ -98,11 +104,16 @@ def seconds(field: str, raw: Optional[str], maximum: float) -> float:
     return min(value, maximum)
 
 
-def message_id(field: str, raw: Optional[str]) -> int:
+def message_id(field: str, raw: Optional[str], maximum: int = MAX_MESSAGE_ID) -> int:
     """A message id (a cursor) from a query parameter: an integer, 0 or more.
 
+    Args:
+        field: The parameter's name, for the error.
+        raw: The parameter as received (None or empty: 0).
+        maximum: The largest id there can be (default `MAX_MESSAGE_ID`).
+
     Raises:
-        LimitError: not an integer, negative or above `MAX_MESSAGE_ID`.
+        LimitError: not an integer, negative or above `maximum`.
 
     """
     if raw is None or raw == "":
@@ -111,10 +122,10 @@ def message_id(field: str, raw: Optional[str]) -> int:
         value = int(raw)
     except ValueError:
         value = -1
-    if not 0 <= value <= MAX_MESSAGE_ID:
+    if not 0 <= value <= maximum:
         raise LimitError(
             field,
             f"`{field}` must be a message id (an integer from 0 to "
-            f"{MAX_MESSAGE_ID}), got {raw!r}.",
+            f"{maximum}), got {raw!r}.",
         )
     return value

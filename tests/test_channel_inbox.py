@@ -20,6 +20,9 @@ from rasa_handover.constants import MESSAGE_CSAT, MESSAGE_HANDOVER
 from rasa_handover.inbox.config import InboxConfig
 from rasa_handover.inbox.presence import Presence
 
+# Long enough for the start-up check (config.MIN_TOKEN_CHARS).
+MAYA_TOKEN = "maya-token-0123456789abcdef0123456789ab"
+
 TEMPLATES = {
     "utter_handover_connecting": {"text": "Connecting you with {agent_name}."},
     "utter_handover_queued": {"text": "Passed to our {team} team."},
@@ -29,10 +32,10 @@ TEMPLATES = {
     "utter_handover_failed": {"text": "Sorry, please email {support_email}."},
     "utter_handover_alternatives_callback": {"text": "Shall we call you back?"},
 }
-INBOX_YML = """
+INBOX_YML = f"""
 agents:
   - name: Maya
-    token: maya-token
+    token: {MAYA_TOKEN}
     teams: [general, billing]
 """
 # The inbox offers nothing instead of waiting (no callbacks, no e-mail).
@@ -104,7 +107,7 @@ async def make_channel(tmp_path: Path, inbox_yml: str) -> AsyncIterator[Any]:
 
 
 async def maya(channel: Any) -> Any:
-    return await channel.service.store.agent_by_token("maya-token")
+    return await channel.service.store.agent_by_token(MAYA_TOKEN)
 
 
 def texts(messages: List[Dict[str, Any]]) -> List[str]:

@@ -22,6 +22,9 @@ from rasa_handover.inbox.api import create_app
 from rasa_handover.inbox.config import AgentConfig, InboxConfig
 from tests.inbox.conftest import running
 
+# Long enough for the start-up check (config.MIN_TOKEN_CHARS).
+MAYA_TOKEN = "maya-token-0123456789abcdef0123456789ab"
+
 ACK = "utter_handover_waiting_ack"
 UPDATE = "utter_handover_wait_update"
 TEMPLATES = {
@@ -166,7 +169,7 @@ def make_channel(tmp_path: Path, **settings: Any) -> HandoverInput:
 @pytest.fixture
 async def embedded(tmp_path: Path) -> AsyncIterator[HandoverInput]:
     (tmp_path / "inbox.yml").write_text(
-        "agents:\n  - name: Maya\n    token: maya-token\n    teams: [billing]\n"
+        f"agents:\n  - name: Maya\n    token: {MAYA_TOKEN}\n    teams: [billing]\n"
     )
     channel = make_channel(
         tmp_path,
@@ -253,7 +256,7 @@ async def test_no_acknowledgement_once_the_agent_has_answered(
     await embedded.relay.handle_plugin_message(
         "c1", handover_message(), CollectingOutputChannel()
     )
-    maya = await embedded.service.store.agent_by_token("maya-token")
+    maya = await embedded.service.store.agent_by_token(MAYA_TOKEN)
     assert maya is not None
     ticket = await embedded.service.store.active_ticket_for_conversation("c1")
     assert ticket is not None
@@ -265,7 +268,8 @@ async def test_the_alternatives_are_offered_again_to_a_silent_waiting_customer(
     tmp_path: Path,
 ) -> None:
     (tmp_path / "inbox.yml").write_text(
-        "agents:\n  - name: Maya\n    token: t\n    teams: [billing]\n"
+        f"agents:\n  - name: Maya\n    token: {MAYA_TOKEN}\n"
+        "    teams: [billing]\n"
         "alternatives: [callback]\n"
     )
     channel = make_channel(

@@ -275,7 +275,7 @@ class HandoverInput(InputChannel):
             )
             return
         from rasa_handover.inbox.api import add_inbox_routes
-        from rasa_handover.inbox.config import InboxConfig
+        from rasa_handover.inbox.config import InboxConfig, check_agent_tokens
         from rasa_handover.inbox.service import InboxService
 
         config = (
@@ -283,6 +283,7 @@ class HandoverInput(InputChannel):
             if self.inbox_config_path
             else InboxConfig()
         )
+        check_agent_tokens(config)
         self.service = InboxService.from_config(config, self.db)
         self.relay.inbox_alternatives = list(self.service.alternatives)
         client = EmbeddedInboxClient(self.service)
@@ -407,7 +408,8 @@ class HandoverInput(InputChannel):
             return response.json({"error": str(error)}, 401)
         try:
             event, ticket = read_notification(json.loads(request.body))
-        except (ValueError, KeyError, TypeError) as error:
+        # RecursionError: nested deeper than the parser goes (found by fuzzing).
+        except (ValueError, KeyError, TypeError, RecursionError) as error:
             return _bad_request(
                 f"Expected {{'event': ..., 'ticket': ...}}: {error}", "event"
             )

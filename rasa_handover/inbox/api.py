@@ -75,6 +75,12 @@ from rasa_handover.inbox.outcome_intents import check_outcome_intent, intent_cho
 from rasa_handover.inbox.page import add_page_routes
 from rasa_handover.inbox.service import InboxService
 from rasa_handover.inbox.signing import SIGNATURE_HEADER, SignatureError, verify
+from rasa_handover.inbox.stream_tickets import (
+    StreamTicketError,
+    StreamTickets,
+    UnknownStreamTicketError,
+)
+from rasa_handover.limits import clean_text
 
 logger = logging.getLogger(__name__)
 
@@ -187,6 +193,7 @@ def add_inbox_routes(
         ("GET", "/api/queue", api.queue, "queue"),
         ("GET", "/api/callbacks", api.callbacks, "callbacks"),
         ("GET", "/api/events", api.events, "events"),
+        ("POST", "/api/events/ticket", api.stream_ticket, "stream_ticket"),
         ("GET", "/api/tickets/<ticket_id>", api.ticket, "ticket"),
         ("POST", "/api/tickets/<ticket_id>/claim", api.claim, "claim"),
         ("POST", "/api/tickets/<ticket_id>/reply", api.reply, "reply"),
@@ -282,6 +289,7 @@ class _InboxApi:
         self.service = service
         self.config = config
         self.failed_logins = FailureLimiter()
+        self.stream_tickets = StreamTickets()
         self._housekeeping: Optional[asyncio.Task[None]] = None
         self._presence: Optional[asyncio.Task[None]] = None
         for attribute in (
@@ -298,6 +306,7 @@ class _InboxApi:
             "resolve",
             "transfer",
             "events",
+            "stream_ticket",
             "channel_ticket",
             "channel_message",
             "channel_pending",
@@ -471,9 +480,22 @@ class _InboxApi:
             }
         )
 
+    async def stream_ticket(self, request: Request) -> HTTPResponse:
+        # Browsers' EventSource cannot send headers: the page trades its token
+        # (in the header) for a ticket that opens one stream within a minute.
+        agent = await self._agent(request)
+        key = await self.service.store.token_hash(agent.id)
+        assert key is not None  # The agent was just found by their token.
+        return json_response(
+            {
+                "ticket": self.stream_tickets.issue(agent.id, key),
+                "expires_seconds": self.stream_tickets.lifetime_seconds,
+            },
+            status=HTTP_CREATED,
+        )
+
     async def events(self, request: Request) -> None:
-        # Browsers' EventSource cannot send headers: `?token=` is accepted here.
-        agent = await self._agent(request, allow_query_token=True)
+        agent = await self._stream_agent(request)
         after_id = _last_event_id(request)
         if after_id is None:
             after_id = await self.service.store.latest_event_id()
@@ -551,13 +573,13 @@ class _InboxApi:
 
     async def channel_pending(self, request: Request) -> HTTPResponse:
         self._check_signature(request)
-        conversation_id = request.args.get("conversation_id")
+        conversation_id = clean_text(request.args.get("conversation_id") or "")
         if not conversation_id:
             raise ApiError(
                 HTTP_BAD_REQUEST, "missing query parameter", "conversation_id"
             )
         raw_after = request.args.get("after_id")
-        after_id = message_id("after_id", raw_after)
+        after_id = message_id("after_id", raw_after, MAX_ID)
         messages = await self.service.store.pending_agent_messages(
             conversation_id, after_id
         )
@@ -614,18 +636,39 @@ class _InboxApi:
 
     # --- Helpers. -----------------------------------------------------------------
 
-    async def _agent(self, request: Request, allow_query_token: bool = False) -> Agent:
-        header = request.headers.get("Authorization", "")
-        if not header and allow_query_token and request.args.get("token"):
-            header = f"Bearer {request.args.get('token')}"
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise ApiError(
-                HTTP_UNAUTHORIZED,
-                "send 'Authorization: Bearer <agent token>'",
-                "Authorization",
-            )
-        client = str(request.remote_addr or request.ip or "")
+    async def _stream_agent(self, request: Request) -> Agent:
+        """The agent of an event stream: `Authorization`, or `?ticket=`."""
+        ticket = request.args.get("ticket")
+        if request.headers.get("Authorization") or ticket is None:
+            if request.args.get("token") is not None:
+                raise ApiError(
+                    HTTP_UNAUTHORIZED,
+                    "agent tokens are not accepted in URLs; POST "
+                    "api/events/ticket with 'Authorization: Bearer <agent token>' "
+                    "and open api/events?ticket=<ticket>",
+                    "token",
+                )
+            return await self._agent(request)
+        client = self._client(request)
+        self._check_failures(client)
+        try:
+            agent_id = self.stream_tickets.agent_id(ticket)
+            key = await self.service.store.token_hash(agent_id)
+            self.stream_tickets.redeem(ticket, key)
+        except StreamTicketError as error:
+            if isinstance(error, UnknownStreamTicketError):
+                self.failed_logins.failed(client)
+            raise ApiError(HTTP_UNAUTHORIZED, str(error), "ticket") from error
+        agent = await self.service.store.get_agent(agent_id)
+        if agent is None:
+            raise ApiError(HTTP_UNAUTHORIZED, "unknown stream ticket", "ticket")
+        return agent
+
+    @staticmethod
+    def _client(request: Request) -> str:
+        return str(request.remote_addr or request.ip or "")
+
+    def _check_failures(self, client: str) -> None:
         wait = self.failed_logins.retry_after(client)
         if wait > 0:
             raise ApiError(
@@ -634,6 +677,18 @@ class _InboxApi:
                 f"retry in {math.ceil(wait)} s",
                 "Authorization",
             )
+
+    async def _agent(self, request: Request) -> Agent:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(
+                HTTP_UNAUTHORIZED,
+                "send 'Authorization: Bearer <agent token>'",
+                "Authorization",
+            )
+        client = self._client(request)
+        self._check_failures(client)
         agent = await self.service.store.agent_by_token(token.strip())
         if agent is None:
             self.failed_logins.failed(client)
@@ -700,7 +755,8 @@ def _field(
             f"field '{name}' must be {_TYPE_NAMES.get(kind, kind.__name__)}",
             name,
         )
-    return value
+    # Text no database can store (a lone surrogate) or PostgreSQL cannot (NUL).
+    return clean_text(value) if isinstance(value, str) else value
 
 
 def _text(body: Mapping[str, Any], name: str, max_chars: int = MAX_TEXT_CHARS) -> str:

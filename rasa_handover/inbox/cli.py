@@ -10,7 +10,11 @@ import logging
 import sys
 from typing import List, Optional
 
-from rasa_handover.inbox.config import InboxConfig, InboxConfigError
+from rasa_handover.inbox.config import (
+    InboxConfig,
+    InboxConfigError,
+    check_agent_tokens,
+)
 
 # A standalone inbox serves channels on other hosts, not only localhost.
 DEFAULT_HOST = "0.0.0.0"
@@ -46,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         config = InboxConfig.from_yaml(args.config) if args.config else InboxConfig()
+        check_agent_tokens(config)
     except InboxConfigError as error:
         print(f"rasa-handover inbox: {error}", file=sys.stderr)
         return 2

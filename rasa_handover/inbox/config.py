@@ -5,6 +5,7 @@ from environment variables (`token_env`, `shared_secret_env`) so the file can be
 committed. Nothing here imports Sanic or SQLAlchemy.
 """
 
+import logging
 import os
 import re
 from dataclasses import dataclass, field
@@ -50,7 +51,19 @@ DEFAULT_PRESENCE_GRACE_SECONDS = 45.0
 DEFAULT_EXPIRE_IDLE_MINUTES = 60.0
 SECONDS_PER_MINUTE = 60
 
+# The shortest agent token accepted when an inbox starts: a token is the only
+# thing between a stranger and the customers' conversations. 32 characters of
+# `secrets.token_urlsafe` carry 192 bits; guessing is hopeless even without
+# the failed sign-in limit.
+MIN_TOKEN_CHARS = 32
+# Set to 1 by the demo (example_bot/demo.py) only: short, memorable tokens are
+# accepted, with a warning. Never set it where real customers chat.
+DEMO_ENV = "RASA_HANDOVER_DEMO"
+TOKEN_COMMAND = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
 _SLUG = re.compile(r"[^a-z0-9]+")
+
+logger = logging.getLogger(__name__)
 
 
 class InboxConfigError(ValueError):
@@ -267,6 +280,48 @@ class InboxConfig:
                 else ()
             ),
         )
+
+
+def check_agent_tokens(
+    config: InboxConfig, environ: Optional[Mapping[str, str]] = None
+) -> None:
+    """Refuses agent tokens shorter than `MIN_TOKEN_CHARS` (outside the demo).
+
+    Called where an inbox starts (`rasa-handover inbox`, the handover channel's
+    embedded inbox), not when a configuration is merely read.
+
+    Args:
+        config: The inbox configuration.
+        environ: The environment (default `os.environ`); `DEMO_ENV=1` accepts
+            short tokens with a warning.
+
+    Raises:
+        InboxConfigError: naming the agents, why, and how to generate a token.
+
+    """
+    environ = os.environ if environ is None else environ
+    short = [
+        f"agents[{index}] ({agent.name})"
+        for index, agent in enumerate(config.agents)
+        if len(agent.token) < MIN_TOKEN_CHARS
+    ]
+    if not short:
+        return
+    if environ.get(DEMO_ENV) == "1":
+        logger.warning(
+            "%s=1 (the demo): accepting short agent tokens for %s; never run "
+            "real customers like this.",
+            DEMO_ENV,
+            ", ".join(short),
+        )
+        return
+    raise InboxConfigError(
+        f"{', '.join(short)}: the agent token is shorter than {MIN_TOKEN_CHARS} "
+        "characters, short enough to be guessed, and a token opens every "
+        "conversation the agent may see. Generate one per agent with "
+        f"{TOKEN_COMMAND} and put it in `token:` (or in an environment variable "
+        f"named by `token_env:`). Only for a local demo: set {DEMO_ENV}=1."
+    )
 
 
 def _email(data: Any) -> Optional[EmailSettings]:

@@ -141,18 +141,38 @@ def csat_answer(ticket: Any) -> Dict[str, Any]:
     return {CSAT_RECORDED: True, "ticket_id": ticket.id, "csat": ticket.csat}
 
 
-def read_notification(body: Mapping[str, Any]) -> Tuple[Dict[str, Any], Dict[str, Any]]:
-    """The `(event, ticket)` of a notification body.
+# The values the channel reads as text, in the event's `data` and the ticket.
+_NOTIFICATION_TEXT_KEYS = ("agent_name", "outcome", "wait_text", "text", "sender")
+
+
+def read_notification(body: Any) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    """The `(event, ticket)` of a notification body, checked for what is read.
 
     Raises:
         KeyError: a key is missing.
-        TypeError: the event or ticket is not an object.
+        TypeError: a part has the wrong type (the message names it).
 
     """
+    if not isinstance(body, Mapping):
+        raise TypeError("the body must be an object")
     event, ticket = body[NOTIFICATION_EVENT], body[NOTIFICATION_TICKET]
     if not isinstance(event, Mapping) or not isinstance(ticket, Mapping):
         raise TypeError("'event' and 'ticket' must be objects")
-    return dict(event), dict(ticket)
+    if not isinstance(event.get("type"), str):
+        raise TypeError("'event.type' must be a string")
+    data = event.get("data")
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise TypeError("'event.data' must be an object")
+    conversation_id = ticket.get("conversation_id")
+    if not isinstance(conversation_id, str) or not conversation_id:
+        raise TypeError("'ticket.conversation_id' must be a non-empty string")
+    for where, part in (("event.data", data), ("ticket", ticket)):
+        for key in _NOTIFICATION_TEXT_KEYS:
+            if part.get(key) is not None and not isinstance(part[key], str):
+                raise TypeError(f"'{where}.{key}' must be a string")
+    return {**event, "data": dict(data)}, dict(ticket)
 
 
 __all__ = [

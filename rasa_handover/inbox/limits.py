@@ -19,7 +19,11 @@ from rasa_handover.limits import (
     message_id,
     seconds,
 )
-from rasa_handover.limits import MAX_MESSAGE_ID as MAX_ID
+
+# The largest ticket, message and event id, and handover attempt: the store's
+# INTEGER columns, 32 bits on PostgreSQL. A larger number is no id the
+# database holds (and would make the query itself fail: found by fuzzing).
+MAX_ID = 2**31 - 1
 
 # Longest resolution note.
 MAX_NOTE_CHARS = 2_000

@@ -312,20 +312,53 @@ _PATHS: Dict[str, Any] = {
                 {"name": "last_event_id", "in": "query", "schema": _INTEGER},
                 {"name": "max_seconds", "in": "query", "schema": {"type": "number"}},
                 {
-                    "name": "token",
+                    "name": "ticket",
                     "in": "query",
                     "schema": _STRING,
-                    "description": "The agent token, for browsers' EventSource "
-                    "(it cannot send headers). Only this route accepts it; the "
-                    "Authorization header wins when both are sent.",
+                    "description": "A stream ticket from POST /api/events/ticket, "
+                    "for browsers' EventSource (it cannot send headers); opens "
+                    "one stream. Agent tokens are never accepted in the URL.",
                 },
             ],
             "responses": {
                 "200": {
-                    "description": "The event stream.",
-                    "content": {"text/event-stream": {"schema": _STRING}},
+                    "description": "The event stream; the schema is one event's.",
+                    "content": {
+                        "text/event-stream": {
+                            "schema": _object(
+                                {
+                                    "id": _STRING,
+                                    "event": {
+                                        "type": "string",
+                                        "enum": list(EVENT_TYPES),
+                                    },
+                                    "data": {
+                                        "type": "string",
+                                        "description": "The LifecycleEvent as JSON.",
+                                    },
+                                },
+                                required=["id", "event", "data"],
+                            )
+                        }
+                    },
                 },
                 **_errors("400", "401"),
+            },
+        }
+    },
+    "/api/events/ticket": {
+        "post": {
+            "summary": "A stream ticket: opens one event stream within 60 s",
+            "description": "For clients that cannot send headers on the stream "
+            "(browsers' EventSource): GET /api/events?ticket=<ticket>. The "
+            "ticket is no bearer token; a new or retired agent token voids it.",
+            "security": _AGENT,
+            "responses": {
+                "201": _json(
+                    _object({"ticket": _STRING, "expires_seconds": {"type": "number"}}),
+                    "The ticket.",
+                ),
+                **_errors("401"),
             },
         }
     },

@@ -10,6 +10,7 @@ from typing import Any, Dict, List, Mapping, Optional
 
 from rasa_handover.inbox.contract import DEFAULT_TEAM
 from rasa_handover.inbox.models import TIER_SENIOR, TIER_STANDARD
+from rasa_handover.limits import clean_text
 
 
 @dataclass(frozen=True)
@@ -121,5 +122,5 @@ def _text(value: Any, key: Optional[str] = None) -> Optional[str]:
     if key is not None and isinstance(value, Mapping):
         value = value.get(key)
     if isinstance(value, str) and value.strip():
-        return value.strip()
+        return clean_text(value.strip())  # It is stored in a column of its own.
     return None

@@ -38,7 +38,7 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 AGENT_NAME = "Maya"
-AGENT_TOKEN = "maya-browser-token"
+AGENT_TOKEN = "maya-browser-token-0123456789abcdef0123456789ab"
 # Signs the widget's session ids and REST customers' sender tokens.
 CUSTOMER_SECRET = "browser-customer-secret-0123456789abcdefgh"
 # Every team of the example bot, so each trigger's ticket reaches Maya.

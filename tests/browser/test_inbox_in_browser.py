@@ -205,6 +205,8 @@ def test_customer_markup_is_shown_as_text_and_never_runs(
 def test_sign_in_and_the_offline_state(stack: Stack, open_page: OpenPage) -> None:
     opened = open_page(*WIDE)
     page = opened.page
+    urls: List[str] = []
+    page.on("request", lambda request: urls.append(request.url))
     page.goto(stack.inbox_url)
     page.get_by_label("Agent token").fill("not-a-token")
     page.get_by_role("button", name="Sign in").click()
@@ -227,6 +229,10 @@ def test_sign_in_and_the_offline_state(stack: Stack, open_page: OpenPage) -> Non
     page.reload()
     expect(page.locator("#live")).to_have_text("Live")
     assert opened.dialogs == [] and opened.errors == []
+    # The live stream opened with a one-time ticket: the token is in no URL.
+    streams = [url for url in urls if "/api/events?" in url]
+    assert len(streams) >= 2 and all("ticket=" in url for url in streams), urls
+    assert not [url for url in urls if AGENT_TOKEN in url]
 
 
 def _rest_handover(stack: Stack, prefix: str) -> str:

@@ -1,4 +1,4 @@
-"""The inbox page without a browser: routes, headers, the SSE token, the wording."""
+"""The inbox page without a browser: routes, headers, stream tickets, the wording."""
 
 import re
 from pathlib import Path
@@ -17,10 +17,11 @@ from rasa_handover.inbox.page import (
     PageFiles,
     opening_line,
 )
+from rasa_handover.inbox.stream_tickets import STREAM_TICKET_SECONDS
 from tests.browser.opening_line_cases import GREETING, OPENING_LINE_CASES
 
 PREFIX = "/webhooks/handover/inbox"
-TOKEN = "token-maya"
+TOKEN = "token-maya-0123456789abcdef0123456789"
 CONFIG = InboxConfig(
     agents=(AgentConfig("Maya", TOKEN, teams=("billing",)),),
     housekeeping_seconds=0,
@@ -115,20 +116,73 @@ def test_the_javascript_never_writes_markup() -> None:
     assert "eval(" not in script
 
 
-# --- The event stream accepts ?token= (EventSource cannot send headers). ------------
+# --- The event stream opens with a stream ticket, never the token in the URL. ----
 
 
-async def test_the_event_stream_accepts_the_token_in_the_query(app: Sanic) -> None:
-    _, good = await app.asgi_client.get(
+async def stream_ticket(app: Sanic) -> str:
+    _, response = await app.asgi_client.post(
+        f"{PREFIX}/api/events/ticket", headers={"Authorization": f"Bearer {TOKEN}"}
+    )
+    assert response.status == 201
+    assert response.json["expires_seconds"] == STREAM_TICKET_SECONDS
+    ticket: str = response.json["ticket"]
+    assert TOKEN not in ticket
+    return ticket
+
+
+async def test_a_stream_ticket_opens_one_event_stream(app: Sanic) -> None:
+    ticket = await stream_ticket(app)
+    stream = f"{PREFIX}/api/events?max_seconds=0&ticket={ticket}"
+
+    _, first = await app.asgi_client.get(stream)
+    _, again = await app.asgi_client.get(stream)
+
+    assert first.status == 200
+    assert first.headers["content-type"].startswith("text/event-stream")
+    assert "retry:" in first.text
+    assert again.status == 401
+    assert "used already" in again.json["error"]
+
+
+async def test_the_token_is_refused_in_the_url_with_the_way_to_do_it(
+    app: Sanic,
+) -> None:
+    _, response = await app.asgi_client.get(
         f"{PREFIX}/api/events?max_seconds=0&token={TOKEN}"
     )
-    _, bad = await app.asgi_client.get(f"{PREFIX}/api/events?max_seconds=0&token=x")
-    _, missing = await app.asgi_client.get(f"{PREFIX}/api/events?max_seconds=0")
 
-    assert good.status == 200
-    assert good.headers["content-type"].startswith("text/event-stream")
-    assert "retry:" in good.text
-    assert (bad.status, missing.status) == (401, 401)
+    assert response.status == 401
+    assert response.json["field"] == "token"
+    assert "api/events/ticket" in response.json["error"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        pytest.param("", id="nothing"),
+        pytest.param("&ticket=x", id="garbage"),
+        pytest.param("&ticket=99999999999.n.s.maya", id="forged"),
+        pytest.param("&ticket=%C2%B2.n.s.maya", id="unicode-digit"),
+    ],
+)
+async def test_the_event_stream_refuses_a_missing_or_forged_ticket(
+    app: Sanic, query: str
+) -> None:
+    _, response = await app.asgi_client.get(f"{PREFIX}/api/events?max_seconds=0{query}")
+
+    assert response.status == 401
+
+
+async def test_a_ticket_is_not_a_token_and_the_ticket_needs_the_token(
+    app: Sanic,
+) -> None:
+    ticket = await stream_ticket(app)
+    _, as_bearer = await app.asgi_client.get(
+        f"{PREFIX}/api/me", headers={"Authorization": f"Bearer {ticket}"}
+    )
+    _, without_token = await app.asgi_client.post(f"{PREFIX}/api/events/ticket")
+
+    assert (as_bearer.status, without_token.status) == (401, 401)
 
 
 async def test_other_endpoints_do_not_accept_the_query_token(app: Sanic) -> None:

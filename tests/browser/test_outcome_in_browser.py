@@ -28,7 +28,7 @@ from tests.e2e.servers import free_port, standalone_inbox
 pytestmark = pytest.mark.browser
 
 SECRET = "outcome-secret"
-TOKEN = "maya-outcome-token"
+TOKEN = "maya-outcome-token-0123456789abcdef012345"
 INBOX_YML = f"""
 shared_secret: {SECRET}
 housekeeping_seconds: 1

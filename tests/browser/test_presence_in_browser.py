@@ -24,7 +24,7 @@ from tests.e2e.servers import free_port, standalone_inbox
 pytestmark = pytest.mark.browser
 
 SECRET = "presence-secret"
-MAYA_TOKEN = "maya-presence-token"
+MAYA_TOKEN = "maya-presence-token-0123456789abcdef0123456789ab"
 GRACE_SECONDS = 3
 # The grace, one presence check (a quarter of it) and slack for a busy machine.
 AWAY_WITHIN_SECONDS = GRACE_SECONDS + 5
@@ -37,7 +37,7 @@ agents:
     token: {MAYA_TOKEN}
     teams: [general, billing]
   - name: Jonas
-    token: jonas-presence-token
+    token: jonas-presence-token-0123456789abcdef0123456789ab
     teams: [technical]
 """
 WIDE = (1280, 800)

@@ -28,6 +28,7 @@ from aiosmtpd.controller import Controller
 from playwright.sync_api import expect
 
 from example_bot.demo import WebchatServer, ensure_widget
+from rasa_handover.inbox.config import DEMO_ENV
 from tests.browser.conftest import BrowserPage, _missing_widget
 from tests.browser.pages import CONNECTING, AgentInbox, CustomerChat
 from tests.e2e.servers import (
@@ -134,6 +135,8 @@ def demo(chromium: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[An
             action_url,
             extra_args=("--cors", "*"),
             name="readme-demo-rasa-server",
+            # As demo.py starts it: the README's short demo tokens are accepted.
+            env={DEMO_ENV: "1"},
         ) as rasa_url, WebchatServer(port=0) as webchat:
             yield DemoStack(rasa_url, f"{webchat.url}?server={rasa_url}", smtp)
     finally:

@@ -167,6 +167,7 @@ def rasa_server(
     port: Optional[int] = None,
     extra_args: Sequence[str] = (),
     name: str = "rasa-server",
+    env: Optional[dict] = None,
 ) -> Iterator[str]:
     """`rasa run` with the handover channel; yields its base URL."""
     port = port or free_port()
@@ -189,6 +190,7 @@ def rasa_server(
         ],
         f"http://127.0.0.1:{port}/webhooks/handover/",
         cwd=workdir,
+        env=env,
     ):
         base = f"http://127.0.0.1:{port}"
         warm_up(base)

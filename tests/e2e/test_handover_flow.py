@@ -22,8 +22,8 @@ from tests.e2e.servers import action_server, ensure_example_model, rasa_server
 pytestmark = pytest.mark.e2e
 
 CUSTOMER_SECRET = "e2e-customer-secret-0123456789abcdefghij"
-MAYA_TOKEN = "maya-token"
-SAM_TOKEN = "sam-token"
+MAYA_TOKEN = "maya-token-0123456789abcdef0123456789ab"
+SAM_TOKEN = "sam-token-0123456789abcdef0123456789ab"
 INBOX_YML = f"""
 agents:
   - name: Maya

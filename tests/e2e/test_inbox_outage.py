@@ -24,7 +24,7 @@ from tests.e2e.servers import (
 pytestmark = pytest.mark.e2e
 
 SECRET = "e2e-shared-secret"
-TOKEN = "maya-token"
+TOKEN = "maya-token-0123456789abcdef0123456789ab"
 INBOX_YML = f"""
 shared_secret: {SECRET}
 housekeeping_seconds: 1

@@ -20,7 +20,7 @@ from tests.e2e.test_handover_flow import agent, poll, say, texts
 
 pytestmark = pytest.mark.e2e
 
-MAYA_TOKEN = "maya-token"
+MAYA_TOKEN = "maya-token-0123456789abcdef0123456789ab"
 # "A few seconds": what a waiting customer may wait for an answer (2 busy cores).
 ANSWER_WITHIN_SECONDS = 10.0
 

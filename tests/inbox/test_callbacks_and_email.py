@@ -28,6 +28,9 @@ from rasa_handover.inbox.service import InboxService
 from rasa_handover.inbox.store import InboxStore
 from tests.inbox.conftest import running
 
+# Long enough for the start-up check (config.MIN_TOKEN_CHARS).
+MAYA_TOKEN = "maya-token-0123456789abcdef0123456789ab"
+
 PAYLOAD: Dict[str, Any] = {"trigger": {"reason": "explicit_request", "team": "billing"}}
 
 
@@ -214,7 +217,8 @@ TEMPLATES = {
 @pytest.fixture
 async def channel(tmp_path: Path, smtp: Inbox) -> AsyncIterator[HandoverInput]:
     (tmp_path / "inbox.yml").write_text(
-        "agents:\n  - name: Maya\n    token: maya-token\n    teams: [billing]\n"
+        f"agents:\n  - name: Maya\n    token: {MAYA_TOKEN}\n"
+        "    teams: [billing]\n"
         f"email:\n  host: 127.0.0.1\n  port: {smtp.port}\n"  # type: ignore[attr-defined]
         "  security: none\n  from: support@streamly.example\n"
     )
@@ -274,7 +278,7 @@ async def test_the_customer_is_offered_both_then_books_a_callback_in_one_sentenc
     assert callback.callback["due_at"] == "2026-12-01T10:00+00:00"
     assert not channel.relay.waiting_room.is_waiting("c1")
 
-    agent = await channel.service.store.agent_by_token("maya-token")
+    agent = await channel.service.store.agent_by_token(MAYA_TOKEN)
     assert agent is not None
     await channel.service.resolve(callback.id, agent, "escalation_needed", "called")
     assert channel.handed_to_rasa == []  # the bot has it already: no handback
@@ -295,7 +299,7 @@ async def test_a_left_message_is_answered_by_email_and_shown_when_the_customer_r
     )
     assert texts(left.messages) == ["We'll reply to dana@example.com."]
 
-    agent = await channel.service.store.agent_by_token("maya-token")
+    agent = await channel.service.store.agent_by_token(MAYA_TOKEN)
     assert agent is not None
     [ticket] = await channel.service.store.tickets_for_conversation("c1")
     await channel.service.agent_reply(ticket.id, agent, "Your invoice is attached.")
@@ -318,7 +322,7 @@ async def test_no_email_settings_means_only_the_callback_is_offered(
     tmp_path: Path,
 ) -> None:
     (tmp_path / "inbox.yml").write_text(
-        "agents:\n  - name: Maya\n    token: t\n    teams: [billing]\n"
+        f"agents:\n  - name: Maya\n    token: {MAYA_TOKEN}\n    teams: [billing]\n"
     )
     channel = HandoverInput(
         db=f"sqlite:///{tmp_path}/handover.db",

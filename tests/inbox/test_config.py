@@ -12,8 +12,10 @@ from rasa_handover.inbox.config import (
     AgentConfig,
     InboxConfig,
     InboxConfigError,
+    check_agent_tokens,
 )
 
+MAYA_TOKEN = "maya-token-0123456789abcdef0123456789ab"
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "inbox.md"
 
 
@@ -29,8 +31,9 @@ def test_documented_example_loads(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HANDOVER_SHARED_SECRET", "from-env")
-    monkeypatch.setenv("MAYA_TOKEN", "maya-token")
-    monkeypatch.setenv("INES_TOKEN", "ines-token")
+    monkeypatch.setenv("MAYA_TOKEN", MAYA_TOKEN)
+    monkeypatch.setenv("INES_TOKEN", "ines-token-0123456789abcdef0123456789")
+    monkeypatch.setenv("TOM_TOKEN", "tom-token-0123456789abcdef0123456789ab")
     monkeypatch.setenv("HANDOVER_SMTP_PASSWORD", "smtp-secret")
     path = tmp_path / "inbox.yml"
     path.write_text(documented_inbox_yml())
@@ -54,9 +57,10 @@ def test_documented_example_loads(
     maya = config.agents[0]
     assert (maya.agent_id, maya.token, maya.tier) == (
         "maya-lee",
-        "maya-token",
+        MAYA_TOKEN,
         "senior",
     )
+    check_agent_tokens(config, environ={})  # the example starts as it is
     assert not config.hours.always_open
     assert config.continuity_window == timedelta(hours=24)
     assert config.routing.chain("tech") == ("general", "any")

@@ -42,6 +42,7 @@ def imported_modules(path: Path) -> Set[str]:
         "limits.py",
         "wait_estimate.py",
         "signing.py",
+        "stream_tickets.py",
         "models.py",
         "errors.py",
         "contract.py",

@@ -3,8 +3,10 @@
  *
  * Talks to the inbox JSON API next to this page ("api/..." relative to it) with
  * the agent's bearer token (kept in sessionStorage, for this tab only), and
- * listens to the server-sent event stream "api/events?token=..." (EventSource
- * cannot send headers) to keep the queue and the open conversation live.
+ * listens to the server-sent event stream "api/events?ticket=..." to keep the
+ * queue and the open conversation live. EventSource cannot send headers, so
+ * the page trades the token (in a header) for a ticket that opens one stream
+ * within a minute: the token itself never appears in a URL.
  *
  * Everything that comes from a customer, a payload or the server is rendered
  * with textContent: never parsed as markup, never turned into a link.
@@ -414,7 +416,21 @@
 
   function connectEvents() {
     stopLive();
-    var url = API + "events?token=" + encodeURIComponent(state.token);
+    var token = state.token;
+    api("POST", "events/ticket").then(function (data) {
+      if (state.token !== token || state.source) {
+        return;  // Signed out, or another stream opened, in the meantime.
+      }
+      openEvents(data.ticket);
+    }, function (error) {
+      if (error.status !== 401 && state.token) {
+        reconnectLater();
+      }
+    });
+  }
+
+  function openEvents(ticket) {
+    var url = API + "events?ticket=" + encodeURIComponent(ticket);
     if (state.lastEventId !== null) {
       url += "&last_event_id=" + encodeURIComponent(state.lastEventId);
     }
@@ -433,28 +449,33 @@
       if (state.source !== source) {
         return;
       }
+      // The stream ended or broke. Its ticket is used up, so the browser's own
+      // retry would be refused: open a new stream with a new ticket, from the
+      // last event seen.
+      source.close();
+      state.source = null;
       setLive(false);
-      if (source.readyState === EventSource.CLOSED) {
-        // The server refused the stream: check the token (a 401 signs out),
-        // then open a new one from the last event seen.
-        state.timers.reconnect = setTimeout(function () {
-          api("GET", "me").then(function (data) {
-            state.me = data.agent;
-            renderMe();
-            connectEvents();
-          }, function (error) {
-            if (error.status === 401) {
-              signOut("Your token is no longer accepted; sign in again.");
-            } else if (state.token) {
-              source.onerror();
-            }
-          });
-        }, RECONNECT_DELAY_MS);
-      }
+      reconnectLater();
     };
     EVENT_TYPES.forEach(function (type) {
       source.addEventListener(type, onEvent);
     });
+  }
+
+  function reconnectLater() {
+    clearTimeout(state.timers.reconnect);
+    state.timers.reconnect = setTimeout(function () {
+      // Check the token first: a 401 signs out (api() does it).
+      api("GET", "me").then(function (data) {
+        state.me = data.agent;
+        renderMe();
+        connectEvents();
+      }, function (error) {
+        if (error.status !== 401 && state.token) {
+          reconnectLater();
+        }
+      });
+    }, RECONNECT_DELAY_MS);
   }
 
   function stopLive() {

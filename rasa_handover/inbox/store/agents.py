@@ -158,6 +158,23 @@ class AgentStore(StoreBase):
         agents = await self._agents(agents_table.c.token_hash == hash_token(token))
         return agents[0] if agents else None
 
+    async def token_hash(self, agent_id: str) -> Optional[str]:
+        """The stored hash of the agent's token, or None for an unknown agent.
+
+        The key their event-stream tickets are signed with
+        (`inbox.stream_tickets`): every replica reads the same hash, and a new
+        or retired token voids the tickets made with the old one.
+        """
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(agents_table.c.token_hash).where(
+                        agents_table.c.id == agent_id
+                    )
+                )
+            ).first()
+        return None if row is None else str(row.token_hash)
+
     async def list_agents(self) -> List[Agent]:
         """Every agent with current load, ordered by name."""
         return await self._agents(None)

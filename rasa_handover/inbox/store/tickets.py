@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 
 from rasa_handover.inbox.contract import CSAT_SCORES, DEFAULT_TEAM, EVENT_REQUESTED
 from rasa_handover.inbox.errors import ValidationError
+from rasa_handover.inbox.limits import MAX_ID
 from rasa_handover.inbox.models import (
     OPEN_STATUSES,
     STATUS_RESOLVED,
@@ -235,8 +236,11 @@ class TicketStore(StoreBase):
 
 
 def _check_request(conversation_id: str, attempt: int) -> None:
-    """Raises `ValidationError` for an empty conversation id or attempt < 1."""
+    """Raises `ValidationError` for an empty conversation id or a bad attempt.
+
+    An attempt is from 1 to the largest number its column holds (`MAX_ID`).
+    """
     if not conversation_id:
         raise ValidationError("conversation_id must not be empty", "conversation_id")
-    if attempt < 1:
-        raise ValidationError("attempt must be 1 or more", "attempt")
+    if not 1 <= attempt <= MAX_ID:
+        raise ValidationError(f"attempt must be from 1 to {MAX_ID}", "attempt")
