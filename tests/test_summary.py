@@ -5,7 +5,7 @@ import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
 import pytest
 
@@ -547,13 +547,40 @@ def example_agent() -> Iterator[Any]:
         yield Agent.load(str(model), action_endpoint=EndpointConfig(url=action_url))
 
 
-async def example_payload(agent: Any, messages: List[str]) -> Dict[str, Any]:
-    """The payload `action_handover` builds after `messages` to the example bot."""
+# A message whose NLU result is given: (text, [(intent, confidence), ...]).
+Unclear = Tuple[str, List[Tuple[str, float]]]
+
+
+async def example_payload(
+    agent: Any, messages: List[Union[str, Unclear]]
+) -> Dict[str, Any]:
+    """The payload `action_handover` builds after `messages` to the example bot.
+
+    A plain string goes through the bot's NLU. An `Unclear` message carries its
+    NLU result, so that a test of unclear turns does not depend on how a given
+    training of DIET reads gibberish (sometimes as a confident `affirm`); the
+    policies and actions still run for real.
+    """
+    from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+
     from rasa_handover.payload import build_payload
 
     sender = f"summary-{time.monotonic_ns()}"
     for message in ["/greet", *messages]:
-        await agent.handle_text(message, sender_id=sender)
+        if isinstance(message, str):
+            await agent.handle_text(message, sender_id=sender)
+            continue
+        text, ranking = message
+        ranked = [{"name": name, "confidence": c} for name, c in ranking]
+        parse_data = {
+            "text": text,
+            "intent": ranked[0],
+            "intent_ranking": ranked,
+            "entities": [],
+        }
+        await agent.handle_message(
+            UserMessage(text, CollectingOutputChannel(), sender, parse_data=parse_data)
+        )
     tracker = await agent.processor.get_tracker(sender)
     events = [event.as_dict() for event in tracker.events]
     handover = max(
@@ -604,7 +631,10 @@ async def example_payload(agent: Any, messages: List[str]) -> Dict[str, Any]:
             id="offered-a-person-after-answering",
         ),
         pytest.param(
-            ["qwzx blorp flux", "zzzt wibble"],
+            [
+                ("qwzx blorp flux", [("ask_plans", 0.21), ("ask_invoice", 0.19)]),
+                ("zzzt wibble", [("affirm", 0.24), ("ask_plans", 0.2)]),
+            ],
             ["asked which topic they meant"],
             "The bot already asked which topic they meant. "
             "The bot was not sure what the customer meant.",
@@ -613,7 +643,10 @@ async def example_payload(agent: Any, messages: List[str]) -> Dict[str, Any]:
     ],
 )
 async def test_summary_of_real_example_bot_conversations(
-    example_agent: Any, messages: List[str], tried: List[str], sentence: str
+    example_agent: Any,
+    messages: List[Union[str, Unclear]],
+    tried: List[str],
+    sentence: str,
 ) -> None:
     payload = await example_payload(example_agent, messages)
     assert payload["summary"]["tried"] == tried
