@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if not config.agents:
         logger.warning("No agents configured: nobody can log in to the inbox.")
-    if not config.shared_secret:
+    if config.signing_keys is None:
         logger.warning(
             "No shared_secret configured: the channel endpoints are off, so "
             "channels cannot reach this inbox."

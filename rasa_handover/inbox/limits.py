@@ -21,6 +21,8 @@ from rasa_handover.limits import (
 )
 from rasa_handover.limits import MAX_MESSAGE_ID as MAX_ID
 
+# Longest channel webhook URL (`channel_callback_url`; its cursor's key).
+MAX_CHANNEL_URL_CHARS = 1024
 # Longest resolution note.
 MAX_NOTE_CHARS = 2_000
 # Deepest nesting of objects and lists in a request body (a context payload

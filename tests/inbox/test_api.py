@@ -16,7 +16,7 @@ from rasa_handover.inbox.api import add_inbox_routes, create_app
 from rasa_handover.inbox.config import AgentConfig, InboxConfig
 from rasa_handover.inbox.openapi import OPENAPI
 from rasa_handover.inbox.service import InboxService
-from rasa_handover.inbox.signing import SIGNATURE_HEADER, sign
+from rasa_handover.inbox.signing import SIGNATURE_HEADER
 from rasa_handover.inbox.store import InboxStore
 from tests.inbox.conftest import (
     POSTGRES_SKIP_REASON,
@@ -24,6 +24,7 @@ from tests.inbox.conftest import (
     postgres_url,
     running,
 )
+from tests.signed import channel_headers
 
 SECRET = "channel-secret"
 PREFIX = "/webhooks/handover/inbox"
@@ -57,12 +58,11 @@ def app(tmp_path: Path) -> Sanic:
     )
 
 
-def signed(data: Any, secret: str = SECRET) -> Tuple[bytes, Dict[str, str]]:
+def signed(
+    data: Any, secret: str = SECRET, path: str = f"{PREFIX}/api/channel/tickets"
+) -> Tuple[bytes, Dict[str, str]]:
     body = json.dumps(data).encode()
-    return body, {
-        "Content-Type": "application/json",
-        **sign(body, secret, int(time.time())),
-    }
+    return body, channel_headers("POST", path, body, secret)
 
 
 async def request_ticket(
@@ -113,7 +113,10 @@ async def test_full_agent_flow(app: Sanic) -> None:
     )
     assert replied.status == 201 and replied.json["message"]["agent_name"] == "Maya"
 
-    body, headers = signed({"conversation_id": "conv-1", "text": "Thanks!"})
+    body, headers = signed(
+        {"conversation_id": "conv-1", "text": "Thanks!"},
+        path=f"{PREFIX}/api/channel/messages",
+    )
     _, relayed = await client.post(
         f"{PREFIX}/api/channel/messages", content=body, headers=headers
     )
@@ -127,10 +130,9 @@ async def test_full_agent_flow(app: Sanic) -> None:
     ]
 
     query = "conversation_id=conv-1&after_id=0"
-    headers = sign(b"", SECRET, int(time.time()))  # GET: the empty body is signed.
-    _, pending = await client.get(
-        f"{PREFIX}/api/channel/messages?{query}", headers=headers
-    )
+    url = f"{PREFIX}/api/channel/messages?{query}"
+    headers = channel_headers("GET", url, b"", SECRET)  # GET: method, path, query.
+    _, pending = await client.get(url, headers=headers)
     assert [m["text"] for m in pending.json["messages"]] == [reply_text]
     assert pending.json["handover_active"] is True
 
@@ -376,7 +378,7 @@ async def test_bad_channel_requests_name_the_field(
 
 async def test_malformed_signed_json_is_400_not_a_crash(app: Sanic) -> None:
     body = b'{"conversation_id": '
-    headers = sign(body, SECRET, int(time.time()))
+    headers = channel_headers("POST", f"{PREFIX}/api/channel/tickets", body, SECRET)
 
     _, response = await app.asgi_client.post(
         f"{PREFIX}/api/channel/tickets", content=body, headers=headers
@@ -388,7 +390,10 @@ async def test_malformed_signed_json_is_400_not_a_crash(app: Sanic) -> None:
 
 
 async def test_message_without_open_handover_is_404(app: Sanic) -> None:
-    body, headers = signed({"conversation_id": "nobody", "text": "hello"})
+    body, headers = signed(
+        {"conversation_id": "nobody", "text": "hello"},
+        path=f"{PREFIX}/api/channel/messages",
+    )
 
     _, response = await app.asgi_client.post(
         f"{PREFIX}/api/channel/messages", content=body, headers=headers
@@ -400,7 +405,8 @@ async def test_message_without_open_handover_is_404(app: Sanic) -> None:
 async def test_callback_endpoint(app: Sanic) -> None:
     await request_ticket(app)
     body, headers = signed(
-        {"conversation_id": "conv-1", "when": "tomorrow 9am", "contact": "+4930123"}
+        {"conversation_id": "conv-1", "when": "tomorrow 9am", "contact": "+4930123"},
+        path=f"{PREFIX}/api/channel/callbacks",
     )
 
     _, response = await app.asgi_client.post(
