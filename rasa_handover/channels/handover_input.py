@@ -279,10 +279,12 @@ class HandoverInput(InputChannel):
     def _mount_inbox(self, blueprint: Blueprint) -> None:
         """Creates the inbox client; embedded, also the inbox under `/inbox`."""
         if self.inbox_url:
-            keys = self.signing_keys
-            self.relay.client = HttpInboxClient(
-                self.inbox_url, keys.channel_to_inbox if keys else ""
-            )
+            if self.signing_keys is None:
+                raise ValueError(
+                    "rasa_handover.channels.HandoverInput: `inbox_url` needs "
+                    "`shared_secret` (see docs/channel.md)."
+                )
+            self.relay.client = HttpInboxClient(self.inbox_url, self.signing_keys)
             return
         from rasa_handover.inbox.api import add_inbox_routes
         from rasa_handover.inbox.config import InboxConfig

@@ -21,7 +21,7 @@ from rasa_handover.inbox.contract import (
     notification,
     read_notification,
 )
-from rasa_handover.inbox.signing import sign
+from rasa_handover.inbox.signing import SigningKeys, sign
 
 if TYPE_CHECKING:
     from rasa_handover.inbox.models import LifecycleEvent, Ticket
@@ -204,19 +204,19 @@ class HttpInboxClient:
     def __init__(
         self,
         url: str,
-        key: str,
+        keys: SigningKeys,
         timeout: float = HTTP_TIMEOUT_SECONDS,
     ) -> None:
         """Talks to the inbox API at `url` (e.g. `http://inbox:5010/webhooks/handover/inbox`).
 
         Args:
             url: The inbox API's base URL.
-            key: The channel-to-inbox key (`signing.SigningKeys`).
+            keys: The HMAC keys; calls are signed with `channel_to_inbox`.
             timeout: Seconds per request.
 
         """
         self.url = url.rstrip("/")
-        self.key = key
+        self.key = keys.channel_to_inbox
         self.timeout = timeout
 
     async def _post(
