@@ -1,8 +1,9 @@
 """Who hears about a ticket's changes.
 
-Subscribers (the embedded channel, the webhook notifier) get the events a
-customer must be told of; the agents' event streams waiting in this process are
-woken on every change.
+Subscribers (the embedded channel, e-mailed replies) get the events a
+customer must be told of (`customer_facing`, the same rule by which a
+standalone inbox's `notifier` reads them from the events table); the agents'
+event streams waiting in this process are woken on every change.
 """
 
 import asyncio
