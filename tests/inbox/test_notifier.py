@@ -55,6 +55,8 @@ class Channel:
         self.applied: List[Dict[str, Any]] = []
         self.deliveries = 0
         self.refusing = False
+        # Event types this channel answers 400 (a body it cannot use).
+        self.malformed: Tuple[str, ...] = ()
         self.endpoint = InboxEventsEndpoint(
             Verifier(KEYS.inbox_to_channel),
             AppliedEvents(str(applied_path)),
@@ -68,10 +70,13 @@ class Channel:
         self.deliveries += 1
         if self.refusing:
             return web.json_response({"error": "restarting"}, status=503)
+        raw = await request.read()
+        if json.loads(raw)["event"]["type"] in self.malformed:
+            return web.json_response({"error": "cannot use it"}, status=400)
         status, body = await self.endpoint.handle(
             request.method,
             request_target(request.path_qs),
-            await request.read(),
+            raw,
             request.headers,
         )
         return web.json_response(body, status=status)
@@ -283,3 +288,22 @@ async def test_an_event_signed_with_another_directions_key_is_refused(
 
     assert status == 401 and message in answer["error"]
     assert channel.applied == []
+
+
+async def test_an_event_the_channel_refuses_as_malformed_holds_nothing_back(
+    tmp_path: Path,
+) -> None:
+    channel, port = Channel(tmp_path / "outbox.db"), free_port()
+    channel.malformed = ("accepted",)
+    app = await inbox_app((f"sqlite:///{tmp_path / 'inbox.db'}", None))
+    async with channel_listening(channel, port), running_inbox(
+        app
+    ) as base, aiohttp.ClientSession() as session:
+        ticket = await open_ticket(session, base, port)
+        await call(session, "POST", f"{base}/api/tickets/{ticket}/claim")
+        await call(
+            session, "POST", f"{base}/api/tickets/{ticket}/reply", {"text": "Hi"}
+        )
+        await until(lambda: len(channel.applied) >= 1)
+
+    assert channel.texts() == [("message", "Hi")]
