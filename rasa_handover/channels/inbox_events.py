@@ -12,6 +12,7 @@ applied: a crash in between repeats it rather than losing it.
 """
 
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -27,6 +28,12 @@ APPLIED_RETENTION_SECONDS = 7 * 24 * 3600
 MAX_APPLIED_EVENTS = 100_000
 # Prune once every this many recorded events.
 _PRUNE_EVERY = 1000
+# An event whose application raises is retried (the inbox delivers it again)
+# this many times, then recorded as applied and logged: a bug in applying one
+# event must not repeat its first half forever nor hold back the rest.
+MAX_APPLY_ATTEMPTS = 5
+
+logger = logging.getLogger(__name__)
 
 HTTP_OK = 200
 HTTP_BAD_REQUEST = 400
@@ -108,6 +115,7 @@ class InboxEventsEndpoint:
         self.applied = applied
         self.apply = apply
         self._in_flight: Set[int] = set()
+        self._failed: Dict[int, int] = {}
 
     async def handle(
         self, method: str, target: str, body: bytes, headers: Mapping[str, str]
@@ -145,9 +153,28 @@ class InboxEventsEndpoint:
         self._in_flight.add(event_id)
         try:
             await self.apply(event, ticket)
-            self.applied.add(event_id)
+        except Exception:
+            attempts = self._failed[event_id] = self._failed.get(event_id, 0) + 1
+            if attempts < MAX_APPLY_ATTEMPTS:
+                logger.exception(
+                    "rasa-handover: applying inbox event %s failed (try %d); the "
+                    "inbox delivers it again",
+                    event_id,
+                    attempts,
+                )
+                return HTTP_UNAVAILABLE, {
+                    "error": f"event {event_id} could not be applied; retry",
+                    "field": "event",
+                }
+            logger.exception(
+                "rasa-handover: gave up applying inbox event %s after %d tries",
+                event_id,
+                attempts,
+            )
         finally:
             self._in_flight.discard(event_id)
+        self._failed.pop(event_id, None)
+        self.applied.add(event_id)
         return HTTP_OK, {"status": "ok", "event_id": event_id}
 
 

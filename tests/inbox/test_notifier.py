@@ -307,3 +307,30 @@ async def test_an_event_the_channel_refuses_as_malformed_holds_nothing_back(
         await until(lambda: len(channel.applied) >= 1)
 
     assert channel.texts() == [("message", "Hi")]
+
+
+async def test_an_event_that_cannot_be_applied_is_retried_then_given_up(
+    tmp_path: Path,
+) -> None:
+    """A bug in applying one event neither repeats it forever nor blocks the rest."""
+    from rasa_handover.channels.inbox_events import MAX_APPLY_ATTEMPTS
+
+    channel = Channel(tmp_path / "outbox.db")
+    tries: List[int] = []
+
+    async def broken(event: Dict[str, Any], ticket: Dict[str, Any]) -> None:
+        tries.append(event["id"])
+        raise RuntimeError("the tracker store is down")
+
+    channel.endpoint.apply = broken
+    body = json.dumps(
+        {"event": {"id": 9, "type": "resolved", "data": {}}, "ticket": {}}
+    ).encode()
+    path = "/webhooks/handover/events"
+    statuses = []
+    for _ in range(MAX_APPLY_ATTEMPTS + 1):
+        headers = sign("POST", path, body, KEYS.inbox_to_channel)
+        statuses.append((await channel.endpoint.handle("POST", path, body, headers))[0])
+
+    assert statuses == [503] * (MAX_APPLY_ATTEMPTS - 1) + [200, 200]
+    assert len(tries) == MAX_APPLY_ATTEMPTS
