@@ -49,12 +49,16 @@ def customer_facing(event: LifecycleEvent) -> bool:
     """Whether the customer's channel must hear of a stored event.
 
     The `NOTIFIED_EVENTS`, but of messages only the agents', and of `queued`
-    events only those that carry a `reason` (back in the queue because the
-    agent left, or a grown wait): the first `queued` of a ticket was told to
-    the customer in the answer to the handover request.
+    events only those that tell a new wait with a `reason` (back in the queue
+    because the agent left, or a grown wait; `store.mark_queued`): the first
+    `queued` of a ticket was told to the customer in the answer to the
+    handover request, and the bare `requeue` before the new estimate has no
+    wait to tell.
     """
     if event.type == EVENT_QUEUED:
-        return bool(event.data.get("reason"))
+        return bool(event.data.get("reason")) and "estimated_wait_seconds" in (
+            event.data
+        )
     if event.type not in NOTIFIED_EVENTS:
         return False
     return event.type != EVENT_MESSAGE or event.data.get("sender") == SENDER_AGENT

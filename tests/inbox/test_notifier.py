@@ -334,3 +334,37 @@ async def test_an_event_that_cannot_be_applied_is_retried_then_given_up(
 
     assert statuses == [503] * (MAX_APPLY_ATTEMPTS - 1) + [200, 200]
     assert len(tries) == MAX_APPLY_ATTEMPTS
+
+
+@pytest.mark.parametrize(
+    "event_type, data, told",
+    [
+        pytest.param("message", {"sender": "agent", "text": "Hi"}, True, id="agent"),
+        pytest.param("message", {"sender": "customer"}, False, id="customer-echo"),
+        pytest.param(
+            "queued",
+            {"no_agent_reason": "nobody_online", "estimated_wait_seconds": 60},
+            False,
+            id="first-queued-told-in-the-answer",
+        ),
+        pytest.param(
+            "queued", {"reason": "agent_offline"}, False, id="bare-requeue-no-wait"
+        ),
+        pytest.param(
+            "queued",
+            {"reason": "agent_offline", "estimated_wait_seconds": 300},
+            True,
+            id="requeued-with-the-new-wait",
+        ),
+        pytest.param("requested", {}, False, id="requested"),
+        pytest.param("resolved", {"outcome": "x"}, True, id="resolved"),
+    ],
+)
+def test_which_stored_events_the_channel_is_told(
+    event_type: str, data: Dict[str, Any], told: bool
+) -> None:
+    """One rule for the embedded channel and the table-based delivery."""
+    from rasa_handover.inbox.models import LifecycleEvent
+    from rasa_handover.inbox.publisher import customer_facing
+
+    assert customer_facing(LifecycleEvent(1, 1, event_type, data)) is told
