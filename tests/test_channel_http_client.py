@@ -19,6 +19,7 @@ from rasa_handover.channels.inbox_client import HttpInboxClient
 from rasa_handover.channels.outbox import Outbox
 from rasa_handover.inbox.api import create_app
 from rasa_handover.inbox.config import AgentConfig, InboxConfig
+from rasa_handover.inbox.signing import SigningKeys
 from tests.inbox.conftest import running
 
 SECRET = "channel-secret"
@@ -38,7 +39,9 @@ async def inbox(tmp_path: Path) -> AsyncIterator[Tuple[str, HttpInboxClient]]:
         name=f"inbox_http_{uuid.uuid4().hex[:10]}",
     )
     async with running(app) as url:
-        yield url, HttpInboxClient(url, SECRET)
+        keys = SigningKeys.from_settings(SECRET)
+        assert keys is not None
+        yield url, HttpInboxClient(url, keys)
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,6 @@ per endpoint are printed (docs/security.md#fuzzing).
 """
 
 import logging
-import time
 import uuid
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -33,7 +32,6 @@ from sanic import Sanic
 
 from rasa_handover.channels import HandoverInput
 from rasa_handover.inbox.contract import EVENT_TYPES
-from rasa_handover.inbox.signing import sign
 from tests.inbox.fuzzing import (
     FUZZ_EXAMPLES,
     RowCounts,
@@ -43,6 +41,7 @@ from tests.inbox.fuzzing import (
     edge_values,
     query_value,
 )
+from tests.signed import inbox_headers
 from tests.test_channel_inbox import INBOX_YML, handover_message
 from tests.test_channel_input_guard import PREFIX, RecordingAgent
 
@@ -143,7 +142,9 @@ class ChannelFuzzer:
     ) -> None:
         headers = {"Content-Type": "application/json"}
         if path.endswith("/events"):
-            headers.update(sign(body or b"", SECRET, int(time.time())))
+            headers.update(
+                inbox_headers(method, f"{self.base}{PREFIX}{path}", body or b"", SECRET)
+            )
         before = (self.counts(), len(self.agent.messages))
         response = self.session.request(
             method,
@@ -291,7 +292,7 @@ def test_a_signed_notification_nested_too_deep_is_a_400(
     app, _, _ = served
     body = b"[" * 100_000 + b"]" * 100_000
     headers = {"Content-Type": "application/json"}
-    headers.update(sign(body, SECRET, int(time.time())))
+    headers.update(inbox_headers("POST", f"{app.base}{PREFIX}/events", body, SECRET))
 
     response = requests.post(
         f"{app.base}{PREFIX}/events", data=body, headers=headers, timeout=60
@@ -319,7 +320,7 @@ def test_a_signed_notification_of_the_wrong_shape_is_a_400(
     app, _, _ = served
     body = dumps({**notification, "ticket": {"conversation_id": "c1"}})
     headers = {"Content-Type": "application/json"}
-    headers.update(sign(body, SECRET, int(time.time())))
+    headers.update(inbox_headers("POST", f"{app.base}{PREFIX}/events", body, SECRET))
 
     response = requests.post(
         f"{app.base}{PREFIX}/events", data=body, headers=headers, timeout=60

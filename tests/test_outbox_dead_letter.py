@@ -19,6 +19,7 @@ from rasa_handover.channels.outbox import KIND_RELAY, Outbox
 from rasa_handover.channels.relay import HandoverRelay
 from rasa_handover.inbox.config import InboxConfig
 from rasa_handover.inbox.service import InboxService
+from rasa_handover.inbox.signing import SigningKeys
 from rasa_handover.limits import MAX_OUTBOX_ATTEMPTS
 from tests.inbox.conftest import POSTGRES_SKIP_REASON, PostgresSchemas, postgres_url
 from tests.test_channel_inbox import TEMPLATES, handover_message
@@ -119,7 +120,9 @@ async def test_an_item_that_keeps_failing_becomes_a_dead_letter(
 ) -> None:
     setup = relay_for(tmp_path, max_attempts=3)
     # A real outage: nothing listens there.
-    setup.relay.client = HttpInboxClient("http://127.0.0.1:9/inbox", "secret")
+    setup.relay.client = HttpInboxClient(
+        "http://127.0.0.1:9/inbox", SigningKeys("a" * 32, "b" * 32)
+    )
     await setup.relay.handle_plugin_message("c1", handover_message(), setup.told)
     assert setup.outbox.pending_count() == 1
     for _ in range(3):

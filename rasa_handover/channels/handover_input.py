@@ -8,7 +8,8 @@ rasa_handover.channels.HandoverInput:
   offer_alternatives_seconds: 120    # offer callback / message again (0: once)
   customer_secret: ${HANDOVER_CUSTOMER_SECRET}  # signs customers' sessions / tokens
   # inbox_url: http://inbox:5010/webhooks/handover/inbox   # standalone inbox
-  # shared_secret: ${HANDOVER_SHARED_SECRET}               # HMAC for it
+  # public_url: https://bot.example.com                    # where it reaches us
+  # shared_secret: ${HANDOVER_SHARED_SECRET}               # HMAC for both ways
 ```
 
 It speaks the socket.io protocol of Rasa's `socketio` channel (what the
@@ -24,7 +25,6 @@ handover request, the relay to an agent, the inbox's events, the outbox) is
 REST sender tokens) is `customer_auth`'s.
 """
 
-import json
 import logging
 import time
 from typing import (
@@ -63,6 +63,7 @@ from rasa_handover.channels.customer_input_guard import (
 )
 from rasa_handover.channels.customer_output import CustomerOutput
 from rasa_handover.channels.inbox_client import EmbeddedInboxClient, HttpInboxClient
+from rasa_handover.channels.inbox_events import AppliedEvents, InboxEventsEndpoint
 from rasa_handover.channels.mailbox import Mailbox, MailboxBusyError
 from rasa_handover.channels.outbox import Outbox
 from rasa_handover.channels.relay import (
@@ -76,7 +77,8 @@ from rasa_handover.channels.waiting_room import (
     WAITING_ACK_SECONDS,
 )
 from rasa_handover.constants import SLOT_HANDOVER_ACTIVE
-from rasa_handover.inbox.contract import CHANNEL_EVENTS_PATH, read_notification
+from rasa_handover.inbox.contract import CHANNEL_EVENTS_PATH
+from rasa_handover.inbox.signing import SigningKeys, Verifier, request_target
 
 if TYPE_CHECKING:
     from rasa_handover.inbox.service import InboxService
@@ -103,6 +105,8 @@ _KNOWN_CREDENTIALS = {
     "inbox_url": None,
     "shared_secret": None,
     "customer_secret": None,
+    "channel_to_inbox_secret": None,
+    "inbox_to_channel_secret": None,
     "db": None,
     "inbox_config": None,
     "public_url": None,
@@ -145,12 +149,7 @@ class HandoverInput(InputChannel):
                 f"{unknown} in credentials.yml. Valid keys are "
                 f"{sorted(_KNOWN_CREDENTIALS)} (see docs/channel.md)."
             )
-        if credentials.get("inbox_url") and not credentials.get("shared_secret"):
-            raise ValueError(
-                "rasa_handover.channels.HandoverInput: `inbox_url` points to a "
-                "standalone inbox, which only accepts HMAC-signed requests. Set "
-                "`shared_secret` to the inbox's secret (see docs/channel.md)."
-            )
+        _check_standalone(credentials)
         return cls(**{**_KNOWN_CREDENTIALS, **credentials})
 
     def __init__(
@@ -173,12 +172,22 @@ class HandoverInput(InputChannel):
         notify_after_failures: int = NOTIFY_AFTER_FAILURES,
         waiting_ack_seconds: float = WAITING_ACK_SECONDS,
         offer_alternatives_seconds: float = OFFER_ALTERNATIVES_SECONDS,
+        channel_to_inbox_secret: Optional[str] = None,
+        inbox_to_channel_secret: Optional[str] = None,
     ) -> None:
         """Creates the channel (see the module docstring for the credentials)."""
         self.inbox_url = inbox_url
         self.shared_secret = shared_secret
         # Signs socket.io session ids and checks REST sender tokens.
         self.auth = CustomerAuth(checked_secret(customer_secret, shared_secret))
+        # The two directions' HMAC keys (a standalone inbox; see `signing`).
+        self.signing_keys = SigningKeys.from_settings(
+            shared_secret,
+            channel_to_inbox_secret,
+            inbox_to_channel_secret,
+            "rasa_handover.channels.HandoverInput",
+        )
+        self.inbox_events: Optional[InboxEventsEndpoint] = None
         self.db = db
         self.inbox_config_path = inbox_config
         self.outbox_path = outbox
@@ -270,9 +279,12 @@ class HandoverInput(InputChannel):
     def _mount_inbox(self, blueprint: Blueprint) -> None:
         """Creates the inbox client; embedded, also the inbox under `/inbox`."""
         if self.inbox_url:
-            self.relay.client = HttpInboxClient(
-                self.inbox_url, self.shared_secret or ""
-            )
+            if self.signing_keys is None:
+                raise ValueError(
+                    "rasa_handover.channels.HandoverInput: `inbox_url` needs "
+                    "`shared_secret` (see docs/channel.md)."
+                )
+            self.relay.client = HttpInboxClient(self.inbox_url, self.signing_keys)
             return
         from rasa_handover.inbox.api import add_inbox_routes
         from rasa_handover.inbox.config import InboxConfig, check_agent_tokens
@@ -298,6 +310,12 @@ class HandoverInput(InputChannel):
         async def start(app: Sanic, _: Any) -> None:
             self._app = app
             self.relay.outbox = Outbox(self.outbox_path)
+            if self.signing_keys is not None:
+                self.inbox_events = InboxEventsEndpoint(
+                    Verifier(self.signing_keys.inbox_to_channel),
+                    AppliedEvents(self.outbox_path),
+                    self.relay.on_inbox_event,
+                )
 
         @webhook.listener("after_server_start")
         async def start_worker(app: Sanic, _: Any) -> None:
@@ -309,6 +327,8 @@ class HandoverInput(InputChannel):
         @webhook.listener("before_server_stop")
         async def stop(app: Sanic, _: Any) -> None:
             self.relay.stop()
+            if self.inbox_events is not None:
+                self.inbox_events.applied.close()
 
     async def startup_summary(self) -> str:
         """One line for `rasa run`'s log: where the inbox is, agents, storage."""
@@ -395,26 +415,17 @@ class HandoverInput(InputChannel):
         return None
 
     async def _inbox_events(self, request: Request) -> HTTPResponse:
-        from rasa_handover.inbox.signing import SignatureError, verify
-
-        try:
-            verify(
-                request.body,
-                dict(request.headers),
-                self.shared_secret or "",
-                time.time(),
+        if self.inbox_events is None:
+            return response.json(
+                {"error": "no standalone inbox is configured", "field": None}, 403
             )
-        except SignatureError as error:
-            return response.json({"error": str(error)}, 401)
-        try:
-            event, ticket = read_notification(json.loads(request.body))
-        # RecursionError: nested deeper than the parser goes (found by fuzzing).
-        except (ValueError, KeyError, TypeError, RecursionError) as error:
-            return _bad_request(
-                f"Expected {{'event': ..., 'ticket': ...}}: {error}", "event"
-            )
-        await self.relay.on_inbox_event(event, ticket)
-        return response.json({"status": "ok"})
+        status, body = await self.inbox_events.handle(
+            request.method,
+            request_target(request.path, request.query_string),
+            request.body or b"",
+            request.headers,
+        )
+        return response.json(body, status)
 
     # --- socket.io (the protocol of Rasa's `socketio` channel). -------------------
 
@@ -454,6 +465,36 @@ class HandoverInput(InputChannel):
             await self.relay.handle_customer_message(
                 message.text, message.sender_id, output, message.metadata
             )
+
+
+def _check_standalone(credentials: Dict[str, Any]) -> None:
+    """A standalone inbox needs its keys and the URL it reaches this channel at.
+
+    Raises:
+        ValueError: saying what to add to credentials.yml.
+
+    """
+    if not credentials.get("inbox_url"):
+        return
+    where = "rasa_handover.channels.HandoverInput"
+    if not (
+        credentials.get("shared_secret")
+        or credentials.get("channel_to_inbox_secret")
+        or credentials.get("inbox_to_channel_secret")
+    ):
+        raise ValueError(
+            f"{where}: `inbox_url` points to a standalone inbox, which only "
+            "accepts HMAC-signed requests. Set `shared_secret` to the inbox's "
+            "secret (see docs/channel.md)."
+        )
+    if not credentials.get("public_url"):
+        raise ValueError(
+            f"{where}: `inbox_url` points to a standalone inbox, which must "
+            "reach this channel to deliver agents' replies and the end of a "
+            "handover; without `public_url` they would never arrive. Set "
+            "`public_url` to this Rasa server's address as the inbox sees it, "
+            "e.g. `public_url: http://rasa:5005` (see docs/channel.md)."
+        )
 
 
 def _seconds(value: Any, key: str) -> float:

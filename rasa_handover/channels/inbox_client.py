@@ -9,7 +9,6 @@ without an open handover, which is the common case and answers False.
 """
 
 import json
-import time
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Optional, Protocol
 
 from rasa_handover.inbox.contract import (
@@ -25,7 +24,7 @@ from rasa_handover.inbox.contract import (
     notification,
     read_notification,
 )
-from rasa_handover.inbox.signing import sign
+from rasa_handover.inbox.signing import SigningKeys, sign
 
 if TYPE_CHECKING:
     from rasa_handover.inbox.models import LifecycleEvent, Ticket
@@ -214,17 +213,24 @@ class EmbeddedInboxClient:
 
 
 class HttpInboxClient:
-    """Calls a standalone inbox (`rasa-handover inbox`) with HMAC-signed bodies."""
+    """Calls a standalone inbox (`rasa-handover inbox`) with signed requests."""
 
     def __init__(
         self,
         url: str,
-        shared_secret: str,
+        keys: SigningKeys,
         timeout: float = HTTP_TIMEOUT_SECONDS,
     ) -> None:
-        """Talks to the inbox API at `url` (e.g. `http://inbox:5010/webhooks/handover/inbox`)."""
+        """Talks to the inbox API at `url` (e.g. `http://inbox:5010/webhooks/handover/inbox`).
+
+        Args:
+            url: The inbox API's base URL.
+            keys: The HMAC keys; calls are signed with `channel_to_inbox`.
+            timeout: Seconds per request.
+
+        """
         self.url = url.rstrip("/")
-        self.shared_secret = shared_secret
+        self.key = keys.channel_to_inbox
         self.timeout = timeout
 
     async def _post(
@@ -247,17 +253,22 @@ class HttpInboxClient:
 
         """
         import aiohttp
+        from yarl import URL
 
         raw = json.dumps(body).encode("utf-8")
+        url = f"{self.url}{path}"
         headers = {
             "Content-Type": "application/json",
-            **sign(raw, self.shared_secret, int(time.time())),
+            **sign("POST", url, raw, self.key),
         }
         try:
             async with aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=self.timeout)
             ) as session, session.post(
-                f"{self.url}{path}", data=raw, headers=headers
+                # encoded=True: sent exactly as signed.
+                URL(url, encoded=True),
+                data=raw,
+                headers=headers,
             ) as response:
                 text = await response.text()
                 if response.status >= HTTP_SERVER_ERROR:

@@ -41,7 +41,7 @@ from rasa_handover.inbox.router import (
     RoutingRequest,
     route,
 )
-from rasa_handover.inbox.signing import SignatureError, sign, verify
+from rasa_handover.inbox.signing import SignatureError, SigningKeys, Verifier, sign
 from rasa_handover.inbox.wait_estimate import (
     WaitEstimate,
     estimate_wait,
@@ -107,10 +107,12 @@ __all__ = [
     "RoutingDecision",
     "RoutingRequest",
     "SignatureError",
+    "SigningKeys",
     "Ticket",
     "TicketMessage",
     "TicketView",
     "ValidationError",
+    "Verifier",
     "WaitEstimate",
     "WebhookNotifier",
     "add_inbox_routes",
@@ -121,5 +123,4 @@ __all__ = [
     "route",
     "should_update_customer",
     "sign",
-    "verify",
 ]

@@ -1,8 +1,9 @@
 """The inbox's HTTP API (Sanic 21.12), for agents' pages and standalone channels.
 
 * Agent endpoints need `Authorization: Bearer <agent token>`.
-* Channel endpoints (`/api/channel/...`) need an HMAC signature made with the
-  configured `shared_secret` (see `signing`); without a secret they are off.
+* Channel endpoints (`/api/channel/...`) need an HMAC signature of method,
+  path, query, timestamp, nonce and body, made with the channel-to-inbox key
+  (see `signing`); without a configured secret they are off.
 * Errors are JSON: `{"error": "...", "field": "<name or null>"}` with 400
   (malformed), 401 (token/signature), 403 (disabled), 404 (unknown ticket),
   409 (state conflict). No request can make a handler raise into Sanic.
@@ -19,7 +20,6 @@ import functools
 import json
 import logging
 import math
-import time
 from typing import (
     Any,
     Awaitable,
@@ -46,6 +46,7 @@ from rasa_handover.inbox.contract import (
     PATH_CHANNEL_LEFT_MESSAGES,
     PATH_CHANNEL_MESSAGES,
     PATH_CHANNEL_TICKETS,
+    PAYLOAD_CALLBACK_URL,
     RELAYED,
     RELAYED_TICKET,
     csat_answer,
@@ -57,6 +58,7 @@ from rasa_handover.inbox.errors import (
     ValidationError,
 )
 from rasa_handover.inbox.limits import (
+    MAX_CHANNEL_URL_CHARS,
     MAX_CONVERSATION_ID_CHARS,
     MAX_ID,
     MAX_JSON_DEPTH,
@@ -74,7 +76,12 @@ from rasa_handover.inbox.openapi import openapi_document
 from rasa_handover.inbox.outcome_intents import check_outcome_intent, intent_choices
 from rasa_handover.inbox.page import add_page_routes
 from rasa_handover.inbox.service import InboxService
-from rasa_handover.inbox.signing import SIGNATURE_HEADER, SignatureError, verify
+from rasa_handover.inbox.signing import (
+    SIGNATURE_HEADER,
+    SignatureError,
+    Verifier,
+    request_target,
+)
 from rasa_handover.inbox.stream_tickets import (
     StreamTicketError,
     StreamTickets,
@@ -236,23 +243,29 @@ def create_app(
 
     Returns:
         The app; `app.ctx.inbox_service` is the service. With a shared secret,
-        events are pushed to each ticket's `channel_callback_url`.
+        events are delivered to each ticket's `channel_callback_url` from the
+        events table (`notifier`).
 
     """
     config = config or InboxConfig()
     service = InboxService.from_config(config, db_url, schema)
     app = Sanic(name)
     app.ctx.inbox_service = service
-    if config.shared_secret:
-        notifier = WebhookNotifier(config.shared_secret)
-        notifier.attach(service)
+    app.blueprint(inbox_blueprint(service, config, name=f"{name}_api"))
+    keys = config.signing_keys
+    if keys is not None:
+        notifier = WebhookNotifier(service, keys.inbox_to_channel)
         app.ctx.inbox_notifier = notifier
+
+        async def start_notifier(_app: Sanic, _loop: Any) -> None:
+            await notifier.start()
 
         async def close_notifier(_app: Sanic, _loop: Any) -> None:
             await notifier.close()
 
+        # After the blueprint's own start-up listener has created the tables.
+        app.register_listener(start_notifier, "after_server_start")
         app.register_listener(close_notifier, "before_server_stop")
-    app.blueprint(inbox_blueprint(service, config, name=f"{name}_api"))
     return app
 
 
@@ -290,6 +303,9 @@ class _InboxApi:
         self.config = config
         self.failed_logins = FailureLimiter()
         self.stream_tickets = StreamTickets()
+        keys = config.signing_keys
+        # One nonce cache per process for the channel's signed calls.
+        self.verifier = Verifier(keys.channel_to_inbox) if keys else None
         self._housekeeping: Optional[asyncio.Task[None]] = None
         self._presence: Optional[asyncio.Task[None]] = None
         for attribute in (
@@ -549,6 +565,10 @@ class _InboxApi:
         conversation_id = _text(body, "conversation_id", MAX_CONVERSATION_ID_CHARS)
         attempt = _field(body, "attempt", int)
         payload = _field(body, "payload", dict)
+        channel_url = _channel_url(payload)
+        if channel_url is not None:
+            # Before the ticket's first event: the channel gets all of them.
+            await self.service.store.ensure_channel(channel_url)
         view = await self.service.request_handover(conversation_id, attempt, payload)
         return json_response(
             view.to_dict(), status=HTTP_CREATED if view.created else HTTP_OK
@@ -696,14 +716,18 @@ class _InboxApi:
         return agent
 
     def _check_signature(self, request: Request) -> None:
-        secret = self.config.shared_secret
-        if not secret:
+        if self.verifier is None:
             raise ApiError(
                 HTTP_FORBIDDEN,
                 "channel endpoints are off: set shared_secret in the inbox config",
             )
         try:
-            verify(request.body or b"", request.headers, secret, time.time())
+            self.verifier.verify(
+                request.method,
+                request_target(request.path, request.query_string),
+                request.body or b"",
+                request.headers,
+            )
         except SignatureError as error:
             raise ApiError(HTTP_UNAUTHORIZED, str(error), SIGNATURE_HEADER) from error
 
@@ -771,6 +795,25 @@ def _text(body: Mapping[str, Any], name: str, max_chars: int = MAX_TEXT_CHARS) -
             name,
         )
     return value
+
+
+def _channel_url(payload: Mapping[str, Any]) -> Optional[str]:
+    """The channel's webhook in a handover payload, or a 400 saying what is wrong."""
+    url = payload.get(PAYLOAD_CALLBACK_URL)
+    if url is None:
+        return None
+    if (
+        not isinstance(url, str)
+        or len(url) > MAX_CHANNEL_URL_CHARS
+        or not url.startswith(("http://", "https://"))
+    ):
+        raise ApiError(
+            HTTP_BAD_REQUEST,
+            f"payload.{PAYLOAD_CALLBACK_URL} must be an http(s) URL of at most "
+            f"{MAX_CHANNEL_URL_CHARS} characters (the channel's public_url)",
+            PAYLOAD_CALLBACK_URL,
+        )
+    return url
 
 
 def _ticket_id(raw: str) -> int:

@@ -31,6 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db", help="database URL (overrides the config), e.g. postgresql://..."
     )
+    parser.add_argument(
+        "--schema", help="PostgreSQL schema for the tables (default: search path)"
+    )
     parser.add_argument("--host", default=DEFAULT_HOST, help="interface to bind")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port")
     parser.add_argument("--workers", type=int, default=1, help="Sanic worker processes")
@@ -56,12 +59,12 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if not config.agents:
         logger.warning("No agents configured: nobody can log in to the inbox.")
-    if not config.shared_secret:
+    if config.signing_keys is None:
         logger.warning(
             "No shared_secret configured: the channel endpoints are off, so "
             "channels cannot reach this inbox."
         )
-    app = create_app(args.db or config.db_url, config)
+    app = create_app(args.db or config.db_url, config, schema=args.schema)
     app.run(host=args.host, port=args.port, workers=args.workers, access_log=False)
     return 0
 

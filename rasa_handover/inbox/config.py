@@ -30,6 +30,7 @@ from rasa_handover.inbox.router import (
     BusinessHours,
     FallbackChains,
 )
+from rasa_handover.inbox.signing import SigningKeys
 
 DEFAULT_DB_URL = "sqlite:///handover.db"
 DEFAULT_URL_PREFIX = "/webhooks/handover/inbox"
@@ -120,8 +121,12 @@ class InboxConfig:
     Attributes:
         agents: Agents seeded on startup.
         hours: Business hours.
-        shared_secret: HMAC secret for channel <-> inbox calls; the channel
-            endpoints are disabled without it.
+        shared_secret: HMAC secret for channel <-> inbox calls, from which
+            each direction's key is derived (`signing.SigningKeys`); the
+            channel endpoints are disabled without any secret.
+        channel_to_inbox_secret: The key of the channel's calls (instead of
+            the one derived from `shared_secret`).
+        inbox_to_channel_secret: The key of the inbox's event deliveries.
         db_url: Database URL (`sqlite:///handover.db` or `postgresql://...`).
         url_prefix: Where the API is mounted.
         continuity_window: How recently an agent must have helped a customer to
@@ -146,6 +151,8 @@ class InboxConfig:
     agents: Tuple[AgentConfig, ...] = ()
     hours: BusinessHours = field(default_factory=BusinessHours)
     shared_secret: Optional[str] = None
+    channel_to_inbox_secret: Optional[str] = None
+    inbox_to_channel_secret: Optional[str] = None
     db_url: str = DEFAULT_DB_URL
     url_prefix: str = DEFAULT_URL_PREFIX
     continuity_window: timedelta = DEFAULT_CONTINUITY_WINDOW
@@ -163,6 +170,18 @@ class InboxConfig:
         if self.expire_idle_minutes <= 0:
             return None
         return timedelta(minutes=self.expire_idle_minutes)
+
+    @property
+    def signing_keys(self) -> Optional[SigningKeys]:
+        """The two directions' HMAC keys, or None (channel endpoints off)."""
+        try:
+            return SigningKeys.from_settings(
+                self.shared_secret,
+                self.channel_to_inbox_secret,
+                self.inbox_to_channel_secret,
+            )
+        except ValueError as error:
+            raise InboxConfigError(str(error)) from error
 
     @property
     def presence_grace(self) -> Optional[timedelta]:
@@ -248,10 +267,12 @@ class InboxConfig:
         window = data.get("continuity_window_minutes")
         email = _email(data.get("email"))
         alternatives = _alternatives(data, email)
-        return cls(
+        config = cls(
             agents=agents,
             hours=hours,
             shared_secret=_secret(data, "shared_secret"),
+            channel_to_inbox_secret=_secret(data, "channel_to_inbox_secret"),
+            inbox_to_channel_secret=_secret(data, "inbox_to_channel_secret"),
             db_url=str(data.get("db") or data.get("db_url") or DEFAULT_DB_URL),
             url_prefix=str(data.get("url_prefix") or DEFAULT_URL_PREFIX),
             continuity_window=(
@@ -280,6 +301,8 @@ class InboxConfig:
                 else ()
             ),
         )
+        config.signing_keys  # noqa: B018 - refuses one key without the other
+        return config
 
 
 def check_agent_tokens(

@@ -75,6 +75,8 @@ DEFAULT_TEAM = "general"
 REQUEUE_AGENT_OFFLINE = "agent_offline"
 # The agent's page stopped reporting in (closed tab, lost connection).
 REQUEUE_AGENT_AWAY = "agent_away"
+# The waiting customer's estimate grew: they hear the new one.
+REQUEUE_WAIT_GREW = "wait_grew"
 
 # --- Channel -> inbox. --------------------------------------------------------------
 # The payload key a standalone channel puts its webhook URL under.
@@ -212,6 +214,7 @@ __all__ = [
     "REPLY_BY_EMAIL",
     "REQUEUE_AGENT_AWAY",
     "REQUEUE_AGENT_OFFLINE",
+    "REQUEUE_WAIT_GREW",
     "SENDERS",
     "SENDER_AGENT",
     "SENDER_CUSTOMER",

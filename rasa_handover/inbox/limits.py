@@ -25,6 +25,8 @@ from rasa_handover.limits import (
 # database holds (and would make the query itself fail: found by fuzzing).
 MAX_ID = 2**31 - 1
 
+# Longest channel webhook URL (`channel_callback_url`; its cursor's key).
+MAX_CHANNEL_URL_CHARS = 1024
 # Longest resolution note.
 MAX_NOTE_CHARS = 2_000
 # Deepest nesting of objects and lists in a request body (a context payload

@@ -1,11 +1,24 @@
-"""Pushes lifecycle events from a standalone inbox to the channel, over HTTP.
+"""Delivers a standalone inbox's events to the channels, from the events table.
 
-In embedded mode the channel subscribes to `InboxService` in-process. A standalone
-inbox cannot, so `WebhookNotifier` subscribes instead and POSTs each event,
-HMAC-signed (see `signing`), to the `channel_callback_url` the channel put into
-the handover payload. Deliveries run in one background worker, in order (a
-customer must not read the agent's second message before the first), with
-exponential back-off on network errors and 5xx/429 answers.
+In embedded mode the channel subscribes to `InboxService` in process. A
+standalone inbox cannot, so `WebhookNotifier` POSTs each customer-facing event
+(`publisher.customer_facing`: an agent's reply, an assignment, a resolution,
+...), signed with the inbox-to-channel key (`signing`), to the webhook the
+channel put into its tickets' payload (`channel_callback_url`).
+
+Nothing is kept only in memory: the events are read from the database, per
+channel, after the channel's cursor (`store.deliveries`: the id of the last
+event the channel acknowledged), oldest first. A channel that does not answer
+2xx holds its later events back (the order of a conversation is kept) and is
+retried with a growing pause, for as long as it takes; a restart of the inbox
+resumes at the cursor. So every event arrives at least once, and the channel
+applies each event id once (`channels.inbox_events`): effectively once.
+
+On PostgreSQL an event can become visible after one with a higher id (two
+transactions commit in the other order). The cursor therefore only passes
+events older than `SETTLE_SECONDS`; younger ones already delivered are
+remembered in memory, and after a restart sent again (the channel ignores
+them).
 """
 
 import asyncio
@@ -13,143 +26,99 @@ import contextlib
 import json
 import logging
 import time
-from typing import Any, Callable, Optional, Tuple
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable, Dict, List, Optional, Set, Tuple
 
 import aiohttp
+from yarl import URL
 
-from rasa_handover.inbox.contract import (
-    PAYLOAD_CALLBACK_URL,
-    notification,
-)
+from rasa_handover.inbox.contract import notification
 from rasa_handover.inbox.models import LifecycleEvent, Ticket
-from rasa_handover.inbox.service import (
-    InboxService,
-)
+from rasa_handover.inbox.publisher import as_notified, customer_facing
+from rasa_handover.inbox.service import InboxService
 from rasa_handover.inbox.signing import sign
+from rasa_handover.inbox.store.engine import is_sqlite
 
 logger = logging.getLogger(__name__)
 
-# Five tries with doubling pauses cover a channel restart (about half a minute).
-DELIVERY_ATTEMPTS = 5
+# Pause after a channel's first failure; doubles up to the maximum.
 BACKOFF_SECONDS = 1.0
 MAX_BACKOFF_SECONDS = 30.0
 REQUEST_TIMEOUT_SECONDS = 10.0
-# How long `close()` lets queued deliveries finish before dropping them.
-CLOSE_GRACE_SECONDS = 5.0
-HTTP_TOO_MANY_REQUESTS = 429
-HTTP_SERVER_ERROR = 500
+# How often the table is read when nothing happened in this process (another
+# replica may have written events).
+POLL_SECONDS = 1.0
+# PostgreSQL: how long a transaction may take to commit after writing its event.
+SETTLE_SECONDS = 10.0
+# A channel's answers that refuse an event for good: it is skipped (logged).
+PERMANENT_REFUSALS = (400, 413, 422)
 HTTP_REDIRECT = 300
 
 
+@dataclass
+class _Channel:
+    """What this process knows about one channel between rounds."""
+
+    # Events delivered (or skipped) beyond the stored cursor.
+    done: Set[int] = field(default_factory=set)
+    failures: int = 0
+    next_try: float = 0.0
+
+
 class WebhookNotifier:
-    """An `InboxService` listener that delivers events to channel webhooks."""
+    """Delivers every channel's events from the table, in order, until acknowledged."""
 
     def __init__(
         self,
-        secret: str,
-        attempts: int = DELIVERY_ATTEMPTS,
+        service: InboxService,
+        key: str,
         backoff_seconds: float = BACKOFF_SECONDS,
         timeout_seconds: float = REQUEST_TIMEOUT_SECONDS,
+        poll_seconds: float = POLL_SECONDS,
+        settle_seconds: Optional[float] = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        """Creates the notifier.
+        """Creates the notifier (call `start()`).
 
         Args:
-            secret: The shared secret the channel verifies signatures with.
-            attempts: Deliveries tried per event before giving up.
-            backoff_seconds: Pause after the first failure; doubles each time.
+            service: The inbox (its store holds the events and cursors).
+            key: The inbox-to-channel key (`signing.SigningKeys`).
+            backoff_seconds: Pause after a channel's first failure; doubles.
             timeout_seconds: Per-request timeout.
-            clock: Unix time, for the signature timestamp.
+            poll_seconds: Longest pause between rounds.
+            settle_seconds: See `SETTLE_SECONDS` (default: 0 on SQLite, where
+                one process writes in order, else `SETTLE_SECONDS`).
+            clock: Unix time.
 
         """
-        self.secret = secret
-        self.attempts = attempts
+        self.service = service
+        self.key = key
         self.backoff_seconds = backoff_seconds
         self.timeout_seconds = timeout_seconds
+        self.poll_seconds = poll_seconds
+        if settle_seconds is None:
+            settle_seconds = 0.0 if is_sqlite(service.store.url) else SETTLE_SECONDS
+        self.settle_seconds = settle_seconds
         self._clock = clock
-        self._queue: Optional[asyncio.Queue[Tuple[str, bytes]]] = None
+        self._channels: Dict[str, _Channel] = {}
         self._worker: Optional[asyncio.Task[None]] = None
         self._session: Optional[aiohttp.ClientSession] = None
+        self._closing = False
 
-    def attach(self, service: InboxService) -> Callable[[], None]:
-        """Subscribes to `service`; returns the unsubscribe function."""
-        return service.subscribe(self)
-
-    async def __call__(self, event: LifecycleEvent, ticket: Ticket) -> None:
-        """Queues `event` for the ticket's channel (no-op without a callback URL)."""
-        url = ticket.payload.get(PAYLOAD_CALLBACK_URL)
-        if not isinstance(url, str) or not url:
-            return
-        body = json.dumps(notification(event, ticket), default=str).encode("utf-8")
-        if self._queue is None:
-            self._queue = asyncio.Queue()
-        self._queue.put_nowait((url, body))
+    async def start(self) -> None:
+        """Starts the cursors of open tickets' channels, then the worker."""
+        for url in await self.service.store.open_ticket_channels():
+            await self.service.store.ensure_channel(url)
+        self._closing = False
         if self._worker is None or self._worker.done():
             self._worker = asyncio.ensure_future(self._run())
 
-    async def deliver(self, url: str, body: bytes) -> bool:
-        """POSTs one signed body, retrying transient failures.
-
-        Args:
-            url: The channel's webhook.
-            body: The JSON body.
-
-        Returns:
-            True once the channel answered 2xx; False after a permanent refusal
-            (4xx other than 429) or when every attempt failed.
-
-        """
-        for attempt in range(1, self.attempts + 1):
-            headers = {
-                "Content-Type": "application/json",
-                **sign(body, self.secret, int(self._clock())),
-            }
-            try:
-                session = self._get_session()
-                async with session.post(url, data=body, headers=headers) as response:
-                    if response.status < HTTP_REDIRECT:
-                        return True
-                    retryable = (
-                        response.status >= HTTP_SERVER_ERROR
-                        or response.status == HTTP_TOO_MANY_REQUESTS
-                    )
-                    if not retryable:
-                        logger.error(
-                            "Channel webhook %s refused a handover event: HTTP %s",
-                            url,
-                            response.status,
-                        )
-                        return False
-                    problem: Any = f"HTTP {response.status}"
-            except (aiohttp.ClientError, asyncio.TimeoutError) as error:
-                problem = error
-            if attempt < self.attempts:
-                pause = min(
-                    self.backoff_seconds * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS
-                )
-                logger.warning(
-                    "Channel webhook %s failed (%s); retry %d/%d in %.1f s",
-                    url,
-                    problem,
-                    attempt,
-                    self.attempts - 1,
-                    pause,
-                )
-                await asyncio.sleep(pause)
-        logger.error(
-            "Gave up delivering a handover event to %s after %d attempts",
-            url,
-            self.attempts,
-        )
-        return False
-
     async def close(self) -> None:
-        """Lets queued deliveries finish (briefly), then stops the worker."""
-        if self._queue is not None and self._worker is not None:
-            try:
-                await asyncio.wait_for(self._queue.join(), CLOSE_GRACE_SECONDS)
-            except asyncio.TimeoutError:
-                logger.warning("Dropping undelivered handover events at shutdown")
+        """Stops the worker; what is undelivered stays in the table."""
+        # Also a flag: `asyncio.wait_for` (3.8-3.11) can swallow a cancellation
+        # that arrives as its event is set.
+        self._closing = True
         if self._worker is not None:
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -159,16 +128,128 @@ class WebhookNotifier:
             await self._session.close()
             self._session = None
 
+    async def deliver_due(self) -> int:
+        """One round: every channel's pending events, as far as each one takes them.
+
+        Returns:
+            How many events the channels acknowledged.
+
+        """
+        cursors = await self.service.store.channel_cursors()
+        counts = await asyncio.gather(
+            *(self._deliver_channel(url, cursor) for url, cursor in cursors.items())
+        )
+        return sum(counts)
+
     async def _run(self) -> None:
-        assert self._queue is not None
-        while True:
-            url, body = await self._queue.get()
+        while not self._closing:
             try:
-                await self.deliver(url, body)
-            except Exception:
-                logger.exception("Unexpected error delivering to %s", url)
-            finally:
-                self._queue.task_done()
+                await self.deliver_due()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the database may be back on the next round
+                logger.exception("Delivering handover events failed")
+            await self.service.wait_for_change(self._pause())
+
+    def _pause(self) -> float:
+        now = self._clock()
+        waits = [
+            state.next_try - now
+            for state in self._channels.values()
+            if state.next_try > now
+        ]
+        return max(0.05, min([self.poll_seconds, *waits]))
+
+    async def _deliver_channel(self, url: str, cursor: int) -> int:
+        state = self._channels.setdefault(url, _Channel())
+        if self._clock() < state.next_try:
+            return 0
+        state.done = {event_id for event_id in state.done if event_id > cursor}
+        pending = await self.service.store.channel_events(url, cursor)
+        delivered = 0
+        for event, ticket in pending:
+            if event.id in state.done:
+                continue
+            if customer_facing(event):
+                outcome = await self._post(url, event, ticket)
+                if outcome is None:
+                    self._failed(url, state)
+                    break
+                delivered += outcome
+            state.done.add(event.id)
+            state.failures, state.next_try = 0, 0.0
+        settled = self._settled_cursor(pending, state.done, cursor)
+        if settled > cursor:
+            await self.service.store.advance_channel(url, settled)
+        return delivered
+
+    def _settled_cursor(
+        self,
+        pending: List[Tuple[LifecycleEvent, Ticket]],
+        done: Set[int],
+        cursor: int,
+    ) -> int:
+        """The furthest event id up to which everything is done and old enough."""
+        horizon = self._clock() - self.settle_seconds
+        for event, _ticket in pending:
+            if event.id not in done or _timestamp(event.created_at) > horizon:
+                break
+            cursor = event.id
+        return cursor
+
+    async def _post(
+        self, url: str, event: LifecycleEvent, ticket: Ticket
+    ) -> Optional[int]:
+        """POSTs one event: 1 acknowledged, 0 refused for good, None failed."""
+        body = json.dumps(notification(as_notified(event), ticket), default=str).encode(
+            "utf-8"
+        )
+        headers = {
+            "Content-Type": "application/json",
+            **sign("POST", url, body, self.key),
+        }
+        try:
+            session = self._get_session()
+            async with session.post(
+                URL(url, encoded=True), data=body, headers=headers
+            ) as response:
+                if response.status < HTTP_REDIRECT:
+                    return 1
+                text = (await response.text())[:200]
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
+            logger.warning("Channel webhook %s unreachable: %s", url, error)
+            return None
+        if response.status in PERMANENT_REFUSALS:
+            logger.error(
+                "Channel webhook %s refused event %s (%s) for good: HTTP %s %s",
+                url,
+                event.id,
+                event.type,
+                response.status,
+                text,
+            )
+            return 0
+        logger.warning(
+            "Channel webhook %s answered HTTP %s to event %s: %s",
+            url,
+            response.status,
+            event.id,
+            text,
+        )
+        return None
+
+    def _failed(self, url: str, state: _Channel) -> None:
+        state.failures += 1
+        pause = min(
+            self.backoff_seconds * 2 ** (state.failures - 1), MAX_BACKOFF_SECONDS
+        )
+        state.next_try = self._clock() + pause
+        logger.warning(
+            "Handover events for %s wait (failure %d); next try in %.1f s",
+            url,
+            state.failures,
+            pause,
+        )
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -176,3 +257,9 @@ class WebhookNotifier:
                 timeout=aiohttp.ClientTimeout(total=self.timeout_seconds)
             )
         return self._session
+
+
+def _timestamp(moment: Optional[datetime]) -> float:
+    if moment is None:
+        return 0.0
+    return moment.timestamp()

@@ -23,7 +23,11 @@ from rasa_handover.inbox.models import (
     OUTCOMES,
     STATUSES,
 )
-from rasa_handover.inbox.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER
+from rasa_handover.inbox.signing import (
+    NONCE_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+)
 
 
 def _ref(name: str) -> Dict[str, str]:
@@ -67,7 +71,7 @@ _TICKET_ID = {
 }
 _AGENT: List[Dict[str, List[str]]] = [{"bearerAuth": []}]
 _CHANNEL: List[Dict[str, List[str]]] = [
-    {"handoverSignature": [], "handoverTimestamp": []}
+    {"handoverSignature": [], "handoverTimestamp": [], "handoverNonce": []}
 ]
 
 _SCHEMAS: Dict[str, Any] = {
@@ -626,13 +630,24 @@ OPENAPI: Dict[str, Any] = {
                 "type": "apiKey",
                 "in": "header",
                 "name": SIGNATURE_HEADER,
-                "description": "sha256=<hex HMAC-SHA256 of '<timestamp>.' + body>",
+                "description": (
+                    "v2=<hex HMAC-SHA256, channel-to-inbox key, of 'rasa-handover-v2', "
+                    "method, path?query, timestamp, nonce and the body's SHA-256 "
+                    "hex, one per line> (docs/inbox-api.md)"
+                ),
             },
             "handoverTimestamp": {
                 "type": "apiKey",
                 "in": "header",
                 "name": TIMESTAMP_HEADER,
                 "description": "Unix seconds; rejected if more than 5 minutes off.",
+            },
+            "handoverNonce": {
+                "type": "apiKey",
+                "in": "header",
+                "name": NONCE_HEADER,
+                "description": "New for every request; a repeat within 5 minutes "
+                "is refused as a replay.",
             },
         },
     },

@@ -1,8 +1,9 @@
 """Who hears about a ticket's changes.
 
-Subscribers (the embedded channel, the webhook notifier) get the events a
-customer must be told of; the agents' event streams waiting in this process are
-woken on every change.
+Subscribers (the embedded channel, e-mailed replies) get the events a
+customer must be told of (`customer_facing`, the same rule by which a
+standalone inbox's `notifier` reads them from the events table); the agents'
+event streams waiting in this process are woken on every change.
 """
 
 import asyncio
@@ -28,8 +29,8 @@ from rasa_handover.inbox.wait_estimate import format_wait
 logger = logging.getLogger(__name__)
 
 # Events subscribers hear about: the ones the customer must be told of. Customer
-# messages and internal queue bookkeeping are not among them; `queued` is only
-# published when a waiting customer's estimate grew (`refresh_waits`).
+# messages and internal queue bookkeeping are not among them; `queued` only
+# with a reason (see `customer_facing`).
 NOTIFIED_EVENTS: Tuple[str, ...] = (
     EVENT_ASSIGNED,
     EVENT_ACCEPTED,
@@ -42,6 +43,38 @@ NOTIFIED_EVENTS: Tuple[str, ...] = (
 
 
 EventListener = Callable[[LifecycleEvent, Ticket], Awaitable[None]]
+
+
+def customer_facing(event: LifecycleEvent) -> bool:
+    """Whether the customer's channel must hear of a stored event.
+
+    The `NOTIFIED_EVENTS`, but of messages only the agents', and of `queued`
+    events only those that tell a new wait with a `reason` (back in the queue
+    because the agent left, or a grown wait; `store.mark_queued`): the first
+    `queued` of a ticket was told to the customer in the answer to the
+    handover request, and the bare `requeue` before the new estimate has no
+    wait to tell.
+    """
+    if event.type == EVENT_QUEUED:
+        return bool(event.data.get("reason")) and "estimated_wait_seconds" in (
+            event.data
+        )
+    if event.type not in NOTIFIED_EVENTS:
+        return False
+    return event.type != EVENT_MESSAGE or event.data.get("sender") == SENDER_AGENT
+
+
+def as_notified(event: LifecycleEvent) -> LifecycleEvent:
+    """The event as the channel gets it: a `queued` one with the wait in words."""
+    if event.type != EVENT_QUEUED:
+        return event
+    return dataclasses.replace(
+        event,
+        data={
+            **event.data,
+            "wait_text": format_wait(event.data.get("estimated_wait_seconds")),
+        },
+    )
 
 
 class EventPublisher:
@@ -93,25 +126,13 @@ class EventPublisher:
             return False
         return True
 
-    async def publish(self, change: Change, force: bool = False) -> None:
+    async def publish(self, change: Change) -> None:
         """Wakes event streams and tells subscribers about customer-facing events."""
         self.signal_change()
         event = change.event
-        if event is None:
+        if event is None or not customer_facing(event):
             return
-        if not force:
-            if event.type not in NOTIFIED_EVENTS:
-                return
-            if event.type == EVENT_MESSAGE and event.data.get("sender") != SENDER_AGENT:
-                return
-        if event.type == EVENT_QUEUED:
-            event = dataclasses.replace(
-                event,
-                data={
-                    **event.data,
-                    "wait_text": format_wait(change.ticket.estimated_wait_seconds),
-                },
-            )
+        event = as_notified(event)
         for listener in list(self._listeners):
             try:
                 await listener(event, change.ticket)

@@ -42,6 +42,7 @@ from rasa_handover.inbox.contract import (
     NO_AGENT_OUTSIDE_HOURS,
     REQUEUE_AGENT_AWAY,
     REQUEUE_AGENT_OFFLINE,
+    REQUEUE_WAIT_GREW,
     SENDER_AGENT,
     SENDER_CUSTOMER,
 )
@@ -91,9 +92,6 @@ from rasa_handover.inbox.wait_estimate import (
 )
 
 logger = logging.getLogger(__name__)
-
-# Why a waiting customer hears a new estimate.
-REQUEUE_WAIT_GREW = "wait_grew"
 
 
 class InboxService:
@@ -663,7 +661,7 @@ class InboxService:
         """Puts a departed agent's unaccepted tickets back and routes them again.
 
         A ticket another agent gets is announced by its `assigned` event; the
-        customers still waiting hear the new wait (a forced `queued` event with
+        customers still waiting hear the new wait (a `queued` event with
         the reason and why no agent was found).
         """
         returned: List[int] = []
@@ -690,8 +688,9 @@ class InboxService:
                 decision.notes if decision is not None else (),
                 reason=reason,
             )
-            # Forced: the customer was told an agent is coming and must hear otherwise.
-            await self._events.publish(change, force=True)
+            # With its reason: the customer was told an agent is coming and
+            # must hear otherwise (`publisher.customer_facing`).
+            await self._events.publish(change)
 
     async def queue_for(self, agent: Agent) -> Tuple[List[Ticket], List[Ticket]]:
         """The open tickets and callback requests an agent should see.
@@ -808,9 +807,13 @@ class InboxService:
             ):
                 continue
             change = await self.store.mark_queued(
-                ticket.id, ticket.no_agent_reason, estimate.seconds, [REQUEUE_WAIT_GREW]
+                ticket.id,
+                ticket.no_agent_reason,
+                estimate.seconds,
+                [REQUEUE_WAIT_GREW],
+                reason=REQUEUE_WAIT_GREW,
             )
-            await self._events.publish(change, force=True)
+            await self._events.publish(change)
             grown.append(await self.view(change.ticket, created=False))
         return grown
 

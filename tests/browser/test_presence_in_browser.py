@@ -16,10 +16,10 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from rasa_handover.inbox.signing import sign
 from tests.browser.conftest import BrowserPage
 from tests.browser.pages import AgentInbox
 from tests.e2e.servers import free_port, standalone_inbox
+from tests.signed import channel_headers
 
 pytestmark = pytest.mark.browser
 
@@ -66,13 +66,9 @@ def handover(inbox: str, team: str) -> Dict[str, Any]:
             },
         }
     ).encode()
-    headers = {
-        "Content-Type": "application/json",
-        **sign(body, SECRET, int(time.time())),
-    }
-    answer = requests.post(
-        f"{inbox}/api/channel/tickets", data=body, headers=headers, timeout=30
-    )
+    url = f"{inbox}/api/channel/tickets"
+    headers = channel_headers("POST", url, body, SECRET)
+    answer = requests.post(url, data=body, headers=headers, timeout=30)
     assert answer.status_code == 201, answer.text
     return dict(answer.json())
 

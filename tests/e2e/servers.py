@@ -168,11 +168,18 @@ def rasa_server(
     extra_args: Sequence[str] = (),
     name: str = "rasa-server",
     env: Optional[dict] = None,
+    endpoints: str = "",
 ) -> Iterator[str]:
-    """`rasa run` with the handover channel; yields its base URL."""
+    """`rasa run` with the handover channel; yields its base URL.
+
+    `endpoints` is added to endpoints.yml (e.g. a tracker store that outlives
+    the process).
+    """
     port = port or free_port()
     (workdir / "credentials.yml").write_text(credentials)
-    (workdir / "endpoints.yml").write_text(f"action_endpoint:\n  url: {action_url}\n")
+    (workdir / "endpoints.yml").write_text(
+        f"action_endpoint:\n  url: {action_url}\n{endpoints}"
+    )
     with running(
         name,
         [
@@ -212,9 +219,18 @@ def warm_up(base: str) -> None:
 
 
 @contextmanager
-def standalone_inbox(workdir: Path, config: str, port: int) -> Iterator[str]:
-    """`rasa-handover inbox`; yields its API base URL."""
+def standalone_inbox(
+    workdir: Path,
+    config: str,
+    port: int,
+    db: Optional[str] = None,
+    schema: Optional[str] = None,
+) -> Iterator[str]:
+    """`rasa-handover inbox` (on `db`, default a SQLite file); yields its API URL."""
     (workdir / "inbox.yml").write_text(config)
+    database = ["--db", db or f"sqlite:///{workdir}/inbox.db"]
+    if schema:
+        database += ["--schema", schema]
     base = f"http://127.0.0.1:{port}/webhooks/handover/inbox"
     with running(
         "standalone-inbox",
@@ -223,8 +239,7 @@ def standalone_inbox(workdir: Path, config: str, port: int) -> Iterator[str]:
             "inbox",
             "--config",
             "inbox.yml",
-            "--db",
-            f"sqlite:///{workdir}/inbox.db",
+            *database,
             "--host",
             "127.0.0.1",
             "--port",

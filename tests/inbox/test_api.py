@@ -16,7 +16,7 @@ from rasa_handover.inbox.api import add_inbox_routes, create_app
 from rasa_handover.inbox.config import AgentConfig, InboxConfig
 from rasa_handover.inbox.openapi import OPENAPI
 from rasa_handover.inbox.service import InboxService
-from rasa_handover.inbox.signing import SIGNATURE_HEADER, sign
+from rasa_handover.inbox.signing import SIGNATURE_HEADER, SigningKeys, sign
 from rasa_handover.inbox.store import InboxStore
 from tests.inbox.conftest import (
     POSTGRES_SKIP_REASON,
@@ -24,6 +24,7 @@ from tests.inbox.conftest import (
     postgres_url,
     running,
 )
+from tests.signed import channel_headers
 
 SECRET = "channel-secret"
 PREFIX = "/webhooks/handover/inbox"
@@ -57,12 +58,11 @@ def app(tmp_path: Path) -> Sanic:
     )
 
 
-def signed(data: Any, secret: str = SECRET) -> Tuple[bytes, Dict[str, str]]:
+def signed(
+    data: Any, secret: str = SECRET, path: str = f"{PREFIX}/api/channel/tickets"
+) -> Tuple[bytes, Dict[str, str]]:
     body = json.dumps(data).encode()
-    return body, {
-        "Content-Type": "application/json",
-        **sign(body, secret, int(time.time())),
-    }
+    return body, channel_headers("POST", path, body, secret)
 
 
 async def request_ticket(
@@ -113,7 +113,10 @@ async def test_full_agent_flow(app: Sanic) -> None:
     )
     assert replied.status == 201 and replied.json["message"]["agent_name"] == "Maya"
 
-    body, headers = signed({"conversation_id": "conv-1", "text": "Thanks!"})
+    body, headers = signed(
+        {"conversation_id": "conv-1", "text": "Thanks!"},
+        path=f"{PREFIX}/api/channel/messages",
+    )
     _, relayed = await client.post(
         f"{PREFIX}/api/channel/messages", content=body, headers=headers
     )
@@ -127,10 +130,9 @@ async def test_full_agent_flow(app: Sanic) -> None:
     ]
 
     query = "conversation_id=conv-1&after_id=0"
-    headers = sign(b"", SECRET, int(time.time()))  # GET: the empty body is signed.
-    _, pending = await client.get(
-        f"{PREFIX}/api/channel/messages?{query}", headers=headers
-    )
+    url = f"{PREFIX}/api/channel/messages?{query}"
+    headers = channel_headers("GET", url, b"", SECRET)  # GET: method, path, query.
+    _, pending = await client.get(url, headers=headers)
     assert [m["text"] for m in pending.json["messages"]] == [reply_text]
     assert pending.json["handover_active"] is True
 
@@ -376,7 +378,7 @@ async def test_bad_channel_requests_name_the_field(
 
 async def test_malformed_signed_json_is_400_not_a_crash(app: Sanic) -> None:
     body = b'{"conversation_id": '
-    headers = sign(body, SECRET, int(time.time()))
+    headers = channel_headers("POST", f"{PREFIX}/api/channel/tickets", body, SECRET)
 
     _, response = await app.asgi_client.post(
         f"{PREFIX}/api/channel/tickets", content=body, headers=headers
@@ -388,7 +390,10 @@ async def test_malformed_signed_json_is_400_not_a_crash(app: Sanic) -> None:
 
 
 async def test_message_without_open_handover_is_404(app: Sanic) -> None:
-    body, headers = signed({"conversation_id": "nobody", "text": "hello"})
+    body, headers = signed(
+        {"conversation_id": "nobody", "text": "hello"},
+        path=f"{PREFIX}/api/channel/messages",
+    )
 
     _, response = await app.asgi_client.post(
         f"{PREFIX}/api/channel/messages", content=body, headers=headers
@@ -400,7 +405,8 @@ async def test_message_without_open_handover_is_404(app: Sanic) -> None:
 async def test_callback_endpoint(app: Sanic) -> None:
     await request_ticket(app)
     body, headers = signed(
-        {"conversation_id": "conv-1", "when": "tomorrow 9am", "contact": "+4930123"}
+        {"conversation_id": "conv-1", "when": "tomorrow 9am", "contact": "+4930123"},
+        path=f"{PREFIX}/api/channel/callbacks",
     )
 
     _, response = await app.asgi_client.post(
@@ -536,3 +542,100 @@ async def test_postgres_backed_app_serves_the_flow(
 
     assert (first.status, retry.status, claimed.status) == (201, 200, 200)
     assert retry.json["ticket_id"] == first.json["ticket_id"]
+
+
+# --- Signatures: one request, one use (issue 11, item 9). ----------------------------
+
+
+def messages_url(conversation_id: str) -> str:
+    return f"{PREFIX}/api/channel/messages?conversation_id={conversation_id}&after_id=0"
+
+
+CALLBACK_BODY = json.dumps(
+    {"conversation_id": "conv-2", "when": "tomorrow", "contact": "+4930123"}
+).encode()
+
+
+@pytest.mark.parametrize(
+    "method, signed_url, sent_url, body",
+    [
+        pytest.param(
+            "GET",
+            messages_url("conv-1"),
+            messages_url("conv-2"),
+            b"",
+            id="get-on-another-query",
+        ),
+        pytest.param(
+            "POST",
+            f"{PREFIX}/api/channel/callbacks",
+            f"{PREFIX}/api/channel/left-messages",
+            CALLBACK_BODY,
+            id="post-on-another-path",
+        ),
+    ],
+)
+async def test_a_captured_signature_is_refused_on_another_path_or_query(
+    app: Sanic, method: str, signed_url: str, sent_url: str, body: bytes
+) -> None:
+    await request_ticket(app, "conv-2")
+    headers = channel_headers(method, signed_url, body, SECRET)
+
+    _, refused = await app.asgi_client.request(
+        method, sent_url, content=body, headers=headers
+    )
+    _, accepted = await app.asgi_client.request(
+        method, signed_url, content=body, headers=headers
+    )
+
+    assert refused.status == 401 and refused.json["field"] == SIGNATURE_HEADER
+    assert "does not match" in refused.json["error"]
+    assert accepted.status in (200, 201)
+
+
+async def test_a_captured_post_signature_is_refused_as_a_get(app: Sanic) -> None:
+    url = messages_url("conv-1")
+    headers = channel_headers("POST", url, b"", SECRET)
+
+    _, refused = await app.asgi_client.get(url, headers=headers)
+
+    assert refused.status == 401 and "does not match" in refused.json["error"]
+
+
+async def test_a_replayed_customer_message_is_refused_and_stored_once(
+    app: Sanic,
+) -> None:
+    created = await request_ticket(app)
+    body, headers = signed(
+        {"conversation_id": "conv-1", "text": "my order is 1182"},
+        path=f"{PREFIX}/api/channel/messages",
+    )
+    url = f"{PREFIX}/api/channel/messages"
+
+    _, first = await app.asgi_client.post(url, content=body, headers=headers)
+    _, replay = await app.asgi_client.post(url, content=body, headers=headers)
+    _, details = await app.asgi_client.get(
+        f"{PREFIX}/api/tickets/{created.json['ticket_id']}", headers=MAYA
+    )
+
+    assert first.status == 201
+    assert replay.status == 401 and "already used" in replay.json["error"]
+    customer = [m for m in details.json["messages"] if m["sender"] == "customer"]
+    assert [m["text"] for m in customer] == ["my order is 1182"]
+
+
+async def test_a_request_signed_with_the_inbox_to_channel_key_is_refused(
+    app: Sanic,
+) -> None:
+    keys = SigningKeys.from_settings(SECRET)
+    assert keys is not None
+    url = f"{PREFIX}/api/channel/tickets"
+    body = json.dumps({"conversation_id": "c", "attempt": 1, "payload": {}}).encode()
+    headers = {
+        "Content-Type": "application/json",
+        **sign("POST", url, body, keys.inbox_to_channel),
+    }
+
+    _, response = await app.asgi_client.post(url, content=body, headers=headers)
+
+    assert response.status == 401 and response.json["field"] == SIGNATURE_HEADER

@@ -8,7 +8,6 @@ accepted it yet stays theirs.
 """
 
 import json
-import time
 import uuid
 from pathlib import Path
 from typing import Any, AsyncIterator, Dict, Tuple
@@ -21,9 +20,9 @@ from rasa_handover.inbox.api import create_app
 from rasa_handover.inbox.config import AgentConfig, InboxConfig
 from rasa_handover.inbox.errors import NotFoundError
 from rasa_handover.inbox.router import FallbackChains
-from rasa_handover.inbox.signing import sign
 from rasa_handover.inbox.store import InboxStore
 from tests.inbox.conftest import running
+from tests.signed import channel_headers
 
 SECRET = "channel-secret-for-access-tests"
 
@@ -77,13 +76,9 @@ class Inbox:
                 "payload": {"trigger": {"reason": "explicit_request", "team": team}},
             }
         ).encode()
-        headers = {
-            "Content-Type": "application/json",
-            **sign(body, SECRET, int(time.time())),
-        }
-        async with self.session.post(
-            f"{self.base}/api/channel/tickets", data=body, headers=headers
-        ) as response:
+        url = f"{self.base}/api/channel/tickets"
+        headers = channel_headers("POST", url, body, SECRET)
+        async with self.session.post(url, data=body, headers=headers) as response:
             assert response.status == 201, await response.text()
             return int((await response.json())["ticket_id"])
 

@@ -17,13 +17,13 @@ import pytest
 from rasa_handover.inbox.api import create_app
 from rasa_handover.inbox.config import AgentConfig, InboxConfig
 from rasa_handover.inbox.limits import MAX_JSON_DEPTH, MAX_NOTE_CHARS
-from rasa_handover.inbox.signing import sign
 from tests.inbox.conftest import (
     POSTGRES_SKIP_REASON,
     PostgresSchemas,
     postgres_url,
     running,
 )
+from tests.signed import channel_headers
 
 SECRET = "channel-secret-for-edge-tests"
 MAYA = {"Authorization": "Bearer token-maya"}
@@ -44,8 +44,8 @@ def nested(depth: int) -> str:
     return "[" * depth + "]" * depth
 
 
-def signed_headers(body: bytes) -> Dict[str, str]:
-    return {"Content-Type": "application/json", **sign(body, SECRET, int(time.time()))}
+def signed_headers(method: str, url: str, body: bytes) -> Dict[str, str]:
+    return channel_headers(method, url, body, SECRET)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -67,7 +67,9 @@ async def base(
             {"conversation_id": "c1", "attempt": 1, "payload": {"team": "billing"}}
         ).encode()
         async with session.post(
-            f"{root}/api/channel/tickets", data=body, headers=signed_headers(body)
+            f"{root}/api/channel/tickets",
+            data=body,
+            headers=signed_headers("POST", f"{root}/api/channel/tickets", body),
         ) as created:
             assert created.status == 201
         yield root, session
@@ -212,7 +214,7 @@ async def test_edges_get_a_clear_4xx(
     data = (body or "").encode()
     sent = {**MAYA, **(headers or {})}
     if signed:
-        sent = {**sent, **signed_headers(data)}
+        sent = {**sent, **signed_headers(method, f"{root}{path}", data)}
     async with session.request(
         method, f"{root}{path}", data=data or None, headers=sent
     ) as response:

@@ -25,6 +25,7 @@ from rasa_handover.inbox.email_delivery import EmailSettings
 from rasa_handover.inbox.errors import ValidationError
 from rasa_handover.inbox.models import STATUS_RESOLVED, STATUS_WAITING
 from rasa_handover.inbox.service import InboxService
+from rasa_handover.inbox.signing import SigningKeys
 from rasa_handover.inbox.store import InboxStore
 from tests.inbox.conftest import running
 
@@ -368,7 +369,7 @@ async def test_a_standalone_inbox_books_callbacks_and_emails_replies(
         f"sqlite:///{tmp_path / 'inbox.db'}", config, name=f"sa_{uuid.uuid4().hex[:8]}"
     )
     async with running(app) as url:
-        client = HttpInboxClient(url, "s3cret")
+        client = HttpInboxClient(url, SigningKeys.from_settings("s3cret"))
         booked = await client.schedule_callback(
             "c1", "tomorrow at 10:00", "+1 555 0100", PAYLOAD, "2026-12-01T10:00Z"
         )

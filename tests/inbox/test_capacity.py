@@ -8,7 +8,6 @@ interleave, at most one ticket is assigned; the others wait as `all_busy`.
 
 import asyncio
 import json
-import time
 import uuid
 from pathlib import Path
 from typing import List
@@ -21,8 +20,8 @@ from rasa_handover.inbox.api import create_app
 from rasa_handover.inbox.config import AgentConfig, InboxConfig
 from rasa_handover.inbox.models import LOAD_STATUSES, STATUS_WAITING
 from rasa_handover.inbox.service import InboxService
-from rasa_handover.inbox.signing import sign
 from tests.inbox.conftest import PostgresSchemas, postgres_url, running
+from tests.signed import channel_headers
 
 SECRET = "channel-secret-for-capacity-tests"
 CONCURRENT_HANDOVERS = 50
@@ -42,13 +41,9 @@ async def handover(session: aiohttp.ClientSession, base: str, number: int) -> di
             "payload": {"trigger": {"reason": "explicit_request", "team": "billing"}},
         }
     ).encode()
-    headers = {
-        "Content-Type": "application/json",
-        **sign(body, SECRET, int(time.time())),
-    }
-    async with session.post(
-        f"{base}/api/channel/tickets", data=body, headers=headers
-    ) as response:
+    url = f"{base}/api/channel/tickets"
+    headers = channel_headers("POST", url, body, SECRET)
+    async with session.post(url, data=body, headers=headers) as response:
         assert response.status == 201, await response.text()
         return dict(await response.json())
 

@@ -24,7 +24,6 @@ printed as a table (docs/security.md#fuzzing).
 import asyncio
 import contextlib
 import logging
-import time
 import uuid
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -46,7 +45,6 @@ from schemathesis.specs.openapi.checks import (
 from rasa_handover.inbox.api import create_app
 from rasa_handover.inbox.config import AgentConfig, InboxConfig
 from rasa_handover.inbox.openapi import openapi_document
-from rasa_handover.inbox.signing import sign
 from tests.inbox.conftest import POSTGRES_SKIP_REASON, PostgresSchemas, postgres_url
 from tests.inbox.fuzzing import (
     FUZZ_EXAMPLES,
@@ -59,6 +57,7 @@ from tests.inbox.fuzzing import (
     edge_values,
     query_value,
 )
+from tests.signed import channel_headers
 
 SECRET = "channel-secret-for-the-fuzz-tests-0123456789"
 MAYA_TOKEN = "maya-fuzz-token-0123456789abcdef0123456789"
@@ -134,7 +133,7 @@ class Fuzzer:
         channel = "/api/channel/" in url
         headers = dict(headers)
         if channel:
-            headers.update(sign(body or b"", SECRET, int(time.time())))
+            headers.update(channel_headers(method, url, body or b"", SECRET))
         before = self.counts()
         try:
             response = self.session.request(
@@ -292,7 +291,10 @@ def seed(fuzzer: Fuzzer) -> None:
     def post(path: str, payload: Dict[str, Any], headers: Dict[str, str]) -> None:
         body = dumps(payload)
         if "/api/channel/" in path:
-            headers = {**headers, **sign(body, SECRET, int(time.time()))}
+            headers = {
+                **headers,
+                **channel_headers("POST", f"{fuzzer.base}{path}", body, SECRET),
+            }
         answer = fuzzer.session.post(
             f"{fuzzer.base}{path}",
             data=body,

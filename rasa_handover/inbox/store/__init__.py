@@ -16,11 +16,13 @@ Where to look:
   `rows`: rows to dataclasses; `base`: transactions and shared lookups.
 * `agents`, `tickets` (creation, queues), `transitions` (assign, claim,
   resolve, transfer, ...), `expiry` (idle tickets), `messages`, `events`
-  (event stream, statistics, outcomes): the parts `InboxStore` is made of.
+  (event stream, statistics, outcomes), `deliveries` (each channel's cursor):
+  the parts `InboxStore` is made of.
 """
 
 from rasa_handover.inbox.store.agents import AgentStore, hash_token
 from rasa_handover.inbox.store.base import Change, utcnow
+from rasa_handover.inbox.store.deliveries import DELIVERY_PAGE_SIZE, DeliveryStore
 from rasa_handover.inbox.store.engine import SQLITE_BUSY_TIMEOUT_SECONDS, to_async_url
 from rasa_handover.inbox.store.events import EVENTS_PAGE_SIZE, EventStore
 from rasa_handover.inbox.store.expiry import ExpiryStore
@@ -37,7 +39,13 @@ from rasa_handover.inbox.store.transitions import TransitionStore
 
 
 class InboxStore(
-    AgentStore, TicketStore, TransitionStore, ExpiryStore, MessageStore, EventStore
+    AgentStore,
+    TicketStore,
+    TransitionStore,
+    ExpiryStore,
+    MessageStore,
+    EventStore,
+    DeliveryStore,
 ):
     """The inbox's database.
 
@@ -46,6 +54,7 @@ class InboxStore(
 
 
 __all__ = [
+    "DELIVERY_PAGE_SIZE",
     "EVENTS_PAGE_SIZE",
     "SQLITE_BUSY_TIMEOUT_SECONDS",
     "Change",

@@ -119,6 +119,14 @@ class StoreBase:
         """Closes every pooled connection."""
         await self.engine.dispose()
 
+    async def latest_event_id(self) -> int:
+        """The id of the newest event (0 when there is none)."""
+        async with self.engine.connect() as conn:
+            latest = (
+                await conn.execute(sa.select(sa.func.max(events_table.c.id)))
+            ).scalar()
+        return int(latest or 0)
+
     async def get_ticket(self, ticket_id: int) -> Optional[Ticket]:
         """The ticket (with its current queue position), or None."""
         tickets = await self._tickets(tickets_table.c.id == ticket_id)

@@ -82,14 +82,6 @@ class EventStore(StoreBase):
                 found[int(row.ticket_id)] = str(agent_id)
         return found
 
-    async def latest_event_id(self) -> int:
-        """The id of the newest event (0 when there is none)."""
-        async with self.engine.connect() as conn:
-            latest = (
-                await conn.execute(sa.select(sa.func.max(events_table.c.id)))
-            ).scalar()
-        return int(latest or 0)
-
     async def recent_pickup_seconds(
         self, team: str, limit: int = PICKUP_SAMPLE_SIZE
     ) -> List[float]:

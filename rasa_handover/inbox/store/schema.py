@@ -2,6 +2,8 @@
 
 import sqlalchemy as sa
 
+from rasa_handover.inbox.limits import MAX_CHANNEL_URL_CHARS
+
 # Column sizes: generous for ids from any channel, bounded for indexes.
 _ID_LENGTH = 255
 
@@ -91,4 +93,14 @@ events_table = sa.Table(
     sa.Column("type", sa.String(_SHORT_LENGTH), nullable=False),
     sa.Column("data", sa.JSON, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Where a standalone inbox is with each channel: the id of the last event the
+# channel acknowledged (`notifier`). One row per channel webhook URL.
+channel_cursors_table = sa.Table(
+    "handover_channel_cursors",
+    metadata,
+    sa.Column("channel_url", sa.String(MAX_CHANNEL_URL_CHARS), primary_key=True),
+    sa.Column("last_event_id", sa.Integer, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )

@@ -1,0 +1,186 @@
+"""The channel's webhook for a standalone inbox's events: verified, applied once.
+
+A standalone inbox delivers every customer-facing event (an agent's reply, an
+assignment, a resolution, ...) from its events table, in order, until the
+channel answers 2xx, and again after a restart of either side
+(`rasa_handover.inbox.notifier`): at least once. This endpoint makes that
+effectively once: it verifies the signature (`signing.Verifier`, the
+inbox-to-channel key), and applies an event only if its id is not among the
+ids already applied (`AppliedEvents`, kept in the outbox's SQLite file so a
+restart of the Rasa server remembers them). An event is recorded after it was
+applied: a crash in between repeats it rather than losing it.
+"""
+
+import json
+import logging
+import sqlite3
+import threading
+import time
+from typing import Any, Awaitable, Callable, Dict, Mapping, Optional, Set, Tuple
+
+from rasa_handover.inbox.contract import read_notification
+from rasa_handover.inbox.signing import SignatureError, Verifier
+
+# Applied event ids are forgotten after this long (the inbox re-sends only the
+# events of its last few seconds after a restart; a week is ample).
+APPLIED_RETENTION_SECONDS = 7 * 24 * 3600
+# ... and beyond this many, the oldest first.
+MAX_APPLIED_EVENTS = 100_000
+# Prune once every this many recorded events.
+_PRUNE_EVERY = 1000
+# An event whose application raises is retried (the inbox delivers it again)
+# this many times, then recorded as applied and logged: a bug in applying one
+# event must not repeat its first half forever nor hold back the rest.
+MAX_APPLY_ATTEMPTS = 5
+
+logger = logging.getLogger(__name__)
+
+HTTP_OK = 200
+HTTP_BAD_REQUEST = 400
+HTTP_UNAUTHORIZED = 401
+HTTP_UNAVAILABLE = 503
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS applied_inbox_events (
+    event_id INTEGER PRIMARY KEY,
+    applied_at REAL NOT NULL
+);
+"""
+
+EventHandler = Callable[[Dict[str, Any], Dict[str, Any]], Awaitable[None]]
+
+
+class AppliedEvents:
+    """The ids of the inbox events this channel has applied, in SQLite."""
+
+    def __init__(self, path: str) -> None:
+        """Opens (or creates) the table in the SQLite file `path`."""
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._recorded = 0
+        with self._lock:
+            self._db.executescript(_SCHEMA)
+
+    def __contains__(self, event_id: object) -> bool:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT 1 FROM applied_inbox_events WHERE event_id = ?", (event_id,)
+            ).fetchone()
+        return row is not None
+
+    def add(self, event_id: int, now: Optional[float] = None) -> None:
+        """Records an applied event."""
+        now = time.time() if now is None else now
+        with self._lock:
+            self._db.execute(
+                "INSERT OR IGNORE INTO applied_inbox_events VALUES (?, ?)",
+                (event_id, now),
+            )
+            self._recorded += 1
+            if self._recorded % _PRUNE_EVERY == 0:
+                self._prune(now)
+
+    def _prune(self, now: float) -> None:
+        self._db.execute(
+            "DELETE FROM applied_inbox_events WHERE applied_at < ?",
+            (now - APPLIED_RETENTION_SECONDS,),
+        )
+        self._db.execute(
+            "DELETE FROM applied_inbox_events WHERE event_id NOT IN (SELECT event_id "
+            "FROM applied_inbox_events ORDER BY event_id DESC LIMIT ?)",
+            (MAX_APPLIED_EVENTS,),
+        )
+
+    def close(self) -> None:
+        """Closes the file."""
+        with self._lock:
+            self._db.close()
+
+
+class InboxEventsEndpoint:
+    """Verifies, de-duplicates and applies the events a standalone inbox posts."""
+
+    def __init__(
+        self, verifier: Verifier, applied: AppliedEvents, apply: EventHandler
+    ) -> None:
+        """Creates the endpoint.
+
+        Args:
+            verifier: Checks the inbox-to-channel signatures.
+            applied: The ids applied so far.
+            apply: `async apply(event, ticket)`: the relay's reaction.
+
+        """
+        self.verifier = verifier
+        self.applied = applied
+        self.apply = apply
+        self._in_flight: Set[int] = set()
+        self._failed: Dict[int, int] = {}
+
+    async def handle(
+        self, method: str, target: str, body: bytes, headers: Mapping[str, str]
+    ) -> Tuple[int, Dict[str, Any]]:
+        """One delivery: the HTTP status and JSON body to answer with.
+
+        200 once the event is applied (now or before), 401 for a bad
+        signature, 400 for a body that is no event, 503 while the same event
+        is still being applied (the inbox retries).
+        """
+        try:
+            self.verifier.verify(method, target, body, headers)
+        except SignatureError as error:
+            return HTTP_UNAUTHORIZED, {"error": str(error), "field": "signature"}
+        try:
+            event, ticket = read_notification(json.loads(body))
+        # RecursionError: nested deeper than the parser goes (found by fuzzing).
+        except (ValueError, KeyError, TypeError, RecursionError) as error:
+            return HTTP_BAD_REQUEST, {
+                "error": f"Expected {{'event': ..., 'ticket': ...}}: {error}",
+                "field": "event",
+            }
+        event_id = _event_id(event)
+        if event_id is None:
+            return HTTP_BAD_REQUEST, {
+                "error": "event.id must be the inbox's event id (a positive integer)",
+                "field": "event",
+            }
+        if event_id in self._in_flight:
+            return HTTP_UNAVAILABLE, {
+                "error": f"event {event_id} is being applied; retry",
+                "field": "event",
+            }
+        if event_id in self.applied:
+            return HTTP_OK, {"status": "duplicate", "event_id": event_id}
+        self._in_flight.add(event_id)
+        try:
+            await self.apply(event, ticket)
+        except Exception:
+            attempts = self._failed[event_id] = self._failed.get(event_id, 0) + 1
+            if attempts < MAX_APPLY_ATTEMPTS:
+                logger.exception(
+                    "rasa-handover: applying inbox event %s failed (try %d); the "
+                    "inbox delivers it again",
+                    event_id,
+                    attempts,
+                )
+                return HTTP_UNAVAILABLE, {
+                    "error": f"event {event_id} could not be applied; retry",
+                    "field": "event",
+                }
+            logger.exception(
+                "rasa-handover: gave up applying inbox event %s after %d tries",
+                event_id,
+                attempts,
+            )
+        finally:
+            self._in_flight.discard(event_id)
+        self._failed.pop(event_id, None)
+        self.applied.add(event_id)
+        return HTTP_OK, {"status": "ok", "event_id": event_id}
+
+
+def _event_id(event: Mapping[str, Any]) -> Optional[int]:
+    value = event.get("id")
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        return None
+    return value
