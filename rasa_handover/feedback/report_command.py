@@ -12,9 +12,10 @@ dashboards.
 import argparse
 import asyncio
 import json
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, Callable, List, Optional
 
 from rasa_handover.feedback.report import figures, summary
 from rasa_handover.feedback.report_html import render
@@ -37,6 +38,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--html", default=DEFAULT_HTML, help="the HTML page to write")
     parser.add_argument("--json", default=DEFAULT_JSON, help="the JSON file to write")
+    parser.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress bar while the tickets are read (there is none when "
+        "stderr is not a terminal either)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -47,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"rasa-handover report: {error}")
         return 2
     try:
-        records = asyncio.run(read_tickets(args.db, args.schema, since))
+        with ProgressBar(not args.no_progress and sys.stderr.isatty()) as bar:
+            records = asyncio.run(read_tickets(args.db, args.schema, since, bar))
     except Exception as error:  # Any driver's error: say which URL failed.
         print(
             f"rasa-handover report: cannot read the tickets from {args.db} "
@@ -66,16 +74,51 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+class ProgressBar:
+    """tqdm's bar on stderr over the tickets read; none when `shown` is False.
+
+    `with ProgressBar(shown) as bar`: `bar` is None when not shown, else
+    `InboxStore.outcomes`' `progress` hook: `bar(total)` opens the bar and
+    returns what advances it by one ticket.
+    """
+
+    def __init__(self, shown: bool) -> None:
+        self.shown = shown
+        self._bar: Any = None
+
+    def __enter__(self) -> Optional["ProgressBar"]:
+        return self if self.shown else None
+
+    def __exit__(self, *_: Any) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+    def __call__(self, total: int) -> Callable[[], None]:
+        """Opens the bar over `total` tickets; returns what advances it by one."""
+        from tqdm import tqdm
+
+        self._bar = tqdm(
+            total=total, desc="Reading tickets", unit="ticket", file=sys.stderr
+        )
+        return lambda: self._bar.update(1)
+
+
 async def read_tickets(
-    db: str, schema: Optional[str] = None, since: Optional[datetime] = None
+    db: str,
+    schema: Optional[str] = None,
+    since: Optional[datetime] = None,
+    progress: Optional[Callable[[int], Callable[[], None]]] = None,
 ) -> List[OutcomeRecord]:
-    """Every ticket, open or resolved, labelled or not, oldest first."""
+    """Every ticket, open or resolved, labelled or not, oldest first.
+
+    `progress`: a progress bar's hook (see `InboxStore.outcomes`).
+    """
     from rasa_handover.inbox.store import InboxStore
 
     store = InboxStore(db, schema=schema)
     try:
         return await store.outcomes(
-            since=since, labelled_only=False, resolved_only=False
+            since=since, labelled_only=False, resolved_only=False, progress=progress
         )
     finally:
         await store.close()

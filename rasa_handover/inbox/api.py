@@ -195,6 +195,7 @@ def add_inbox_routes(
         ("GET", "/api/health", api.health, "health"),
         ("GET", "/openapi.json", api.openapi, "openapi"),
         ("GET", "/api/me", api.me, "me"),
+        ("GET", "/api/report", api.report, "report"),
         ("POST", "/api/agents/me/availability", api.availability, "availability"),
         ("POST", "/api/agents/me/heartbeat", api.heartbeat, "heartbeat"),
         ("GET", "/api/queue", api.queue, "queue"),
@@ -312,6 +313,7 @@ class _InboxApi:
             "health",
             "openapi",
             "me",
+            "report",
             "availability",
             "heartbeat",
             "queue",
@@ -395,6 +397,27 @@ class _InboxApi:
         agent = await self._agent(request)
         role = ROLE_SUPERVISOR if self.service.is_supervisor(agent) else ROLE_AGENT
         return json_response({"agent": {**agent.to_dict(), "role": role}})
+
+    async def report(self, request: Request) -> HTTPResponse:
+        """Supervisors: `rasa-handover report` of this inbox, generated now.
+
+        The figures (as the command's JSON) and the self-contained HTML page
+        (the page opens it in a new tab). Anyone else: 404, as for a ticket
+        they may not see.
+        """
+        agent = await self._agent(request)
+        if not self.service.is_supervisor(agent):
+            raise ApiError(HTTP_NOT_FOUND, "no such resource", "path")
+        from datetime import datetime, timezone
+
+        from rasa_handover.feedback.report import figures
+        from rasa_handover.feedback.report_html import render
+
+        records = await self.service.store.outcomes(
+            labelled_only=False, resolved_only=False
+        )
+        document = figures(records, now=datetime.now(timezone.utc))
+        return json_response({"report": document, "html": render(document)})
 
     async def availability(self, request: Request) -> HTTPResponse:
         agent = await self._agent(request)

@@ -229,6 +229,22 @@ _PATHS: Dict[str, Any] = {
             },
         }
     },
+    "/api/report": {
+        "get": {
+            "summary": "The handover report (supervisors)",
+            "description": "`rasa-handover report` of this inbox, generated now: "
+            "the figures (its JSON) and the self-contained HTML page. Anyone "
+            "but a supervisor gets 404.",
+            "security": _AGENT,
+            "responses": {
+                "200": _json(
+                    _object({"report": {"type": "object"}, "html": {"type": "string"}}),
+                    "The report.",
+                ),
+                **_errors("401", "404"),
+            },
+        }
+    },
     "/api/agents/me/availability": {
         "post": {
             "summary": "Go online or offline",

@@ -244,3 +244,38 @@ def test_an_empty_inbox_gives_an_empty_report_not_an_error(tmp_path: Path) -> No
 def test_a_bad_since_says_how_to_fix_it(capsys: pytest.CaptureFixture) -> None:
     assert main(["report", "--since", "yesterday"]) == 2
     assert "write e.g. 2026-09-01" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("terminal", "flags", "shown"),
+    [
+        pytest.param(True, [], True, id="terminal"),
+        pytest.param(True, ["--no-progress"], False, id="terminal-no-progress"),
+        pytest.param(False, [], False, id="not-a-terminal"),
+    ],
+)
+def test_a_progress_bar_counts_the_tickets_read_on_a_terminal_only(
+    db: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    terminal: bool,
+    flags: List[str],
+    shown: bool,
+) -> None:
+    """stderr is made to say it is a terminal (pytest captures it otherwise)."""
+    import sys
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: terminal)
+    html, data = tmp_path / "report.html", tmp_path / "report.json"
+
+    code = main(
+        ["report", "--db", db, "--html", str(html), "--json", str(data), *flags]
+    )
+
+    captured = capsys.readouterr()
+    assert code == 0
+    assert ("Reading tickets" in captured.err) is shown
+    assert ("6/6" in captured.err) is shown
+    # The same figures, streamed or fetched at once.
+    assert json.loads(data.read_text())["handovers"] == 6

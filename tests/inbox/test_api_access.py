@@ -225,3 +225,20 @@ async def test_the_team_condition_is_inside_the_update(store: InboxStore) -> Non
 
     after = await store.require_ticket(ticket.id)
     assert (after.status, after.team, after.agent_id) == ("waiting", "tech", None)
+
+
+async def test_a_supervisor_gets_the_report_and_an_agent_a_404(inbox: Inbox) -> None:
+    """The agent page's "Handover report" link (supervisors only) reads this."""
+    await inbox.handover("billing")
+    await inbox.handover("tech")
+
+    status, answer = await inbox.call("GET", "/api/report", SUE)
+    agent_status, agent_answer = await inbox.call("GET", "/api/report", GIL)
+    _, me = await inbox.call("GET", "/api/me", GIL)
+
+    assert status == 200
+    assert answer["report"]["handovers"] == 2
+    assert answer["html"].startswith("<!DOCTYPE html>") or "<html" in answer["html"]
+    assert "data:image/png;base64," in answer["html"]
+    assert agent_status == 404 and "report" not in agent_answer
+    assert me["agent"]["role"] == "agent"

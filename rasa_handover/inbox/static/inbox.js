@@ -365,6 +365,7 @@
   function renderMe() {
     var me = state.me;
     byId("who").textContent = me.name + " · " + me.teams.join(", ");
+    show(byId("report"), me.role === "supervisor");
     var toggle = byId("availability");
     toggle.setAttribute("aria-checked", me.online ? "true" : "false");
     toggle.classList.toggle("on", !!me.online);
@@ -1143,6 +1144,25 @@
         return;
       }
       signIn(token);
+    });
+    byId("report").addEventListener("click", function () {
+      // The report is generated now, with the token in a header (never in a
+      // URL), and opened from memory in a new tab.
+      var tab = global.open("", "_blank");
+      api("GET", "report").then(function (data) {
+        var page = new global.Blob([data.html], { type: "text/html" });
+        var url = global.URL.createObjectURL(page);
+        if (tab) {
+          tab.location.href = url;
+        } else {
+          global.location.href = url;
+        }
+      }, function (error) {
+        if (tab) {
+          tab.close();
+        }
+        global.alert("The report could not be generated: " + error.message);
+      });
     });
     byId("sign-out").addEventListener("click", function () {
       // Nobody should be routed to an agent who left.

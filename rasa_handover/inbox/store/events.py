@@ -1,7 +1,7 @@
 """Reading lifecycle events back: the agents' event stream, pickup times, outcomes."""
 
 from datetime import datetime
-from typing import Dict, Iterable, List, Optional
+from typing import Callable, Dict, Iterable, List, Optional
 
 import sqlalchemy as sa
 
@@ -116,6 +116,7 @@ class EventStore(StoreBase):
         since: Optional[datetime] = None,
         labelled_only: bool = True,
         resolved_only: bool = True,
+        progress: Optional[Callable[[int], Callable[[], None]]] = None,
     ) -> List[OutcomeRecord]:
         """Resolved tickets with their outcome labels, oldest first.
 
@@ -125,6 +126,9 @@ class EventStore(StoreBase):
             labelled_only: Leave out tickets resolved without a label.
             resolved_only: False: every ticket, open ones too, ordered by
                 when it was requested (`rasa-handover report`).
+            progress: For a progress bar on a long read: called once with the
+                number of tickets to read, it returns what to call after each
+                ticket read. The rows are then streamed, not fetched at once.
 
         Returns:
             The outcome records (the input of `rasa-handover tune`), each with
@@ -151,5 +155,13 @@ class EventStore(StoreBase):
             query = query.where(moment >= since)
         query = query.order_by(moment, table.c.id)
         async with self.engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
-        return [outcome_from_row(row) for row in rows]
+            if progress is None:
+                rows = (await conn.execute(query)).all()
+                return [outcome_from_row(row) for row in rows]
+            count = sa.select(sa.func.count()).select_from(query.subquery())
+            advance = progress(int((await conn.execute(count)).scalar_one()))
+            records = []
+            async for row in await conn.stream(query):
+                records.append(outcome_from_row(row))
+                advance()
+            return records
