@@ -135,6 +135,7 @@ def test_a_bad_customer_secret_stops_the_start_naming_the_key(
             {
                 "customer_secret": value,
                 "inbox_url": "http://inbox:5010",
+                "public_url": "http://rasa:5005",
                 "shared_secret": SECRET,
             }
         )

@@ -30,7 +30,7 @@ from tests.inbox.conftest import POSTGRES_SKIP_REASON, PostgresSchemas, postgres
 pytestmark = pytest.mark.e2e
 
 SECRET = "e2e-delivery-shared-secret"
-TOKEN = "maya-delivery-token"
+TOKEN = "maya-delivery-token-0123456789abcdef0123"
 INBOX_YML = f"""
 shared_secret: {SECRET}
 housekeeping_seconds: 1

@@ -13,6 +13,7 @@ from typing import Any, AsyncIterator, Dict, Optional, Tuple
 
 import aiohttp
 import pytest
+import yarl
 
 from rasa_handover.inbox.api import create_app
 from rasa_handover.inbox.config import AgentConfig, InboxConfig
@@ -292,8 +293,9 @@ async def test_a_payload_customer_name_that_cannot_be_stored_is_cleaned(
     payload = {"team": "billing", "customer_name": text}
     body = json.dumps({"conversation_id": "c7", "attempt": 1, "payload": payload})
     data = body.encode()
+    url = f"{root}/api/channel/tickets"
     async with session.post(
-        f"{root}/api/channel/tickets", data=data, headers=signed_headers(data)
+        url, data=data, headers=signed_headers("POST", url, data)
     ) as response:
         answer = await response.json()
 
@@ -305,9 +307,11 @@ async def test_polling_a_conversation_id_that_cannot_be_stored_is_no_500(
     base: Tuple[str, aiohttp.ClientSession], conversation_id: str
 ) -> None:
     root, session = base
+    url = f"{root}/api/channel/messages?conversation_id={conversation_id}"
     async with session.get(
-        f"{root}/api/channel/messages?conversation_id={conversation_id}",
-        headers=signed_headers(b""),
+        # Sent as written (the signature covers the query exactly as sent).
+        yarl.URL(url, encoded=True),
+        headers=signed_headers("GET", url, b""),
     ) as response:
         answer = await response.json()
 

@@ -19,7 +19,10 @@ from tests.inbox.test_outcomes import PAYLOAD, app_with, claimed_ticket, resolve
 
 
 async def rate(app: Sanic, score: Any, conversation_id: str = "conv-1") -> Any:
-    body, headers = signed({"conversation_id": conversation_id, "score": score})
+    body, headers = signed(
+        {"conversation_id": conversation_id, "score": score},
+        path=f"{PREFIX}/api/channel/csat",
+    )
     _, response = await app.asgi_client.post(
         f"{PREFIX}/api/channel/csat", content=body, headers=headers
     )

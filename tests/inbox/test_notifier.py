@@ -324,7 +324,10 @@ async def test_an_event_that_cannot_be_applied_is_retried_then_given_up(
 
     channel.endpoint.apply = broken
     body = json.dumps(
-        {"event": {"id": 9, "type": "resolved", "data": {}}, "ticket": {}}
+        {
+            "event": {"id": 9, "type": "resolved", "data": {}},
+            "ticket": {"conversation_id": "c1"},
+        }
     ).encode()
     path = "/webhooks/handover/events"
     statuses = []
