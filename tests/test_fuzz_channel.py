@@ -88,7 +88,15 @@ plausible_events = st.fixed_dictionaries(
     {
         "event": st.fixed_dictionaries(
             # Mostly right, sometimes anything: both the handling and the checks.
-            {"type": st.one_of(event_types, event_types, edge_values)},
+            # The inbox's event id: the channel applies each id once.
+            {
+                "type": st.one_of(event_types, event_types, edge_values),
+                "id": st.one_of(
+                    st.integers(min_value=1, max_value=2**31 - 1),
+                    st.integers(min_value=1, max_value=2**31 - 1),
+                    edge_values,
+                ),
+            },
             optional={
                 "ticket_id": edge_values,
                 "data": st.fixed_dictionaries(
@@ -328,3 +336,26 @@ def test_a_signed_notification_of_the_wrong_shape_is_a_400(
 
     assert response.status_code == 400
     assert response.json()["field"] == "event"
+
+
+def test_a_signed_notification_with_an_id_too_large_to_store_is_a_400(
+    served: Tuple[ServedApp, RowCounts, RecordingAgent],
+) -> None:
+    """SQLite could not store the applied id (OverflowError, a 500) before; found
+    by this fuzzing at HANDOVER_FUZZ_EXAMPLES=200."""
+    app, _, _ = served
+    body = dumps(
+        {
+            "event": {"id": 2**63, "type": "message", "data": {"text": "hi"}},
+            "ticket": {"conversation_id": "c1"},
+        }
+    )
+    headers = {"Content-Type": "application/json"}
+    headers.update(inbox_headers("POST", f"{app.base}{PREFIX}/events", body, SECRET))
+
+    response = requests.post(
+        f"{app.base}{PREFIX}/events", data=body, headers=headers, timeout=60
+    )
+
+    assert response.status_code == 400
+    assert "event.id" in response.json()["error"]

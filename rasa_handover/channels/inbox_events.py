@@ -19,6 +19,7 @@ import time
 from typing import Any, Awaitable, Callable, Dict, Mapping, Optional, Set, Tuple
 
 from rasa_handover.inbox.contract import read_notification
+from rasa_handover.inbox.limits import MAX_ID
 from rasa_handover.inbox.signing import SignatureError, Verifier
 
 # Applied event ids are forgotten after this long (the inbox re-sends only the
@@ -141,7 +142,10 @@ class InboxEventsEndpoint:
         event_id = _event_id(event)
         if event_id is None:
             return HTTP_BAD_REQUEST, {
-                "error": "event.id must be the inbox's event id (a positive integer)",
+                "error": (
+                    "event.id must be the inbox's event id (a positive integer "
+                    f"up to {MAX_ID})"
+                ),
                 "field": "event",
             }
         if event_id in self._in_flight:
@@ -180,7 +184,12 @@ class InboxEventsEndpoint:
 
 
 def _event_id(event: Mapping[str, Any]) -> Optional[int]:
+    """The inbox's event id, or None when `id` is no id the inbox gives out.
+
+    Above `MAX_ID` it is none either (and SQLite could not store it: a 500,
+    found by fuzzing).
+    """
     value = event.get("id")
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, int):
         return None
-    return value
+    return value if 0 < value <= MAX_ID else None
