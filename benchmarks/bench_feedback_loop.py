@@ -18,7 +18,7 @@ changes:
 3. Every predicted handover is stored in a fresh inbox database (SQLite) the
    way the channel stores it: the context payload built by the plugin's own
    builder (`build_payload`, from the conversation's events and the policy's
-   decision slots), the ticket created through `InboxStore.create_ticket` with
+   decision slots), the ticket opened by `InboxService.request_handover` with
    the fields the channel reads from the payload, claimed and resolved by an
    agent with the gold label:
    - the gold has no handover (`escalate: never`, an offer or a clarifying
@@ -82,8 +82,8 @@ from rasa_handover.inbox.models import (
     OUTCOME_NOT_NEEDED,
     OUTCOME_TOO_LATE,
 )
+from rasa_handover.inbox.service import InboxService
 from rasa_handover.inbox.store import InboxStore
-from rasa_handover.inbox.views import HandoverRequestFields
 from rasa_handover.payload.build import build_payload
 from tests.e2e.servers import action_server
 
@@ -256,6 +256,9 @@ async def store_handovers(
     by_id = {conversation.id: conversation for conversation in conversations}
     store = InboxStore(db)
     await store.create_all()
+    # The ticket as the channel's handover request opens it (the service reads
+    # the payload's fields); the labeller is offline, so each one waits.
+    service = InboxService(store)
     await store.upsert_agent(AGENT, "Gold", "gold-labeller-token-0123456789")
     labels: Dict[str, int] = {}
     for detail in document["details"]:
@@ -277,20 +280,10 @@ async def store_handovers(
             channel=CHANNEL,
             attempt=1,
         )
-        fields = HandoverRequestFields.from_payload(payload)
-        ticket, _ = await store.create_ticket(
-            detail["id"],
-            1,
-            payload,
-            team=fields.team,
-            language=fields.language,
-            tier=fields.tier,
-            channel=fields.channel,
-            reason=fields.reason,
-        )
+        view = await service.request_handover(detail["id"], 1, payload)
         label = gold_label(detail["gold"], turn)
-        await store.claim(ticket.id, AGENT)
-        await store.resolve(ticket.id, AGENT, label)
+        await store.claim(view.ticket_id, AGENT)
+        await store.resolve(view.ticket_id, AGENT, label)
         labels[label] = labels.get(label, 0) + 1
     await store.close()
     return labels
