@@ -5,15 +5,17 @@ the look-alikes it must leave to the bot. Contrast pairs sit side by side."""
 import pytest
 
 from rasa_handover.constants import REASON_EXPLICIT_REQUEST
-from rasa_handover.triggers.explicit_request import (
+from rasa_handover.person_requests import find_explicit_request
+from rasa_handover.person_requests.words import (
     RULE_NAMED_PERSON,
     RULE_REFUSES_BOT,
     RULE_SHORT,
     RULE_TRANSFER,
     RULE_WANT,
-    check_explicit_request,
-    find_explicit_request,
+    TYPO_TARGETS,
+    VOCABULARY,
 )
+from rasa_handover.triggers.explicit_request import check_explicit_request
 from rasa_handover.word_forms import damerau_distance, normalise_word
 from tests.builders import settings, turn, view
 
@@ -269,8 +271,6 @@ def test_the_decision_evidence_names_the_rule() -> None:
     ],
 )
 def test_word_forms(word: str, normalised: str) -> None:
-    from rasa_handover.triggers.explicit_request import TYPO_TARGETS, VOCABULARY
-
     assert normalise_word(word, VOCABULARY, TYPO_TARGETS) == normalised
 
 

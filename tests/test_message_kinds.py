@@ -213,7 +213,7 @@ def test_the_text_rules_import_nothing_from_rasa_or_sanic() -> None:
     code = (
         "import sys\n"
         "from rasa_handover.message_kinds import is_content_free, withdraws_request\n"
-        "from rasa_handover.triggers.explicit_request import find_explicit_request\n"
+        "from rasa_handover.person_requests import find_explicit_request\n"
         "is_content_free('thanks'); withdraws_request('nvm')\n"
         "find_explicit_request('talk to a human')\n"
         "print([m for m in sys.modules if m.split('.')[0] in "

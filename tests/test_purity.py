@@ -26,6 +26,7 @@ DECISION_MODULES = (
     "rasa_handover.intent_properties",
     "rasa_handover.thresholds",
     "rasa_handover.triggers",
+    "rasa_handover.person_requests",
     "rasa_handover.callback_details",
     "rasa_handover.time_zones",
 )
