@@ -224,6 +224,32 @@ def label_handovers_in_the_agent_page(
     agent.page.screenshot(path=str(artifacts / "feedback-loop-labelled.png"))
 
 
+def assert_tune_proposes_the_lower_floor(proposal: str) -> None:
+    """Step 3: the dry run explains the change and shows the file's diff."""
+    change = f"confidence_floor {FLOOR_BEFORE:.2f} -> {CONFIDENCE:.2f}"
+    assert f"{INTENT}  {change}  [not needed -> lower]" in proposal, proposal
+    because = (
+        f"because {HANDOVERS} of {HANDOVERS} labelled low_confidence handovers "
+        f"of {INTENT} were not needed"
+    )
+    assert because in proposal, proposal
+    assert f"+  {INTENT}:" in proposal and f"+      value: {CONFIDENCE}" in proposal
+    assert "Dry run: nothing written." in proposal
+
+
+def assert_replay_shows_them_fixed(replay: str) -> None:
+    """Step 4: the stored handovers are reproduced, then lost; every label fixed."""
+    assert f"reproduce {HANDOVERS} of {HANDOVERS}" in replay, replay
+    lost = (
+        rf"Handovers lost \(the bot keeps the conversation\): {HANDOVERS}\n"
+        rf"\s+low_confidence\s+{INTENT}\s+{HANDOVERS}\n"
+    )
+    assert re.search(lost, replay), replay
+    fixed = rf"escalation_not_needed\s+{HANDOVERS}: {HANDOVERS} fixed, 0 broken"
+    assert re.search(fixed, replay), replay
+    assert "Handovers gained: 0" in replay, replay
+
+
 def test_labels_from_the_agent_page_retune_the_floor_without_retraining(
     model: Path, open_page: OpenPage, artifacts: Path, tmp_path: Path
 ) -> None:
@@ -236,32 +262,9 @@ def test_labels_from_the_agent_page_retune_the_floor_without_retraining(
         with bot(workdir, model, action_url) as base:
             label_handovers_in_the_agent_page(base, open_page, artifacts)
 
-            proposal = rasa_handover(workdir, "tune")
-            replay = rasa_handover(workdir, "replay")
-
-        # 3. The dry run explains the change and shows the diff; writes nothing.
-        assert f"{INTENT}  confidence_floor 0.55 -> 0.45  [not needed -> lower]" in (
-            proposal
-        ), proposal
-        assert (
-            f"because {HANDOVERS} of {HANDOVERS} labelled low_confidence handovers "
-            f"of {INTENT} were not needed" in proposal
-        ), proposal
-        assert f"+  {INTENT}:" in proposal and "+      value: 0.45" in proposal
-        assert "Dry run: nothing written." in proposal
+        assert_tune_proposes_the_lower_floor(rasa_handover(workdir, "tune"))
         assert tuning.read_text() == EMPTY_TUNING
-        # 4. The replay: the stored handovers reproduced, then lost; labels fixed.
-        assert f"reproduce {HANDOVERS} of {HANDOVERS}" in replay, replay
-        assert re.search(
-            rf"Handovers lost \(the bot keeps the conversation\): {HANDOVERS}\n"
-            rf"\s+low_confidence\s+{INTENT}\s+{HANDOVERS}\n",
-            replay,
-        ), replay
-        assert re.search(
-            rf"escalation_not_needed\s+{HANDOVERS}: {HANDOVERS} fixed, 0 broken",
-            replay,
-        ), replay
-
+        assert_replay_shows_them_fixed(rasa_handover(workdir, "replay"))
         # 5. --write.
         written = rasa_handover(workdir, "tune", "--write")
         assert f"Wrote {TUNING_FILE}" in written, written
@@ -272,13 +275,12 @@ def test_labels_from_the_agent_page_retune_the_floor_without_retraining(
         with bot(workdir, model, action_url) as base:
             # 7. The same conversation stays with the bot.
             sender = new_customer()
-            answers = the_conversation(base, sender)
+            answered, thanked = the_conversation(base, sender)
             queue = requests.get(
                 f"{base}/webhooks/handover/inbox/api/queue",
                 headers={"Authorization": f"Bearer {AGENT_TOKEN}"},
                 timeout=30,
             ).json()
 
-    answered, thanked = answers
-    assert INVOICE_ANSWER in answered and WELCOME in thanked, answers
+    assert INVOICE_ANSWER in answered and WELCOME in thanked, (answered, thanked)
     assert [t for t in queue["tickets"] if t["conversation_id"] == sender] == []
