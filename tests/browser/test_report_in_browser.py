@@ -101,13 +101,15 @@ def test_a_supervisor_opens_the_report_from_the_agent_page(
         with supervisor.page.context.expect_page() as opened:
             link.click()
         report = opened.value
-        expect(report.locator("h1")).to_have_text("Handover report")
+        # Generated now (matplotlib draws ten plots): slow on a busy machine.
+        expect(report.locator("h1")).to_have_text("Handover report", timeout=60_000)
 
         expect(agent.page.get_by_role("button", name="Handover report")).to_be_hidden()
         expect(report.locator("section")).to_have_count(SECTIONS)
         expect(report.locator(".meta")).to_contain_text(
             "6 handovers from 2026-05-01 to 2026-05-02"
         )
+        report.wait_for_load_state("load")  # Its images are decoded by then.
         widths = report.locator("img").evaluate_all(
             "images => images.map(i => i.complete ? i.naturalWidth : 0)"
         )
