@@ -250,6 +250,7 @@ def train_cached(
     extra_files: Optional[Mapping[str, str]] = None,
     domain: Optional[Path] = None,
     nlu_only: bool = False,
+    working_files: Optional[Mapping[str, str]] = None,
 ) -> Path:
     """Trains a Rasa model once per distinct input and returns its archive.
 
@@ -265,6 +266,9 @@ def train_cached(
         extra_files: Generated training files (name -> YAML text).
         domain: The domain file or directory (not needed for `nlu_only`).
         nlu_only: Train the NLU pipeline only (`rasa train nlu`).
+        working_files: Files written beside config.yml in the folder `rasa
+            train` runs in, not training data (name -> text): e.g. the tuning
+            file a relative `tuning_file` names, which training reads.
 
     Returns:
         The path of the model archive.
@@ -274,9 +278,11 @@ def train_cached(
 
     """
     extra_files = dict(extra_files or {})
+    working_files = dict(working_files or {})
     config_text = yaml.safe_dump(dict(config), sort_keys=False)
     paths = [*([domain] if domain else []), *training_files]
-    key = fingerprint(config_text, paths, extra_files, salt=(label, str(nlu_only)))[:16]
+    hashed = {**extra_files, **{f"./{n}": t for n, t in working_files.items()}}
+    key = fingerprint(config_text, paths, hashed, salt=(label, str(nlu_only)))[:16]
     models = cache_dir / "models"
     target = models / f"{label}-{key}.tar.gz"
     if target.exists():
@@ -286,6 +292,8 @@ def train_cached(
     with tempfile.TemporaryDirectory(prefix="rasa-handover-train-") as tmp:
         work = Path(tmp)
         (work / "config.yml").write_text(config_text, encoding="utf-8")
+        for name, text in working_files.items():
+            (work / name).write_text(text, encoding="utf-8")
         generated = []
         for name, text in extra_files.items():
             (work / name).write_text(text, encoding="utf-8")

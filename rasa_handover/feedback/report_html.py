@@ -7,6 +7,7 @@ offline, and can be mailed. Every plot has its table of figures next to it
 """
 
 import base64
+import hashlib
 import html
 import io
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -15,7 +16,7 @@ TITLE = "Handover report"
 # Figure size in inches (at `DPI`).
 SIZE = (6.4, 3.2)
 DPI = 100
-_STYLE = """
+STYLE = """
 body { font-family: system-ui, sans-serif; margin: 24px; color: #1f2933;
        max-width: 1400px; }
 h1 { margin-bottom: 4px; } .meta { color: #52606d; margin-top: 0; }
@@ -27,6 +28,14 @@ table { border-collapse: collapse; font-size: 0.9em; margin-top: 8px; }
 td, th { border-bottom: 1px solid #e4e7eb; padding: 2px 10px 2px 0; text-align: left; }
 .empty { color: #7b8794; }
 """
+# The page's one inline style as a Content-Security-Policy hash source. The
+# agent page opens the report in a tab that inherits its policy (a blob: URL),
+# and that policy allows this style, and no other inline one, by its hash.
+STYLE_CSP_SOURCE = (
+    "'sha256-"
+    + base64.b64encode(hashlib.sha256(STYLE.encode("utf-8")).digest()).decode()
+    + "'"
+)
 
 
 def render(document: Dict[str, Any]) -> str:
@@ -134,7 +143,7 @@ def render(document: Dict[str, Any]) -> str:
     )
     return (
         "<!doctype html>\n<html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{TITLE}</title><style>{_STYLE}</style></head><body>"
+        f"<title>{TITLE}</title><style>{STYLE}</style></head><body>"
         f"<h1>{TITLE}</h1><p class='meta'>{html.escape(meta)}</p>"
         f"<div class='cards'>{''.join(sections)}</div></body></html>\n"
     )

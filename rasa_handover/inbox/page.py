@@ -6,7 +6,9 @@ inbox serves it at its mount point (`GET /webhooks/handover/inbox/`, both inside
 `rasa run` and from `rasa-handover inbox`), and the assets under `static/`:
 
 * every response carries `Content-Security-Policy: default-src 'self'` (no
-  inline script, no foreign origin), `X-Content-Type-Options: nosniff` and
+  inline script, no foreign origin; the handover report the page opens for
+  supervisors inherits it, so its plots may be data: images and its one style
+  is allowed by hash), `X-Content-Type-Options: nosniff` and
   `Referrer-Policy: no-referrer`;
 * the page is revalidated on every load (`no-cache` + `ETag`); it links its
   assets as `static/<name>?v=<content hash>`, so those can be cached for a
@@ -30,6 +32,8 @@ from typing import Any, Dict, List, Mapping, Optional, Pattern, Sequence, Tuple
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
+from rasa_handover.feedback.report_html import STYLE_CSP_SOURCE
+
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 INDEX_FILE = "index.html"
 # The assets the page links, with their media types. Nothing else is served.
@@ -44,9 +48,13 @@ INDEX_CONTENT_TYPE = "text/html; charset=utf-8"
 ASSET_VERSION_PLACEHOLDER = "__ASSET_VERSION__"
 ASSET_VERSION_LENGTH = 12
 
-# Same origin only: no inline script or style, no plugin, no framing.
+# Same origin only: no inline script, no plugin, no framing. The handover
+# report (`api/report`) opens in a tab that inherits this policy (a blob: URL
+# made by the page), so images may also be data: URLs (its embedded plots) and
+# its one inline style is allowed by its hash; no other inline style is.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; base-uri 'none'; form-action 'self'; "
+    "default-src 'self'; img-src 'self' data:; "
+    f"style-src 'self' {STYLE_CSP_SOURCE}; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'; object-src 'none'"
 )
 SECURITY_HEADERS: Mapping[str, str] = {

@@ -66,6 +66,11 @@ def wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
     raise RuntimeError(f"{url} did not come up in time; see {log}")
 
 
+def log_path(name: str) -> Path:
+    """Where `running(name, ...)` writes the process's output."""
+    return ARTIFACTS / f"{name}{_worker_suffix()}.log"
+
+
 @contextmanager
 def running(
     name: str,
@@ -76,7 +81,7 @@ def running(
 ) -> Iterator[subprocess.Popen]:
     """Starts `command`, waits for `health_url`, stops it afterwards."""
     ARTIFACTS.mkdir(exist_ok=True)
-    log = ARTIFACTS / f"{name}{_worker_suffix()}.log"
+    log = log_path(name)
     with open(log, "w") as out:
         process = subprocess.Popen(
             command,
