@@ -6,7 +6,9 @@ action server, a customer over REST and an agent over the inbox API. The Rasa
 server is stopped while the agent replies twice and resolves; the inbox is
 restarted too; when both are back the customer gets both replies once, in
 order, and then the bot's greeting after the hand-back. Rasa's conversations
-are kept in a SQL tracker store, as a production bot keeps them.
+are kept in a SQL tracker store, as a production bot keeps them. The inbox
+SIGKILLed mid-run (no clean shutdown) and restarted: handovers and messages
+sent meanwhile arrive once, the customer hears the honest delay message.
 """
 
 import asyncio
