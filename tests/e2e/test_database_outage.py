@@ -21,7 +21,9 @@ import pytest
 import requests
 import sqlalchemy as sa
 
+from rasa_handover.channels.inbox_client import HttpInboxClient, InboxUnavailableError
 from rasa_handover.inbox.contract import EVENT_REQUESTED, PATH_CHANNEL_TICKETS
+from rasa_handover.inbox.signing import SigningKeys
 from tests.e2e.servers import free_port, standalone_inbox
 from tests.e2e.tcp_proxy import TcpProxy, tcp_proxy
 from tests.inbox.conftest import POSTGRES_SKIP_REASON, PostgresSchemas, postgres_url
@@ -79,6 +81,14 @@ def hand_over(api: str, conversation_id: str) -> requests.Response:
     return requests.post(
         url, data=body, headers=channel_headers("POST", url, body, SECRET), timeout=30
     )
+
+
+def channel_hands_over(api: str, conversation_id: str) -> Dict[str, Any]:
+    """The channel's own client (its outbox retries on InboxUnavailableError)."""
+    keys = SigningKeys.from_settings(SECRET)
+    assert keys is not None
+    client = HttpInboxClient(api, keys)
+    return asyncio.run(client.request_handover(conversation_id, 1, PAYLOAD))
 
 
 def agent_get(api: str, path: str) -> requests.Response:
@@ -150,7 +160,7 @@ def test_a_dropped_database_connection_is_a_503_and_then_recovers(
 ) -> None:
     url, schema = database
     run = uuid.uuid4().hex[:6]
-    first, cut_short = f"ana-{run}", f"ben-{run}"
+    first, cut_short, outboxed = f"ana-{run}", f"ben-{run}", f"cy-{run}"
     burst = [f"c{n}-{run}" for n in range(BURST)]
 
     with standalone_inbox(
@@ -170,6 +180,9 @@ def test_a_dropped_database_connection_is_a_503_and_then_recovers(
         assert_unavailable(hand_over(api, cut_short))
         assert_unavailable(agent_get(api, "/queue"))
         assert_unavailable(requests.get(f"{api}/api/health", timeout=30))
+        # The channel's client: an outage, so its outbox keeps it for a retry.
+        with pytest.raises(InboxUnavailableError, match="HTTP 503"):
+            channel_hands_over(api, outboxed)
         assert {a.status_code for a in answers} <= {200, 201, 503}
 
         # Back: the inbox answers again by itself; the channel's retries land.
@@ -177,10 +190,11 @@ def test_a_dropped_database_connection_is_a_503_and_then_recovers(
         assert until_ok(lambda: agent_get(api, "/queue")).status_code == 200
         retried = [until_ok(lambda n=name: hand_over(api, n)) for name in burst]
         assert hand_over(api, cut_short).status_code == 201
+        assert channel_hands_over(api, outboxed)["created"] is True
         queue = agent_get(api, "/queue").json()["tickets"]
 
     assert {a.status_code for a in retried} <= {200, 201}, [a.text for a in retried]
-    expected = sorted([first, cut_short, *burst])
+    expected = sorted([first, cut_short, outboxed, *burst])
     held = stored(url, schema)
     # Every handover exactly once, each with the event that announced it.
     assert held["conversations"] == expected
