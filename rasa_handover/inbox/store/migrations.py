@@ -41,6 +41,7 @@ def _v2_64_bit_ids(conn: Connection, schema: Optional[str]) -> None:
     """
     if conn.dialect.name != "postgresql":
         return
+    # Named here, not read from `schema`: a migration is history, fixed.
     columns = {
         "handover_tickets": ("id", "attempt"),
         "handover_messages": ("id", "ticket_id"),
@@ -50,11 +51,12 @@ def _v2_64_bit_ids(conn: Connection, schema: Optional[str]) -> None:
     quote = conn.dialect.identifier_preparer.quote
     for table, names in columns.items():
         changes = ", ".join(f"ALTER COLUMN {quote(n)} TYPE BIGINT" for n in names)
-        conn.execute(sa.text(f"ALTER TABLE {qualified(conn, table, schema)} {changes}"))
+        target = _qualified(conn, table, schema)
+        conn.execute(sa.text(f"ALTER TABLE {target} {changes}"))
     for table in ("handover_tickets", "handover_messages", "handover_events"):
         sequence = conn.execute(
             sa.text("SELECT pg_get_serial_sequence(:table, 'id')"),
-            {"table": qualified(conn, table, schema)},
+            {"table": _qualified(conn, table, schema)},
         ).scalar()
         if sequence:
             # Its maximum, 2**31 - 1 for a SERIAL, becomes 2**63 - 1.
@@ -109,11 +111,6 @@ def migrate(conn: Connection) -> int:
     return found
 
 
-def schema_version(conn: Connection) -> int:
-    """The version the database has (0: no inbox tables yet)."""
-    return _found_version(conn, _schema_of(conn))
-
-
 def add_missing_columns(conn: Connection) -> List[str]:
     """Adds the columns a newer schema has to tables an older version created.
 
@@ -142,7 +139,7 @@ def add_missing_columns(conn: Connection) -> List[str]:
             kind = column.type.compile(dialect=conn.dialect)
             conn.execute(
                 sa.text(
-                    f"ALTER TABLE {qualified(conn, table.name, schema)} "
+                    f"ALTER TABLE {_qualified(conn, table.name, schema)} "
                     f"ADD COLUMN {conn.dialect.identifier_preparer.quote(column.name)}"
                     f" {kind}"
                 )
@@ -151,7 +148,7 @@ def add_missing_columns(conn: Connection) -> List[str]:
     return added
 
 
-def qualified(conn: Connection, table: str, schema: Optional[str]) -> str:
+def _qualified(conn: Connection, table: str, schema: Optional[str]) -> str:
     """`"schema"."table"`, or the quoted table name without a schema."""
     quote = conn.dialect.identifier_preparer.quote
     return f"{quote(schema)}.{quote(table)}" if schema else quote(table)
