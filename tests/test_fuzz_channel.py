@@ -32,6 +32,7 @@ from sanic import Sanic
 
 from rasa_handover.channels import HandoverInput
 from rasa_handover.inbox.contract import EVENT_TYPES
+from rasa_handover.inbox.limits import MAX_ID
 from tests.inbox.fuzzing import (
     FUZZ_EXAMPLES,
     RowCounts,
@@ -92,8 +93,8 @@ plausible_events = st.fixed_dictionaries(
             {
                 "type": st.one_of(event_types, event_types, edge_values),
                 "id": st.one_of(
-                    st.integers(min_value=1, max_value=2**31 - 1),
-                    st.integers(min_value=1, max_value=2**31 - 1),
+                    st.integers(min_value=1, max_value=MAX_ID),
+                    st.integers(min_value=1, max_value=MAX_ID),
                     edge_values,
                 ),
             },

@@ -82,6 +82,7 @@ from rasa_handover.inbox.signing import (
     Verifier,
     request_target,
 )
+from rasa_handover.inbox.store.engine import is_database_unreachable
 from rasa_handover.inbox.stream_tickets import (
     StreamTicketError,
     StreamTickets,
@@ -101,6 +102,8 @@ HTTP_CONFLICT = 409
 HTTP_TOO_MANY_REQUESTS = 429
 HTTP_SERVER_ERROR = 500
 HTTP_UNAVAILABLE = 503
+# What a 503 for an unreachable database asks clients to wait before retrying.
+DATABASE_RETRY_AFTER_SECONDS = 5
 
 # Server-sent events: how often the stream looks for events written by other
 # replicas (local changes wake it at once), how long one stream lives before the
@@ -137,12 +140,26 @@ class ApiError(InboxError):
 
 
 def error_response(
-    status: int, message: str, field: Optional[str] = None
+    status: int,
+    message: str,
+    field: Optional[str] = None,
+    headers: Optional[Dict[str, str]] = None,
 ) -> HTTPResponse:
     """The JSON error body every endpoint uses."""
-    headers = {"WWW-Authenticate": "Bearer"} if status == HTTP_UNAUTHORIZED else None
+    if status == HTTP_UNAUTHORIZED:
+        headers = {**(headers or {}), "WWW-Authenticate": "Bearer"}
     return json_response(
         {"error": message, "field": field}, status=status, headers=headers
+    )
+
+
+def database_unavailable_response() -> HTTPResponse:
+    """503 with Retry-After: the database cannot be reached right now."""
+    return error_response(
+        HTTP_UNAVAILABLE,
+        "the inbox's database is unreachable, so the request was not carried "
+        f"out; retry in {DATABASE_RETRY_AFTER_SECONDS} s (Retry-After)",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
     )
 
 
@@ -289,7 +306,10 @@ def _guarded(handler: Handler) -> Handler:
                 HTTP_BAD_REQUEST,
             )
             return error_response(status, error.message, error.field)
-        except Exception:
+        except Exception as error:
+            if is_database_unreachable(error):
+                logger.warning("Inbox database unreachable: %s", error)
+                return database_unavailable_response()
             logger.exception("Inbox API error on %s %s", request.method, request.path)
             return error_response(HTTP_SERVER_ERROR, "internal error")
 
@@ -382,7 +402,7 @@ class _InboxApi:
             latest = await self.service.store.latest_event_id()
         except Exception as error:
             logger.warning("Inbox health check: database unavailable: %s", error)
-            return error_response(HTTP_UNAVAILABLE, "database unavailable")
+            return database_unavailable_response()
         return json_response(
             {"status": "ok", "version": __version__, "latest_event_id": latest}
         )

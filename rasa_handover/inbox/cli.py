@@ -46,10 +46,12 @@ def run(args: argparse.Namespace) -> int:
         args: Parsed options from `add_arguments`.
 
     Returns:
-        0 after a clean shutdown, 2 on a configuration error.
+        0 after a clean shutdown, 2 on a configuration error or a database
+        schema newer than this code.
 
     """
     from rasa_handover.inbox.api import create_app
+    from rasa_handover.inbox.store import SchemaVersionError
 
     try:
         config = InboxConfig.from_yaml(args.config) if args.config else InboxConfig()
@@ -65,7 +67,11 @@ def run(args: argparse.Namespace) -> int:
             "channels cannot reach this inbox."
         )
     app = create_app(args.db or config.db_url, config, schema=args.schema)
-    app.run(host=args.host, port=args.port, workers=args.workers, access_log=False)
+    try:
+        app.run(host=args.host, port=args.port, workers=args.workers, access_log=False)
+    except SchemaVersionError as error:
+        print(f"rasa-handover inbox: {error}", file=sys.stderr)
+        return 2
     return 0
 
 

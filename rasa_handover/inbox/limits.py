@@ -20,10 +20,11 @@ from rasa_handover.limits import (
     seconds,
 )
 
-# The largest ticket, message and event id, and handover attempt: the store's
-# INTEGER columns, 32 bits on PostgreSQL. A larger number is no id the
-# database holds (and would make the query itself fail: found by fuzzing).
-MAX_ID = 2**31 - 1
+# The largest ticket, message and event id, and handover attempt: the largest
+# integer JSON (a JavaScript number) holds exactly. The store's columns are
+# 64-bit (schema version 2). A larger number is no id the inbox hands out (and
+# past 64 bits would make the query itself fail: found by fuzzing).
+MAX_ID = 2**53 - 1
 
 # Longest channel webhook URL (`channel_callback_url`; its cursor's key).
 MAX_CHANNEL_URL_CHARS = 1024

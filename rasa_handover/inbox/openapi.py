@@ -42,7 +42,11 @@ def _json(schema: Dict[str, Any], description: str) -> Dict[str, Any]:
 
 
 def _errors(*statuses: str) -> Dict[str, Any]:
-    return {status: {"$ref": f"#/components/responses/{status}"} for status in statuses}
+    # Any endpoint that reads the database answers 503 while it is unreachable.
+    return {
+        status: {"$ref": f"#/components/responses/{status}"}
+        for status in (*statuses, "503")
+    }
 
 
 def _body(schema: Dict[str, Any]) -> Dict[str, Any]:
@@ -621,7 +625,7 @@ _ERROR_DESCRIPTIONS = {
     "403": "Channel endpoints are off (no shared secret configured).",
     "404": "Unknown ticket, or no open handover for the conversation.",
     "409": "The ticket's state forbids it (e.g. another agent accepted it).",
-    "503": "The database is unavailable.",
+    "503": "The database is unreachable; retry after `Retry-After` seconds.",
 }
 
 OPENAPI: Dict[str, Any] = {

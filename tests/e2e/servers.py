@@ -12,7 +12,7 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, List, Optional, Sequence
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 import requests
 
@@ -232,6 +232,19 @@ def standalone_inbox(
     schema: Optional[str] = None,
 ) -> Iterator[str]:
     """`rasa-handover inbox` (on `db`, default a SQLite file); yields its API URL."""
+    with standalone_inbox_process(workdir, config, port, db, schema) as (base, _):
+        yield base
+
+
+@contextmanager
+def standalone_inbox_process(
+    workdir: Path,
+    config: str,
+    port: int,
+    db: Optional[str] = None,
+    schema: Optional[str] = None,
+) -> Iterator[Tuple[str, subprocess.Popen]]:
+    """Like `standalone_inbox`, and its process too (to kill it)."""
     (workdir / "inbox.yml").write_text(config)
     database = ["--db", db or f"sqlite:///{workdir}/inbox.db"]
     if schema:
@@ -252,5 +265,5 @@ def standalone_inbox(
         ],
         f"{base}/api/health",
         cwd=workdir,
-    ):
-        yield base
+    ) as process:
+        yield base, process

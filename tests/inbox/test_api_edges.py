@@ -17,7 +17,7 @@ import yarl
 
 from rasa_handover.inbox.api import create_app
 from rasa_handover.inbox.config import AgentConfig, InboxConfig
-from rasa_handover.inbox.limits import MAX_JSON_DEPTH, MAX_NOTE_CHARS
+from rasa_handover.inbox.limits import MAX_ID, MAX_JSON_DEPTH, MAX_NOTE_CHARS
 from tests.inbox.conftest import (
     POSTGRES_SKIP_REASON,
     PostgresSchemas,
@@ -35,9 +35,11 @@ CONFIG = InboxConfig(
     presence_grace_seconds=0,
 )
 BEYOND_INT64 = str(2**63)
-# Beyond PostgreSQL's INTEGER columns (ids, attempts): a 500 there before the
-# limit was the columns' (found by tests/inbox/test_fuzz_api.py).
+# Past 32-bit columns (ids on PostgreSQL before schema version 2): a 500 there
+# once (found by tests/inbox/test_fuzz_api.py); now an id like any other.
 BEYOND_INT32 = str(2**31)
+# Past the largest id and attempt (`MAX_ID`, what JSON holds exactly).
+BEYOND_MAX_ID = MAX_ID + 1
 DEEP = 100_000
 
 
@@ -148,25 +150,25 @@ CASES = [
         "/api/events",
         400,
         "Last-Event-ID",
-        headers={"Last-Event-ID": BEYOND_INT32},
-        id="last-event-id-beyond-int32",
+        headers={"Last-Event-ID": str(BEYOND_MAX_ID)},
+        id="last-event-id-beyond-max-id",
     ),
     case(
         "GET",
-        f"/api/channel/messages?conversation_id=c1&after_id={BEYOND_INT32}",
+        f"/api/channel/messages?conversation_id=c1&after_id={BEYOND_MAX_ID}",
         400,
         "after_id",
         signed=True,
-        id="after-id-beyond-int32",
+        id="after-id-beyond-max-id",
     ),
     case(
         "POST",
         "/api/channel/tickets",
         400,
         "attempt",
-        json.dumps({"conversation_id": "c9", "attempt": 2**31, "payload": {}}),
+        json.dumps({"conversation_id": "c9", "attempt": BEYOND_MAX_ID, "payload": {}}),
         signed=True,
-        id="attempt-beyond-int32",
+        id="attempt-beyond-max-id",
     ),
     case("POST", "/api/tickets/1/reply", 400, "body", nested(DEEP), id="deep-json"),
     case(

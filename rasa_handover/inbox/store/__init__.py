@@ -12,7 +12,8 @@ through a unique constraint, which holds across processes.
 
 Where to look:
 
-* `schema`: the tables; `engine`: database URLs and the async engine;
+* `schema`: the tables; `migrations`: the schema version and the numbered
+  migrations every start runs; `engine`: database URLs and the async engine;
   `rows`: rows to dataclasses; `base`: transactions and shared lookups.
 * `agents`, `tickets` (creation, queues), `transitions` (assign, claim,
   resolve, transfer, ...), `expiry` (idle tickets), `messages`, `events`
@@ -27,6 +28,7 @@ from rasa_handover.inbox.store.engine import SQLITE_BUSY_TIMEOUT_SECONDS, to_asy
 from rasa_handover.inbox.store.events import EVENTS_PAGE_SIZE, EventStore
 from rasa_handover.inbox.store.expiry import ExpiryStore
 from rasa_handover.inbox.store.messages import MessageStore
+from rasa_handover.inbox.store.migrations import SCHEMA_VERSION, SchemaVersionError
 from rasa_handover.inbox.store.schema import (
     agents_table,
     events_table,
@@ -56,9 +58,11 @@ class InboxStore(
 __all__ = [
     "DELIVERY_PAGE_SIZE",
     "EVENTS_PAGE_SIZE",
+    "SCHEMA_VERSION",
     "SQLITE_BUSY_TIMEOUT_SECONDS",
     "Change",
     "InboxStore",
+    "SchemaVersionError",
     "agents_table",
     "events_table",
     "hash_token",

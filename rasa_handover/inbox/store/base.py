@@ -6,13 +6,13 @@ result of a state change.
 
 import asyncio
 import contextlib
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, AsyncIterator, Callable, Dict, List, Optional, Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Row
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from rasa_handover.inbox.config import DEFAULT_DB_URL
@@ -24,13 +24,11 @@ from rasa_handover.inbox.models import (
     TicketMessage,
 )
 from rasa_handover.inbox.store.engine import create_engine, is_sqlite, to_async_url
+from rasa_handover.inbox.store.migrations import SCHEMA_VERSION, migrate
 from rasa_handover.inbox.store.rows import ticket_from_row
-from rasa_handover.inbox.store.schema import (
-    agents_table,
-    events_table,
-    metadata,
-    tickets_table,
-)
+from rasa_handover.inbox.store.schema import agents_table, events_table, tickets_table
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -98,22 +96,28 @@ class StoreBase:
         async with self._write_lock, self.engine.begin() as conn:
             yield conn
 
-    async def create_all(self) -> None:
-        """Creates the tables that do not exist yet (safe to call on every start).
+    async def create_all(self) -> int:
+        """Creates the tables, or migrates them to this code's schema version.
 
-        A database written by an older version gets the columns added since
-        (`add_missing_columns`): every such column is nullable, so old rows
-        stay valid.
+        Safe to call on every start, by several replicas at once: the migration
+        runs once, under a lock (`migrations.migrate`).
 
-        Several replicas may start at once; the one that loses the race to create
-        a table simply finds it there on its second look.
+        Returns:
+            The schema version the database had (0: it was new).
+
+        Raises:
+            SchemaVersionError: The database is newer than this code.
+
         """
-        try:
-            async with self._transaction() as conn:
-                await conn.run_sync(_create_and_migrate)
-        except DBAPIError:
-            async with self._transaction() as conn:
-                await conn.run_sync(_create_and_migrate)
+        async with self._transaction() as conn:
+            found = await conn.run_sync(migrate)
+        if 0 < found < SCHEMA_VERSION:
+            logger.info(
+                "Migrated the inbox database from schema version %d to %d.",
+                found,
+                SCHEMA_VERSION,
+            )
+        return int(found)
 
     async def close(self) -> None:
         """Closes every pooled connection."""
@@ -210,50 +214,3 @@ class StoreBase:
             )
         ).scalar()
         return str(name) if name is not None else None
-
-
-def _create_and_migrate(conn: Connection) -> None:
-    metadata.create_all(conn)
-    add_missing_columns(conn)
-
-
-def add_missing_columns(conn: Connection) -> List[str]:
-    """Adds the columns a newer schema has to tables an older version created.
-
-    The store's one migration rule: a new column is nullable (old rows have no
-    value for it), so `ALTER TABLE ... ADD COLUMN` is all an upgrade needs, on
-    SQLite and PostgreSQL alike.
-
-    Args:
-        conn: A connection in a transaction (sync, inside `run_sync`).
-
-    Returns:
-        `table.column` of each column added (empty when the schema is current).
-
-    """
-    inspector = sa.inspect(conn)
-    schema = conn.get_execution_options().get("schema_translate_map", {}).get(None)
-    added = []
-    for table in metadata.sorted_tables:
-        present = {
-            column["name"] for column in inspector.get_columns(table.name, schema)
-        }
-        for column in table.columns:
-            if column.name in present:
-                continue
-            assert column.nullable, f"{table.name}.{column.name} must be nullable"
-            kind = column.type.compile(dialect=conn.dialect)
-            conn.execute(
-                sa.text(
-                    f"ALTER TABLE {_qualified(conn, table.name, schema)} "
-                    f"ADD COLUMN {conn.dialect.identifier_preparer.quote(column.name)}"
-                    f" {kind}"
-                )
-            )
-            added.append(f"{table.name}.{column.name}")
-    return added
-
-
-def _qualified(conn: Connection, table: str, schema: Optional[str]) -> str:
-    quote = conn.dialect.identifier_preparer.quote
-    return f"{quote(schema)}.{quote(table)}" if schema else quote(table)

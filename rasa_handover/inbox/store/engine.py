@@ -1,10 +1,13 @@
 """Database URLs and the async engine: SQLite (aiosqlite) or PostgreSQL (asyncpg)."""
 
+import asyncio
 import functools
 import json
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, Optional
 
+import asyncpg
 import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
@@ -13,6 +16,20 @@ from rasa_handover.inbox.errors import ValidationError
 # Seconds a SQLite writer waits for another writer before giving up: concurrent
 # handovers in the embedded inbox queue up instead of failing.
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
+
+# Seconds a request waits for a new PostgreSQL connection before it fails with
+# 503 (asyncpg's default, 60, outlasts the clients' own timeouts).
+POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
+
+# What a database that cannot be reached right now raises: a refused or timed
+# out connection, one dropped mid-query, a server shutting down or starting up.
+_UNREACHABLE_ERRORS = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.OperatorInterventionError,
+    asyncpg.TooManyConnectionsError,
+)
 
 
 def to_async_url(url: str) -> str:
@@ -63,7 +80,12 @@ def create_engine(async_url: str, schema: Optional[str] = None) -> AsyncEngine:
     if schema:
         options["execution_options"] = {"schema_translate_map": {None: schema}}
     sqlite = is_sqlite(async_url)
-    if sqlite:
+    if not sqlite:
+        # A pooled connection the server dropped (restart, failover) is
+        # replaced before use: the engine recovers by itself.
+        options["pool_pre_ping"] = True
+        options["connect_args"] = {"timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS}
+    else:
         options["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}
         if ":memory:" in async_url or async_url.rstrip("/").endswith("aiosqlite:"):
             # One shared connection, or every query would see an empty database.
@@ -71,7 +93,45 @@ def create_engine(async_url: str, schema: Optional[str] = None) -> AsyncEngine:
     engine = create_async_engine(async_url, **options)
     if sqlite:
         sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    else:
+        dialect = engine.sync_engine.dialect
+        dialect.do_ping = functools.partial(_ping, dialect.do_ping)
     return engine
+
+
+def _ping(ping: Callable[[Any], bool], dbapi_connection: Any) -> bool:
+    """The pool's check of a connection: any failure means use another one.
+
+    SQLAlchemy 1.4's asyncpg ping raises asyncpg's `InternalClientError`
+    ("cannot switch to state 15") on a connection the server terminated,
+    instead of reporting it dead (asyncpg issue 1069): the request would fail
+    although a new connection works.
+    """
+    try:
+        return ping(dbapi_connection)
+    except Exception:
+        return False
+
+
+def is_database_unreachable(error: BaseException) -> bool:
+    """Whether `error` means the database cannot be reached right now.
+
+    A retry later may succeed. The failed transaction did not commit (only a
+    connection lost during the COMMIT itself leaves that unknown, which the
+    channel's retries survive: creating a ticket is idempotent). A bad query
+    or a broken constraint is no such error.
+    """
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    cause: Optional[BaseException] = error
+    while cause is not None:
+        if isinstance(cause, _UNREACHABLE_ERRORS):
+            return True
+        if isinstance(cause, DBAPIError) and cause.orig is not None:
+            cause = cause.orig
+        else:
+            cause = cause.__cause__
+    return False
 
 
 def is_sqlite(url: str) -> bool:

@@ -13,6 +13,11 @@ _NAME_LENGTH = 255
 
 _HASH_LENGTH = 64
 
+# Ticket, message and event ids (and the columns that hold one, and handover
+# attempts): 64-bit on PostgreSQL since schema version 2. On SQLite an INTEGER
+# is already 64-bit, and only `INTEGER PRIMARY KEY` numbers rows by itself.
+_ID_TYPE = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
 metadata = sa.MetaData()
 
 agents_table = sa.Table(
@@ -32,9 +37,9 @@ agents_table = sa.Table(
 tickets_table = sa.Table(
     "handover_tickets",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", _ID_TYPE, primary_key=True, autoincrement=True),
     sa.Column("conversation_id", sa.String(_ID_LENGTH), nullable=False, index=True),
-    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("attempt", _ID_TYPE, nullable=False),
     sa.Column("status", sa.String(_SHORT_LENGTH), nullable=False),
     sa.Column("team", sa.String(_SHORT_LENGTH), nullable=False),
     sa.Column("language", sa.String(_SHORT_LENGTH)),
@@ -67,7 +72,7 @@ def _ticket_id_column() -> sa.Column:
     """The ticket a message or event belongs to (deleted with the ticket)."""
     return sa.Column(
         "ticket_id",
-        sa.Integer,
+        _ID_TYPE,
         sa.ForeignKey("handover_tickets.id", ondelete="CASCADE"),
         nullable=False,
         index=True,
@@ -77,7 +82,7 @@ def _ticket_id_column() -> sa.Column:
 messages_table = sa.Table(
     "handover_messages",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", _ID_TYPE, primary_key=True, autoincrement=True),
     _ticket_id_column(),
     sa.Column("sender", sa.String(_SHORT_LENGTH), nullable=False),
     sa.Column("text", sa.Text, nullable=False),
@@ -88,7 +93,7 @@ messages_table = sa.Table(
 events_table = sa.Table(
     "handover_events",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", _ID_TYPE, primary_key=True, autoincrement=True),
     _ticket_id_column(),
     sa.Column("type", sa.String(_SHORT_LENGTH), nullable=False),
     sa.Column("data", sa.JSON, nullable=False),
@@ -101,6 +106,13 @@ channel_cursors_table = sa.Table(
     "handover_channel_cursors",
     metadata,
     sa.Column("channel_url", sa.String(MAX_CHANNEL_URL_CHARS), primary_key=True),
-    sa.Column("last_event_id", sa.Integer, nullable=False),
+    sa.Column("last_event_id", _ID_TYPE, nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# The schema version of the tables above (one row; `migrations`).
+schema_version_table = sa.Table(
+    "handover_schema_version",
+    metadata,
+    sa.Column("version", sa.Integer, nullable=False),
 )

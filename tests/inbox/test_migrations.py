@@ -1,0 +1,284 @@
+"""The schema version: new databases, adopting version 1, 64-bit ids, a newer
+version refused, and replicas migrating one database at once (real processes)."""
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+from typing import AsyncIterator, Dict, Optional, Tuple
+
+import pytest
+import sqlalchemy as sa
+
+from rasa_handover.inbox.store import SCHEMA_VERSION, InboxStore, SchemaVersionError
+from rasa_handover.inbox.store.schema import metadata, schema_version_table
+from tests.e2e.servers import free_port
+from tests.inbox.conftest import (
+    POSTGRES_SKIP_REASON,
+    PostgresSchemas,
+    postgres_url,
+)
+
+DATA = Path(__file__).parent / "data"
+PAYLOAD = {"summary": {"text": "Customer wants a refund."}}
+# Past what a 32-bit id holds (the version 1 columns on PostgreSQL).
+BEYOND_32_BITS = 2**31 + 7
+
+Database = Tuple[str, Optional[str]]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[Database]:
+    """An empty database: (url, schema), on a SQLite file or a new PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'inbox.db'}", None
+        return
+    url = postgres_url()
+    if url is None:
+        pytest.skip(POSTGRES_SKIP_REASON)
+    schemas = PostgresSchemas(url)
+    try:
+        yield url, await schemas.new()
+    finally:
+        await schemas.drop_all()
+
+
+async def make_version_1(url: str, schema: Optional[str]) -> None:
+    """The tables as version 1 created them (its `metadata.create_all`, saved)."""
+    dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
+    sql = (DATA / f"schema_v1_{dialect}.sql").read_text()
+    statements = [s for s in sql.split(";\n") if s.strip().strip("-").strip()]
+    store = InboxStore(url)
+    try:
+        async with store.engine.begin() as conn:
+            if schema:
+                await conn.execute(sa.text(f'SET LOCAL search_path TO "{schema}"'))
+            for statement in statements:
+                lines = [x for x in statement.splitlines() if not x.startswith("--")]
+                await conn.execute(sa.text("\n".join(lines)))
+    finally:
+        await store.close()
+
+
+async def column_types(store: InboxStore) -> Dict[str, str]:
+    """`table.column` -> its type as the database reports it."""
+
+    def read(conn: sa.engine.Connection) -> Dict[str, str]:
+        translate = conn.get_execution_options().get("schema_translate_map", {})
+        schema = translate.get(None)
+        inspector = sa.inspect(conn)
+        return {
+            f"{table.name}.{column['name']}": str(column["type"])
+            for table in metadata.sorted_tables
+            for column in inspector.get_columns(table.name, schema)
+        }
+
+    async with store.engine.connect() as conn:
+        return await conn.run_sync(read)
+
+
+async def stored_version(store: InboxStore) -> list:
+    async with store.engine.connect() as conn:
+        rows = await conn.execute(sa.select(schema_version_table.c.version))
+        return [row.version for row in rows]
+
+
+async def test_a_new_database_gets_the_current_version(database: Database) -> None:
+    url, schema = database
+    store = InboxStore(url, schema=schema)
+    try:
+        first = await store.create_all()
+        second = await store.create_all()
+        versions = await stored_version(store)
+    finally:
+        await store.close()
+
+    assert (first, second, versions) == (0, SCHEMA_VERSION, [SCHEMA_VERSION])
+
+
+async def test_a_version_1_database_is_adopted_with_its_data(
+    database: Database,
+) -> None:
+    url, schema = database
+    await make_version_1(url, schema)
+    old = InboxStore(url, schema=schema)  # Writes as version 1 did: no create_all.
+    await old.upsert_agent("ann", "Ann", "token-ann")
+    ticket, _ = await old.create_ticket("conv-1", 1, PAYLOAD)
+    await old.add_message(ticket.id, "customer", "Where is my refund?")
+    await old.ensure_channel("http://channel.example/events")
+    await old.close()
+
+    store = InboxStore(url, schema=schema)
+    try:
+        found = await store.create_all()
+        kept = await store.require_ticket(ticket.id)
+        messages = await store.messages(ticket.id)
+        claimed = await store.claim(ticket.id, "ann")
+        later, _ = await store.create_ticket("conv-2", 1, PAYLOAD)
+        versions = await stored_version(store)
+    finally:
+        await store.close()
+
+    assert found == 1
+    assert versions == [SCHEMA_VERSION]
+    assert (kept.conversation_id, kept.payload) == ("conv-1", PAYLOAD)
+    assert [m.text for m in messages] == ["Where is my refund?"]
+    assert claimed.ticket.agent_id == "ann"
+    assert later.id > ticket.id
+
+
+async def test_a_migrated_database_has_the_tables_a_new_one_has(
+    database: Database, tmp_path: Path
+) -> None:
+    url, schema = database
+    await make_version_1(url, schema)
+    migrated = InboxStore(url, schema=schema)
+    await migrated.create_all()
+    if schema is None:
+        fresh = InboxStore(f"sqlite:///{tmp_path / 'fresh.db'}")
+    else:
+        schemas = PostgresSchemas(url)
+        fresh = InboxStore(url, schema=await schemas.new())
+    await fresh.create_all()
+    try:
+        assert await column_types(migrated) == await column_types(fresh)
+    finally:
+        await migrated.close()
+        await fresh.close()
+        if schema is not None:
+            await schemas.drop_all()
+
+
+async def test_ids_past_32_bits_after_the_migration_on_postgresql(
+    pg_schemas: PostgresSchemas,
+) -> None:
+    # On SQLite an INTEGER has always been 64-bit.
+    url, schema = pg_schemas.url, await pg_schemas.new()
+    await make_version_1(url, schema)
+    store = InboxStore(url, schema=schema)
+    try:
+        await store.create_all()
+        async with store.engine.begin() as conn:
+            for table in ("handover_tickets", "handover_messages", "handover_events"):
+                await conn.execute(
+                    sa.text(
+                        f'ALTER SEQUENCE "{schema}".{table}_id_seq '
+                        f"RESTART WITH {BEYOND_32_BITS}"
+                    )
+                )
+        ticket, _ = await store.create_ticket("conv-1", BEYOND_32_BITS, PAYLOAD)
+        message = (await store.add_message(ticket.id, "customer", "hi")).message
+        event_id = await store.latest_event_id()
+        await store.ensure_channel("http://channel.example/events")
+        await store.advance_channel("http://channel.example/events", event_id)
+        cursors = await store.channel_cursors()
+        found = await store.get_ticket(ticket.id)
+    finally:
+        await store.close()
+
+    assert (ticket.id, ticket.attempt) == (BEYOND_32_BITS, BEYOND_32_BITS)
+    assert message is not None and message.id == BEYOND_32_BITS
+    assert event_id > BEYOND_32_BITS  # The ticket's and the message's events.
+    assert cursors == {"http://channel.example/events": event_id}
+    assert found is not None and found.id == BEYOND_32_BITS
+
+
+async def test_a_newer_schema_version_is_refused(database: Database) -> None:
+    url, schema = database
+    newer = SCHEMA_VERSION + 1
+    store = InboxStore(url, schema=schema)
+    try:
+        await store.create_all()
+        async with store.engine.begin() as conn:
+            await conn.execute(schema_version_table.update().values(version=newer))
+        with pytest.raises(SchemaVersionError) as refused:
+            await store.create_all()
+        versions = await stored_version(store)
+    finally:
+        await store.close()
+
+    message = str(refused.value)
+    assert f"schema version {newer}" in message
+    assert f"up to {SCHEMA_VERSION}" in message
+    assert "Upgrade rasa-handover" in message
+    assert versions == [newer]  # Untouched.
+
+
+# --- Replicas starting at once (real processes). ----------------------------------
+
+REPLICAS = 4
+
+# One replica's start: waits for the gate file, then migrates; prints the
+# version it found (0: it created the tables).
+REPLICA_SCRIPT = """
+import asyncio, os, sys, time
+from rasa_handover.inbox.store import InboxStore
+
+url, schema, gate = sys.argv[1], sys.argv[2] or None, sys.argv[3]
+
+async def main():
+    store = InboxStore(url, schema=schema)
+    try:
+        print(await store.create_all())
+    finally:
+        await store.close()
+
+while not os.path.exists(gate):
+    time.sleep(0.01)
+asyncio.run(main())
+"""
+
+
+async def test_replicas_starting_at_once_migrate_once(
+    database: Database, tmp_path: Path
+) -> None:
+    url, schema = database
+    gate = tmp_path / "go"
+    replicas = [
+        subprocess.Popen(
+            [sys.executable, "-c", REPLICA_SCRIPT, url, schema or "", str(gate)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(REPLICAS)
+    ]
+    await asyncio.sleep(2.0)  # Let every interpreter start and wait at the gate.
+    gate.touch()
+    results = [replica.communicate(timeout=120) for replica in replicas]
+
+    assert [replica.returncode for replica in replicas] == [0] * REPLICAS, results
+    found = sorted(int(out.strip()) for out, _ in results)
+    assert found == [0] + [SCHEMA_VERSION] * (REPLICAS - 1)
+    store = InboxStore(url, schema=schema)
+    try:
+        assert await stored_version(store) == [SCHEMA_VERSION]
+    finally:
+        await store.close()
+
+
+async def test_the_standalone_inbox_refuses_a_newer_schema(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'inbox.db'}"
+    store = InboxStore(url)
+    await store.create_all()
+    async with store.engine.begin() as conn:
+        await conn.execute(
+            schema_version_table.update().values(version=SCHEMA_VERSION + 1)
+        )
+    await store.close()
+
+    address = ["--host", "127.0.0.1", "--port", str(free_port())]
+    started = subprocess.run(
+        [sys.executable, "-m", "rasa_handover.inbox", "--db", url, *address],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    assert started.returncode == 2, started.stderr[-2000:]
+    assert (
+        f"rasa-handover inbox: the inbox database has schema version "
+        f"{SCHEMA_VERSION + 1}" in started.stderr
+    )
