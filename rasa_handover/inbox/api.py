@@ -40,6 +40,7 @@ from sanic.response import json as json_response
 
 from rasa_handover.__version__ import __version__
 from rasa_handover.inbox.access import ROLE_AGENT, ROLE_SUPERVISOR
+from rasa_handover.inbox.change_feed import ChangeFeed
 from rasa_handover.inbox.config import DEFAULT_URL_PREFIX, InboxConfig
 from rasa_handover.inbox.contract import (
     PATH_CHANNEL_CALLBACKS,
@@ -109,7 +110,8 @@ HTTP_SERVER_ERROR = 500
 HTTP_UNAVAILABLE = 503
 
 # Server-sent events: how often the stream looks for events written by other
-# replicas (local changes wake it at once), how long one stream lives before the
+# replicas (local changes wake it at once, and on PostgreSQL other replicas'
+# too: `change_feed`; the poll is the fallback), how long one stream lives before the
 # browser reconnects with Last-Event-ID (bounded, so no stream outlives its
 # client). The stream also sends a keep-alive comment every
 # `Presence.heartbeat_seconds` (through proxies) and, once it went out,
@@ -316,6 +318,8 @@ class _InboxApi:
         self.verifier = Verifier(keys.channel_to_inbox) if keys else None
         self._housekeeping: Optional[asyncio.Task[None]] = None
         self._presence: Optional[asyncio.Task[None]] = None
+        # PostgreSQL: other replicas' events wake this one's streams at once.
+        self.change_feed = ChangeFeed(service.store, service.changed_elsewhere)
         for attribute in (
             "health",
             "openapi",
@@ -348,6 +352,7 @@ class _InboxApi:
         await self.service.start(self.config.agent_profiles(), retire_unlisted=True)
 
     async def on_started(self, _app: Sanic, _loop: Any) -> None:
+        await self.change_feed.start()
         if self.config.housekeeping_seconds > 0:
             self._housekeeping = asyncio.ensure_future(
                 self._repeat(
@@ -362,6 +367,7 @@ class _InboxApi:
             )
 
     async def on_stop(self, _app: Sanic, _loop: Any) -> None:
+        await self.change_feed.close()
         for task in (self._housekeeping, self._presence):
             if task is not None:
                 task.cancel()

@@ -79,6 +79,8 @@ class _Channel:
     next_try: float = 0.0
     # Until when (this process's clock) the lease surely holds; 0: not held.
     leased_until: float = 0.0
+    # Another replica holds the lease: when to ask again.
+    next_lease_try: float = 0.0
 
 
 class WebhookNotifier:
@@ -193,12 +195,15 @@ class WebhookNotifier:
         now = self._clock()
         if state.leased_until - now > self.lease_seconds / 2:
             return True
+        if now < state.next_lease_try:
+            return False
         if await self.service.store.take_channel_lease(
             url, self.replica_id, self.lease_seconds
         ):
             state.leased_until = now + self.lease_seconds
             return True
-        state.leased_until = 0.0
+        # Not on every wake-up (another replica's events wake this one too).
+        state.leased_until, state.next_lease_try = 0.0, now + self.poll_seconds
         return False
 
     async def _deliver_channel(self, url: str, cursor: int) -> int:

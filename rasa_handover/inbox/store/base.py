@@ -23,6 +23,7 @@ from rasa_handover.inbox.models import (
     Ticket,
     TicketMessage,
 )
+from rasa_handover.inbox.store.changes import change_channel, notify_change
 from rasa_handover.inbox.store.engine import create_engine, is_sqlite, to_async_url
 from rasa_handover.inbox.store.rows import ticket_from_row
 from rasa_handover.inbox.store.schema import (
@@ -85,6 +86,8 @@ class StoreBase:
         # locked". PostgreSQL needs no such lock.
         self._write_lock: Optional[asyncio.Lock] = None
         self._serialise_writes = is_sqlite(self.url)
+        # PostgreSQL: where new events are announced to every replica.
+        self.change_channel = None if is_sqlite(self.url) else change_channel(schema)
 
     @contextlib.asynccontextmanager
     async def _transaction(self) -> AsyncIterator[AsyncConnection]:
@@ -191,6 +194,8 @@ class StoreBase:
                 ticket_id=ticket_id, type=event_type, data=data, created_at=now
             )
         )
+        if self.change_channel is not None:
+            await notify_change(conn, self.change_channel)
         return LifecycleEvent(
             id=int(result.inserted_primary_key[0]),
             ticket_id=ticket_id,
