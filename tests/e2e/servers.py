@@ -12,7 +12,7 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, List, Optional, Sequence
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 import requests
 
@@ -227,13 +227,31 @@ def standalone_inbox(
     schema: Optional[str] = None,
 ) -> Iterator[str]:
     """`rasa-handover inbox` (on `db`, default a SQLite file); yields its API URL."""
+    with inbox_replica(workdir, config, port, db, schema) as (base, _process):
+        yield base
+
+
+@contextmanager
+def inbox_replica(
+    workdir: Path,
+    config: str,
+    port: int,
+    db: Optional[str] = None,
+    schema: Optional[str] = None,
+    name: str = "standalone-inbox",
+) -> Iterator[Tuple[str, subprocess.Popen]]:
+    """Like `standalone_inbox`, yielding its API URL and its process.
+
+    Several replicas: give each its own `workdir` (its inbox.yml) and `name`
+    (its log), and the same `db` and `schema`.
+    """
     (workdir / "inbox.yml").write_text(config)
     database = ["--db", db or f"sqlite:///{workdir}/inbox.db"]
     if schema:
         database += ["--schema", schema]
     base = f"http://127.0.0.1:{port}/webhooks/handover/inbox"
     with running(
-        "standalone-inbox",
+        name,
         [
             str(BIN / "rasa-handover"),
             "inbox",
@@ -247,5 +265,5 @@ def standalone_inbox(
         ],
         f"{base}/api/health",
         cwd=workdir,
-    ):
-        yield base
+    ) as process:
+        yield base, process
