@@ -55,12 +55,14 @@ class ChangeFeed:
         self.on_change = on_change
         self.reconnect_seconds = reconnect_seconds
         self._task: Optional[asyncio.Task[None]] = None
-        self.listening = asyncio.Event()
+        # Set while the connection listens (made in `start()`, in its loop).
+        self.listening: Optional[asyncio.Event] = None
 
     async def start(self) -> None:
         """Starts listening in the background (nothing on SQLite)."""
         if self.store.change_channel is None or self._task is not None:
             return
+        self.listening = asyncio.Event()
         self._task = asyncio.ensure_future(self._run(self.store.change_channel))
 
     async def close(self) -> None:
@@ -84,6 +86,7 @@ class ChangeFeed:
                     "they show up by polling meanwhile",
                     error,
                 )
+            assert self.listening is not None
             self.listening.clear()
             # What happened while nobody listened: the streams look now.
             self.on_change()
@@ -96,6 +99,7 @@ class ChangeFeed:
         try:
             connection.add_termination_listener(lambda _conn: lost.set())
             await connection.add_listener(channel, self._notified)
+            assert self.listening is not None
             self.listening.set()
             while not lost.is_set():
                 # A dead TCP connection is noticed by a query, not by waiting.

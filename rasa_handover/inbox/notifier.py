@@ -16,10 +16,11 @@ applies each event id once (`channels.inbox_events`): effectively once.
 
 Several inbox replicas run a notifier each, but a channel's events are
 delivered by one of them at a time: the holder of the lease on the channel's
-cursor (`store.deliveries.take_channel_lease`), renewed while it delivers and
-given up at shutdown. A replica that dies keeps it at most `LEASE_SECONDS`;
-then another takes over at the cursor. Only events the dead replica delivered
-in its last `SETTLE_SECONDS` can then arrive twice (the channel ignores them).
+cursor (`store.deliveries.take_channel_lease`), renewed while it delivers (a
+request never outlives it) and given up at shutdown. A replica that dies keeps
+it at most `LEASE_SECONDS`; then another takes over at the cursor. Only events
+the dead replica delivered in its last `SETTLE_SECONDS` can then arrive twice
+(the channel ignores them).
 
 On PostgreSQL an event can become visible after one with a higher id (two
 transactions commit in the other order). The cursor therefore only passes
@@ -61,9 +62,12 @@ REQUEST_TIMEOUT_SECONDS = 10.0
 POLL_SECONDS = 1.0
 # PostgreSQL: how long a transaction may take to commit after writing its event.
 SETTLE_SECONDS = 10.0
-# How long a replica's right to deliver a channel's events lasts unless renewed
-# (renewed when half of it is left): how long a dead replica's channels wait.
-LEASE_SECONDS = 15.0
+# How long a replica's right to deliver a channel's events lasts unless renewed:
+# how long a dead replica's channels wait. It is renewed before each request
+# once less than a request's timeout (and a margin) is left, so a request in
+# flight never outlives the lease (another replica would deliver meanwhile).
+LEASE_SECONDS = 20.0
+LEASE_MARGIN_SECONDS = 2.0
 # A channel's answers that refuse an event for good: it is skipped (logged).
 PERMANENT_REFUSALS = (400, 413, 422)
 HTTP_REDIRECT = 300
@@ -109,11 +113,18 @@ class WebhookNotifier:
             settle_seconds: See `SETTLE_SECONDS` (default: 0 on SQLite, where
                 one process writes in order, else `SETTLE_SECONDS`).
             clock: Unix time.
-            lease_seconds: See `LEASE_SECONDS`.
+            lease_seconds: See `LEASE_SECONDS`; longer than the request
+                timeout and `LEASE_MARGIN_SECONDS`.
             replica_id: Names this replica in the leases (default: host,
                 process id and a random part).
 
         """
+        if lease_seconds <= timeout_seconds + LEASE_MARGIN_SECONDS:
+            raise ValueError(
+                f"lease_seconds ({lease_seconds}) must exceed the request timeout "
+                f"({timeout_seconds}) by more than {LEASE_MARGIN_SECONDS} s: a "
+                "delivery in flight must not outlive the lease"
+            )
         self.service = service
         self.lease_seconds = lease_seconds
         self.replica_id = replica_id or default_replica_id()
@@ -193,7 +204,7 @@ class WebhookNotifier:
     async def _holds_lease(self, url: str, state: _Channel) -> bool:
         """Whether this replica may deliver `url`'s events now (renewing if due)."""
         now = self._clock()
-        if state.leased_until - now > self.lease_seconds / 2:
+        if state.leased_until - now > self.timeout_seconds + LEASE_MARGIN_SECONDS:
             return True
         if now < state.next_lease_try:
             return False

@@ -58,6 +58,7 @@ async def test_an_event_written_by_another_replica_wakes_the_feed(
     feed = ChangeFeed(here, wakes)
     await feed.start()
     try:
+        assert feed.listening is not None
         await asyncio.wait_for(feed.listening.wait(), WAIT_SECONDS)
         await there.create_ticket("conv-elsewhere", 1, {})
         await wakes.next()
@@ -74,6 +75,7 @@ async def test_an_event_rolled_back_wakes_nobody(
     feed = ChangeFeed(here, wakes)
     await feed.start()
     try:
+        assert feed.listening is not None
         await asyncio.wait_for(feed.listening.wait(), WAIT_SECONDS)
         with pytest.raises(RuntimeError):
             async with there._transaction() as conn:

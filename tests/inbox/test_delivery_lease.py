@@ -56,3 +56,15 @@ async def test_of_replicas_asking_at_once_exactly_one_gets_the_lease(
         *(store.take_channel_lease(channel, f"replica-{n}", LEASE) for n in range(8))
     )
     assert sum(results) == 1
+
+
+def test_a_lease_shorter_than_a_delivery_request_is_refused(
+    sqlite_store: InboxStore,
+) -> None:
+    from rasa_handover.inbox.notifier import WebhookNotifier
+    from rasa_handover.inbox.service import InboxService
+
+    with pytest.raises(ValueError, match="must exceed the request timeout"):
+        WebhookNotifier(
+            InboxService(sqlite_store), "key", timeout_seconds=10, lease_seconds=10
+        )
