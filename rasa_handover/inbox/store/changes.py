@@ -1,8 +1,9 @@
 """Telling every replica that an event was written: PostgreSQL `NOTIFY`.
 
-Each transaction that appends a lifecycle event also sends a notification on
-the store's channel (`change_channel`); PostgreSQL delivers it when (and only
-if) the transaction commits, to every connection listening on that channel,
+Each `INSERT` of a lifecycle event also sends a notification on the store's
+channel (`change_channel`; `announce_change` in its `RETURNING` clause, so it
+costs no extra round trip); PostgreSQL delivers it when (and only if) the
+transaction commits, to every connection listening on that channel,
 whatever replica it belongs to (`inbox.change_feed` listens). SQLite has no
 such thing, and needs none: one process writes it.
 """
@@ -10,7 +11,6 @@ such thing, and needs none: one process writes it.
 from typing import Optional
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 CHANNEL_PREFIX = "rasa_handover_events"
 # PostgreSQL's longest channel name (an identifier: 63 bytes).
@@ -27,6 +27,9 @@ def change_channel(schema: Optional[str]) -> str:
     return name.encode()[:_MAX_CHANNEL_BYTES].decode(errors="ignore")
 
 
-async def notify_change(conn: AsyncConnection, channel: str) -> None:
-    """Sends the notification; delivered when `conn`'s transaction commits."""
-    await conn.execute(sa.select(sa.func.pg_notify(channel, "")))
+def announce_change(channel: str) -> sa.sql.ColumnElement:
+    """`pg_notify(channel, '')`, for the `RETURNING` clause of an event's `INSERT`.
+
+    The notification is delivered when the transaction commits.
+    """
+    return sa.func.pg_notify(channel, "")
