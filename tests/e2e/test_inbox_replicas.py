@@ -42,12 +42,12 @@ TOKENS = {
     for name in ("Maya", "Tom", "Lea", "Sam", "Ines")
 }
 WAIT_SECONDS = 60.0
-# Presence: an agent whose page is silent for 3 s is away (the check runs
-# every 0.75 s, the stream reports in every second).
+# Presence: an agent whose page is silent for 6 s is away (the check runs
+# every 1.5 s, the stream reports in every 2 s: room for a busy machine).
 PRESENCE_YML = f"""
 shared_secret: {SECRET}
 housekeeping_seconds: 1
-presence_grace_seconds: 3
+presence_grace_seconds: 6
 agents:
   - name: Maya
     token: {TOKENS["Maya"]}
@@ -233,16 +233,17 @@ def test_an_agent_on_one_replica_is_online_for_the_other_and_sees_its_tickets(
         stream = EventStream(a.base, "Maya")
         try:
             # Longer than the grace period: only A's stream keeps her present.
-            time.sleep(5)
+            time.sleep(8)
+            started = time.monotonic()
             view = open_handover(b.base, "conv-routed-on-b")
             assert view["agent_name"] == "Maya", view
-            started = time.monotonic()
             until(
                 lambda: any(
                     event["ticket_id"] == view["ticket_id"] for event in stream.events
                 )
             )
-            print(f"B's ticket on A's stream after {time.monotonic() - started:.2f} s")
+            # For the log only (never asserted): from B's request to A's stream.
+            print(f"B's ticket on A's stream {time.monotonic() - started:.3f} s")
         finally:
             stream.close()
 
