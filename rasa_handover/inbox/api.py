@@ -20,6 +20,7 @@ import functools
 import json
 import logging
 import math
+from datetime import datetime, timezone
 from typing import (
     Any,
     Awaitable,
@@ -39,6 +40,7 @@ from sanic.response import json as json_response
 
 from rasa_handover.__version__ import __version__
 from rasa_handover.inbox.access import ROLE_AGENT, ROLE_SUPERVISOR
+from rasa_handover.inbox.change_feed import ChangeFeed
 from rasa_handover.inbox.config import DEFAULT_URL_PREFIX, InboxConfig
 from rasa_handover.inbox.contract import (
     PATH_CHANNEL_CALLBACKS,
@@ -77,12 +79,17 @@ from rasa_handover.inbox.outcome_intents import check_outcome_intent, intent_cho
 from rasa_handover.inbox.page import add_page_routes
 from rasa_handover.inbox.service import InboxService
 from rasa_handover.inbox.signing import (
+    NONCE_HEADER,
     SIGNATURE_HEADER,
     SignatureError,
     Verifier,
     request_target,
 )
 from rasa_handover.inbox.store.engine import is_database_unreachable
+from rasa_handover.inbox.store.replay import (
+    USED_SIGNATURE_NONCE,
+    USED_STREAM_TICKET,
+)
 from rasa_handover.inbox.stream_tickets import (
     StreamTicketError,
     StreamTickets,
@@ -106,7 +113,8 @@ HTTP_UNAVAILABLE = 503
 DATABASE_RETRY_AFTER_SECONDS = 5
 
 # Server-sent events: how often the stream looks for events written by other
-# replicas (local changes wake it at once), how long one stream lives before the
+# replicas (local changes wake it at once, and on PostgreSQL other replicas'
+# too: `change_feed`; the poll is the fallback), how long one stream lives before the
 # browser reconnects with Last-Event-ID (bounded, so no stream outlives its
 # client). The stream also sends a keep-alive comment every
 # `Presence.heartbeat_seconds` (through proxies) and, once it went out,
@@ -325,10 +333,13 @@ class _InboxApi:
         self.failed_logins = FailureLimiter()
         self.stream_tickets = StreamTickets()
         keys = config.signing_keys
-        # One nonce cache per process for the channel's signed calls.
+        # A nonce cache per process for the channel's signed calls (the
+        # first check); `store.use_once` then refuses replays to any replica.
         self.verifier = Verifier(keys.channel_to_inbox) if keys else None
         self._housekeeping: Optional[asyncio.Task[None]] = None
         self._presence: Optional[asyncio.Task[None]] = None
+        # PostgreSQL: other replicas' events wake this one's streams at once.
+        self.change_feed = ChangeFeed(service.store, service.changed_elsewhere)
         for attribute in (
             "health",
             "openapi",
@@ -361,6 +372,7 @@ class _InboxApi:
         await self.service.start(self.config.agent_profiles(), retire_unlisted=True)
 
     async def on_started(self, _app: Sanic, _loop: Any) -> None:
+        await self.change_feed.start()
         if self.config.housekeeping_seconds > 0:
             self._housekeeping = asyncio.ensure_future(
                 self._repeat(
@@ -375,6 +387,7 @@ class _InboxApi:
             )
 
     async def on_stop(self, _app: Sanic, _loop: Any) -> None:
+        await self.change_feed.close()
         for task in (self._housekeeping, self._presence):
             if task is not None:
                 task.cancel()
@@ -603,7 +616,7 @@ class _InboxApi:
     # --- Channel endpoints (HMAC-signed). ------------------------------------------
 
     async def channel_ticket(self, request: Request) -> HTTPResponse:
-        self._check_signature(request)
+        await self._check_signature(request)
         body = _body(request)
         conversation_id = _text(body, "conversation_id", MAX_CONVERSATION_ID_CHARS)
         attempt = _field(body, "attempt", int)
@@ -618,7 +631,7 @@ class _InboxApi:
         )
 
     async def channel_message(self, request: Request) -> HTTPResponse:
-        self._check_signature(request)
+        await self._check_signature(request)
         body = _body(request)
         conversation_id = _text(body, "conversation_id", MAX_CONVERSATION_ID_CHARS)
         text = _text(body, "text")
@@ -635,7 +648,7 @@ class _InboxApi:
         )
 
     async def channel_pending(self, request: Request) -> HTTPResponse:
-        self._check_signature(request)
+        await self._check_signature(request)
         conversation_id = clean_text(request.args.get("conversation_id") or "")
         if not conversation_id:
             raise ApiError(
@@ -657,7 +670,7 @@ class _InboxApi:
         )
 
     async def channel_callback(self, request: Request) -> HTTPResponse:
-        self._check_signature(request)
+        await self._check_signature(request)
         body = _body(request)
         conversation_id = _text(body, "conversation_id", MAX_CONVERSATION_ID_CHARS)
         contact = _text(body, "contact")
@@ -672,7 +685,7 @@ class _InboxApi:
         )
 
     async def channel_left_message(self, request: Request) -> HTTPResponse:
-        self._check_signature(request)
+        await self._check_signature(request)
         body = _body(request)
         view = await self.service.leave_message(
             _text(body, "conversation_id"),
@@ -683,7 +696,7 @@ class _InboxApi:
         return json_response(view.to_dict(), status=HTTP_OK)
 
     async def channel_csat(self, request: Request) -> HTTPResponse:
-        self._check_signature(request)
+        await self._check_signature(request)
         body = _body(request)
         conversation_id = _text(body, "conversation_id", MAX_CONVERSATION_ID_CHARS)
         ticket = await self.service.record_csat(
@@ -718,6 +731,7 @@ class _InboxApi:
             agent_id = self.stream_tickets.agent_id(ticket)
             key = await self.service.store.token_hash(agent_id)
             self.stream_tickets.redeem(ticket, key)
+            await self._redeem_everywhere(ticket)
         except StreamTicketError as error:
             if isinstance(error, UnknownStreamTicketError):
                 self.failed_logins.failed(client)
@@ -726,6 +740,16 @@ class _InboxApi:
         if agent is None:
             raise ApiError(HTTP_UNAUTHORIZED, "unknown stream ticket", "ticket")
         return agent
+
+    async def _redeem_everywhere(self, ticket: str) -> None:
+        """Uses a stream ticket up for every replica sharing the database."""
+        nonce, expires = self.stream_tickets.once_key(ticket)
+        until = datetime.fromtimestamp(expires, timezone.utc)
+        if not await self.service.store.use_once(USED_STREAM_TICKET, nonce, until):
+            raise StreamTicketError(
+                "the stream ticket was used already (on this or another inbox "
+                "replica); ask for a new one"
+            )
 
     @staticmethod
     def _client(request: Request) -> str:
@@ -758,14 +782,14 @@ class _InboxApi:
             raise ApiError(HTTP_UNAUTHORIZED, "unknown agent token", "Authorization")
         return agent
 
-    def _check_signature(self, request: Request) -> None:
+    async def _check_signature(self, request: Request) -> None:
         if self.verifier is None:
             raise ApiError(
                 HTTP_FORBIDDEN,
                 "channel endpoints are off: set shared_secret in the inbox config",
             )
         try:
-            self.verifier.verify(
+            signed = self.verifier.verify(
                 request.method,
                 request_target(request.path, request.query_string),
                 request.body or b"",
@@ -773,6 +797,18 @@ class _InboxApi:
             )
         except SignatureError as error:
             raise ApiError(HTTP_UNAUTHORIZED, str(error), SIGNATURE_HEADER) from error
+        # This process's cache refused a replay to it; the database refuses a
+        # replay to any replica sharing it.
+        expires = datetime.fromtimestamp(signed.expires, timezone.utc)
+        if not await self.service.store.use_once(
+            USED_SIGNATURE_NONCE, signed.nonce, expires
+        ):
+            raise ApiError(
+                HTTP_UNAUTHORIZED,
+                f"{NONCE_HEADER} was already used (on this or another inbox "
+                "replica): a replayed request is refused",
+                SIGNATURE_HEADER,
+            )
 
     async def _agent_names(self) -> Dict[str, str]:
         return {

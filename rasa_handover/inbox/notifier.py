@@ -14,6 +14,14 @@ retried with a growing pause, for as long as it takes; a restart of the inbox
 resumes at the cursor. So every event arrives at least once, and the channel
 applies each event id once (`channels.inbox_events`): effectively once.
 
+Several inbox replicas run a notifier each, but a channel's events are
+delivered by one of them at a time: the holder of the lease on the channel's
+cursor (`store.deliveries.take_channel_lease`), renewed while it delivers (a
+request never outlives it) and given up at shutdown. A replica that dies keeps
+it at most `LEASE_SECONDS`; then another takes over at the cursor. Only events
+the dead replica delivered in its last `SETTLE_SECONDS` can then arrive twice
+(the channel ignores them).
+
 On PostgreSQL an event can become visible after one with a higher id (two
 transactions commit in the other order). The cursor therefore only passes
 events older than `SETTLE_SECONDS`; younger ones already delivered are
@@ -25,6 +33,9 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
+import secrets
+import socket
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -51,6 +62,12 @@ REQUEST_TIMEOUT_SECONDS = 10.0
 POLL_SECONDS = 1.0
 # PostgreSQL: how long a transaction may take to commit after writing its event.
 SETTLE_SECONDS = 10.0
+# How long a replica's right to deliver a channel's events lasts unless renewed:
+# how long a dead replica's channels wait. It is renewed before each request
+# once less than a request's timeout (and a margin) is left, so a request in
+# flight never outlives the lease (another replica would deliver meanwhile).
+LEASE_SECONDS = 20.0
+LEASE_MARGIN_SECONDS = 2.0
 # A channel's answers that refuse an event for good: it is skipped (logged).
 PERMANENT_REFUSALS = (400, 413, 422)
 HTTP_REDIRECT = 300
@@ -64,6 +81,10 @@ class _Channel:
     done: Set[int] = field(default_factory=set)
     failures: int = 0
     next_try: float = 0.0
+    # Until when (this process's clock) the lease surely holds; 0: not held.
+    leased_until: float = 0.0
+    # Another replica holds the lease: when to ask again.
+    next_lease_try: float = 0.0
 
 
 class WebhookNotifier:
@@ -78,6 +99,8 @@ class WebhookNotifier:
         poll_seconds: float = POLL_SECONDS,
         settle_seconds: Optional[float] = None,
         clock: Callable[[], float] = time.time,
+        lease_seconds: float = LEASE_SECONDS,
+        replica_id: Optional[str] = None,
     ) -> None:
         """Creates the notifier (call `start()`).
 
@@ -90,9 +113,21 @@ class WebhookNotifier:
             settle_seconds: See `SETTLE_SECONDS` (default: 0 on SQLite, where
                 one process writes in order, else `SETTLE_SECONDS`).
             clock: Unix time.
+            lease_seconds: See `LEASE_SECONDS`; longer than the request
+                timeout and `LEASE_MARGIN_SECONDS`.
+            replica_id: Names this replica in the leases (default: host,
+                process id and a random part).
 
         """
+        if lease_seconds <= timeout_seconds + LEASE_MARGIN_SECONDS:
+            raise ValueError(
+                f"lease_seconds ({lease_seconds}) must exceed the request timeout "
+                f"({timeout_seconds}) by more than {LEASE_MARGIN_SECONDS} s: a "
+                "delivery in flight must not outlive the lease"
+            )
         self.service = service
+        self.lease_seconds = lease_seconds
+        self.replica_id = replica_id or default_replica_id()
         self.key = key
         self.backoff_seconds = backoff_seconds
         self.timeout_seconds = timeout_seconds
@@ -127,6 +162,12 @@ class WebhookNotifier:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        try:
+            await self.service.store.release_channel_leases(self.replica_id)
+        except Exception:  # the leases run out by themselves
+            logger.warning("Could not give up the channel leases", exc_info=True)
+        for state in self._channels.values():
+            state.leased_until = 0.0
 
     async def deliver_due(self) -> int:
         """One round: every channel's pending events, as far as each one takes them.
@@ -160,8 +201,27 @@ class WebhookNotifier:
         ]
         return max(0.05, min([self.poll_seconds, *waits]))
 
+    async def _holds_lease(self, url: str, state: _Channel) -> bool:
+        """Whether this replica may deliver `url`'s events now (renewing if due)."""
+        now = self._clock()
+        if state.leased_until - now > self.timeout_seconds + LEASE_MARGIN_SECONDS:
+            return True
+        if now < state.next_lease_try:
+            return False
+        if await self.service.store.take_channel_lease(
+            url, self.replica_id, self.lease_seconds
+        ):
+            state.leased_until = now + self.lease_seconds
+            return True
+        # Not on every wake-up (another replica's events wake this one too).
+        state.leased_until, state.next_lease_try = 0.0, now + self.poll_seconds
+        return False
+
     async def _deliver_channel(self, url: str, cursor: int) -> int:
         state = self._channels.setdefault(url, _Channel())
+        # Renewed during a back-off too: the channel is down, not this replica.
+        if not await self._holds_lease(url, state):
+            return 0
         if self._clock() < state.next_try:
             return 0
         state.done = {event_id for event_id in state.done if event_id > cursor}
@@ -171,6 +231,8 @@ class WebhookNotifier:
             if event.id in state.done:
                 continue
             if customer_facing(event):
+                if not await self._holds_lease(url, state):
+                    break
                 outcome = await self._post(url, event, ticket)
                 if outcome is None:
                     self._failed(url, state)
@@ -257,6 +319,11 @@ class WebhookNotifier:
                 timeout=aiohttp.ClientTimeout(total=self.timeout_seconds)
             )
         return self._session
+
+
+def default_replica_id() -> str:
+    """`host:pid:random`: names a replica in the leases (and the logs)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 def _timestamp(moment: Optional[datetime]) -> float:

@@ -229,6 +229,10 @@ class InboxService:
         """
         return await self._events.wait_for_change(timeout)
 
+    def changed_elsewhere(self) -> None:
+        """Wakes the waiting event streams: another replica wrote an event."""
+        self._events.signal_change()
+
     # --- Customer side (called by the channel). ---------------------------------
 
     async def request_handover(

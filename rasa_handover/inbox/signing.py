@@ -21,8 +21,9 @@ and sends::
 A captured signature is therefore good for one method, one path and query, one
 body, and one use: the receiver (`Verifier`) refuses a timestamp further than
 `MAX_SIGNATURE_AGE_SECONDS` from its clock and a nonce it has seen within that
-window (`NonceCache`, bounded). A signature of one direction is refused in the
-other (different keys).
+window (`NonceCache`, bounded, per process; the inbox also records each nonce in
+its database, `store.replay`, so a replay to another replica is refused too).
+A signature of one direction is refused in the other (different keys).
 
 Nothing here imports Sanic, SQLAlchemy or Rasa.
 """
@@ -234,6 +235,23 @@ class NonceCache:
             del self._seen[nonce]
 
 
+@dataclass(frozen=True)
+class SignedRequest:
+    """What a verified request was signed with.
+
+    Attributes:
+        timestamp: Its `X-Handover-Timestamp` (unix seconds).
+        nonce: Its `X-Handover-Nonce`.
+        expires: Unix seconds from which the timestamp is too old: a replay
+            of the nonce is refused for its age from then on.
+
+    """
+
+    timestamp: int
+    nonce: str
+    expires: float
+
+
 class Verifier:
     """Checks the signed requests of one direction (one key, one nonce cache)."""
 
@@ -264,7 +282,7 @@ class Verifier:
         target: str,
         body: bytes,
         headers: Mapping[str, str],
-    ) -> None:
+    ) -> SignedRequest:
         """Checks a request; remembers its nonce when it is good.
 
         Args:
@@ -272,6 +290,10 @@ class Verifier:
             target: The `path?query` as received (`request_target`).
             body: The raw body as received.
             headers: The request headers (looked up case-insensitively).
+
+        Returns:
+            Its timestamp and nonce (a receiver with several replicas records
+            the nonce where all of them look, see `store.replay`).
 
         Raises:
             SignatureError: with a message saying what is wrong.
@@ -294,6 +316,7 @@ class Verifier:
                 "(or the key of this direction differs)"
             )
         self.nonces.check_and_add(nonce, timestamp, now)
+        return SignedRequest(timestamp, nonce, timestamp + self.max_age_seconds)
 
 
 def _signed_headers(headers: Mapping[str, str]) -> Tuple[int, str, str]:

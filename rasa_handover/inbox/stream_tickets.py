@@ -14,9 +14,8 @@ A ticket
 * opens the event stream only (every other endpoint wants the token),
 * expires `STREAM_TICKET_SECONDS` after it was issued, and
 * opens one stream: this process remembers the tickets it redeemed until they
-  expire (another replica could accept the same ticket once more within the
-  minute, which needs the ticket itself: it never left the agent's browser
-  except in the request line of the stream).
+  expire, and the inbox records each redeemed ticket in its database
+  (`store.replay`, keyed by `once_key`), so no other replica accepts it again.
 
 Pure: imports nothing from Sanic or SQLAlchemy.
 """
@@ -26,7 +25,7 @@ import hmac
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, Optional, Tuple
 
 # How long a ticket can open a stream (the page opens it at once).
 STREAM_TICKET_SECONDS = 60
@@ -86,6 +85,17 @@ class StreamTickets:
 
         """
         return _parse(ticket).agent_id
+
+    @staticmethod
+    def once_key(ticket: str) -> Tuple[str, int]:
+        """The ticket's nonce and its expiry (unix seconds), for `store.replay`.
+
+        Raises:
+            UnknownStreamTicketError: not a ticket at all.
+
+        """
+        parsed = _parse(ticket)
+        return parsed.nonce, parsed.expires
 
     def redeem(self, ticket: str, key: Optional[str]) -> str:
         """Checks a ticket and uses it up; returns its agent's id.

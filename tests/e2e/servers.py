@@ -232,26 +232,31 @@ def standalone_inbox(
     schema: Optional[str] = None,
 ) -> Iterator[str]:
     """`rasa-handover inbox` (on `db`, default a SQLite file); yields its API URL."""
-    with standalone_inbox_process(workdir, config, port, db, schema) as (base, _):
+    with inbox_replica(workdir, config, port, db, schema) as (base, _process):
         yield base
 
 
 @contextmanager
-def standalone_inbox_process(
+def inbox_replica(
     workdir: Path,
     config: str,
     port: int,
     db: Optional[str] = None,
     schema: Optional[str] = None,
+    name: str = "standalone-inbox",
 ) -> Iterator[Tuple[str, subprocess.Popen]]:
-    """Like `standalone_inbox`, and its process too (to kill it)."""
+    """Like `standalone_inbox`, yielding its API URL and its process.
+
+    Several replicas: give each its own `workdir` (its inbox.yml) and `name`
+    (its log), and the same `db` and `schema`.
+    """
     (workdir / "inbox.yml").write_text(config)
     database = ["--db", db or f"sqlite:///{workdir}/inbox.db"]
     if schema:
         database += ["--schema", schema]
     base = f"http://127.0.0.1:{port}/webhooks/handover/inbox"
     with running(
-        "standalone-inbox",
+        name,
         [
             str(BIN / "rasa-handover"),
             "inbox",

@@ -25,9 +25,9 @@ from tests.e2e.servers import (
     action_server,
     ensure_example_model,
     free_port,
+    inbox_replica,
     rasa_server,
     standalone_inbox,
-    standalone_inbox_process,
 )
 from tests.inbox.conftest import POSTGRES_SKIP_REASON, PostgresSchemas, postgres_url
 
@@ -198,7 +198,7 @@ rasa_handover.channels.HandoverInput:
 """
 
     def inbox() -> Any:
-        return standalone_inbox_process(tmp_path, INBOX_YML, inbox_port, db, schema)
+        return inbox_replica(tmp_path, INBOX_YML, inbox_port, db, schema)
 
     with action_server() as action_url, rasa_server(
         tmp_path, model, credentials, action_url, rasa_port

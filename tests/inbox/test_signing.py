@@ -45,7 +45,11 @@ def test_signed_request_verifies_once() -> None:
     headers = sign("POST", TICKETS, BODY, KEY, NOW)
     check = verifier(now=NOW + 1)
 
-    check.verify("POST", TICKETS, BODY, headers)
+    signed = check.verify("POST", TICKETS, BODY, headers)
+    # What the inbox records for every replica (`store.replay`): the nonce,
+    # until its timestamp is out of the window.
+    assert signed.nonce == headers["X-Handover-Nonce"]
+    assert signed.expires == NOW + 300
 
     with pytest.raises(SignatureError, match="already used"):
         check.verify("POST", TICKETS, BODY, headers)

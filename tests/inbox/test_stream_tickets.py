@@ -35,6 +35,16 @@ def test_a_ticket_names_its_agent_and_opens_one_stream() -> None:
         tickets.redeem(ticket, KEY)
 
 
+def test_what_every_replica_records_is_the_tickets_nonce_until_it_expires() -> None:
+    clock = Clock()
+    tickets = StreamTickets(clock=clock)
+    first, second = tickets.issue("maya", KEY), tickets.issue("maya", KEY)
+
+    nonce, expires = StreamTickets.once_key(first)
+    assert expires == int(clock.now + STREAM_TICKET_SECONDS)
+    assert nonce in first and nonce != StreamTickets.once_key(second)[0]
+
+
 def test_a_ticket_expires_after_a_minute() -> None:
     clock = Clock()
     tickets = StreamTickets(clock=clock)

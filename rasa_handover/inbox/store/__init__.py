@@ -17,8 +17,9 @@ Where to look:
   `rows`: rows to dataclasses; `base`: transactions and shared lookups.
 * `agents`, `tickets` (creation, queues), `transitions` (assign, claim,
   resolve, transfer, ...), `expiry` (idle tickets), `messages`, `events`
-  (event stream, statistics, outcomes), `deliveries` (each channel's cursor):
-  the parts `InboxStore` is made of.
+  (event stream, statistics, outcomes), `deliveries` (each channel's cursor
+  and its delivery lease), `replay` (nonces and stream tickets used once
+  across replicas): the parts `InboxStore` is made of.
 """
 
 from rasa_handover.inbox.store.agents import AgentStore, hash_token
@@ -29,6 +30,7 @@ from rasa_handover.inbox.store.events import EVENTS_PAGE_SIZE, EventStore
 from rasa_handover.inbox.store.expiry import ExpiryStore
 from rasa_handover.inbox.store.messages import MessageStore
 from rasa_handover.inbox.store.migrations import SCHEMA_VERSION, SchemaVersionError
+from rasa_handover.inbox.store.replay import ReplayStore
 from rasa_handover.inbox.store.schema import (
     agents_table,
     events_table,
@@ -48,6 +50,7 @@ class InboxStore(
     MessageStore,
     EventStore,
     DeliveryStore,
+    ReplayStore,
 ):
     """The inbox's database.
 

@@ -23,6 +23,7 @@ from rasa_handover.inbox.models import (
     Ticket,
     TicketMessage,
 )
+from rasa_handover.inbox.store.changes import announce_change, change_channel
 from rasa_handover.inbox.store.engine import create_engine, is_sqlite, to_async_url
 from rasa_handover.inbox.store.migrations import SCHEMA_VERSION, migrate
 from rasa_handover.inbox.store.rows import ticket_from_row
@@ -83,6 +84,8 @@ class StoreBase:
         # locked". PostgreSQL needs no such lock.
         self._write_lock: Optional[asyncio.Lock] = None
         self._serialise_writes = is_sqlite(self.url)
+        # PostgreSQL: where new events are announced to every replica.
+        self.change_channel = None if is_sqlite(self.url) else change_channel(schema)
 
     @contextlib.asynccontextmanager
     async def _transaction(self) -> AsyncIterator[AsyncConnection]:
@@ -190,13 +193,19 @@ class StoreBase:
         data: Dict[str, Any],
     ) -> LifecycleEvent:
         now = self.clock()
-        result = await conn.execute(
-            events_table.insert().values(
-                ticket_id=ticket_id, type=event_type, data=data, created_at=now
-            )
+        insert = events_table.insert().values(
+            ticket_id=ticket_id, type=event_type, data=data, created_at=now
         )
+        if self.change_channel is not None:
+            # In the same statement: no extra round trip (`store.changes`).
+            insert = insert.returning(
+                events_table.c.id, announce_change(self.change_channel)
+            )
+            event_id = (await conn.execute(insert)).scalar_one()
+        else:
+            event_id = (await conn.execute(insert)).inserted_primary_key[0]
         return LifecycleEvent(
-            id=int(result.inserted_primary_key[0]),
+            id=int(event_id),
             ticket_id=ticket_id,
             type=event_type,
             data=data,

@@ -4,8 +4,15 @@ The notifier (`rasa_handover.inbox.notifier`) delivers a channel's events from
 the events table, oldest first, and moves the channel's cursor (the id of the
 last event the channel acknowledged) forward. The cursor lives in the database,
 so a restart of the inbox resumes where it stopped.
+
+With several replicas, one at a time delivers a channel's events: the one
+holding the lease on the channel's cursor row (`take_channel_lease`, a
+conditional `UPDATE`: free, expired or already its own). It renews the lease
+while it works; when it dies the lease runs out and another replica takes
+over at the cursor.
 """
 
+from datetime import timedelta
 from typing import Dict, List, Set, Tuple
 
 import sqlalchemy as sa
@@ -83,6 +90,52 @@ class DeliveryStore(StoreBase):
                     table.c.last_event_id < event_id,
                 )
                 .values(last_event_id=event_id, updated_at=self.clock())
+            )
+
+    async def take_channel_lease(
+        self, channel_url: str, holder: str, seconds: float
+    ) -> bool:
+        """Takes or renews the right to deliver a channel's events.
+
+        One conditional `UPDATE`: it succeeds when the lease is free, has run
+        out (by this replica's clock) or is `holder`'s already, so of several
+        replicas asking at once exactly one holds it.
+
+        Args:
+            channel_url: The channel's webhook.
+            holder: This replica's id (`notifier.replica_id`).
+            seconds: How long the lease lasts unless renewed.
+
+        Returns:
+            Whether `holder` holds the lease now.
+
+        """
+        table = channel_cursors_table
+        now = self.clock()
+        async with self._transaction() as conn:
+            result = await conn.execute(
+                table.update()
+                .where(
+                    table.c.channel_url == channel_url,
+                    sa.or_(
+                        table.c.leased_by.is_(None),
+                        table.c.leased_by == holder,
+                        table.c.lease_until.is_(None),
+                        table.c.lease_until < now,
+                    ),
+                )
+                .values(leased_by=holder, lease_until=now + timedelta(seconds=seconds))
+            )
+        return bool(result.rowcount == 1)
+
+    async def release_channel_leases(self, holder: str) -> None:
+        """Gives up `holder`'s leases (at shutdown: another replica takes over)."""
+        table = channel_cursors_table
+        async with self._transaction() as conn:
+            await conn.execute(
+                table.update()
+                .where(table.c.leased_by == holder)
+                .values(leased_by=None, lease_until=None)
             )
 
     async def channel_events(

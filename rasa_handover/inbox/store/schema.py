@@ -1,4 +1,4 @@
-"""The tables: agents, tickets, messages and lifecycle events (SQLAlchemy Core)."""
+"""The tables: agents, tickets, messages, events, channel cursors, used nonces."""
 
 import sqlalchemy as sa
 
@@ -108,6 +108,20 @@ channel_cursors_table = sa.Table(
     sa.Column("channel_url", sa.String(MAX_CHANNEL_URL_CHARS), primary_key=True),
     sa.Column("last_event_id", _ID_TYPE, nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    # The replica delivering this channel's events, and until when (`deliveries`).
+    sa.Column("leased_by", sa.String(_NAME_LENGTH)),
+    sa.Column("lease_until", sa.DateTime(timezone=True)),
+)
+
+# Values that may be used once across every replica sharing the database: the
+# nonces of signed channel calls and the redeemed stream tickets (`replay`).
+# A row is kept until its value could no longer be accepted anyway.
+used_once_table = sa.Table(
+    "handover_used_once",
+    metadata,
+    sa.Column("kind", sa.String(_SHORT_LENGTH), primary_key=True),
+    sa.Column("value", sa.String(_SHORT_LENGTH * 2), primary_key=True),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False, index=True),
 )
 
 # The schema version of the tables above (one row; `migrations`).
