@@ -169,11 +169,12 @@ def rasa_server(
     name: str = "rasa-server",
     env: Optional[dict] = None,
     endpoints: str = "",
+    processes: Optional[List[subprocess.Popen]] = None,
 ) -> Iterator[str]:
     """`rasa run` with the handover channel; yields its base URL.
 
     `endpoints` is added to endpoints.yml (e.g. a tracker store that outlives
-    the process).
+    the process). The process is appended to `processes` (a test that kills it).
     """
     port = port or free_port()
     (workdir / "credentials.yml").write_text(credentials)
@@ -198,7 +199,9 @@ def rasa_server(
         f"http://127.0.0.1:{port}/webhooks/handover/",
         cwd=workdir,
         env=env,
-    ):
+    ) as process:
+        if processes is not None:
+            processes.append(process)
         base = f"http://127.0.0.1:{port}"
         warm_up(base)
         yield base
@@ -225,15 +228,19 @@ def standalone_inbox(
     port: int,
     db: Optional[str] = None,
     schema: Optional[str] = None,
+    name: str = "standalone-inbox",
 ) -> Iterator[str]:
-    """`rasa-handover inbox` (on `db`, default a SQLite file); yields its API URL."""
+    """`rasa-handover inbox` (on `db`, default a SQLite file); yields its API URL.
+
+    `name` names its log (replicas: one each).
+    """
     (workdir / "inbox.yml").write_text(config)
     database = ["--db", db or f"sqlite:///{workdir}/inbox.db"]
     if schema:
         database += ["--schema", schema]
     base = f"http://127.0.0.1:{port}/webhooks/handover/inbox"
     with running(
-        "standalone-inbox",
+        name,
         [
             str(BIN / "rasa-handover"),
             "inbox",
