@@ -3,15 +3,20 @@
 Each replica is one `RedisMailbox` / `RedisAppliedEvents` with a Redis client
 of its own, as two `rasa run` processes would have: a message posted by one is
 read by a long poll waiting on the other, an inbox event delivered to both is
-applied by one. Configuration errors stop start-up, saying what to fix.
+applied by one, an event applied by one is told with the templates the other
+received. Configuration errors stop start-up, saying what to fix.
 """
 
 import asyncio
+import functools
 import json
+from pathlib import Path
 from typing import Any, AsyncIterator, Dict, List, Tuple
 
 import pytest
+from rasa.core.channels.channel import CollectingOutputChannel
 
+from rasa_handover.channels.customer_output import CustomerOutput
 from rasa_handover.channels.handover_input import HandoverInput
 from rasa_handover.channels.inbox_events import (
     APPLIED,
@@ -20,13 +25,19 @@ from rasa_handover.channels.inbox_events import (
     CLAIMED,
     InboxEventsEndpoint,
 )
-from rasa_handover.channels.mailbox import MailboxBusyError, MailboxUnavailableError
+from rasa_handover.channels.mailbox import (
+    Mailbox,
+    MailboxBusyError,
+    MailboxUnavailableError,
+)
 from rasa_handover.channels.redis_state import (
     RedisAppliedEvents,
     RedisMailbox,
+    RedisRelayMemory,
     check_reachable,
     connect,
 )
+from rasa_handover.channels.relay import HandoverRelay
 from rasa_handover.inbox.signing import SigningKeys, Verifier
 from tests.e2e.servers import free_port
 from tests.redis_server import (
@@ -37,6 +48,7 @@ from tests.redis_server import (
     requires_redis,
 )
 from tests.signed import inbox_headers
+from tests.test_channel_inbox import INBOX_YML, handover_message, make_channel, texts
 
 SECRET = "replica-shared-secret-0123456789abcdef"
 CUSTOMER_SECRET = "replica-customer-secret-0123456789abcdef"
@@ -236,3 +248,40 @@ def test_without_redis_url_one_process_keeps_its_state_in_memory() -> None:
     channel = HandoverInput.from_credentials({})
     assert channel.redis_url is None
     assert type(channel.mailbox).__name__ == "Mailbox"
+
+
+# --- The relay's per-conversation state. -------------------------------------------
+
+
+@requires_redis
+async def test_the_replica_applying_an_event_says_what_the_requesting_one_would(
+    replicas: Tuple[Any, Any, str], tmp_path: Path
+) -> None:
+    """Replica A takes the handover request (nobody online: queued); replica B
+    applies the `assigned` event: B announces the agent with A's templates,
+    and A, given the same news again, does not repeat it."""
+    first, second, prefix = replicas
+    async for channel in make_channel(tmp_path, INBOX_YML):
+        channel.relay.shared = RedisRelayMemory(first, prefix)
+        await channel.relay.handle_plugin_message(
+            "c1", handover_message(), CollectingOutputChannel()
+        )
+        other_mailbox = Mailbox()
+        other = HandoverRelay(
+            "handover",
+            functools.partial(CustomerOutput, None, "bot_uttered", other_mailbox),
+            _always_handed_over,
+            "help@example.com",
+        )
+        other.shared = RedisRelayMemory(second, prefix)
+        assigned = {"id": 9, "type": "assigned", "data": {"agent_name": "Maya"}}
+        ticket = {"conversation_id": "c1", "status": "assigned", "agent_name": "Maya"}
+        await other.on_inbox_event(assigned, ticket)
+        assert texts(other_mailbox.since("c1", 0)) == ["Connecting you with Maya."]
+        told = len(channel.mailbox.since("c1", 0))
+        await channel.relay.on_inbox_event({**assigned, "id": 10}, ticket)
+        assert channel.mailbox.since("c1", 0)[told:] == []
+
+
+async def _always_handed_over(conversation_id: str) -> bool:
+    return True

@@ -82,6 +82,7 @@ from rasa_handover.channels.redis_state import (
     DEFAULT_PREFIX,
     RedisAppliedEvents,
     RedisMailbox,
+    RedisRelayMemory,
     check_reachable,
     checked_prefix,
     checked_redis_url,
@@ -377,7 +378,7 @@ class HandoverInput(InputChannel):
                 await self._redis.close()
 
     async def _shared_state(self) -> Optional[AppliedIds]:
-        """With `redis_url`: the Redis mailbox, and the applied ids to use.
+        """With `redis_url`: the Redis mailbox and relay state, the applied ids.
 
         Raises:
             RuntimeError: Redis does not answer (Rasa does not start).
@@ -388,6 +389,7 @@ class HandoverInput(InputChannel):
         self._redis = connect(self.redis_url)
         await check_reachable(self._redis, self.redis_url)
         self.mailbox = RedisMailbox(self._redis, self.redis_prefix)
+        self.relay.shared = RedisRelayMemory(self._redis, self.redis_prefix)
         return RedisAppliedEvents(self._redis, self.redis_prefix)
 
     async def startup_summary(self) -> str:

@@ -15,6 +15,10 @@ the same ones, so with `redis_url` they live in Redis:
   after `APPLYING_SECONDS`, should the replica die applying it) and recorded as
   applied for `APPLIED_RETENTION_SECONDS`: an event delivered to two replicas
   is applied by one.
+* `RedisRelayMemory`: the relay's per-conversation courtesies (the response
+  templates and the agent last announced, `relay.SharedMemory`), so that the
+  replica applying an event says what the one that took the handover would;
+  expiring with the mailbox.
 
 socket.io rooms cross replicas through python-socketio's own
 `AsyncRedisManager` (`handover_input`). See docs/scaling.md.
@@ -22,6 +26,7 @@ socket.io rooms cross replicas through python-socketio's own
 
 import contextlib
 import json
+import logging
 from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import urlparse
 
@@ -41,6 +46,8 @@ from rasa_handover.channels.mailbox import (
     MailboxUnavailableError,
 )
 from rasa_handover.limits import MAX_MAILBOX_CONVERSATIONS, MAX_WAITING_POLLS
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_PREFIX = "rasa_handover:"
 # A conversation's mailbox nobody wrote to for this long is dropped.
@@ -258,6 +265,39 @@ class RedisAppliedEvents:
 
     def close(self) -> None:
         """Nothing to close: the channel closes the Redis client."""
+
+
+class RedisRelayMemory:
+    """The relay's per-conversation state in Redis (`relay.SharedMemory`)."""
+
+    def __init__(
+        self,
+        client: "aioredis.Redis",
+        prefix: str = DEFAULT_PREFIX,
+        ttl_seconds: int = MAILBOX_TTL_SECONDS,
+    ) -> None:
+        """Keeps the state on `client`, under `prefix`, `ttl_seconds` after a write."""
+        self._client = client
+        self._keys = f"{prefix}relay:"
+        self._ttl = ttl_seconds
+
+    async def load(self, conversation_id: str) -> Optional[Dict[str, Any]]:
+        """The state shared last, or None (also when Redis cannot be reached)."""
+        try:
+            stored = await self._client.get(self._keys + conversation_id)
+        except RedisError as error:
+            logger.warning(f"rasa-handover: relay state not read from Redis: {error}")
+            return None
+        return json.loads(stored) if stored else None
+
+    async def save(self, conversation_id: str, state: Dict[str, Any]) -> None:
+        """Shares the state; a Redis failure is logged (this replica keeps it)."""
+        try:
+            await self._client.set(
+                self._keys + conversation_id, json.dumps(state), ex=self._ttl
+            )
+        except RedisError as error:
+            logger.warning(f"rasa-handover: relay state not shared in Redis: {error}")
 
 
 def _message(entry: Tuple[bytes, Dict[bytes, bytes]]) -> Dict[str, Any]:

@@ -153,7 +153,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                 workdir = root / f"rasa-{i}"
                 workdir.mkdir()
                 credentials = _credentials(port, proxy.url, workdir, redis)
-                credentials += f"  redis_prefix: {prefix}\n"
+                credentials += f"  redis_prefix: \"{prefix}\"\n"
                 rasa.append(
                     stack.enter_context(
                         rasa_server(
