@@ -153,7 +153,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                 workdir = root / f"rasa-{i}"
                 workdir.mkdir()
                 credentials = _credentials(port, proxy.url, workdir, redis)
-                credentials += f"  redis_prefix: \"{prefix}\"\n"
+                credentials += f'  redis_prefix: "{prefix}"\n'
                 rasa.append(
                     stack.enter_context(
                         rasa_server(
@@ -168,7 +168,13 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                     )
                 )
             proxy.backends = rasa
-            yield Cluster(rasa, inboxes, proxy, processes, database, schema)
+            made = Cluster(rasa, inboxes, proxy, processes, database, schema)
+            for replica, who in enumerate(AGENTS):  # each on their own replica
+                online = {"online": True}
+                path = "/agents/me/availability"
+                answer = agent(made, who, "POST", path, online, replica)
+                assert answer.status_code == 200, answer.text
+            yield made
     finally:
         delete_keys(redis, prefix)
         delete_keys(redis, rasa_prefix)
