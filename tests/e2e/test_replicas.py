@@ -81,6 +81,7 @@ agents:
 """
 HANDOVER = "I want to talk to a human"
 HANDBACK = "handed you back"
+CONNECTING = "connecting you with"  # utter_handover_connecting
 WAIT_SECONDS = 180
 
 
@@ -376,9 +377,13 @@ def test_conversations_alternating_replicas_are_served_once_in_order(
     conversations = [f"r{run}-{i}" for i in range(CONVERSATIONS)]
     handed_over = conversations[::2]
 
+    acknowledged: Dict[str, List[Dict[str, Any]]] = {}
+
     def start(i: int) -> None:
-        text = HANDOVER if conversations[i] in handed_over else "hello"
-        assert say(cluster.rasa[i % 2], conversations[i], text)
+        conversation = conversations[i]
+        text = HANDOVER if conversation in handed_over else "hello"
+        acknowledged[conversation] = say(cluster.rasa[i % 2], conversation, text)
+        assert acknowledged[conversation]
 
     def write(i: int) -> None:
         for turn, text in enumerate(customer_texts(handed_over[i])):
@@ -418,6 +423,15 @@ def test_conversations_alternating_replicas_are_served_once_in_order(
         assert texts.index(handbacks[0]) > texts.index(replies[-1]), texts
         ids = [m["id"] for m in received[conversation]]
         assert ids == sorted(set(ids)), ids
+        # Told who the agent is once: at the handover, or when one took it
+        # from the queue (whichever replica applied that).
+        [(who,)] = query(
+            cluster, "SELECT agent_id FROM handover_tickets WHERE id = %s", ticket_id
+        )
+        told = texts + [str(m.get("text")) for m in acknowledged[conversation]]
+        announced = [t for t in told if CONNECTING in t]
+        assert len(announced) == 1, told
+        assert f"{CONNECTING} {who.title()} " in announced[0], told
     accepted = query(
         cluster,
         "SELECT ticket_id, count(*) FROM handover_events WHERE type = 'accepted' "
