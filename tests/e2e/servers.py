@@ -137,7 +137,7 @@ def _train_example_bot() -> None:
 
 
 @contextmanager
-def action_server() -> Iterator[str]:
+def action_server(env: Optional[dict] = None) -> Iterator[str]:
     """The example bot's action server (the plugin's actions + its account
     lookup), as `make demo` runs it; yields its webhook URL."""
     port = free_port()
@@ -154,6 +154,7 @@ def action_server() -> Iterator[str]:
         ],
         f"http://127.0.0.1:{port}/health",
         cwd=EXAMPLE_BOT,
+        env=env,
     ):
         yield f"http://127.0.0.1:{port}/webhook"
 

@@ -82,6 +82,10 @@ agents:
 HANDOVER = "I want to talk to a human"
 HANDBACK = "handed you back"
 CONNECTING = "connecting you with"  # utter_handover_connecting
+# The replicas start minutes apart on a busy machine: the action server must
+# not close Rasa's idle keep-alive connection meanwhile (Rasa reuses it and the
+# call fails: "Cannot write to closing transport", and the action is lost).
+KEEP_ALIVE = {"SANIC_KEEP_ALIVE_TIMEOUT": "900"}
 WAIT_SECONDS = 180
 
 
@@ -136,7 +140,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     try:
         with ExitStack() as stack:
             proxy = stack.enter_context(balancer())
-            action_url = stack.enter_context(action_server())
+            action_url = stack.enter_context(action_server(KEEP_ALIVE))
             inbox_ports = [free_port(), free_port()]
             inboxes = []
             for i, port in enumerate(inbox_ports):
