@@ -5,6 +5,7 @@ channel talks to it through `HttpInboxClient`, exactly as with `inbox_url` in
 credentials.yml.
 """
 
+import asyncio
 import logging
 import uuid
 from pathlib import Path
@@ -15,11 +16,12 @@ from rasa.core.channels.channel import UserMessage, register
 from sanic import Sanic
 
 from rasa_handover.channels import HandoverInput
-from rasa_handover.channels.inbox_client import HttpInboxClient
+from rasa_handover.channels.inbox_client import HttpInboxClient, InboxUnavailableError
 from rasa_handover.channels.outbox import Outbox
 from rasa_handover.inbox.api import create_app
 from rasa_handover.inbox.config import AgentConfig, InboxConfig
 from rasa_handover.inbox.signing import SigningKeys
+from tests.e2e.servers import free_port
 from tests.inbox.conftest import running
 
 SECRET = "channel-secret"
@@ -149,3 +151,29 @@ async def test_a_csat_score_reaches_a_standalone_inbox(
 
     assert before == {"recorded": False}
     assert after == {"recorded": True, "ticket_id": ticket_id, "csat": 5}
+
+
+async def test_an_inbox_slower_than_the_timeout_is_unavailable_not_a_crash() -> None:
+    """Found by the replica test under load: aiohttp's timeout is
+    asyncio.TimeoutError, not the builtin one on Python 3.10; it escaped as a
+    500 to the customer instead of keeping the handover in the outbox."""
+    from aiohttp import web
+
+    async def slow(request: web.Request) -> web.Response:
+        await asyncio.sleep(2)
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", slow)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    keys = SigningKeys.from_settings(SECRET)
+    assert keys is not None
+    client = HttpInboxClient(f"http://127.0.0.1:{port}", keys, timeout=0.2)
+    try:
+        with pytest.raises(InboxUnavailableError, match="TimeoutError"):
+            await client.request_handover("c1", 1, PAYLOAD)
+    finally:
+        await runner.cleanup()

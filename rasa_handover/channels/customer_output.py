@@ -15,7 +15,7 @@ from rasa_handover.channels.agent_messages import (
     safe_links,
     widget_message,
 )
-from rasa_handover.channels.mailbox import Mailbox
+from rasa_handover.channels.mailbox import CustomerMailbox
 
 if TYPE_CHECKING:
     from socketio import AsyncServer
@@ -33,7 +33,7 @@ class CustomerOutput(OutputChannel):
         self,
         sio: Optional["AsyncServer"],
         bot_message_evt: str,
-        mailbox: Mailbox,
+        mailbox: CustomerMailbox,
         namespace: Optional[str] = None,
     ) -> None:
         """Emits `bot_message_evt` on `sio` and stores in `mailbox`."""
@@ -49,7 +49,7 @@ class CustomerOutput(OutputChannel):
         socket_message: Optional[Dict[str, Any]] = None,
     ) -> None:
         """Stores `message` in the mailbox; emits `socket_message` or it."""
-        self.mailbox.put(recipient_id, message)
+        await self.mailbox.post(recipient_id, message)
         if self.sio is not None:
             # The conversation id is the socket room (session persistence) or
             # the socket id itself, which socket.io also treats as a room.

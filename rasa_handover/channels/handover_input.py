@@ -10,6 +10,7 @@ rasa_handover.channels.HandoverInput:
   # inbox_url: http://inbox:5010/webhooks/handover/inbox   # standalone inbox
   # public_url: https://bot.example.com                    # where it reaches us
   # shared_secret: ${HANDOVER_SHARED_SECRET}               # HMAC for both ways
+  # redis_url: redis://redis:6379/0   # several Rasa replicas (docs/scaling.md)
 ```
 
 It speaks the socket.io protocol of Rasa's `socketio` channel (what the
@@ -22,7 +23,9 @@ This module is the transport only: the REST and socket.io routes, the inbox
 mounted under them, the server's lifecycle. What happens to each message (the
 handover request, the relay to an agent, the inbox's events, the outbox) is
 `relay.HandoverRelay`'s. Who the customer is (signed socket.io session ids,
-REST sender tokens) is `customer_auth`'s.
+REST sender tokens) is `customer_auth`'s. With `redis_url`, several Rasa
+replicas share the socket.io rooms, the REST mailbox and the applied inbox
+events through Redis (`redis_state`; docs/scaling.md).
 """
 
 import logging
@@ -49,7 +52,7 @@ from rasa.core.channels.socketio import SocketBlueprint, SocketIOOutput
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from socketio import AsyncServer
+from socketio import AsyncRedisManager, AsyncServer
 
 from rasa_handover.channels.customer_auth import (
     CustomerAuth,
@@ -63,9 +66,28 @@ from rasa_handover.channels.customer_input_guard import (
 )
 from rasa_handover.channels.customer_output import CustomerOutput
 from rasa_handover.channels.inbox_client import EmbeddedInboxClient, HttpInboxClient
-from rasa_handover.channels.inbox_events import AppliedEvents, InboxEventsEndpoint
-from rasa_handover.channels.mailbox import Mailbox, MailboxBusyError
+from rasa_handover.channels.inbox_events import (
+    AppliedEvents,
+    AppliedIds,
+    InboxEventsEndpoint,
+)
+from rasa_handover.channels.mailbox import (
+    CustomerMailbox,
+    Mailbox,
+    MailboxBusyError,
+    MailboxUnavailableError,
+)
 from rasa_handover.channels.outbox import Outbox
+from rasa_handover.channels.redis_state import (
+    DEFAULT_PREFIX,
+    RedisAppliedEvents,
+    RedisMailbox,
+    RedisRelayMemory,
+    check_reachable,
+    checked_prefix,
+    checked_redis_url,
+    connect,
+)
 from rasa_handover.channels.relay import (
     NOTIFY_AFTER_FAILURES,
     RETRY_INTERVAL_SECONDS,
@@ -81,6 +103,8 @@ from rasa_handover.inbox.contract import CHANNEL_EVENTS_PATH
 from rasa_handover.inbox.signing import SigningKeys, Verifier, request_target
 
 if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
     from rasa_handover.inbox.service import InboxService
 
 logger = logging.getLogger(__name__)
@@ -122,6 +146,8 @@ _KNOWN_CREDENTIALS = {
     "notify_after_failures": NOTIFY_AFTER_FAILURES,
     "waiting_ack_seconds": WAITING_ACK_SECONDS,
     "offer_alternatives_seconds": OFFER_ALTERNATIVES_SECONDS,
+    "redis_url": None,
+    "redis_prefix": DEFAULT_PREFIX,
 }
 
 
@@ -174,10 +200,17 @@ class HandoverInput(InputChannel):
         offer_alternatives_seconds: float = OFFER_ALTERNATIVES_SECONDS,
         channel_to_inbox_secret: Optional[str] = None,
         inbox_to_channel_secret: Optional[str] = None,
+        redis_url: Optional[str] = None,
+        redis_prefix: str = DEFAULT_PREFIX,
     ) -> None:
         """Creates the channel (see the module docstring for the credentials)."""
         self.inbox_url = inbox_url
         self.shared_secret = shared_secret
+        # Several replicas share state through Redis (None: one process).
+        self.redis_url = checked_redis_url(redis_url)
+        self.redis_prefix = checked_prefix(redis_prefix)
+        self._redis: Optional[Redis] = None
+        _check_replicas(self.redis_url, customer_secret)
         # Signs socket.io session ids and checks REST sender tokens.
         self.auth = CustomerAuth(checked_secret(customer_secret, shared_secret))
         # The two directions' HMAC keys (a standalone inbox; see `signing`).
@@ -201,7 +234,8 @@ class HandoverInput(InputChannel):
         self.sessions = SocketSessions(self.auth, namespace, session_persistence)
 
         self.sio: Optional[AsyncServer] = None
-        self.mailbox = Mailbox()
+        # Replaced by the Redis one at start with `redis_url`.
+        self.mailbox: CustomerMailbox = Mailbox()
         # The embedded inbox (None with a standalone one).
         self.service: Optional[InboxService] = None
         self._app: Optional[Sanic] = None
@@ -266,7 +300,11 @@ class HandoverInput(InputChannel):
     ) -> Blueprint:
         """The channel's routes: socket.io, REST, long poll, inbox events."""
         self.relay.on_new_message = on_new_message
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])
+        sio = AsyncServer(
+            async_mode="sanic",
+            cors_allowed_origins=[],
+            client_manager=self._socket_manager(),
+        )
         self.sio = sio
         self.relay.customer_present = self._customer_present
         webhook = SocketBlueprint(sio, self.socketio_path, "handover_webhook", __name__)
@@ -275,6 +313,12 @@ class HandoverInput(InputChannel):
         self._add_rest_routes(webhook)
         self._add_socket_handlers(sio)
         return webhook
+
+    def _socket_manager(self) -> Optional[AsyncRedisManager]:
+        """With `redis_url`, rooms across replicas (python-socketio's own)."""
+        if self.redis_url is None:
+            return None
+        return AsyncRedisManager(self.redis_url, channel=f"{self.redis_prefix}socketio")
 
     def _mount_inbox(self, blueprint: Blueprint) -> None:
         """Creates the inbox client; embedded, also the inbox under `/inbox`."""
@@ -310,10 +354,11 @@ class HandoverInput(InputChannel):
         async def start(app: Sanic, _: Any) -> None:
             self._app = app
             self.relay.outbox = Outbox(self.outbox_path)
+            applied = await self._shared_state()
             if self.signing_keys is not None:
                 self.inbox_events = InboxEventsEndpoint(
                     Verifier(self.signing_keys.inbox_to_channel),
-                    AppliedEvents(self.outbox_path),
+                    applied or AppliedEvents(self.outbox_path),
                     self.relay.on_inbox_event,
                 )
 
@@ -329,6 +374,23 @@ class HandoverInput(InputChannel):
             self.relay.stop()
             if self.inbox_events is not None:
                 self.inbox_events.applied.close()
+            if self._redis is not None:
+                await self._redis.close()
+
+    async def _shared_state(self) -> Optional[AppliedIds]:
+        """With `redis_url`: the Redis mailbox and relay state, the applied ids.
+
+        Raises:
+            RuntimeError: Redis does not answer (Rasa does not start).
+
+        """
+        if self.redis_url is None:
+            return None
+        self._redis = connect(self.redis_url)
+        await check_reachable(self._redis, self.redis_url)
+        self.mailbox = RedisMailbox(self._redis, self.redis_prefix)
+        self.relay.shared = RedisRelayMemory(self._redis, self.redis_prefix)
+        return RedisAppliedEvents(self._redis, self.redis_prefix)
 
     async def startup_summary(self) -> str:
         """One line for `rasa run`'s log: where the inbox is, agents, storage."""
@@ -398,6 +460,8 @@ class HandoverInput(InputChannel):
             return _bad_request(str(error), error.field)
         except MailboxBusyError as error:
             return response.json({"error": str(error)}, 429)
+        except MailboxUnavailableError as error:
+            return response.json({"error": str(error)}, 503)
         return response.json({"messages": messages})
 
     def _unauthenticated(self, request: Request, sender: str) -> Optional[HTTPResponse]:
@@ -494,6 +558,24 @@ def _check_standalone(credentials: Dict[str, Any]) -> None:
             "handover; without `public_url` they would never arrive. Set "
             "`public_url` to this Rasa server's address as the inbox sees it, "
             "e.g. `public_url: http://rasa:5005` (see docs/channel.md)."
+        )
+
+
+def _check_replicas(redis_url: Optional[str], customer_secret: Any) -> None:
+    """Replicas need one `customer_secret`: each must accept the others' sessions.
+
+    Raises:
+        ValueError: `redis_url` without `customer_secret`.
+
+    """
+    if redis_url is not None and customer_secret is None:
+        raise ValueError(
+            "rasa_handover.channels.HandoverInput: `redis_url` is for several Rasa "
+            "replicas, and each must accept the socket.io sessions and REST "
+            "sender tokens the others issued; without `customer_secret` each "
+            "would sign them with its own key made at start. Set "
+            "`customer_secret: ${HANDOVER_CUSTOMER_SECRET}`, the same on every "
+            "replica (see docs/scaling.md)."
         )
 
 

@@ -8,6 +8,7 @@ not retried; the exception is the 404 of a relayed message for a conversation
 without an open handover, which is the common case and answers False.
 """
 
+import asyncio
 import json
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Optional, Protocol
 
@@ -278,7 +279,13 @@ class HttpInboxClient:
                 if response.status >= HTTP_CLIENT_ERROR:
                     raise InboxRejectedError(f"HTTP {response.status}: {text[:200]}")
                 return json.loads(text) if text else {}
-        except (aiohttp.ClientError, OSError, TimeoutError) as error:
+        # asyncio.TimeoutError: aiohttp's timeout, not the builtin before 3.11.
+        except (
+            aiohttp.ClientError,
+            OSError,
+            TimeoutError,
+            asyncio.TimeoutError,
+        ) as error:
             raise InboxUnavailableError(f"{type(error).__name__}: {error}") from error
         except json.JSONDecodeError as error:
             raise InboxUnavailableError(

@@ -5,10 +5,13 @@ assignment, a resolution, ...) from its events table, in order, until the
 channel answers 2xx, and again after a restart of either side
 (`rasa_handover.inbox.notifier`): at least once. This endpoint makes that
 effectively once: it verifies the signature (`signing.Verifier`, the
-inbox-to-channel key), and applies an event only if its id is not among the
-ids already applied (`AppliedEvents`, kept in the outbox's SQLite file so a
-restart of the Rasa server remembers them). An event is recorded after it was
-applied: a crash in between repeats it rather than losing it.
+inbox-to-channel key), and applies an event only if it claims its id first
+(`AppliedIds.claim`): not applied yet, and not being applied right now. The
+ids are kept in the outbox's SQLite file (`AppliedEvents`, so a restart of the
+Rasa server remembers them) or, with several Rasa replicas, in Redis
+(`redis_state.RedisAppliedEvents`, so an event delivered to two replicas is
+applied by one). An event is recorded after it was applied: a crash in between
+repeats it rather than losing it.
 """
 
 import json
@@ -16,7 +19,17 @@ import logging
 import sqlite3
 import threading
 import time
-from typing import Any, Awaitable, Callable, Dict, Mapping, Optional, Set, Tuple
+from typing import (
+    Any,
+    Awaitable,
+    Callable,
+    Dict,
+    Mapping,
+    Optional,
+    Protocol,
+    Set,
+    Tuple,
+)
 
 from rasa_handover.inbox.contract import read_notification
 from rasa_handover.inbox.limits import MAX_ID
@@ -50,17 +63,74 @@ CREATE TABLE IF NOT EXISTS applied_inbox_events (
 
 EventHandler = Callable[[Dict[str, Any], Dict[str, Any]], Awaitable[None]]
 
+# What `AppliedIds.claim` finds.
+CLAIMED = "claimed"  # the caller applies it now
+APPLYING = "applying"  # being applied (here or on another replica): retry
+APPLIED = "applied"  # applied before: a duplicate
+
+
+class AppliedIdsUnavailableError(Exception):
+    """Where the applied ids are kept cannot be reached now (the inbox retries)."""
+
+
+class AppliedIds(Protocol):
+    """The ids of the inbox events applied so far, and those being applied."""
+
+    async def claim(self, event_id: int) -> str:
+        """`CLAIMED` (apply it, then `done`), `APPLYING` or `APPLIED`.
+
+        Raises:
+            AppliedIdsUnavailableError: the ids cannot be read now.
+
+        """
+        ...
+
+    async def done(self, event_id: int) -> None:
+        """The claimed event was applied: remember it."""
+        ...
+
+    async def release(self, event_id: int) -> None:
+        """Applying the claimed event failed: it may be claimed again."""
+        ...
+
+    def close(self) -> None:
+        """Lets go of what it holds (a file)."""
+        ...
+
 
 class AppliedEvents:
-    """The ids of the inbox events this channel has applied, in SQLite."""
+    """The ids of the inbox events this channel has applied, in SQLite.
+
+    The events being applied are known to this process only: right for one
+    Rasa server (several use `redis_state.RedisAppliedEvents`).
+    """
 
     def __init__(self, path: str) -> None:
         """Opens (or creates) the table in the SQLite file `path`."""
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._recorded = 0
+        self._in_flight: Set[int] = set()
         with self._lock:
             self._db.executescript(_SCHEMA)
+
+    async def claim(self, event_id: int) -> str:
+        """`CLAIMED`, `APPLYING` or `APPLIED` (see `AppliedIds`)."""
+        if event_id in self._in_flight:
+            return APPLYING
+        if event_id in self:
+            return APPLIED
+        self._in_flight.add(event_id)
+        return CLAIMED
+
+    async def done(self, event_id: int) -> None:
+        """Records the claimed event as applied."""
+        self.add(event_id)
+        self._in_flight.discard(event_id)
+
+    async def release(self, event_id: int) -> None:
+        """The claimed event may be claimed again."""
+        self._in_flight.discard(event_id)
 
     def __contains__(self, event_id: object) -> bool:
         with self._lock:
@@ -102,7 +172,7 @@ class InboxEventsEndpoint:
     """Verifies, de-duplicates and applies the events a standalone inbox posts."""
 
     def __init__(
-        self, verifier: Verifier, applied: AppliedEvents, apply: EventHandler
+        self, verifier: Verifier, applied: AppliedIds, apply: EventHandler
     ) -> None:
         """Creates the endpoint.
 
@@ -115,7 +185,6 @@ class InboxEventsEndpoint:
         self.verifier = verifier
         self.applied = applied
         self.apply = apply
-        self._in_flight: Set[int] = set()
         self._failed: Dict[int, int] = {}
 
     async def handle(
@@ -148,14 +217,17 @@ class InboxEventsEndpoint:
                 ),
                 "field": "event",
             }
-        if event_id in self._in_flight:
+        try:
+            claim = await self.applied.claim(event_id)
+        except AppliedIdsUnavailableError as error:
+            return HTTP_UNAVAILABLE, {"error": str(error), "field": None}
+        if claim == APPLYING:
             return HTTP_UNAVAILABLE, {
                 "error": f"event {event_id} is being applied; retry",
                 "field": "event",
             }
-        if event_id in self.applied:
+        if claim == APPLIED:
             return HTTP_OK, {"status": "duplicate", "event_id": event_id}
-        self._in_flight.add(event_id)
         try:
             await self.apply(event, ticket)
         except Exception:
@@ -167,6 +239,7 @@ class InboxEventsEndpoint:
                     event_id,
                     attempts,
                 )
+                await self.applied.release(event_id)
                 return HTTP_UNAVAILABLE, {
                     "error": f"event {event_id} could not be applied; retry",
                     "field": "event",
@@ -176,10 +249,16 @@ class InboxEventsEndpoint:
                 event_id,
                 attempts,
             )
-        finally:
-            self._in_flight.discard(event_id)
+        except BaseException:  # cancelled: another delivery may apply it
+            await self.applied.release(event_id)
+            raise
         self._failed.pop(event_id, None)
-        self.applied.add(event_id)
+        try:
+            await self.applied.done(event_id)
+        except AppliedIdsUnavailableError as error:
+            # Applied but not recorded: should the inbox deliver it again
+            # (after its restart), it is applied twice, never lost.
+            logger.error(f"rasa-handover: inbox event {event_id}: {error}")
         return HTTP_OK, {"status": "ok", "event_id": event_id}
 
 

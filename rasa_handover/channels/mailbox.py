@@ -15,11 +15,15 @@ message), and bounded in every direction (`rasa_handover.limits`):
 Message ids increase across the whole mailbox (a conversation's ids increase,
 with gaps), so an evicted and re-created conversation never reuses an id that a
 client has already seen.
+
+`CustomerMailbox` is what the channel needs of a mailbox; `Mailbox` here is the
+one process's, `redis_state.RedisMailbox` the one every Rasa replica shares
+(credentials.yml `redis_url`).
 """
 
 import asyncio
 from collections import OrderedDict, deque
-from typing import Any, Deque, Dict, List, Tuple
+from typing import Any, Deque, Dict, List, Protocol, Tuple
 
 from rasa_handover.limits import MAX_MAILBOX_CONVERSATIONS, MAX_WAITING_POLLS
 
@@ -31,6 +35,29 @@ _Box = Deque[Tuple[int, Dict[str, Any]]]
 
 class MailboxBusyError(Exception):
     """Too many long polls are waiting already; the client should retry later."""
+
+
+class MailboxUnavailableError(Exception):
+    """The shared mailbox (Redis) cannot be reached; the client should retry."""
+
+
+class CustomerMailbox(Protocol):
+    """Where messages wait for REST customers: `post` one, `wait` for them."""
+
+    async def post(self, conversation_id: str, message: Dict[str, Any]) -> int:
+        """Adds a message for the conversation; returns its id (ids increase)."""
+        ...
+
+    async def wait(
+        self, conversation_id: str, after: int, timeout: float
+    ) -> List[Dict[str, Any]]:
+        """Messages with an id above `after`, waiting up to `timeout` for some.
+
+        Raises:
+            MailboxBusyError: too many polls are waiting already.
+
+        """
+        ...
 
 
 class _Waiters:
@@ -84,6 +111,10 @@ class Mailbox:
         if waiters is not None:
             waiters.event.set()
         return self._last_id
+
+    async def post(self, conversation_id: str, message: Dict[str, Any]) -> int:
+        """`put`, for the `CustomerMailbox` protocol."""
+        return self.put(conversation_id, message)
 
     def since(self, conversation_id: str, after: int) -> List[Dict[str, Any]]:
         """Messages with an id above `after`, oldest first."""

@@ -20,7 +20,17 @@ creates one `HandoverRelay` and hands it every message.
 
 import asyncio
 import logging
-from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Set
+from typing import (
+    Any,
+    Awaitable,
+    Callable,
+    Dict,
+    Iterable,
+    List,
+    Optional,
+    Protocol,
+    Set,
+)
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
 
@@ -96,6 +106,23 @@ HANDBACK_TEXT = f"/{INTENT_HANDOVER_RESOLVED}"
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
 
+class SharedMemory(Protocol):
+    """What a conversation's relay state is on other replicas (`redis_url`).
+
+    The response templates and the agent last announced, so that whichever
+    replica applies an inbox event or answers a waiting customer says what the
+    replica that took the handover request would.
+    """
+
+    async def load(self, conversation_id: str) -> Optional[Dict[str, Any]]:
+        """The state another replica shared, or None."""
+        ...
+
+    async def save(self, conversation_id: str, state: Dict[str, Any]) -> None:
+        """Shares the state (a failure is logged, never raised)."""
+        ...
+
+
 class HandoverRelay:
     """Moves messages between the customer, Rasa and the inbox."""
 
@@ -158,6 +185,8 @@ class HandoverRelay:
         # it last said; None: not known yet, so nothing is promised. The
         # embedded inbox sets it at start, a standalone one with its answers.
         self.inbox_alternatives: Optional[List[str]] = None
+        # Several replicas: the state above, per conversation, shared.
+        self.shared: Optional[SharedMemory] = None
 
     def output(self, inner: OutputChannel) -> HandoverOutput:
         """`inner`, with the plugin's messages handed to this relay."""
@@ -210,6 +239,7 @@ class HandoverRelay:
             logger.warning(
                 f"Ignoring a rasa_handover message of unknown type {kind!r}."
             )
+        await self._share(conversation_id)
 
     def _with_callback_url(self, payload: Dict[str, Any]) -> Dict[str, Any]:
         if self.callback_url:
@@ -405,6 +435,7 @@ class HandoverRelay:
         self, conversation_id: str, ticket: Dict[str, Any], output: OutputChannel
     ) -> None:
         """The waiting room's answer: acknowledgement, grown wait, alternatives."""
+        await self._recall(conversation_id)
         self._learn_alternatives(ticket)
         offered = ticket.get("alternatives") or []
         said = self.waiting_room.answer(
@@ -440,6 +471,13 @@ class HandoverRelay:
         conversation_id = ticket.get("conversation_id")
         if not conversation_id:
             return
+        await self._recall(conversation_id)
+        await self._apply_event(conversation_id, event, ticket)
+        await self._share(conversation_id)
+
+    async def _apply_event(
+        self, conversation_id: str, event: Dict[str, Any], ticket: Dict[str, Any]
+    ) -> None:
         kind = event.get("type")
         data = event.get("data") or {}
         output = self.customer_output()
@@ -636,6 +674,7 @@ class HandoverRelay:
                 answer,
                 self.customer_output(),
             )
+            await self._share(item.conversation_id)
         return delivered
 
     async def _gave_up(self, item: OutboxItem, why: str) -> None:
@@ -685,6 +724,30 @@ class HandoverRelay:
             except Exception:  # a customer gone away must not stop the others
                 logger.exception("rasa-handover: offering alternatives failed.")
             await asyncio.sleep(self.retry_interval)
+
+    # --- State shared with other replicas. ------------------------------------------
+
+    async def _recall(self, conversation_id: str) -> None:
+        """Takes the conversation's state as the replicas last shared it."""
+        if self.shared is None:
+            return
+        state = await self.shared.load(conversation_id)
+        if state is None:
+            return
+        self._templates[conversation_id] = dict(state.get("templates") or {})
+        if "announced_agent" in state:
+            self._announced_agent[conversation_id] = state["announced_agent"]
+        else:
+            self._announced_agent.pop(conversation_id, None)
+
+    async def _share(self, conversation_id: str) -> None:
+        """Shares the conversation's state with the other replicas."""
+        if self.shared is None:
+            return
+        state: Dict[str, Any] = {"templates": self._templates.get(conversation_id, {})}
+        if conversation_id in self._announced_agent:
+            state["announced_agent"] = self._announced_agent.get(conversation_id)
+        await self.shared.save(conversation_id, state)
 
     # --- Telling the customer. -------------------------------------------------------
 

@@ -142,10 +142,17 @@ def _train_example_bot() -> None:
 
 
 @contextmanager
-def action_server() -> Iterator[str]:
+def action_server(env: Optional[dict] = None) -> Iterator[str]:
     """The example bot's action server (the plugin's actions + its account
-    lookup), as `make demo` runs it; yields its webhook URL."""
+    lookup), as `make demo` runs it; yields its webhook URL.
+
+    Its idle keep-alive connections stay open for 15 minutes: with Sanic's
+    default of 5 s, a connection Rasa was about to reuse was seen closed under
+    load, and the action call (`action_session_start`) was lost
+    (tests/e2e/test_replicas.py found it).
+    """
     port = free_port()
+    env = {"SANIC_KEEP_ALIVE_TIMEOUT": "900", **(env or {})}
     with running(
         "action-server",
         [
@@ -159,6 +166,7 @@ def action_server() -> Iterator[str]:
         ],
         f"http://127.0.0.1:{port}/health",
         cwd=EXAMPLE_BOT,
+        env=env,
     ):
         yield f"http://127.0.0.1:{port}/webhook"
 
@@ -174,11 +182,12 @@ def rasa_server(
     name: str = "rasa-server",
     env: Optional[dict] = None,
     endpoints: str = "",
+    processes: Optional[List[subprocess.Popen]] = None,
 ) -> Iterator[str]:
     """`rasa run` with the handover channel; yields its base URL.
 
     `endpoints` is added to endpoints.yml (e.g. a tracker store that outlives
-    the process).
+    the process). The process is appended to `processes` (a test that kills it).
     """
     port = port or free_port()
     (workdir / "credentials.yml").write_text(credentials)
@@ -203,7 +212,9 @@ def rasa_server(
         f"http://127.0.0.1:{port}/webhooks/handover/",
         cwd=workdir,
         env=env,
-    ):
+    ) as process:
+        if processes is not None:
+            processes.append(process)
         base = f"http://127.0.0.1:{port}"
         warm_up(base)
         yield base
@@ -230,9 +241,13 @@ def standalone_inbox(
     port: int,
     db: Optional[str] = None,
     schema: Optional[str] = None,
+    name: str = "standalone-inbox",
 ) -> Iterator[str]:
-    """`rasa-handover inbox` (on `db`, default a SQLite file); yields its API URL."""
-    with inbox_replica(workdir, config, port, db, schema) as (base, _process):
+    """`rasa-handover inbox` (on `db`, default a SQLite file); yields its API URL.
+
+    `name` names its log (replicas: one each).
+    """
+    with inbox_replica(workdir, config, port, db, schema, name) as (base, _process):
         yield base
 
 
