@@ -36,6 +36,11 @@ AGENTS_PER_CONVERSATIONS = 10  # one agent per 10 conversations, capacity 10
 TEMPLATES = {"utter_handover_connecting": {"text": "Connecting you with {agent_name}."}}
 
 
+def agent_token(i: int) -> str:
+    """Agent i's token, as long as the inbox requires (32 characters)."""
+    return f"benchmark-agent-token-{i:010d}"
+
+
 def percentile(values: List[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
@@ -49,13 +54,15 @@ async def run(size: int, messages: int, directory: Path) -> Dict[str, Any]:
                 "agents": [
                     {
                         "name": f"Agent {i}",
-                        "token": f"token-{i}",
+                        "token": agent_token(i),
                         "teams": ["general"],
                         "capacity": AGENTS_PER_CONVERSATIONS,
                     }
                     for i in range(agents)
                 ],
                 "housekeeping_seconds": 0,
+                # The benchmark's agents have no page sending heartbeats.
+                "presence_grace_seconds": 0,
             }
         )
     )
@@ -75,7 +82,7 @@ async def run(size: int, messages: int, directory: Path) -> Dict[str, Any]:
     await service.start(config.agent_profiles())
     store = service.store
     for i in range(agents):
-        agent = await store.agent_by_token(f"token-{i}")
+        agent = await store.agent_by_token(agent_token(i))
         await service.set_availability(agent, True)
 
     conversations = [f"bench-{size}-{i}" for i in range(size)]
@@ -93,7 +100,7 @@ async def run(size: int, messages: int, directory: Path) -> Dict[str, Any]:
     tickets = {}
     agent_of = {}
     for i in range(agents):
-        agent = await store.agent_by_token(f"token-{i}")
+        agent = await store.agent_by_token(agent_token(i))
         mine, _ = await service.queue_for(agent)
         for ticket in mine:
             if ticket.agent_id == agent.id:

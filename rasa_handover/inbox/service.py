@@ -300,13 +300,11 @@ class InboxService:
             ValidationError: empty text.
 
         """
-        ticket = await self.store.active_ticket_for_conversation(conversation_id)
-        if ticket is None:
+        change = await self.store.add_customer_message(conversation_id, text)
+        if change is None:
             return None
-        change = await self.store.add_message(ticket.id, SENDER_CUSTOMER, text)
         await self._events.publish(change)
-        current = await self.store.require_ticket(ticket.id)
-        return await self.view(current, created=False)
+        return await self.view(change.ticket, created=False)
 
     async def record_csat(self, conversation_id: str, score: int) -> Optional[Ticket]:
         """The customer rated the conversation's latest resolved ticket.

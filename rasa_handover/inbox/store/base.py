@@ -8,7 +8,16 @@ import asyncio
 import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, AsyncIterator, Callable, Dict, List, Optional, Sequence
+from typing import (
+    Any,
+    AsyncIterator,
+    Callable,
+    Dict,
+    List,
+    Optional,
+    Sequence,
+    TypeVar,
+)
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
@@ -23,7 +32,13 @@ from rasa_handover.inbox.models import (
     Ticket,
     TicketMessage,
 )
-from rasa_handover.inbox.store.engine import create_engine, is_sqlite, to_async_url
+from rasa_handover.inbox.store.engine import (
+    create_engine,
+    is_sqlite,
+    sqlite_file_url,
+    to_async_url,
+)
+from rasa_handover.inbox.store.group_commit import GroupCommit, Write
 from rasa_handover.inbox.store.rows import ticket_from_row
 from rasa_handover.inbox.store.schema import (
     agents_table,
@@ -31,6 +46,8 @@ from rasa_handover.inbox.store.schema import (
     metadata,
     tickets_table,
 )
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -85,18 +102,42 @@ class StoreBase:
         # locked". PostgreSQL needs no such lock.
         self._write_lock: Optional[asyncio.Lock] = None
         self._serialise_writes = is_sqlite(self.url)
+        # The hot path's writes (`_write`) on an SQLite file: many callers'
+        # writes in one transaction (`group_commit`).
+        sync_url = sqlite_file_url(self.url)
+        self._group_commit: Optional[GroupCommit] = None
+        if sync_url is not None:
+            self._group_commit = GroupCommit(sync_url, self._exclusive)
 
     @contextlib.asynccontextmanager
     async def _transaction(self) -> AsyncIterator[AsyncConnection]:
         """A write transaction (serialised per process on SQLite)."""
+        async with self._exclusive(), self.engine.begin() as conn:
+            yield conn
+
+    @contextlib.asynccontextmanager
+    async def _exclusive(self) -> AsyncIterator[None]:
+        """Holds the turn to write of this process (SQLite; PostgreSQL needs none)."""
         if not self._serialise_writes:
-            async with self.engine.begin() as conn:
-                yield conn
+            yield
             return
         if self._write_lock is None:
             self._write_lock = asyncio.Lock()
-        async with self._write_lock, self.engine.begin() as conn:
-            yield conn
+        async with self._write_lock:
+            yield
+
+    async def _write(self, write: Write[T]) -> T:
+        """Runs a synchronous write in a transaction; returns its result.
+
+        On an SQLite file the write joins the next group commit (one
+        transaction for every write queued meanwhile, see `group_commit`);
+        elsewhere it gets a transaction of its own. Either way it has been
+        committed when this returns.
+        """
+        if self._group_commit is not None:
+            return await self._group_commit.submit(write)
+        async with self._transaction() as conn:
+            return await conn.run_sync(write)
 
     async def create_all(self) -> None:
         """Creates the tables that do not exist yet (safe to call on every start).
@@ -116,7 +157,9 @@ class StoreBase:
                 await conn.run_sync(_create_and_migrate)
 
     async def close(self) -> None:
-        """Closes every pooled connection."""
+        """Commits the writes still queued; closes every pooled connection."""
+        if self._group_commit is not None:
+            await self._group_commit.close()
         await self.engine.dispose()
 
     async def latest_event_id(self) -> int:
@@ -140,11 +183,8 @@ class StoreBase:
         return ticket
 
     async def _tickets(self, condition: Any) -> List[Ticket]:
-        query = sa.select(tickets_table).where(condition).order_by(tickets_table.c.id)
         async with self.engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
-            positions = await self._queue_positions(conn, rows)
-        return [ticket_from_row(row, positions.get(row.id)) for row in rows]
+            return await conn.run_sync(select_tickets, condition)
 
     async def _ticket_in(
         self, conn: AsyncConnection, ticket_id: int
@@ -156,28 +196,6 @@ class StoreBase:
         ).first()
         return ticket_from_row(row, None) if row is not None else None
 
-    async def _queue_positions(
-        self, conn: AsyncConnection, rows: Sequence[Row]
-    ) -> Dict[int, int]:
-        """1-based positions of the waiting tickets among `rows` in their teams."""
-        teams = {row.team for row in rows if row.status == STATUS_WAITING}
-        if not teams:
-            return {}
-        table = tickets_table
-        waiting = (
-            await conn.execute(
-                sa.select(table.c.id, table.c.team)
-                .where(table.c.status == STATUS_WAITING, table.c.team.in_(teams))
-                .order_by(table.c.id)
-            )
-        ).all()
-        positions: Dict[int, int] = {}
-        counters: Dict[str, int] = {}
-        for row in waiting:
-            counters[row.team] = counters.get(row.team, 0) + 1
-            positions[row.id] = counters[row.team]
-        return positions
-
     async def _append_event(
         self,
         conn: AsyncConnection,
@@ -185,18 +203,8 @@ class StoreBase:
         event_type: str,
         data: Dict[str, Any],
     ) -> LifecycleEvent:
-        now = self.clock()
-        result = await conn.execute(
-            events_table.insert().values(
-                ticket_id=ticket_id, type=event_type, data=data, created_at=now
-            )
-        )
-        return LifecycleEvent(
-            id=int(result.inserted_primary_key[0]),
-            ticket_id=ticket_id,
-            type=event_type,
-            data=data,
-            created_at=now,
+        return await conn.run_sync(
+            append_event, self.clock(), ticket_id, event_type, data
         )
 
     async def _name(
@@ -210,6 +218,55 @@ class StoreBase:
             )
         ).scalar()
         return str(name) if name is not None else None
+
+
+def select_tickets(conn: Connection, condition: Any) -> List[Ticket]:
+    """The tickets matching `condition`, by id, waiting ones with their position."""
+    query = sa.select(tickets_table).where(condition).order_by(tickets_table.c.id)
+    rows = conn.execute(query).all()
+    positions = _queue_positions(conn, rows)
+    return [ticket_from_row(row, positions.get(row.id)) for row in rows]
+
+
+def _queue_positions(conn: Connection, rows: Sequence[Row]) -> Dict[int, int]:
+    """1-based positions of the waiting tickets among `rows` in their teams."""
+    teams = {row.team for row in rows if row.status == STATUS_WAITING}
+    if not teams:
+        return {}
+    table = tickets_table
+    waiting = conn.execute(
+        sa.select(table.c.id, table.c.team)
+        .where(table.c.status == STATUS_WAITING, table.c.team.in_(teams))
+        .order_by(table.c.id)
+    ).all()
+    positions: Dict[int, int] = {}
+    counters: Dict[str, int] = {}
+    for row in waiting:
+        counters[row.team] = counters.get(row.team, 0) + 1
+        positions[row.id] = counters[row.team]
+    return positions
+
+
+def append_event(
+    conn: Connection,
+    now: datetime,
+    ticket_id: int,
+    event_type: str,
+    data: Dict[str, Any],
+) -> LifecycleEvent:
+    """Appends a lifecycle event to a ticket (in the caller's transaction)."""
+    result = conn.execute(
+        events_table.insert().values(
+            ticket_id=ticket_id, type=event_type, data=data, created_at=now
+        )
+    )
+    return LifecycleEvent(
+        id=int(result.inserted_primary_key[0]),
+        ticket_id=ticket_id,
+        type=event_type,
+        data=data,
+        created_at=now,
+    )
 
 
 def _create_and_migrate(conn: Connection) -> None:
