@@ -758,8 +758,12 @@ class InboxService:
         """
         ticket = await self.store.get_ticket(ticket_id)
         supervisor = self.is_supervisor(agent)
+        # The other agents matter only for a ticket the agent does not hold
+        # (its team's fallback chain): no read per reply to one's own ticket.
+        holds = ticket is not None and ticket.agent_id == agent.id
+        agents = [] if holds or supervisor else await self.store.list_agents()
         if ticket is None or not may_see(
-            agent, ticket, await self.store.list_agents(), self.routing, supervisor
+            agent, ticket, agents, self.routing, supervisor
         ):
             raise NotFoundError(f"unknown ticket {ticket_id}", "ticket_id")
         return ticket, scope_for(agent, ticket, supervisor)
@@ -864,8 +868,7 @@ class InboxService:
         """
         agent_name = None
         if ticket.agent_id is not None:
-            agent = await self.store.get_agent(ticket.agent_id)
-            agent_name = agent.name if agent is not None else None
+            agent_name = await self.store.agent_name(ticket.agent_id)
         base = TicketView(
             ticket_id=ticket.id,
             status=ticket.status,

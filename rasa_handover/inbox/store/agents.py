@@ -143,6 +143,14 @@ class AgentStore(StoreBase):
         agents = await self._agents(agents_table.c.id == agent_id)
         return agents[0] if agents else None
 
+    async def agent_name(self, agent_id: str) -> Optional[str]:
+        """The agent's display name, or None for an unknown id.
+
+        One indexed read: `get_agent` also counts the agent's open tickets.
+        """
+        async with self.engine.connect() as conn:
+            return await self._name(conn, agent_id)
+
     async def agent_by_token(self, token: str) -> Optional[Agent]:
         """The agent a bearer token belongs to, or None.
 
