@@ -15,7 +15,6 @@ import textwrap
 from pathlib import Path
 from typing import List
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -194,7 +193,9 @@ async def test_a_killed_process_loses_no_acknowledged_message(tmp_path: Path) ->
     assert len(stored) == len(set(stored))
 
 
-async def test_closing_commits_what_is_queued(tmp_path: Path) -> None:
+async def test_closing_commits_what_is_queued_and_a_write_reopens(
+    tmp_path: Path,
+) -> None:
     store = InboxStore(f"sqlite:///{tmp_path / 'handover.db'}")
     await store.create_all()
     ticket, _ = await store.create_ticket("conv-1", 1, {})
@@ -205,14 +206,15 @@ async def test_closing_commits_what_is_queued(tmp_path: Path) -> None:
     await asyncio.sleep(0)  # submitted, not yet committed
     await store.close()
     assert all(task.done() and task.exception() is None for task in pending)
-    with pytest.raises(RuntimeError, match="closed"):
-        await store.add_message(ticket.id, "customer", "too late")
-
     reopened = InboxStore(f"sqlite:///{tmp_path / 'handover.db'}")
     try:
         assert len(await reopened.messages(ticket.id)) == 10
+        # A closed store starts again on its next write, as its engine does.
+        await store.add_message(ticket.id, "customer", "after a restart")
+        assert len(await reopened.messages(ticket.id)) == 11
     finally:
         await reopened.close()
+        await store.close()
 
 
 def test_only_sqlite_files_group_commit() -> None:

@@ -49,7 +49,8 @@ class _Queued:
 class GroupCommit:
     """Runs SQLite writes submitted from the event loop in shared transactions.
 
-    Call `close()` at shutdown; writes submitted afterwards fail.
+    Call `close()` at shutdown; a write submitted afterwards starts it again
+    (as the store's engine reconnects after `dispose`).
     """
 
     def __init__(
@@ -74,11 +75,8 @@ class GroupCommit:
         self._queue: List[_Queued] = []
         self._wake: Optional[asyncio.Event] = None
         self._writer: Optional[asyncio.Task[None]] = None
-        # One thread: the connection is only ever used from it.
-        self._thread = concurrent.futures.ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="handover-group-commit"
-        )
-        self._closed = False
+        self._thread: Optional[concurrent.futures.ThreadPoolExecutor] = None
+        self._closing = False
 
     async def submit(self, write: Write[T]) -> T:
         """Runs `write` in the next batch; returns its result once committed.
@@ -95,8 +93,6 @@ class GroupCommit:
             commit's error (the whole batch is rolled back).
 
         """
-        if self._closed:
-            raise RuntimeError("the inbox store is closed")
         loop = asyncio.get_running_loop()
         queued = _Queued(write, loop.create_future())
         self._queue.append(queued)
@@ -105,26 +101,33 @@ class GroupCommit:
 
     async def close(self) -> None:
         """Commits what is queued, then stops the writer and closes the file."""
-        self._closed = True
-        if self._writer is not None:
-            self._wake_writer()
-            await self._writer
-        self._thread.shutdown(wait=True)
-        self._engine.dispose()
+        writer = self._writer
+        self._closing = True
+        try:
+            if writer is not None and not writer.done():
+                assert self._wake is not None
+                self._wake.set()
+                await writer
+        finally:
+            self._closing = False
+            self._writer = self._wake = None
+            if self._thread is not None:
+                self._thread.shutdown(wait=True)
+                self._thread = None
+            self._engine.dispose()
 
     def _wake_writer(self) -> None:
         if self._wake is None:
             self._wake = asyncio.Event()
         if self._writer is None or self._writer.done():
-            self._writer = asyncio.ensure_future(self._run())
+            self._writer = asyncio.ensure_future(self._run(self._wake))
         self._wake.set()
 
-    async def _run(self) -> None:
-        assert self._wake is not None
-        while self._queue or not self._closed:
+    async def _run(self, wake: asyncio.Event) -> None:
+        while self._queue or not self._closing:
             if not self._queue:
-                self._wake.clear()
-                await self._wake.wait()
+                wake.clear()
+                await wake.wait()
                 continue
             batch = self._queue[: self._max_batch_size]
             del self._queue[: len(batch)]
@@ -134,6 +137,11 @@ class GroupCommit:
         """Runs a batch on the thread, then tells each caller its outcome."""
         loop = asyncio.get_running_loop()
         writes = [queued.write for queued in batch]
+        if self._thread is None:
+            # One thread: the connection is only ever used from it.
+            self._thread = concurrent.futures.ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="handover-group-commit"
+            )
         try:
             async with self._exclusive():
                 outcomes = await loop.run_in_executor(
