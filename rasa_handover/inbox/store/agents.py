@@ -148,8 +148,9 @@ class AgentStore(StoreBase):
 
         One indexed read: `get_agent` also counts the agent's open tickets.
         """
-        async with self.engine.connect() as conn:
-            return await self._name(conn, agent_id)
+        query = sa.select(agents_table.c.name).where(agents_table.c.id == agent_id)
+        name = await self._read(lambda conn: conn.execute(query).scalar())
+        return None if name is None else str(name)
 
     async def agent_by_token(self, token: str) -> Optional[Agent]:
         """The agent a bearer token belongs to, or None.

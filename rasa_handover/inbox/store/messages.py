@@ -3,7 +3,7 @@
 import functools
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -56,7 +56,7 @@ class MessageStore(StoreBase):
         change = await self._write(
             functools.partial(
                 _add_to_ticket,
-                tickets_table.c.id == ticket_id,
+                (_TICKET_BY_ID, {"ticket_id": ticket_id}),
                 _NewMessage(self.clock(), sender, text, agent_name),
             )
         )
@@ -88,10 +88,7 @@ class MessageStore(StoreBase):
         return await self._write(
             functools.partial(
                 _add_to_ticket,
-                sa.and_(
-                    tickets_table.c.conversation_id == conversation_id,
-                    tickets_table.c.status.in_(OPEN_STATUSES),
-                ),
+                (_OPEN_TICKETS_OF, {"conversation_id": conversation_id}),
                 _NewMessage(self.clock(), SENDER_CUSTOMER, text, None),
             )
         )
@@ -139,6 +136,15 @@ class MessageStore(StoreBase):
         return [message_from_row(row) for row in rows]
 
 
+# Built once: a relayed message's statements skip most of SQLAlchemy's work.
+_TICKET_BY_ID = tickets_table.c.id == sa.bindparam("ticket_id")
+_OPEN_TICKETS_OF = sa.and_(
+    tickets_table.c.conversation_id == sa.bindparam("conversation_id"),
+    tickets_table.c.status.in_(OPEN_STATUSES),
+)
+_INSERT_MESSAGE = messages_table.insert()
+
+
 @dataclass(frozen=True)
 class _NewMessage:
     """A message to store, stamped when it was submitted."""
@@ -156,8 +162,12 @@ def _check_message(sender: str, text: str) -> None:
         raise ValidationError("text must not be empty", "text")
 
 
-def _add_to_ticket(which: Any, new: _NewMessage, conn: Connection) -> Optional[Change]:
+def _add_to_ticket(
+    which: Tuple[Any, Dict[str, Any]], new: _NewMessage, conn: Connection
+) -> Optional[Change]:
     """Stores a message and its `message` event on the latest ticket matching `which`.
+
+    `which` is a condition built once and the values of its parameters.
 
     Runs in the caller's transaction (a group commit's savepoint on SQLite).
 
@@ -165,18 +175,19 @@ def _add_to_ticket(which: Any, new: _NewMessage, conn: Connection) -> Optional[C
         The change; None when no ticket matches.
 
     """
-    tickets = select_tickets(conn, which)
+    tickets = select_tickets(conn, *which)
     if not tickets:
         return None
     ticket = tickets[-1]
     result = conn.execute(
-        messages_table.insert().values(
-            ticket_id=ticket.id,
-            sender=new.sender,
-            text=new.text,
-            agent_name=new.agent_name,
-            created_at=new.created_at,
-        )
+        _INSERT_MESSAGE,
+        {
+            "ticket_id": ticket.id,
+            "sender": new.sender,
+            "text": new.text,
+            "agent_name": new.agent_name,
+            "created_at": new.created_at,
+        },
     )
     message = TicketMessage(
         id=int(result.inserted_primary_key[0]),
