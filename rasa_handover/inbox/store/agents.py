@@ -33,6 +33,12 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+# Built once: read for every message relayed to an assigned ticket.
+_AGENT_NAME = sa.select(agents_table.c.name).where(
+    agents_table.c.id == sa.bindparam("agent_id")
+)
+
+
 class AgentStore(StoreBase):
     """The agents' part of `InboxStore`."""
 
@@ -148,8 +154,9 @@ class AgentStore(StoreBase):
 
         One indexed read: `get_agent` also counts the agent's open tickets.
         """
-        query = sa.select(agents_table.c.name).where(agents_table.c.id == agent_id)
-        name = await self._read(lambda conn: conn.execute(query).scalar())
+        name = await self._read(
+            lambda conn: conn.execute(_AGENT_NAME, {"agent_id": agent_id}).scalar()
+        )
         return None if name is None else str(name)
 
     async def agent_by_token(self, token: str) -> Optional[Agent]:

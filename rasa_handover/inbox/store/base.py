@@ -178,7 +178,7 @@ class StoreBase:
 
     async def get_ticket(self, ticket_id: int) -> Optional[Ticket]:
         """The ticket (with its current queue position), or None."""
-        tickets = await self._tickets(tickets_table.c.id == ticket_id)
+        tickets = await self._tickets(TICKET_BY_ID, {"ticket_id": ticket_id})
         return tickets[0] if tickets else None
 
     async def require_ticket(self, ticket_id: int) -> Ticket:
@@ -188,8 +188,14 @@ class StoreBase:
             raise NotFoundError(f"unknown ticket {ticket_id}", "ticket_id")
         return ticket
 
-    async def _tickets(self, condition: Any) -> List[Ticket]:
-        return await self._read(functools.partial(select_tickets, condition=condition))
+    async def _tickets(
+        self, condition: Any, parameters: Optional[Dict[str, Any]] = None
+    ) -> List[Ticket]:
+        return await self._read(
+            functools.partial(
+                select_tickets, condition=condition, parameters=parameters
+            )
+        )
 
     async def _read(self, read: Write[T]) -> T:
         """Runs a synchronous read; returns its result.
@@ -281,6 +287,8 @@ def _queue_positions(conn: Connection, rows: Sequence[Row]) -> Dict[int, int]:
 
 
 _INSERT_EVENT = events_table.insert()
+# Built once (see `select_tickets`): `{"ticket_id": ...}`.
+TICKET_BY_ID = tickets_table.c.id == sa.bindparam("ticket_id")
 
 
 def append_event(

@@ -17,6 +17,7 @@ from rasa_handover.inbox.contract import (
 from rasa_handover.inbox.errors import NotFoundError, ValidationError
 from rasa_handover.inbox.models import OPEN_STATUSES, TicketMessage
 from rasa_handover.inbox.store.base import (
+    TICKET_BY_ID,
     Change,
     StoreBase,
     append_event,
@@ -56,7 +57,7 @@ class MessageStore(StoreBase):
         change = await self._write(
             functools.partial(
                 _add_to_ticket,
-                (_TICKET_BY_ID, {"ticket_id": ticket_id}),
+                (TICKET_BY_ID, {"ticket_id": ticket_id}),
                 _NewMessage(self.clock(), sender, text, agent_name),
             )
         )
@@ -137,7 +138,6 @@ class MessageStore(StoreBase):
 
 
 # Built once: a relayed message's statements skip most of SQLAlchemy's work.
-_TICKET_BY_ID = tickets_table.c.id == sa.bindparam("ticket_id")
 _OPEN_TICKETS_OF = sa.and_(
     tickets_table.c.conversation_id == sa.bindparam("conversation_id"),
     tickets_table.c.status.in_(OPEN_STATUSES),
