@@ -222,3 +222,13 @@ def test_only_sqlite_files_group_commit() -> None:
     assert InboxStore("sqlite://")._group_commit is None
     assert InboxStore("sqlite:///:memory:")._group_commit is None
     assert MessageStore("postgresql://u@h/db")._group_commit is None
+
+
+async def test_a_read_inside_a_write_does_not_wait_for_the_next_batch(
+    sqlite_store: InboxStore,
+) -> None:
+    """Reads join the group commit, which waits for the write turn: not this one."""
+    ticket, _ = await sqlite_store.create_ticket("conv-1", 1, {})
+    async with sqlite_store._transaction():
+        found = await asyncio.wait_for(sqlite_store.get_ticket(ticket.id), 60)
+    assert found is not None and found.id == ticket.id

@@ -7,6 +7,7 @@ result of a state change.
 import asyncio
 import contextlib
 import functools
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import (
@@ -14,6 +15,7 @@ from typing import (
     AsyncIterator,
     Callable,
     Dict,
+    FrozenSet,
     List,
     Optional,
     Sequence,
@@ -49,6 +51,11 @@ from rasa_handover.inbox.store.schema import (
 )
 
 T = TypeVar("T")
+# The stores (by id) whose write turn this task holds; tasks it starts inherit
+# it, so a read in a `gather` or `wait_for` inside `_transaction` knows too.
+_WRITE_TURNS: ContextVar[FrozenSet[int]] = ContextVar(
+    "handover_write_turns", default=frozenset()
+)
 
 
 @dataclass(frozen=True)
@@ -102,7 +109,6 @@ class StoreBase:
         # writes (1000 conversations at once) from failing with "database is
         # locked". PostgreSQL needs no such lock.
         self._write_lock: Optional[asyncio.Lock] = None
-        self._write_turn: Optional[asyncio.Task[Any]] = None
         self._serialise_writes = is_sqlite(self.url)
         # The hot path's writes (`_write`) on an SQLite file: many callers'
         # writes in one transaction (`group_commit`).
@@ -126,11 +132,11 @@ class StoreBase:
         if self._write_lock is None:
             self._write_lock = asyncio.Lock()
         async with self._write_lock:
-            self._write_turn = asyncio.current_task()
+            token = _WRITE_TURNS.set(_WRITE_TURNS.get() | {id(self)})
             try:
                 yield
             finally:
-                self._write_turn = None
+                _WRITE_TURNS.reset(token)
 
     async def _write(self, write: Write[T]) -> T:
         """Runs a synchronous write in a transaction; returns its result.
@@ -211,9 +217,8 @@ class StoreBase:
             return await conn.run_sync(read)
 
     def _holds_write_turn(self) -> bool:
-        return self._write_turn is not None and (
-            self._write_turn is asyncio.current_task()
-        )
+        """Whether this task (or the one that started it) holds the write turn."""
+        return id(self) in _WRITE_TURNS.get()
 
     async def _ticket_in(
         self, conn: AsyncConnection, ticket_id: int
