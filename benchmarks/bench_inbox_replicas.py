@@ -252,6 +252,7 @@ async def run(
                 )
                 latencies.append(time.perf_counter() - start)
 
+        cpu_before = time.process_time()
         started = time.perf_counter()
         await asyncio.gather(
             *(
@@ -261,6 +262,7 @@ async def run(
             )
         )
         elapsed = time.perf_counter() - started
+        client_cpu = time.process_time() - cpu_before
     finally:
         await session.close()
     counts = await count_messages(db, schema, ticket_of, messages)
@@ -275,6 +277,8 @@ async def run(
         "call_p50_ms": round(statistics.median(latencies) * 1e3, 2),
         "call_p95_ms": round(percentile(latencies, 0.95) * 1e3, 2),
         "retried_calls": retried,
+        # The load generator's own CPU (signing, HTTP): it shares the cores.
+        "client_cpu_ms_per_call": round(client_cpu / total * 1e3, 3),
         **counts,
     }
 
@@ -372,7 +376,8 @@ def report(r: Dict[str, Any]) -> None:
         f"inbox on PostgreSQL, {r['replicas']} replica(s), {r['conversations']} "
         f"conversations: {r['messages']} messages in {r['seconds']} s = "
         f"{r['messages_per_second']} msg/s; call p50 {r['call_p50_ms']} ms / p95 "
-        f"{r['call_p95_ms']} ms; retried {r['retried_calls']}; lost {r['lost']}, "
+        f"{r['call_p95_ms']} ms; retried {r['retried_calls']}; client CPU "
+        f"{r['client_cpu_ms_per_call']} ms/call; lost {r['lost']}, "
         f"duplicated {r['duplicated']}, out of order "
         f"{r['conversations_out_of_order']}",
         flush=True,

@@ -214,6 +214,13 @@ class StoreBase:
         if self._group_commit is not None and not self._holds_write_turn():
             return await self._group_commit.submit(read)
         async with self.engine.connect() as conn:
+            if not self._serialise_writes:
+                # No BEGIN / ROLLBACK around a read on PostgreSQL: two round
+                # trips fewer; READ COMMITTED gives each statement its own
+                # snapshot either way. (Not on SQLite: pysqlite commits an
+                # open transaction when its isolation level changes, and an
+                # in-memory database shares one connection.)
+                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
             return await conn.run_sync(read)
 
     def _holds_write_turn(self) -> bool:

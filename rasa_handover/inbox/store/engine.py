@@ -16,6 +16,10 @@ SQLITE_BUSY_TIMEOUT_SECONDS = 30
 # Open connections to an SQLite file (each is a thread of aiosqlite's); readers
 # beyond these wait for one.
 SQLITE_POOL_SIZE = 8
+# Connections each inbox process keeps to PostgreSQL, and how many more it may
+# open under a burst (count them against `max_connections`, default 100).
+POSTGRES_POOL_SIZE = 10
+POSTGRES_MAX_OVERFLOW = 10
 
 
 # Payloads come from other code; never fail a handover on a stray datetime or
@@ -67,6 +71,13 @@ def create_engine(async_url: str, schema: Optional[str] = None) -> AsyncEngine:
     if schema:
         options["execution_options"] = {"schema_translate_map": {None: schema}}
     sqlite = is_sqlite(async_url)
+    if not sqlite:
+        # Kept open under load: beyond `pool_size` a connection is closed when
+        # returned, and a new one costs PostgreSQL a process and asyncpg a
+        # type introspection (a standalone inbox under 1,000 conversations
+        # opened one every few requests with the default 5).
+        options["pool_size"] = POSTGRES_POOL_SIZE
+        options["max_overflow"] = POSTGRES_MAX_OVERFLOW
     if sqlite:
         options["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}
         if sqlite_file_url(async_url) is None:
