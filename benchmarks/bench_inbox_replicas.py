@@ -240,16 +240,20 @@ async def run(
                 client = clients[(index + 2 * n) % len(clients)]
                 text = f"{conversation} customer {n}"
                 start = time.perf_counter()
-                retried += await with_retries(
+                # Awaited first: `retried += await ...` would read `retried`
+                # before the await and lose the other conversations' counts.
+                failed = await with_retries(
                     functools.partial(client.relay_message, conversation, text)
                 )
+                retried += failed
                 latencies.append(time.perf_counter() - start)
                 url = urls[(index + 2 * n + 1) % len(urls)]
                 reply = f"{conversation} agent {n}"
                 start = time.perf_counter()
-                retried += await with_retries(
+                failed = await with_retries(
                     functools.partial(agent_reply, url, conversation, reply)
                 )
+                retried += failed
                 latencies.append(time.perf_counter() - start)
 
         cpu_before = time.process_time()

@@ -16,6 +16,10 @@ SQLAlchemy Core): one thread hop and one commit for the whole batch.
 * A caller gets its result only once the batch is committed: nothing is
   acknowledged that a crash could lose (in WAL mode a killed process loses no
   commit; `engine` sets the pragmas).
+* Reads may join the batches too (`StoreBase._read`): a share of one thread
+  hop instead of several per statement through aiosqlite.
+
+Figures: docs/benchmarks.md, "Issue 14: speed".
 """
 
 import asyncio
