@@ -9,6 +9,7 @@ PostgreSQL (one transaction per write there), which must keep the same promises.
 import asyncio
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -232,3 +233,18 @@ async def test_a_read_inside_a_write_does_not_wait_for_the_next_batch(
     async with sqlite_store._transaction():
         found = await asyncio.wait_for(sqlite_store.get_ticket(ticket.id), 60)
     assert found is not None and found.id == ticket.id
+
+
+async def test_reads_go_on_while_another_process_writes(
+    sqlite_store: InboxStore, tmp_path: Path
+) -> None:
+    """A batch of reads alone does not wait for SQLite's write lock."""
+    ticket, _ = await sqlite_store.create_ticket("conv-1", 1, {})
+    other_process = sqlite3.connect(tmp_path / "handover.db", isolation_level=None)
+    try:
+        other_process.execute("BEGIN IMMEDIATE")  # holds the write lock
+        found = await asyncio.wait_for(sqlite_store.get_ticket(ticket.id), 20)
+        assert found is not None and found.id == ticket.id
+        other_process.execute("COMMIT")
+    finally:
+        other_process.close()

@@ -212,7 +212,7 @@ class StoreBase:
         a connection of its own instead, as the batch waits for that turn.
         """
         if self._group_commit is not None and not self._holds_write_turn():
-            return await self._group_commit.submit(read)
+            return await self._group_commit.submit(read, reads_only=True)
         async with self.engine.connect() as conn:
             if not self._serialise_writes:
                 # No BEGIN / ROLLBACK around a read on PostgreSQL: two round

@@ -111,9 +111,8 @@ def create_sync_sqlite_engine(sync_url: str) -> sa.engine.Engine:
     """A synchronous engine on one pysqlite connection whose transactions we run.
 
     Used from one thread at a time (`group_commit`). pysqlite's own transaction
-    handling would start transactions late and end one at a `RELEASE`; with it
-    off, `begin` emits `BEGIN IMMEDIATE` (the write lock up front, waiting out
-    other processes' writers) and savepoints nest inside it.
+    handling is off (it would start transactions late and end one at a
+    `RELEASE`): the caller sends `BEGIN`, savepoints and `COMMIT` itself.
 
     Args:
         sync_url: `sqlite:///path.db` (see `sqlite_file_url`).
@@ -137,11 +136,7 @@ def create_sync_sqlite_engine(sync_url: str) -> sa.engine.Engine:
         sqlite_pragmas(dbapi_connection, record)
         dbapi_connection.isolation_level = None
 
-    def begin(conn: sa.engine.Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-
     sa.event.listen(engine, "connect", connect)
-    sa.event.listen(engine, "begin", begin)
     return engine
 
 

@@ -48,6 +48,7 @@ class _Queued:
 
     write: Write
     result: "asyncio.Future[Any]"
+    reads_only: bool
 
 
 class GroupCommit:
@@ -82,12 +83,14 @@ class GroupCommit:
         self._thread: Optional[concurrent.futures.ThreadPoolExecutor] = None
         self._closing = False
 
-    async def submit(self, write: Write[T]) -> T:
+    async def submit(self, write: Write[T], reads_only: bool = False) -> T:
         """Runs `write` in the next batch; returns its result once committed.
 
         Args:
             write: Runs on the writer's thread with a connection in a
                 transaction; it must not touch the event loop.
+            reads_only: `write` only reads. A batch of reads alone does not
+                take SQLite's write lock (a read-only file can be read).
 
         Returns:
             What `write` returned.
@@ -98,7 +101,7 @@ class GroupCommit:
 
         """
         loop = asyncio.get_running_loop()
-        queued = _Queued(write, loop.create_future())
+        queued = _Queued(write, loop.create_future(), reads_only)
         self._queue.append(queued)
         self._wake_writer()
         return await queued.result
@@ -149,7 +152,11 @@ class GroupCommit:
         try:
             async with self._exclusive():
                 outcomes = await loop.run_in_executor(
-                    self._thread, _run_batch, self._engine, writes
+                    self._thread,
+                    _run_batch,
+                    self._engine,
+                    writes,
+                    not all(queued.reads_only for queued in batch),
                 )
         except asyncio.CancelledError:
             # Shutting down: the batch may still commit, but nobody is told so.
@@ -165,28 +172,42 @@ class GroupCommit:
 
 
 def _run_batch(
-    engine: Engine, writes: List[Write]
+    engine: Engine, writes: List[Write], takes_writes: bool
 ) -> List[Tuple[Any, Optional[BaseException]]]:
     """One transaction: each write in a savepoint; commits what succeeded.
 
     Runs on the writer's thread. A commit that fails raises, and every write
-    of the batch fails with it.
+    of the batch fails with it. The transaction statements go straight to the
+    driver (the engine leaves them to us, `create_sync_sqlite_engine`):
+    SQLAlchemy's own savepoints cost as much Python as a statement each.
+
+    Args:
+        engine: The writer's engine.
+        writes: The batch, in order.
+        takes_writes: `BEGIN IMMEDIATE` (the write lock up front, waiting out
+            other processes' writers) rather than `BEGIN`.
+
     """
-    outcomes: List[tuple[Any, Optional[BaseException]]] = []
-    with engine.begin() as conn:
-        # Straight to the driver: SQLAlchemy's own savepoints cost as much
-        # Python as a statement each, and nothing here needs their bookkeeping.
+    outcomes: List[Tuple[Any, Optional[BaseException]]] = []
+    with engine.connect() as conn:
         driver = conn.connection.dbapi_connection
-        for write in writes:
-            driver.execute("SAVEPOINT group_write")
-            try:
-                value = write(conn)
-            except Exception as error:
-                driver.execute("ROLLBACK TO group_write")
-                outcomes.append((None, error))
-            else:
-                outcomes.append((value, None))
-            driver.execute("RELEASE group_write")
+        driver.execute("BEGIN IMMEDIATE" if takes_writes else "BEGIN")
+        try:
+            for write in writes:
+                driver.execute("SAVEPOINT group_write")
+                try:
+                    value = write(conn)
+                except Exception as error:
+                    driver.execute("ROLLBACK TO group_write")
+                    outcomes.append((None, error))
+                else:
+                    outcomes.append((value, None))
+                driver.execute("RELEASE group_write")
+            driver.execute("COMMIT")
+        except BaseException:
+            if driver.in_transaction:
+                driver.execute("ROLLBACK")
+            raise
     return outcomes
 
 
