@@ -304,13 +304,11 @@ class InboxService:
             ValidationError: empty text.
 
         """
-        ticket = await self.store.active_ticket_for_conversation(conversation_id)
-        if ticket is None:
+        change = await self.store.add_customer_message(conversation_id, text)
+        if change is None:
             return None
-        change = await self.store.add_message(ticket.id, SENDER_CUSTOMER, text)
         await self._events.publish(change)
-        current = await self.store.require_ticket(ticket.id)
-        return await self.view(current, created=False)
+        return await self.view(change.ticket, created=False)
 
     async def record_csat(self, conversation_id: str, score: int) -> Optional[Ticket]:
         """The customer rated the conversation's latest resolved ticket.
@@ -764,8 +762,12 @@ class InboxService:
         """
         ticket = await self.store.get_ticket(ticket_id)
         supervisor = self.is_supervisor(agent)
+        # The other agents matter only for a ticket the agent does not hold
+        # (its team's fallback chain): no read per reply to one's own ticket.
+        holds = ticket is not None and ticket.agent_id == agent.id
+        agents = [] if holds or supervisor else await self.store.list_agents()
         if ticket is None or not may_see(
-            agent, ticket, await self.store.list_agents(), self.routing, supervisor
+            agent, ticket, agents, self.routing, supervisor
         ):
             raise NotFoundError(f"unknown ticket {ticket_id}", "ticket_id")
         return ticket, scope_for(agent, ticket, supervisor)
@@ -870,8 +872,7 @@ class InboxService:
         """
         agent_name = None
         if ticket.agent_id is not None:
-            agent = await self.store.get_agent(ticket.agent_id)
-            agent_name = agent.name if agent is not None else None
+            agent_name = await self.store.agent_name(ticket.agent_id)
         base = TicketView(
             ticket_id=ticket.id,
             status=ticket.status,

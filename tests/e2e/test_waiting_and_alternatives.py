@@ -8,6 +8,7 @@ server (aiosmtpd) in the test process that receives the agent's reply.
 
 import socket
 import time
+from datetime import datetime, timedelta
 from email import message_from_bytes
 from pathlib import Path
 from typing import Any, Iterator, List, Tuple
@@ -15,6 +16,7 @@ from typing import Any, Iterator, List, Tuple
 import pytest
 from aiosmtpd.controller import Controller
 
+from rasa_handover.callback_details import callback_timezone, describe_time
 from tests.e2e.servers import action_server, ensure_example_model, rasa_server
 from tests.e2e.test_handover_flow import agent, poll, say, texts
 
@@ -134,8 +136,13 @@ def test_a_bad_phone_number_is_asked_for_again(bot: Tuple[str, SmtpInbox]) -> No
     assert again[-1] == asked[0]
     when = timed_say(base, "wait-2", "+44 20 7946 0958")
     assert when[0].startswith("When would suit you?")
+    asked_at = datetime.now(callback_timezone())
     booked = timed_say(base, "wait-2", "in 2 hours")
-    assert booked[0].startswith("Done: our team will get back to you today at"), booked
+    # "today at 14:05", or "tomorrow at 01:37" when asked after 22:00.
+    expected = describe_time(asked_at + timedelta(hours=2), asked_at)
+    assert booked[0].startswith("Done: our team will get back to you"), booked
+    said = booked[0][len("Done: our team will get back to you ") :]
+    assert said.split(" at ")[0] == expected.split(" at ")[0], booked
 
 
 def test_a_left_message_is_answered_by_email_and_shown_in_the_chat(

@@ -14,7 +14,9 @@ Where to look:
 
 * `schema`: the tables; `migrations`: the schema version and the numbered
   migrations every start runs; `engine`: database URLs and the async engine;
-  `rows`: rows to dataclasses; `base`: transactions and shared lookups.
+  `rows`: rows to dataclasses; `base`: transactions and shared lookups;
+  `group_commit`: on an SQLite file, the relayed messages and the ticket
+  reads of many callers in one transaction on one thread.
 * `agents`, `tickets` (creation, queues), `transitions` (assign, claim,
   resolve, transfer, ...), `expiry` (idle tickets), `messages`, `events`
   (event stream, statistics, outcomes), `deliveries` (each channel's cursor

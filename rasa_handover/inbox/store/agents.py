@@ -33,6 +33,12 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+# Built once: read for every message relayed to an assigned ticket.
+_AGENT_NAME = sa.select(agents_table.c.name).where(
+    agents_table.c.id == sa.bindparam("agent_id")
+)
+
+
 class AgentStore(StoreBase):
     """The agents' part of `InboxStore`."""
 
@@ -142,6 +148,16 @@ class AgentStore(StoreBase):
         """The agent with this id, or None."""
         agents = await self._agents(agents_table.c.id == agent_id)
         return agents[0] if agents else None
+
+    async def agent_name(self, agent_id: str) -> Optional[str]:
+        """The agent's display name, or None for an unknown id.
+
+        One indexed read: `get_agent` also counts the agent's open tickets.
+        """
+        name = await self._read(
+            lambda conn: conn.execute(_AGENT_NAME, {"agent_id": agent_id}).scalar()
+        )
+        return None if name is None else str(name)
 
     async def agent_by_token(self, token: str) -> Optional[Agent]:
         """The agent a bearer token belongs to, or None.

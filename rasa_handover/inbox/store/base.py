@@ -6,13 +6,25 @@ result of a state change.
 
 import asyncio
 import contextlib
+import functools
 import logging
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, AsyncIterator, Callable, Dict, List, Optional, Sequence
+from typing import (
+    Any,
+    AsyncIterator,
+    Callable,
+    Dict,
+    FrozenSet,
+    List,
+    Optional,
+    Sequence,
+    TypeVar,
+)
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Row
+from sqlalchemy.engine import Connection, Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from rasa_handover.inbox.config import DEFAULT_DB_URL
@@ -24,12 +36,25 @@ from rasa_handover.inbox.models import (
     TicketMessage,
 )
 from rasa_handover.inbox.store.changes import announce_change, change_channel
-from rasa_handover.inbox.store.engine import create_engine, is_sqlite, to_async_url
+from rasa_handover.inbox.store.engine import (
+    create_engine,
+    is_sqlite,
+    sqlite_file_url,
+    to_async_url,
+)
+from rasa_handover.inbox.store.group_commit import GroupCommit, Write
 from rasa_handover.inbox.store.migrations import SCHEMA_VERSION, migrate
 from rasa_handover.inbox.store.rows import ticket_from_row
 from rasa_handover.inbox.store.schema import agents_table, events_table, tickets_table
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+# The stores (by id) whose write turn this task holds; tasks it starts inherit
+# it, so a read in a `gather` or `wait_for` inside `_transaction` knows too.
+_WRITE_TURNS: ContextVar[FrozenSet[int]] = ContextVar(
+    "handover_write_turns", default=frozenset()
+)
 
 
 @dataclass(frozen=True)
@@ -86,18 +111,46 @@ class StoreBase:
         self._serialise_writes = is_sqlite(self.url)
         # PostgreSQL: where new events are announced to every replica.
         self.change_channel = None if is_sqlite(self.url) else change_channel(schema)
+        # The hot path's writes (`_write`) on an SQLite file: many callers'
+        # writes in one transaction (`group_commit`).
+        sync_url = sqlite_file_url(self.url)
+        self._group_commit: Optional[GroupCommit] = None
+        if sync_url is not None:
+            self._group_commit = GroupCommit(sync_url, self._exclusive)
 
     @contextlib.asynccontextmanager
     async def _transaction(self) -> AsyncIterator[AsyncConnection]:
         """A write transaction (serialised per process on SQLite)."""
+        async with self._exclusive(), self.engine.begin() as conn:
+            yield conn
+
+    @contextlib.asynccontextmanager
+    async def _exclusive(self) -> AsyncIterator[None]:
+        """Holds the turn to write of this process (SQLite; PostgreSQL needs none)."""
         if not self._serialise_writes:
-            async with self.engine.begin() as conn:
-                yield conn
+            yield
             return
         if self._write_lock is None:
             self._write_lock = asyncio.Lock()
-        async with self._write_lock, self.engine.begin() as conn:
-            yield conn
+        async with self._write_lock:
+            token = _WRITE_TURNS.set(_WRITE_TURNS.get() | {id(self)})
+            try:
+                yield
+            finally:
+                _WRITE_TURNS.reset(token)
+
+    async def _write(self, write: Write[T]) -> T:
+        """Runs a synchronous write in a transaction; returns its result.
+
+        On an SQLite file the write joins the next group commit (one
+        transaction for every write queued meanwhile, see `group_commit`);
+        elsewhere it gets a transaction of its own. Either way it has been
+        committed when this returns.
+        """
+        if self._group_commit is not None:
+            return await self._group_commit.submit(write)
+        async with self._transaction() as conn:
+            return await conn.run_sync(write)
 
     async def create_all(self) -> int:
         """Creates the tables, or migrates them to this code's schema version.
@@ -123,7 +176,9 @@ class StoreBase:
         return int(found)
 
     async def close(self) -> None:
-        """Closes every pooled connection."""
+        """Commits the writes still queued; closes every pooled connection."""
+        if self._group_commit is not None:
+            await self._group_commit.close()
         await self.engine.dispose()
 
     async def latest_event_id(self) -> int:
@@ -136,7 +191,7 @@ class StoreBase:
 
     async def get_ticket(self, ticket_id: int) -> Optional[Ticket]:
         """The ticket (with its current queue position), or None."""
-        tickets = await self._tickets(tickets_table.c.id == ticket_id)
+        tickets = await self._tickets(TICKET_BY_ID, {"ticket_id": ticket_id})
         return tickets[0] if tickets else None
 
     async def require_ticket(self, ticket_id: int) -> Ticket:
@@ -146,12 +201,38 @@ class StoreBase:
             raise NotFoundError(f"unknown ticket {ticket_id}", "ticket_id")
         return ticket
 
-    async def _tickets(self, condition: Any) -> List[Ticket]:
-        query = sa.select(tickets_table).where(condition).order_by(tickets_table.c.id)
+    async def _tickets(
+        self, condition: Any, parameters: Optional[Dict[str, Any]] = None
+    ) -> List[Ticket]:
+        return await self._read(
+            functools.partial(
+                select_tickets, condition=condition, parameters=parameters
+            )
+        )
+
+    async def _read(self, read: Write[T]) -> T:
+        """Runs a synchronous read; returns its result.
+
+        On an SQLite file it joins the next group commit: one thread hop for
+        the batch instead of several per statement through aiosqlite. A read
+        made while this task holds the write turn (inside `_transaction`) uses
+        a connection of its own instead, as the batch waits for that turn.
+        """
+        if self._group_commit is not None and not self._holds_write_turn():
+            return await self._group_commit.submit(read, reads_only=True)
         async with self.engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
-            positions = await self._queue_positions(conn, rows)
-        return [ticket_from_row(row, positions.get(row.id)) for row in rows]
+            if not self._serialise_writes:
+                # No BEGIN / ROLLBACK around a read on PostgreSQL: two round
+                # trips fewer; READ COMMITTED gives each statement its own
+                # snapshot either way. (Not on SQLite: pysqlite commits an
+                # open transaction when its isolation level changes, and an
+                # in-memory database shares one connection.)
+                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            return await conn.run_sync(read)
+
+    def _holds_write_turn(self) -> bool:
+        """Whether this task (or the one that started it) holds the write turn."""
+        return id(self) in _WRITE_TURNS.get()
 
     async def _ticket_in(
         self, conn: AsyncConnection, ticket_id: int
@@ -163,28 +244,6 @@ class StoreBase:
         ).first()
         return ticket_from_row(row, None) if row is not None else None
 
-    async def _queue_positions(
-        self, conn: AsyncConnection, rows: Sequence[Row]
-    ) -> Dict[int, int]:
-        """1-based positions of the waiting tickets among `rows` in their teams."""
-        teams = {row.team for row in rows if row.status == STATUS_WAITING}
-        if not teams:
-            return {}
-        table = tickets_table
-        waiting = (
-            await conn.execute(
-                sa.select(table.c.id, table.c.team)
-                .where(table.c.status == STATUS_WAITING, table.c.team.in_(teams))
-                .order_by(table.c.id)
-            )
-        ).all()
-        positions: Dict[int, int] = {}
-        counters: Dict[str, int] = {}
-        for row in waiting:
-            counters[row.team] = counters.get(row.team, 0) + 1
-            positions[row.id] = counters[row.team]
-        return positions
-
     async def _append_event(
         self,
         conn: AsyncConnection,
@@ -192,24 +251,13 @@ class StoreBase:
         event_type: str,
         data: Dict[str, Any],
     ) -> LifecycleEvent:
-        now = self.clock()
-        insert = events_table.insert().values(
-            ticket_id=ticket_id, type=event_type, data=data, created_at=now
-        )
-        if self.change_channel is not None:
-            # In the same statement: no extra round trip (`store.changes`).
-            insert = insert.returning(
-                events_table.c.id, announce_change(self.change_channel)
-            )
-            event_id = (await conn.execute(insert)).scalar_one()
-        else:
-            event_id = (await conn.execute(insert)).inserted_primary_key[0]
-        return LifecycleEvent(
-            id=int(event_id),
-            ticket_id=ticket_id,
-            type=event_type,
-            data=data,
-            created_at=now,
+        return await conn.run_sync(
+            append_event,
+            self.clock(),
+            ticket_id,
+            event_type,
+            data,
+            self.change_channel,
         )
 
     async def _name(
@@ -223,3 +271,80 @@ class StoreBase:
             )
         ).scalar()
         return str(name) if name is not None else None
+
+
+def select_tickets(
+    conn: Connection, condition: Any, parameters: Optional[Dict[str, Any]] = None
+) -> List[Ticket]:
+    """The tickets matching `condition`, by id, waiting ones with their position.
+
+    Args:
+        conn: The connection.
+        condition: A `WHERE` clause; on a hot path, one built once with
+            `sa.bindparam`s (SQLAlchemy then skips most of its per-call work).
+        parameters: The values of those bind parameters.
+
+    """
+    query = sa.select(tickets_table).where(condition).order_by(tickets_table.c.id)
+    rows = conn.execute(query, parameters or {}).all()
+    positions = _queue_positions(conn, rows)
+    return [ticket_from_row(row, positions.get(row.id)) for row in rows]
+
+
+def _queue_positions(conn: Connection, rows: Sequence[Row]) -> Dict[int, int]:
+    """1-based positions of the waiting tickets among `rows` in their teams."""
+    teams = {row.team for row in rows if row.status == STATUS_WAITING}
+    if not teams:
+        return {}
+    table = tickets_table
+    waiting = conn.execute(
+        sa.select(table.c.id, table.c.team)
+        .where(table.c.status == STATUS_WAITING, table.c.team.in_(teams))
+        .order_by(table.c.id)
+    ).all()
+    positions: Dict[int, int] = {}
+    counters: Dict[str, int] = {}
+    for row in waiting:
+        counters[row.team] = counters.get(row.team, 0) + 1
+        positions[row.id] = counters[row.team]
+    return positions
+
+
+_INSERT_EVENT = events_table.insert()
+# Built once (see `select_tickets`): `{"ticket_id": ...}`.
+TICKET_BY_ID = tickets_table.c.id == sa.bindparam("ticket_id")
+
+
+def append_event(
+    conn: Connection,
+    now: datetime,
+    ticket_id: int,
+    event_type: str,
+    data: Dict[str, Any],
+    change_channel: Optional[str] = None,
+) -> LifecycleEvent:
+    """Appends a lifecycle event to a ticket (in the caller's transaction).
+
+    With a `change_channel` (PostgreSQL), the same statement announces the
+    event to every replica (`store.changes`), when the transaction commits.
+    """
+    values = {
+        "ticket_id": ticket_id,
+        "type": event_type,
+        "data": data,
+        "created_at": now,
+    }
+    if change_channel is not None:
+        insert = _INSERT_EVENT.returning(
+            events_table.c.id, announce_change(change_channel)
+        )
+        event_id = conn.execute(insert, values).scalar_one()
+    else:
+        event_id = conn.execute(_INSERT_EVENT, values).inserted_primary_key[0]
+    return LifecycleEvent(
+        id=int(event_id),
+        ticket_id=ticket_id,
+        type=event_type,
+        data=data,
+        created_at=now,
+    )

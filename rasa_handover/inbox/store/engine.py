@@ -9,13 +9,25 @@ import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import AsyncAdaptedQueuePool, StaticPool
 
 from rasa_handover.inbox.errors import ValidationError
 
 # Seconds a SQLite writer waits for another writer before giving up: concurrent
 # handovers in the embedded inbox queue up instead of failing.
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
+# Open connections to an SQLite file (each is a thread of aiosqlite's); readers
+# beyond these wait for one.
+SQLITE_POOL_SIZE = 8
+# Connections each inbox process keeps to PostgreSQL, and how many more it may
+# open under a burst (count them against `max_connections`, default 100).
+POSTGRES_POOL_SIZE = 10
+POSTGRES_MAX_OVERFLOW = 10
+
+
+# Payloads come from other code; never fail a handover on a stray datetime or
+# Decimal in them.
+JSON_SERIALIZER = functools.partial(json.dumps, default=str)
 
 # Seconds a request waits for a new PostgreSQL connection before it fails with
 # 503 (asyncpg's default, 60, outlasts the clients' own timeouts).
@@ -72,11 +84,7 @@ def create_engine(async_url: str, schema: Optional[str] = None) -> AsyncEngine:
         The engine; on SQLite with the pragmas every connection needs.
 
     """
-    options: Dict[str, Any] = {
-        # Payloads come from other code; never fail a handover on a stray
-        # datetime or Decimal in them.
-        "json_serializer": functools.partial(json.dumps, default=str),
-    }
+    options: Dict[str, Any] = {"json_serializer": JSON_SERIALIZER}
     if schema:
         options["execution_options"] = {"schema_translate_map": {None: schema}}
     sqlite = is_sqlite(async_url)
@@ -85,17 +93,74 @@ def create_engine(async_url: str, schema: Optional[str] = None) -> AsyncEngine:
         # replaced before use: the engine recovers by itself.
         options["pool_pre_ping"] = True
         options["connect_args"] = {"timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS}
+        # Kept open under load: beyond `pool_size` a connection is closed when
+        # returned, and a new one costs PostgreSQL a process and asyncpg a
+        # type introspection (a standalone inbox under 1,000 conversations
+        # opened one every few requests with the default 5).
+        options["pool_size"] = POSTGRES_POOL_SIZE
+        options["max_overflow"] = POSTGRES_MAX_OVERFLOW
     else:
         options["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}
-        if ":memory:" in async_url or async_url.rstrip("/").endswith("aiosqlite:"):
+        if sqlite_file_url(async_url) is None:
             # One shared connection, or every query would see an empty database.
             options["poolclass"] = StaticPool
+        else:
+            # Kept open: SQLAlchemy's default for aiosqlite files opens a
+            # connection (a thread, the pragmas) for every query, which was
+            # most of the embedded inbox's time per relayed message. A query
+            # waits for a free one as long as a writer would for the lock.
+            options["poolclass"] = AsyncAdaptedQueuePool
+            options["pool_size"] = SQLITE_POOL_SIZE
+            options["max_overflow"] = 0
+            options["pool_timeout"] = SQLITE_BUSY_TIMEOUT_SECONDS
     engine = create_async_engine(async_url, **options)
     if sqlite:
-        sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        sa.event.listen(engine.sync_engine, "connect", sqlite_pragmas)
     else:
         dialect = engine.sync_engine.dialect
         dialect.do_ping = functools.partial(_ping, dialect.do_ping)
+    return engine
+
+
+def sqlite_file_url(async_url: str) -> Optional[str]:
+    """The pysqlite URL of an SQLite file (None: not SQLite, or in memory)."""
+    if not is_sqlite(async_url):
+        return None
+    if ":memory:" in async_url or async_url.rstrip("/").endswith("aiosqlite:"):
+        return None
+    return "sqlite://" + async_url.split("://", 1)[1]
+
+
+def create_sync_sqlite_engine(sync_url: str) -> sa.engine.Engine:
+    """A synchronous engine on one pysqlite connection whose transactions we run.
+
+    Used from one thread at a time (`group_commit`). pysqlite's own transaction
+    handling is off (it would start transactions late and end one at a
+    `RELEASE`): the caller sends `BEGIN`, savepoints and `COMMIT` itself.
+
+    Args:
+        sync_url: `sqlite:///path.db` (see `sqlite_file_url`).
+
+    Returns:
+        The engine (SQLAlchemy 2.0-style: nothing commits on its own).
+
+    """
+    engine = sa.create_engine(
+        sync_url,
+        future=True,
+        poolclass=StaticPool,
+        json_serializer=JSON_SERIALIZER,
+        connect_args={
+            "timeout": SQLITE_BUSY_TIMEOUT_SECONDS,
+            "check_same_thread": False,
+        },
+    )
+
+    def connect(dbapi_connection: Any, record: Any) -> None:
+        sqlite_pragmas(dbapi_connection, record)
+        dbapi_connection.isolation_level = None
+
+    sa.event.listen(engine, "connect", connect)
     return engine
 
 
@@ -139,7 +204,8 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """Sets the pragmas every SQLite connection of the store needs."""
     cursor = dbapi_connection.cursor()
     # WAL lets the agents' page read while a handover is being written.
     cursor.execute("PRAGMA journal_mode=WAL")

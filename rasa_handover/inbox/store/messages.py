@@ -1,13 +1,28 @@
 """The human part of the conversation: customer, agent and system messages."""
 
-from typing import List, Optional
+import functools
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Dict, List, Optional, Tuple
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
-from rasa_handover.inbox.contract import EVENT_MESSAGE, SENDER_AGENT, SENDERS
+from rasa_handover.inbox.contract import (
+    EVENT_MESSAGE,
+    SENDER_AGENT,
+    SENDER_CUSTOMER,
+    SENDERS,
+)
 from rasa_handover.inbox.errors import NotFoundError, ValidationError
-from rasa_handover.inbox.models import TicketMessage
-from rasa_handover.inbox.store.base import Change, StoreBase
+from rasa_handover.inbox.models import OPEN_STATUSES, TicketMessage
+from rasa_handover.inbox.store.base import (
+    TICKET_BY_ID,
+    Change,
+    StoreBase,
+    append_event,
+    select_tickets,
+)
 from rasa_handover.inbox.store.rows import message_from_row
 from rasa_handover.inbox.store.schema import messages_table, tickets_table
 
@@ -38,45 +53,48 @@ class MessageStore(StoreBase):
             NotFoundError: unknown ticket.
 
         """
-        if sender not in SENDERS:
-            raise ValidationError(
-                f"sender must be one of {', '.join(SENDERS)}", "sender"
+        _check_message(sender, text)
+        change = await self._write(
+            functools.partial(
+                _add_to_ticket,
+                (TICKET_BY_ID, {"ticket_id": ticket_id}),
+                _NewMessage(self.clock(), sender, text, agent_name),
+                self.change_channel,
             )
-        if not text or not text.strip():
-            raise ValidationError("text must not be empty", "text")
-        now = self.clock()
-        async with self._transaction() as conn:
-            if await self._ticket_in(conn, ticket_id) is None:
-                raise NotFoundError(f"unknown ticket {ticket_id}", "ticket_id")
-            result = await conn.execute(
-                messages_table.insert().values(
-                    ticket_id=ticket_id,
-                    sender=sender,
-                    text=text,
-                    agent_name=agent_name,
-                    created_at=now,
-                )
+        )
+        if change is None:
+            raise NotFoundError(f"unknown ticket {ticket_id}", "ticket_id")
+        return change
+
+    async def add_customer_message(
+        self, conversation_id: str, text: str
+    ) -> Optional[Change]:
+        """Appends a customer's message to their conversation's open ticket.
+
+        The lookup and the write are one transaction (and one group commit on
+        SQLite): the message lands on the ticket that was open when it was
+        stored.
+
+        Args:
+            conversation_id: Rasa's sender id.
+            text: What the customer wrote.
+
+        Returns:
+            The change, with `message` set; None if no ticket is open.
+
+        Raises:
+            ValidationError: empty text.
+
+        """
+        _check_message(SENDER_CUSTOMER, text)
+        return await self._write(
+            functools.partial(
+                _add_to_ticket,
+                (_OPEN_TICKETS_OF, {"conversation_id": conversation_id}),
+                _NewMessage(self.clock(), SENDER_CUSTOMER, text, None),
+                self.change_channel,
             )
-            message = TicketMessage(
-                id=int(result.inserted_primary_key[0]),
-                ticket_id=ticket_id,
-                sender=sender,
-                text=text,
-                created_at=now,
-                agent_name=agent_name,
-            )
-            event = await self._append_event(
-                conn,
-                ticket_id,
-                EVENT_MESSAGE,
-                {
-                    "message_id": message.id,
-                    "sender": sender,
-                    "text": text,
-                    "agent_name": agent_name,
-                },
-            )
-        return Change(await self.require_ticket(ticket_id), event, message)
+        )
 
     async def messages(self, ticket_id: int, after_id: int = 0) -> List[TicketMessage]:
         """A ticket's messages with an id above `after_id`, oldest first."""
@@ -119,3 +137,82 @@ class MessageStore(StoreBase):
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [message_from_row(row) for row in rows]
+
+
+# Built once: a relayed message's statements skip most of SQLAlchemy's work.
+_OPEN_TICKETS_OF = sa.and_(
+    tickets_table.c.conversation_id == sa.bindparam("conversation_id"),
+    tickets_table.c.status.in_(OPEN_STATUSES),
+)
+_INSERT_MESSAGE = messages_table.insert()
+
+
+@dataclass(frozen=True)
+class _NewMessage:
+    """A message to store, stamped when it was submitted."""
+
+    created_at: datetime
+    sender: str
+    text: str
+    agent_name: Optional[str]
+
+
+def _check_message(sender: str, text: str) -> None:
+    if sender not in SENDERS:
+        raise ValidationError(f"sender must be one of {', '.join(SENDERS)}", "sender")
+    if not text or not text.strip():
+        raise ValidationError("text must not be empty", "text")
+
+
+def _add_to_ticket(
+    which: Tuple[Any, Dict[str, Any]],
+    new: _NewMessage,
+    change_channel: Optional[str],
+    conn: Connection,
+) -> Optional[Change]:
+    """Stores a message and its `message` event on the latest ticket matching `which`.
+
+    `which` is a condition built once and the values of its parameters.
+
+    Runs in the caller's transaction (a group commit's savepoint on SQLite).
+
+    Returns:
+        The change; None when no ticket matches.
+
+    """
+    tickets = select_tickets(conn, *which)
+    if not tickets:
+        return None
+    ticket = tickets[-1]
+    result = conn.execute(
+        _INSERT_MESSAGE,
+        {
+            "ticket_id": ticket.id,
+            "sender": new.sender,
+            "text": new.text,
+            "agent_name": new.agent_name,
+            "created_at": new.created_at,
+        },
+    )
+    message = TicketMessage(
+        id=int(result.inserted_primary_key[0]),
+        ticket_id=ticket.id,
+        sender=new.sender,
+        text=new.text,
+        created_at=new.created_at,
+        agent_name=new.agent_name,
+    )
+    event = append_event(
+        conn,
+        new.created_at,
+        ticket.id,
+        EVENT_MESSAGE,
+        {
+            "message_id": message.id,
+            "sender": new.sender,
+            "text": new.text,
+            "agent_name": new.agent_name,
+        },
+        change_channel,
+    )
+    return Change(ticket, event, message)
