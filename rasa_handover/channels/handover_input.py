@@ -375,6 +375,8 @@ class HandoverInput(InputChannel):
                 "status": "ok",
                 "inbox": "standalone" if self.inbox_url else "embedded",
                 "outbox_pending": outbox.pending_count() if outbox else None,
+                "relay_fast_path": self.relay.fast_path,
+                "handed_over_messages": self.relay.handed_over_messages,
             }
         )
 

@@ -161,6 +161,9 @@ class HandoverRelay:
         self.on_new_message: Optional[OnNewMessage] = None
         self.rasa_agent: RasaAgent = lambda: None
         self.fast_path = fast_path
+        # Customer messages of handed-over conversations since start: recorded
+        # on the fast path, or run through the policies (the channel's health).
+        self.handed_over_messages = {"fast_path": 0, "policies": 0}
         self._worker: Optional[asyncio.Task[None]] = None
         # Response templates per conversation, for messages sent later (an
         # agent assigned after queueing, delivery trouble). Bounded: abandoned
@@ -406,7 +409,9 @@ class HandoverRelay:
                 ticket = await self.relay_to_inbox(
                     sender_id, text, turn.handover_active
                 )
-                await turn.hand_to_rasa(message)
+                fast = await turn.hand_to_rasa(message)
+                if turn.handover_active:
+                    self.handed_over_messages["fast_path" if fast else "policies"] += 1
         if ticket and not bot_output.sent:
             await self._answer_waiting(sender_id, ticket, output)
 
