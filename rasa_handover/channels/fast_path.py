@@ -16,10 +16,10 @@ channel gives each customer message one `ConversationTurn`:
    for a callback or to leave a message needs the intent) and, when the
    policy's answer is certain to be silence (`stays_silent`), records what Rasa
    would record: `UserUttered` with NLU's parse, the slots the domain's mappings
-   fill (`action_extract_slots`), `action_listen` predicted by `HandoverPolicy`,
-   then saves the tracker (the tracker store streams the events to the event
-   broker as usual). Anything else goes through Rasa's processor as usual,
-   with the parse already made.
+   fill (`action_extract_slots`), the ensemble's `user_featurization` mark and
+   `action_listen` predicted by `HandoverPolicy`, then saves the tracker (the
+   tracker store streams the events to the event broker as usual). Anything
+   else goes through Rasa's processor as usual, with the parse already made.
 
 The policies' predictions are what the fast path skips; NLU, slot mappings, the
 tracker store and Rasa's anonymization hook still run. Without a Rasa agent
@@ -33,7 +33,11 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, Optional
 
 from rasa.core.channels.channel import UserMessage
-from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.events import (
+    ActionExecuted,
+    DefinePrevUserUtteredFeaturization,
+    UserUttered,
+)
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from rasa_handover.constants import (
@@ -220,6 +224,10 @@ async def _record_silently(
         processor.domain,
     )
     tracker = await processor.run_action_extract_slots(message.output_channel, tracker)
+    # What Rasa's policy ensemble adds to a prediction made on the intent.
+    tracker.update_with_events(
+        [DefinePrevUserUtteredFeaturization(False)], processor.domain
+    )
     tracker.update(
         ActionExecuted(ACTION_LISTEN, policy=POLICY_NAME, confidence=1.0),
         processor.domain,

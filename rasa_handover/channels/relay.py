@@ -129,8 +129,9 @@ class HandoverRelay:
         offer_alternatives_seconds: float = OFFER_ALTERNATIVES_SECONDS,
         fast_path: bool = True,
     ) -> None:
-        """Creates the relay; the transport sets `client`, `outbox`, `on_new_message`
-        and `rasa_agent`.
+        """Creates the relay; the transport sets its client, outbox and Rasa.
+
+        The transport sets `client`, `outbox`, `on_new_message` and `rasa_agent`.
 
         Args:
             channel_name: The input channel Rasa records for the messages.
