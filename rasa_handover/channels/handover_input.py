@@ -52,6 +52,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
+from rasa_handover.channels.action_results import compile_action_result_check
 from rasa_handover.channels.customer_auth import (
     CustomerAuth,
     CustomerAuthError,
@@ -179,6 +180,7 @@ class HandoverInput(InputChannel):
         relay_fast_path: bool = True,
     ) -> None:
         """Creates the channel (see the module docstring for the credentials)."""
+        compile_action_result_check()
         self.inbox_url = inbox_url
         self.shared_secret = shared_secret
         # Signs socket.io session ids and checks REST sender tokens.
