@@ -19,8 +19,8 @@ from typing import Any, Dict
 
 from jsonschema import validators
 from jsonschema.exceptions import best_match
-from rasa.shared.constants import DOCS_BASE_URL
 from rasa.core.actions.action import RemoteAction
+from rasa.shared.constants import DOCS_BASE_URL
 
 logger = logging.getLogger(__name__)
 
