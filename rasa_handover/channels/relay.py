@@ -401,7 +401,7 @@ class HandoverRelay:
             metadata=metadata,
         )
         agent = self.rasa_agent()
-        if agent is None or agent.processor is None:
+        if getattr(agent, "processor", None) is None:
             # The blueprint alone (tests), or no model loaded: Rasa's handler.
             ticket = await self.relay_to_inbox(sender_id, text)
             await self.on_new_message(message)
