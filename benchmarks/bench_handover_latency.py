@@ -37,7 +37,7 @@ from tests.e2e.servers import (
 )
 
 RESULTS = Path(__file__).parent / "results"
-TOKEN = "bench-token"
+TOKEN = "bench-token-0123456789abcdef0123456789"  # 32+ characters
 INBOX_YML = f"""
 agents:
   - name: Maya

@@ -61,6 +61,16 @@ INTENT_NLU_FALLBACK = "nlu_fallback"
 CHANNEL_CONTROL_INTENTS: Tuple[str, ...] = (INTENT_HANDOVER_RESOLVED,)
 # Rasa's default intents that must always reach Rasa's own default actions.
 RASA_CONTROL_INTENTS: Tuple[str, ...] = ("restart", "session_start", "back")
+# The intents HandoverPolicy may answer with more than silence while a human owns
+# the conversation (its `predict_action_probabilities`): the alternatives to
+# waiting, the handback and Rasa's own. The relay's fast path
+# (channels/fast_path.py) records every other message of a handed-over
+# conversation without running the policies.
+WAITING_CONTROL_INTENTS: Tuple[str, ...] = (
+    *ALTERNATIVE_INTENTS,
+    INTENT_HANDOVER_RESOLVED,
+    *RASA_CONTROL_INTENTS,
+)
 # Extra user turns the policy keeps in its view beyond the triggers' windows, so
 # that the repeat loop can still see the user's answer to an earlier offer.
 OFFER_LOOKBACK_TURNS = 4

@@ -356,7 +356,10 @@ class HandoverPolicy(Policy):
                 and ACTION_HANDBACK in domain.action_names_or_texts
             ):
                 return self._confident(ACTION_HANDBACK, domain)
-            # A human owns the conversation: the bot stays silent.
+            # A human owns the conversation: the bot stays silent. The relay's
+            # fast path (channels/fast_path.py) records such messages without
+            # running the policies: an intent answered otherwise here belongs in
+            # WAITING_CONTROL_INTENTS.
             return self._confident(ACTION_LISTEN, domain)
 
         decision = evaluate(view, self.settings, self.thresholds)

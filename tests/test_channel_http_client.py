@@ -103,6 +103,8 @@ async def test_channel_registers_on_a_sanic_app_like_rasa_run(
         "status": "ok",
         "inbox": "standalone",
         "outbox_pending": 0,
+        "relay_fast_path": True,
+        "handed_over_messages": {"fast_path": 0, "policies": 0},
     }
     _, refused = await app.asgi_client.post("/webhooks/handover/webhook", json=[])
     assert (refused.status, refused.json["field"]) == (400, "body")

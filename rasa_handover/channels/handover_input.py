@@ -6,6 +6,7 @@ rasa_handover.channels.HandoverInput:
   support_email: help@example.com   # offered as an alternative to waiting
   waiting_ack_seconds: 30            # acknowledge a waiting customer at most this often
   offer_alternatives_seconds: 120    # offer callback / message again (0: once)
+  relay_fast_path: true              # handed-over messages skip the policies
   customer_secret: ${HANDOVER_CUSTOMER_SECRET}  # signs customers' sessions / tokens
   # inbox_url: http://inbox:5010/webhooks/handover/inbox   # standalone inbox
   # public_url: https://bot.example.com                    # where it reaches us
@@ -54,6 +55,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncRedisManager, AsyncServer
 
+from rasa_handover.channels.action_results import compile_action_result_check
 from rasa_handover.channels.customer_auth import (
     CustomerAuth,
     CustomerAuthError,
@@ -148,6 +150,7 @@ _KNOWN_CREDENTIALS = {
     "offer_alternatives_seconds": OFFER_ALTERNATIVES_SECONDS,
     "redis_url": None,
     "redis_prefix": DEFAULT_PREFIX,
+    "relay_fast_path": True,
 }
 
 
@@ -202,8 +205,10 @@ class HandoverInput(InputChannel):
         inbox_to_channel_secret: Optional[str] = None,
         redis_url: Optional[str] = None,
         redis_prefix: str = DEFAULT_PREFIX,
+        relay_fast_path: bool = True,
     ) -> None:
         """Creates the channel (see the module docstring for the credentials)."""
+        compile_action_result_check()
         self.inbox_url = inbox_url
         self.shared_secret = shared_secret
         # Several replicas share state through Redis (None: one process).
@@ -254,6 +259,7 @@ class HandoverInput(InputChannel):
             notify_after_failures,
             _seconds(waiting_ack_seconds, "waiting_ack_seconds"),
             _seconds(offer_alternatives_seconds, "offer_alternatives_seconds"),
+            _flag(relay_fast_path, "relay_fast_path"),
         )
 
     # --- Output. -----------------------------------------------------------------
@@ -268,6 +274,10 @@ class HandoverInput(InputChannel):
         """Used by Rasa for messages it sends on its own (reminders, triggers)."""
         return self.relay.output(self.customer_output())
 
+    def _rasa_agent(self) -> Any:
+        """The agent of `rasa run` (None until the server started, or in tests)."""
+        return getattr(getattr(self._app, "ctx", None), "agent", None)
+
     async def handover_active(self, conversation_id: str) -> bool:
         """Whether a human owns the conversation, from its tracker.
 
@@ -276,8 +286,7 @@ class HandoverInput(InputChannel):
         run the blueprint alone), every message is offered to the inbox, which
         ignores conversations without an open ticket.
         """
-        agent = getattr(getattr(self._app, "ctx", None), "agent", None)
-        store = getattr(agent, "tracker_store", None)
+        store = getattr(self._rasa_agent(), "tracker_store", None)
         if store is None:
             return True
         tracker = await store.retrieve(conversation_id)
@@ -300,6 +309,7 @@ class HandoverInput(InputChannel):
     ) -> Blueprint:
         """The channel's routes: socket.io, REST, long poll, inbox events."""
         self.relay.on_new_message = on_new_message
+        self.relay.rasa_agent = self._rasa_agent
         sio = AsyncServer(
             async_mode="sanic",
             cors_allowed_origins=[],
@@ -429,6 +439,8 @@ class HandoverInput(InputChannel):
                 "status": "ok",
                 "inbox": "standalone" if self.inbox_url else "embedded",
                 "outbox_pending": outbox.pending_count() if outbox else None,
+                "relay_fast_path": self.relay.fast_path,
+                "handed_over_messages": self.relay.handed_over_messages,
             }
         )
 
@@ -587,6 +599,16 @@ def _seconds(value: Any, key: str) -> float:
             f"seconds >= 0, got {value!r} (see docs/channel.md)."
         )
     return float(value)
+
+
+def _flag(value: Any, key: str) -> bool:
+    """A credentials.yml switch, or a ValueError saying what to write."""
+    if not isinstance(value, bool):
+        raise ValueError(
+            f"rasa_handover.channels.HandoverInput: `{key}` must be true or "
+            f"false, got {value!r} (see docs/channel.md)."
+        )
+    return value
 
 
 def _bad_request(message: str, field: str) -> HTTPResponse:

@@ -4,8 +4,9 @@
   an inbox ticket, and the customer hears the acknowledgement (agent, wait,
   alternatives).
 * A customer message while a human owns the conversation is relayed to the
-  ticket, and still goes to Rasa (the tracker records it; the policy keeps the
-  bot silent). While nobody has answered yet, the waiting room
+  ticket, and still goes to Rasa, under Rasa's lock for the conversation: the
+  tracker records it, on the fast path without running the policies
+  (`fast_path.ConversationTurn`). While nobody has answered yet, the waiting room
   (`waiting_room.WaitingRoom`) acknowledges it, tells a grown wait and offers
   the alternatives again after a while.
 * An inbox event reaches the customer: an agent's reply, an assignment after
@@ -21,6 +22,7 @@ creates one `HandoverRelay` and hands it every message.
 import asyncio
 import logging
 from typing import (
+    TYPE_CHECKING,
     Any,
     Awaitable,
     Callable,
@@ -36,6 +38,7 @@ from rasa.core.channels.channel import OutputChannel, UserMessage
 
 from rasa_handover.bounded import LruDict
 from rasa_handover.channels import customer_messages
+from rasa_handover.channels.fast_path import conversation_turn
 from rasa_handover.channels.handover_output import HandoverOutput
 from rasa_handover.channels.inbox_client import (
     InboxClient,
@@ -92,6 +95,9 @@ from rasa_handover.responses import (
     fill,
 )
 
+if TYPE_CHECKING:
+    from rasa.core.agent import Agent
+
 logger = logging.getLogger(__name__)
 
 # How often the outbox is retried (its items have their own backoff).
@@ -104,6 +110,8 @@ KIND_ASYNC = MESSAGE_ASYNC
 HANDBACK_TEXT = f"/{INTENT_HANDOVER_RESOLVED}"
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+# The Rasa agent of `rasa run` (None: the channel's blueprint runs alone).
+RasaAgent = Callable[[], Optional["Agent"]]
 
 
 class SharedMemory(Protocol):
@@ -137,13 +145,17 @@ class HandoverRelay:
         notify_after_failures: int = NOTIFY_AFTER_FAILURES,
         waiting_ack_seconds: float = WAITING_ACK_SECONDS,
         offer_alternatives_seconds: float = OFFER_ALTERNATIVES_SECONDS,
+        fast_path: bool = True,
     ) -> None:
-        """Creates the relay; the transport sets `client`, `outbox`, `on_new_message`.
+        """Creates the relay; the transport sets its client, outbox and Rasa.
+
+        The transport sets `client`, `outbox`, `on_new_message` and `rasa_agent`.
 
         Args:
             channel_name: The input channel Rasa records for the messages.
             customer_output: Reaches a customer outside of a request.
-            handover_active: Whether a human owns a conversation.
+            handover_active: Whether a human owns a conversation, asked only
+                without a Rasa agent (else the turn's tracker says).
             support_email: Offered as an alternative to waiting.
             callback_url: The channel's event webhook, for a standalone inbox.
             retry_interval: Seconds between outbox rounds.
@@ -152,6 +164,8 @@ class HandoverRelay:
                 at most this often.
             offer_alternatives_seconds: A waiting customer is offered the
                 alternatives again this often (0: only once).
+            fast_path: Whether a handed-over conversation's messages that the
+                policy would ignore are recorded without running the policies.
 
         """
         self.channel_name = channel_name
@@ -164,6 +178,11 @@ class HandoverRelay:
         self.client: Optional[InboxClient] = None
         self.outbox: Optional[Outbox] = None
         self.on_new_message: Optional[OnNewMessage] = None
+        self.rasa_agent: RasaAgent = lambda: None
+        self.fast_path = fast_path
+        # Customer messages of handed-over conversations since start: recorded
+        # on the fast path, or run through the policies (the channel's health).
+        self.handed_over_messages = {"fast_path": 0, "policies": 0}
         self._worker: Optional[asyncio.Task[None]] = None
         # Response templates per conversation, for messages sent later (an
         # agent assigned after queueing, delivery trouble). Bounded: abandoned
@@ -388,28 +407,46 @@ class HandoverRelay:
     ) -> None:
         """Relays the message to an open ticket, then hands it to Rasa.
 
-        A waiting customer whom the bot left unanswered (the policy keeps it
-        silent) hears from the waiting room instead.
+        Both happen under Rasa's lock for the conversation, so that the ticket
+        and the tracker get a customer's messages in the same order. A waiting
+        customer whom the bot left unanswered (the policy keeps it silent) hears
+        from the waiting room instead.
         """
         assert self.on_new_message is not None, "the blueprint has not been built"
-        ticket = await self.relay_to_inbox(sender_id, text)
         bot_output = self.output(output)
-        await self.on_new_message(
-            UserMessage(
-                text,
-                bot_output,
-                sender_id,
-                input_channel=self.channel_name,
-                metadata=metadata,
-            )
+        message = UserMessage(
+            text,
+            bot_output,
+            sender_id,
+            input_channel=self.channel_name,
+            metadata=metadata,
         )
+        agent = self.rasa_agent()
+        if getattr(agent, "processor", None) is None:
+            # The blueprint alone (tests), or no model loaded: Rasa's handler.
+            ticket = await self.relay_to_inbox(sender_id, text)
+            await self.on_new_message(message)
+        else:
+            async with conversation_turn(agent, sender_id, self.fast_path) as turn:
+                ticket = await self.relay_to_inbox(
+                    sender_id, text, turn.handover_active
+                )
+                fast = await turn.hand_to_rasa(message)
+                if turn.handover_active:
+                    self.handed_over_messages["fast_path" if fast else "policies"] += 1
         if ticket and not bot_output.sent:
             await self._answer_waiting(sender_id, ticket, output)
 
     async def relay_to_inbox(
-        self, conversation_id: str, text: str
+        self, conversation_id: str, text: str, active: Optional[bool] = None
     ) -> Optional[Dict[str, Any]]:
         """Relays a customer message to the open ticket while a human owns it.
+
+        Args:
+            conversation_id: The customer's conversation.
+            text: Their message.
+            active: Whether a human owns it, if known (else `handover_active`
+                is asked).
 
         Returns:
             The ticket's view when the inbox took the message now (None: no
@@ -418,7 +455,9 @@ class HandoverRelay:
         """
         if not text or text.startswith(HANDBACK_TEXT):
             return None
-        if not await self.handover_active(conversation_id):
+        if active is None:
+            active = await self.handover_active(conversation_id)
+        if not active:
             return None
         answer = await self._deliver_or_queue(
             KIND_RELAY,
