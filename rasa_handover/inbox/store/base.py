@@ -43,7 +43,11 @@ from rasa_handover.inbox.store.engine import (
     to_async_url,
 )
 from rasa_handover.inbox.store.group_commit import GroupCommit, Write
-from rasa_handover.inbox.store.migrations import SCHEMA_VERSION, migrate
+from rasa_handover.inbox.store.migrations import (
+    SCHEMA_VERSION,
+    SchemaVersionError,
+    migrate,
+)
 from rasa_handover.inbox.store.rows import ticket_from_row
 from rasa_handover.inbox.store.schema import agents_table, events_table, tickets_table
 
@@ -162,11 +166,17 @@ class StoreBase:
             The schema version the database had (0: it was new).
 
         Raises:
-            SchemaVersionError: The database is newer than this code.
+            SchemaVersionError: The database is newer than this code. The
+                store is closed then: its pooled connections (each an
+                aiosqlite thread on SQLite) would keep the process from exiting.
 
         """
-        async with self._transaction() as conn:
-            found = await conn.run_sync(migrate)
+        try:
+            async with self._transaction() as conn:
+                found = await conn.run_sync(migrate)
+        except SchemaVersionError:
+            await self.close()
+            raise
         if 0 < found < SCHEMA_VERSION:
             logger.info(
                 "Migrated the inbox database from schema version %d to %d.",
