@@ -64,7 +64,7 @@ typecheck: $(INSTALLED) ## mypy on the package.
 PYTEST_WORKERS ?= 2
 
 unit: $(BOT_MODEL) ## Run the pytest suite (unit, graph, integration and end-to-end tests).
-	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --durations=15
 
 validate: $(INSTALLED) ## rasa data validate on the example bot.
 	@mkdir -p $(LOGS)
