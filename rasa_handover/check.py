@@ -34,6 +34,7 @@ from rasa_handover.constants import (
     ACTION_HANDBACK,
     ACTION_HANDOVER,
     ACTION_OFFER_HANDOVER,
+    CHANNEL_CREDENTIALS_KEY,
     REASON_EXPLICIT_REQUEST,
     REASON_FRUSTRATION,
     REASON_LOW_CONFIDENCE,
@@ -49,7 +50,6 @@ PLUGIN_ACTIONS = (
     ACTION_HANDBACK,
     ACTION_CLARIFY,
 )
-CHANNEL_KEY = "rasa_handover.channels.HandoverInput"
 FRAGMENT = Path(__file__).resolve().parent / "domain.yml"
 
 # What the author can do about a change, by reason code (docs/policy.md).
@@ -266,13 +266,14 @@ def check_inbox(bot: Path) -> List[str]:
     from rasa_handover.inbox.config import InboxConfig, InboxConfigError
 
     credentials = _read_yaml(bot / "credentials.yml")
-    if not isinstance(credentials, dict) or CHANNEL_KEY not in credentials:
+    if not isinstance(credentials, dict) or CHANNEL_CREDENTIALS_KEY not in credentials:
         return [
             f"credentials.yml does not name the handover channel, so customers "
-            f"cannot be handed over and there is no inbox. Add `{CHANNEL_KEY}:` "
-            f"with `inbox_config: inbox.yml` (`rasa-handover init` does it)."
+            f"cannot be handed over and there is no inbox. Add "
+            f"`{CHANNEL_CREDENTIALS_KEY}:` with `inbox_config: inbox.yml` "
+            "(`rasa-handover init` does it)."
         ]
-    channel = credentials[CHANNEL_KEY] or {}
+    channel = credentials[CHANNEL_CREDENTIALS_KEY] or {}
     if channel.get("inbox_url"):
         return []  # a standalone inbox: its own inbox.yml is checked where it runs
     if not channel.get("inbox_config"):

@@ -104,6 +104,9 @@ POLICY_SLOTS: Tuple[str, ...] = (
     SLOT_HANDOVER_OFFERED,
 )
 
+# --- The handover channel's key in credentials.yml (its class's import path). ---
+CHANNEL_CREDENTIALS_KEY = "rasa_handover.channels.HandoverInput"
+
 # --- Messages between the actions and the handover channel. ---------------------
 # The key that marks the plugin's custom messages (`json_message`).
 MESSAGE_KEY = "rasa_handover"

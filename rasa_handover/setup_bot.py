@@ -35,6 +35,7 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.util import load_yaml_guess_indent
 
 from rasa_handover.channels.handover_input import DEFAULT_OUTBOX
+from rasa_handover.constants import CHANNEL_CREDENTIALS_KEY
 from rasa_handover.inbox.config import DEFAULT_DB_URL
 from rasa_handover.settings import DOCS_URL
 
@@ -45,7 +46,6 @@ RULES_FILE = SHIPPED_DATA / "handover_rules.yml"
 NLU_LANGUAGES = ("en", "es", "de")
 
 POLICY_NAME = "rasa_handover.HandoverPolicy"
-CHANNEL_KEY = "rasa_handover.channels.HandoverInput"
 ACTIONS_IMPORT = "from rasa_handover.actions import *  # noqa"
 DEFAULT_ACTION_URL = "http://localhost:5055/webhook"
 INBOX_PATH = "/webhooks/handover/inbox/"
@@ -279,13 +279,13 @@ def plan_credentials(plan: Plan) -> None:
     """Adds the handover channel to credentials.yml."""
     path = plan.root / "credentials.yml"
     text = _read(path)
-    if text is not None and CHANNEL_KEY in _top_level_keys(path, text):
+    if text is not None and CHANNEL_CREDENTIALS_KEY in _top_level_keys(path, text):
         return
     block = (
         "# rasa-handover: the customer's channel (socket.io for rasa-webchat, and\n"
         "# REST) with the agents' inbox at /webhooks/handover/inbox/\n"
         "# (docs/channel.md).\n"
-        f"{CHANNEL_KEY}:\n"
+        f"{CHANNEL_CREDENTIALS_KEY}:\n"
         "  inbox_config: inbox.yml\n"
         "  # Authenticates customers: signed socket.io sessions that survive a\n"
         "  # restart, and REST sender tokens\n"

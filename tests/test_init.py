@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from rasa_handover import setup_bot
+from rasa_handover.constants import CHANNEL_CREDENTIALS_KEY
 from rasa_handover.inbox.config import InboxConfig
 from rasa_handover.setup_bot import ACTIONS_IMPORT, POLICY_NAME, SetupError
 
@@ -294,7 +295,7 @@ def test_init_adds_the_plugin_to_every_file(
     # credentials.yml: the bot's channels kept, the handover channel added.
     credentials = yaml.safe_load(after["credentials.yml"])
     assert "rest" in credentials
-    assert credentials[setup_bot.CHANNEL_KEY] == {"inbox_config": "inbox.yml"}
+    assert credentials[CHANNEL_CREDENTIALS_KEY] == {"inbox_config": "inbox.yml"}
     assert yaml.safe_load(after["endpoints.yml"])["action_endpoint"]["url"]
     # inbox.yml: one agent the inbox accepts, with a strong token.
     inbox = InboxConfig.from_yaml(bot / "inbox.yml")

@@ -34,6 +34,8 @@ import re
 import secrets
 from typing import Any, NamedTuple, Optional
 
+from rasa_handover.constants import CHANNEL_CREDENTIALS_KEY
+
 # At least 256 bits' worth of characters, so the secret cannot be guessed offline.
 MIN_SECRET_CHARS = 32
 SESSION_PREFIX = "rasa-handover/session/v1:"
@@ -81,7 +83,7 @@ def checked_secret(value: Any, shared_secret: Optional[str] = None) -> Optional[
     """
     if value is None:
         return None
-    where = "rasa_handover.channels.HandoverInput: `customer_secret`"
+    where = f"{CHANNEL_CREDENTIALS_KEY}: `customer_secret`"
     if not isinstance(value, str) or len(value.strip()) < MIN_SECRET_CHARS:
         raise ValueError(
             f"{where} must be a string of at least {MIN_SECRET_CHARS} characters "

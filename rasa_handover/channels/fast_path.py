@@ -46,6 +46,7 @@ from rasa_handover.constants import (
     WAITING_CONTROL_INTENTS,
 )
 from rasa_handover.conversation import INTENT_PAYLOAD_PREFIX
+from rasa_handover.policy import HandoverPolicy
 
 if TYPE_CHECKING:
     from rasa.core.agent import Agent
@@ -56,7 +57,7 @@ logger = logging.getLogger(__name__)
 
 # The policy whose prediction the fast path records (`ActionExecuted.policy`),
 # as Rasa names a policy's predictions: its class name.
-POLICY_NAME = "HandoverPolicy"
+POLICY_NAME = HandoverPolicy.__name__
 # How often a message waiting for the conversation's lock looks again. Rasa's
 # own default is a second; the order is the lock store's tickets, whatever the
 # interval, and a customer's burst should not wait a second per message.

@@ -100,7 +100,7 @@ from rasa_handover.channels.waiting_room import (
     OFFER_ALTERNATIVES_SECONDS,
     WAITING_ACK_SECONDS,
 )
-from rasa_handover.constants import SLOT_HANDOVER_ACTIVE
+from rasa_handover.constants import CHANNEL_CREDENTIALS_KEY, SLOT_HANDOVER_ACTIVE
 from rasa_handover.inbox.contract import CHANNEL_EVENTS_PATH
 from rasa_handover.inbox.signing import SigningKeys, Verifier, request_target
 
@@ -174,7 +174,7 @@ class HandoverInput(InputChannel):
         unknown = sorted(set(credentials) - set(_KNOWN_CREDENTIALS))
         if unknown:
             raise ValueError(
-                f"rasa_handover.channels.HandoverInput: unknown credentials "
+                f"{CHANNEL_CREDENTIALS_KEY}: unknown credentials "
                 f"{unknown} in credentials.yml. Valid keys are "
                 f"{sorted(_KNOWN_CREDENTIALS)} (see docs/channel.md)."
             )
@@ -223,7 +223,7 @@ class HandoverInput(InputChannel):
             shared_secret,
             channel_to_inbox_secret,
             inbox_to_channel_secret,
-            "rasa_handover.channels.HandoverInput",
+            CHANNEL_CREDENTIALS_KEY,
         )
         self.inbox_events: Optional[InboxEventsEndpoint] = None
         self.db = db
@@ -335,7 +335,7 @@ class HandoverInput(InputChannel):
         if self.inbox_url:
             if self.signing_keys is None:
                 raise ValueError(
-                    "rasa_handover.channels.HandoverInput: `inbox_url` needs "
+                    f"{CHANNEL_CREDENTIALS_KEY}: `inbox_url` needs "
                     "`shared_secret` (see docs/channel.md)."
                 )
             self.relay.client = HttpInboxClient(self.inbox_url, self.signing_keys)
@@ -552,7 +552,7 @@ def _check_standalone(credentials: Dict[str, Any]) -> None:
     """
     if not credentials.get("inbox_url"):
         return
-    where = "rasa_handover.channels.HandoverInput"
+    where = CHANNEL_CREDENTIALS_KEY
     if not (
         credentials.get("shared_secret")
         or credentials.get("channel_to_inbox_secret")
@@ -582,7 +582,7 @@ def _check_replicas(redis_url: Optional[str], customer_secret: Any) -> None:
     """
     if redis_url is not None and customer_secret is None:
         raise ValueError(
-            "rasa_handover.channels.HandoverInput: `redis_url` is for several Rasa "
+            f"{CHANNEL_CREDENTIALS_KEY}: `redis_url` is for several Rasa "
             "replicas, and each must accept the socket.io sessions and REST "
             "sender tokens the others issued; without `customer_secret` each "
             "would sign them with its own key made at start. Set "
@@ -595,7 +595,7 @@ def _seconds(value: Any, key: str) -> float:
     """A credentials.yml duration, or a ValueError saying what to write."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
         raise ValueError(
-            f"rasa_handover.channels.HandoverInput: `{key}` must be a number of "
+            f"{CHANNEL_CREDENTIALS_KEY}: `{key}` must be a number of "
             f"seconds >= 0, got {value!r} (see docs/channel.md)."
         )
     return float(value)
@@ -605,7 +605,7 @@ def _flag(value: Any, key: str) -> bool:
     """A credentials.yml switch, or a ValueError saying what to write."""
     if not isinstance(value, bool):
         raise ValueError(
-            f"rasa_handover.channels.HandoverInput: `{key}` must be true or "
+            f"{CHANNEL_CREDENTIALS_KEY}: `{key}` must be true or "
             f"false, got {value!r} (see docs/channel.md)."
         )
     return value

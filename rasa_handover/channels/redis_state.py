@@ -45,6 +45,7 @@ from rasa_handover.channels.mailbox import (
     MailboxBusyError,
     MailboxUnavailableError,
 )
+from rasa_handover.constants import CHANNEL_CREDENTIALS_KEY
 from rasa_handover.limits import MAX_MAILBOX_CONVERSATIONS, MAX_WAITING_POLLS
 
 logger = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ MAILBOX_TTL_SECONDS = 24 * 3600
 # replica applying it died).
 APPLYING_SECONDS = 30
 REDIS_SCHEMES = ("redis", "rediss", "unix")
-_WHERE = "rasa_handover.channels.HandoverInput"
+_WHERE = CHANNEL_CREDENTIALS_KEY
 
 # Atomically: the next id, the message under it, the bounds. KEYS: the counter,
 # the index of conversations (score: last id), the conversation's stream.

@@ -193,11 +193,11 @@ class HandoverRelay:
         self._announced_agent: LruDict[str, Optional[str]] = LruDict(MAX_TRACKED)
         self._requesting: Set[str] = set()
         self.waiting_room = WaitingRoom(waiting_ack_seconds, offer_alternatives_seconds)
-        # Conversations whose ticket is answered by e-mail, with the address.
-        self._replies_by_email: Dict[str, str] = {}
         # Agents' e-mailed replies the customer was not in the chat to see,
         # shown when they come back (`customer_returned`).
-        self._replied_while_away: Dict[str, List[Dict[str, Any]]] = {}
+        self._replied_while_away: LruDict[str, List[Dict[str, Any]]] = LruDict(
+            MAX_TRACKED
+        )
         # Whether the customer has the chat open (the transport knows).
         self.customer_present: Callable[[str], bool] = lambda _conversation: True
         # What the inbox offers customers without an agent (`alternatives`), as
@@ -376,7 +376,6 @@ class HandoverRelay:
             )
         elif kind == KIND_ASYNC:
             self.waiting_room.forget(conversation_id)
-            self._replies_by_email[conversation_id] = str(body.get("email") or "")
             template = templates.get(UTTER_MESSAGE_LEFT)
             if template and template.get("text"):
                 values = {**self._extra_values(), "email": body.get("email") or ""}
@@ -593,7 +592,8 @@ class HandoverRelay:
         template = self._templates.get(conversation_id, {}).get(
             UTTER_REPLIED_WHILE_AWAY
         )
-        away = self._replied_while_away.setdefault(conversation_id, [])
+        away = self._replied_while_away.get(conversation_id) or []
+        self._replied_while_away[conversation_id] = away
         if not away and template and template.get("text"):
             values = {
                 **self._extra_values(),
@@ -612,7 +612,9 @@ class HandoverRelay:
         self, conversation_id: str, output: OutputChannel
     ) -> None:
         """Shows the replies that were e-mailed while the customer was away."""
-        for message in self._replied_while_away.pop(conversation_id, []):
+        replies = self._replied_while_away.get(conversation_id) or []
+        self._replied_while_away.pop(conversation_id)
+        for message in replies:
             await output.send_text_message(
                 conversation_id, message["text"], **_metadata(message)
             )
