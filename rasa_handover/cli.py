@@ -76,8 +76,12 @@ COMMANDS = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every subcommand."""
+def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
+    """The argument parser; only `command`'s module is imported, for its options.
+
+    Most commands need Rasa (and with it TensorFlow, several seconds to import);
+    `rasa-handover --help` and `rasa-handover inbox` should not pay for that.
+    """
     parser = argparse.ArgumentParser(
         prog="rasa-handover",
         description="Hand Rasa conversations to human agents.",
@@ -85,17 +89,27 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=__version__)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
-        module = importlib.import_module(module_name)
-        command = commands.add_parser(name, help=help_text)
-        module.add_arguments(command)
-        command.set_defaults(run=module.run)
+        subparser = commands.add_parser(name, help=help_text)
+        if name == command:
+            module = importlib.import_module(module_name)
+            module.add_arguments(subparser)
+            subparser.set_defaults(run=module.run)
     return parser
+
+
+def chosen_command(argv: List[str]) -> Optional[str]:
+    """The subcommand `argv` names (its first word that is not an option)."""
+    for word in argv:
+        if not word.startswith("-"):
+            return word if word in COMMANDS else None
+    return None
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Runs `rasa-handover`; returns the exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(chosen_command(words))
+    args = parser.parse_args(words)
     if not getattr(args, "run", None):
         parser.print_help()
         return 2
