@@ -23,6 +23,7 @@ it yet, so a second run changes nothing. YAML files are edited with ruamel.yaml
 import argparse
 import difflib
 import io
+import re
 import secrets
 import sys
 from dataclasses import dataclass, field
@@ -180,13 +181,18 @@ def plan_config(plan: Plan) -> None:
     if not isinstance(data, CommentedMap):
         raise SetupError(f"{path} is not a mapping: is it Rasa's config.yml?")
     policies = data.get("policies")
+    if policies is None:
+        # `rasa init`'s own config: Rasa picks the policies at training time.
+        after = _with_rasa_default_policies(path, text)
+        plan.change(
+            path, text, after, "wrote out Rasa's default policies, then HandoverPolicy"
+        )
+        return
     if not isinstance(policies, CommentedSeq) or not policies:
         raise SetupError(
-            f"{path} lists no policies, so Rasa picks them at training time and "
-            f"HandoverPolicy cannot be added next to them. List your policies "
-            f"(e.g. `- name: RulePolicy`, `- name: TEDPolicy`; the log of your "
-            f"last `rasa train` names the ones it chose), then run `rasa-handover "
-            f"init` again."
+            f"`policies` in {path} is not a list of policies, so HandoverPolicy "
+            f"cannot be added to it. Write it as Rasa does (`policies:` then one "
+            f"`- name: ...` per line), then run `rasa-handover init` again."
         )
     names = [p.get("name") for p in policies if isinstance(p, dict)]
     if any(str(n).endswith("HandoverPolicy") for n in names):
@@ -194,6 +200,45 @@ def plan_config(plan: Plan) -> None:
     policies.append(CommentedMap(name=POLICY_NAME))
     after = _dump(path, text, data, indent, offset)
     plan.change(path, text, after, "added HandoverPolicy to the policies")
+
+
+def _with_rasa_default_policies(path: Path, text: str) -> str:
+    """config.yml with the policies Rasa would pick written out, and ours last.
+
+    Rasa fills an empty `policies:` from its own default configuration at
+    training time (and leaves them there, commented out); they are read from
+    that same file, so the bot keeps the policies it was trained with.
+    """
+    from rasa.engine.recipes import default_recipe
+
+    defaults = Path(default_recipe.__file__).parent / "config_files"
+    chosen = YAML(typ="safe").load((defaults / "default_config.yml").read_text())
+    lines = text.splitlines(keepends=True)
+    start = next(
+        (i for i, line in enumerate(lines) if re.match(r"policies:\s*(#.*)?$", line)),
+        None,
+    )
+    if start is None:
+        raise SetupError(
+            f"{path} sets `policies` in a way init does not recognise. Write "
+            f"`policies:` on a line of its own, then run `rasa-handover init` again."
+        )
+    end = start + 1
+    while end < len(lines) and lines[end].lstrip().startswith("#"):
+        end += 1  # Rasa's commented-out note of what it chose stays above ours.
+    stream = io.StringIO()
+    yaml = _yaml()
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.dump([*chosen["policies"], {"name": POLICY_NAME}], stream)
+    block = (
+        "  # Rasa's default policies (what it picks when none are listed), "
+        "written out by\n  # `rasa-handover init` so that HandoverPolicy can "
+        "join them.\n" + stream.getvalue()
+    )
+    before = "".join(lines[:end])
+    if before and not before.endswith("\n"):
+        before += "\n"
+    return before + block + "".join(lines[end:])
 
 
 # --- the domain ------------------------------------------------------------------

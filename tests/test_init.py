@@ -372,9 +372,9 @@ def test_dry_run_on_a_single_domain_yml_shows_the_move(
     "config, expected",
     [
         pytest.param(
-            "recipe: default.v1\nlanguage: en\npipeline:\npolicies:\n",
-            "lists no policies",
-            id="rasa-chooses-the-policies",
+            "recipe: default.v1\nlanguage: en\npipeline:\npolicies: []\n",
+            "is not a list of policies",
+            id="no-policies-at-all",
         ),
         pytest.param("policies: [\n", "is not valid YAML", id="broken-yaml"),
     ],
@@ -390,6 +390,28 @@ def test_a_config_init_cannot_extend_is_explained(
 
     assert snapshot(bot) == before
     assert expected in capsys.readouterr().err
+
+
+def test_rasa_inits_config_gets_rasas_default_policies_written_out(
+    tmp_path: Path,
+) -> None:
+    """`rasa init` lists no policies (Rasa picks them when it trains): init writes
+    out the ones Rasa would pick, then HandoverPolicy, and keeps the rest."""
+    import rasa.cli
+    from rasa.engine.recipes import default_recipe
+
+    bot = write_shop(tmp_path, domain_folder=True)
+    initial = Path(rasa.cli.__file__).parent / "initial_project" / "config.yml"
+    (bot / "config.yml").write_text(initial.read_text())
+
+    assert init(bot) == 0
+
+    after = (bot / "config.yml").read_text()
+    assert after.startswith(initial.read_text())  # nothing of it rewritten
+    defaults = Path(default_recipe.__file__).parent / "config_files"
+    rasa_picks = yaml.safe_load((defaults / "default_config.yml").read_text())
+    written = yaml.safe_load(after)["policies"]
+    assert written == [*rasa_picks["policies"], {"name": POLICY_NAME}]
 
 
 def test_outside_a_bot_folder_says_where_to_run_it(
