@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Collection, Dict, Iterable, List, Tuple
 
 from rasa_handover.constants import (
+    SIGNAL_COMPLAINT,
     SIGNAL_EXASPERATION,
     SIGNAL_PROFANITY,
     SIGNAL_PUNCTUATION_BURST,
@@ -36,6 +37,7 @@ from rasa_handover.signals.common import (
     read_phrase_file,
     with_apostrophe_variants,
 )
+from rasa_handover.signals.complaint import complaint_span
 from rasa_handover.signals.lexicons import (
     CORRECTION_PHRASES_FILE,
     EXASPERATION_PHRASES_FILE,
@@ -270,7 +272,13 @@ def _punctuation_burst(text: str) -> Span | None:
 
 # The signals that need the tokenizer; the others run on the raw text.
 _TOKEN_SIGNALS = frozenset(
-    {SIGNAL_SHOUTING, SIGNAL_PROFANITY, SIGNAL_EXASPERATION, SIGNAL_REPEATED_NEGATION}
+    {
+        SIGNAL_SHOUTING,
+        SIGNAL_PROFANITY,
+        SIGNAL_EXASPERATION,
+        SIGNAL_COMPLAINT,
+        SIGNAL_REPEATED_NEGATION,
+    }
 )
 
 
@@ -293,6 +301,10 @@ def rule_spans(text: str, enabled: Collection[str]) -> Dict[str, Span | None]:
             spans[SIGNAL_EXASPERATION] = _exasperation(engine, doc)
         if SIGNAL_REPEATED_NEGATION in enabled:
             spans[SIGNAL_REPEATED_NEGATION] = _repeated_negation(engine, doc)
+        # Last: it rewrites the tokens' NORM (chat spelling), which the
+        # detectors above do not read but should not see changing under them.
+        if SIGNAL_COMPLAINT in enabled:
+            spans[SIGNAL_COMPLAINT] = complaint_span(doc)
     if SIGNAL_PUNCTUATION_BURST in enabled:
         spans[SIGNAL_PUNCTUATION_BURST] = _punctuation_burst(text)
     return spans
