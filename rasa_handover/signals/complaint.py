@@ -87,7 +87,7 @@ if TYPE_CHECKING:  # pragma: no cover - imported lazily at run time
     from spacy.matcher import Matcher
     from spacy.tokens import Doc, Token
 
-__all__ = ["COMPLAINT_FAMILIES", "complaint_matches", "complaint_span"]
+__all__ = ["COMPLAINT_FAMILIES", "complaint_matches"]
 
 WAITED_FAMILY = "waited"
 REPEATED_FAMILY = "repeated"
@@ -343,11 +343,9 @@ def _matcher() -> Matcher:
 
 def _normalise(doc: Doc) -> None:
     """Write each token's chat-spelling-mapped, lower-cased NORM back to it."""
-    from rasa_handover.word_forms import CHAT_SPELLING
-
     for token in doc:
         norm = token.norm_.lower()
-        norm = COMPLAINT_SPELLING.get(norm, CHAT_SPELLING.get(norm, norm))
+        norm = COMPLAINT_SPELLING.get(norm, norm)
         if norm != token.norm_:
             token.norm_ = norm
 
@@ -372,12 +370,6 @@ def complaint_matches(doc: Doc) -> List[Tuple[str, Span]]:
         if token.norm_ == "still" and _still_waiting(doc, token):
             found.append((WAITED_FAMILY, (token.idx, _end(doc[token.i + 1]))))
     return sorted(found, key=lambda item: item[1])
-
-
-def complaint_span(doc: Doc) -> Span | None:
-    """The earliest (and longest) complaint in ``doc``, or None."""
-    spans = [span for _family, span in complaint_matches(doc)]
-    return min(spans, key=lambda span: (span[0], -span[1]), default=None)
 
 
 def _end(token: Token) -> int:

@@ -10,8 +10,10 @@ question about what might ("do I need to wait", "can you charge it").
 from typing import Dict, FrozenSet
 
 # fmt: off
-# Chat spellings of the words below, on top of word_forms.CHAT_SPELLING.
+# Chat spellings of the words below (this package imports nothing outside
+# signals/ but nlp and constants, so these are its own).
 COMPLAINT_SPELLING: Dict[str, str] = {
+    "u": "you", "ya": "you", "ur": "your", "im": "i", "ive": "i", "dont": "do",
     "no1": "nobody", "noone": "nobody", "nobodys": "nobody", "nobody's": "nobody",
     "ppl": "people", "yrs": "years", "yr": "year", "hrs": "hours", "hr": "hour",
     "mins": "minutes", "min": "minute", "wks": "weeks", "wk": "week",
