@@ -137,6 +137,9 @@ OUTCOME_EXPIRED = "expired"
 SIGNAL_SHOUTING = "shouting"
 SIGNAL_PROFANITY = "profanity"
 SIGNAL_EXASPERATION = "exasperation"
+# How support customers say the service fails them: waiting, repetition, no
+# reply, threats to leave, blame (rasa_handover/signals/complaint.py).
+SIGNAL_COMPLAINT = "complaint"
 SIGNAL_REPEATED_NEGATION = "repeated_negation"
 SIGNAL_PUNCTUATION_BURST = "punctuation_burst"
 SIGNAL_NEGATIVE_SENTIMENT = "negative_sentiment"
@@ -147,6 +150,7 @@ ALL_SIGNALS: Tuple[str, ...] = (
     SIGNAL_SHOUTING,
     SIGNAL_PROFANITY,
     SIGNAL_EXASPERATION,
+    SIGNAL_COMPLAINT,
     SIGNAL_REPEATED_NEGATION,
     SIGNAL_PUNCTUATION_BURST,
     SIGNAL_NEGATIVE_SENTIMENT,

@@ -11,6 +11,7 @@ from rasa_handover import signals
 from rasa_handover.constants import (
     ALL_SIGNALS,
     SIGNAL_ANGRY_TONE,
+    SIGNAL_COMPLAINT,
     SIGNAL_EXASPERATION,
     SIGNAL_NEGATIVE_SENTIMENT,
     SIGNAL_PROFANITY,
@@ -37,8 +38,9 @@ NEG = SIGNAL_REPEATED_NEGATION
 BURST = SIGNAL_PUNCTUATION_BURST
 SENT = SIGNAL_NEGATIVE_SENTIMENT
 TONE = SIGNAL_ANGRY_TONE
-# The rule signals (and VADER); the learned one has its own tests below.
-RULES = tuple(name for name in ALL_SIGNALS if name != TONE)
+# The rule signals (and VADER); the learned one has its own tests below, the
+# complaint signal its own module (tests/test_complaint.py).
+RULES = tuple(name for name in ALL_SIGNALS if name not in (TONE, SIGNAL_COMPLAINT))
 
 
 def fired(text: str) -> FrozenSet[str]:

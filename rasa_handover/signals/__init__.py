@@ -6,7 +6,8 @@ user is annoyed. The policy decides what the signals mean together
 (``triggers/frustration.py``); this package only finds them.
 
 - ``rules``: shouting, profanity, exasperation (phrases, sarcasm, bitter
-  thanks), repeated negation, punctuation bursts: spaCy tokens, ``Matcher``
+  thanks), complaint (``complaint``: waiting, repetition, no reply, leaving,
+  blame), repeated negation, punctuation bursts: spaCy tokens, ``Matcher``
   patterns and the lexicons in ``lexicons`` and ``rasa_handover/data``.
 - ``sentiment``: VADER's compound score.
 - ``learned``: the shipped classifier (GoEmotions, Apache-2.0), the
@@ -26,6 +27,7 @@ from typing import Collection, List, Tuple
 from rasa_handover.constants import (
     ALL_SIGNALS,
     SIGNAL_ANGRY_TONE,
+    SIGNAL_COMPLAINT,
     SIGNAL_NEGATIVE_SENTIMENT,
 )
 from rasa_handover.signals.common import Signal
@@ -72,6 +74,8 @@ __all__ = [
     "LEADING_NEGATION_WORDS",
     "NEGATION_COURTESY_WORDS",
     "NEGATION_WORDS",
+    "PHRASE_SIGNALS",
+    "PHRASE_SIGN_POSITIVE_TONE",
     "PROFANITY_EXCLUSIONS",
     "PUNCTUATION_BURST_MIN_LENGTH",
     "REPEATED_NEGATION_MIN_COUNT",
@@ -86,6 +90,17 @@ __all__ = [
     "detect_signals",
     "sentiment_score",
 ]
+
+# The phrase signals that say what went wrong in the customer's own words
+# (exasperation stays one sign: the trigger's tests and docs count it so; as two
+# it gained 0.015 F1 on the support dev set). Each counts two signs (enough on
+# its own under the default 2-sign rule) unless
+# VADER reads the whole message as positive (compound score above
+# PHRASE_SIGN_POSITIVE_TONE): "I've been waiting 3 weeks for my refund" is two,
+# "ok, I'll wait another week, thanks, you've been great" one. Chosen on the
+# support-style dev set and GoEmotions dev (docs/frustration.md, "The rule").
+PHRASE_SIGNALS = frozenset({SIGNAL_COMPLAINT})
+PHRASE_SIGN_POSITIVE_TONE = 0.0
 
 # The policy asks about the same handful of recent messages on every
 # prediction; a few thousand entries cover many concurrent conversations while
@@ -142,8 +157,14 @@ def _detect_signals_uncached(
         span = spans.get(name)
         if span is not None:
             start, end = span
-            signals.append(Signal(name, text[start:end], start, end))
+            weight = _phrase_weight(text) if name in PHRASE_SIGNALS else 1
+            signals.append(Signal(name, text[start:end], start, end, weight=weight))
     return tuple(signals)
+
+
+def _phrase_weight(text: str) -> int:
+    """Two signs for a phrase signal, one when the message reads positive."""
+    return 1 if sentiment_score(text) > PHRASE_SIGN_POSITIVE_TONE else 2
 
 
 _detect_signals_cached = functools.lru_cache(maxsize=DETECT_CACHE_SIZE)(
@@ -167,7 +188,10 @@ def detect_signals(
     * profanity: a whole word or phrase from better_profanity's list, less
       ``PROFANITY_EXCLUSIONS``, plus ``EXTRA_PROFANITY``; or a censored form of
       one ("f***ing", "sh*t").
-    * exasperation: a phrase from ``EXASPERATION_PHRASES_FILE``.
+    * exasperation: a phrase from ``EXASPERATION_PHRASES_FILE``, sarcasm.
+    * complaint: waiting, repetition, no reply, leaving, blame, giving up
+      (``signals/complaint.py``). It counts two signs (``weight``) unless
+      VADER reads the message as positive.
     * repeated_negation: "no"/"nope"/"nah" said twice with emphasis ("No, no,
       ..."), or an opening no/wrong followed by a phrase from
       ``CORRECTION_PHRASES_FILE`` ("Nope, that's not what I asked").

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Collection, Dict, Iterable, List, Tuple
 
 from rasa_handover.constants import (
+    SIGNAL_COMPLAINT,
     SIGNAL_EXASPERATION,
     SIGNAL_PROFANITY,
     SIGNAL_PUNCTUATION_BURST,
@@ -36,6 +37,7 @@ from rasa_handover.signals.common import (
     read_phrase_file,
     with_apostrophe_variants,
 )
+from rasa_handover.signals.complaint import complaint_matches
 from rasa_handover.signals.lexicons import (
     CORRECTION_PHRASES_FILE,
     EXASPERATION_PHRASES_FILE,
@@ -195,6 +197,20 @@ def _exasperation(engine: _Engine, doc: Doc) -> Span | None:
     return first_span([*phrases, *sarcasm_spans(doc)])
 
 
+def _complaint(doc: Doc, exasperation: Span | None) -> Span | None:
+    """The first complaint whose words are not already exasperation's evidence.
+
+    "nothing works" is both; it is one sign of frustration, not two.
+    """
+    return first_span(
+        span
+        for _family, span in complaint_matches(doc)
+        if exasperation is None
+        or span[1] <= exasperation[0]
+        or span[0] >= exasperation[1]
+    )
+
+
 def _is_negation(token: Token) -> bool:
     return bool(_NEGATION_RE.match(token.lower_))
 
@@ -270,7 +286,13 @@ def _punctuation_burst(text: str) -> Span | None:
 
 # The signals that need the tokenizer; the others run on the raw text.
 _TOKEN_SIGNALS = frozenset(
-    {SIGNAL_SHOUTING, SIGNAL_PROFANITY, SIGNAL_EXASPERATION, SIGNAL_REPEATED_NEGATION}
+    {
+        SIGNAL_SHOUTING,
+        SIGNAL_PROFANITY,
+        SIGNAL_EXASPERATION,
+        SIGNAL_COMPLAINT,
+        SIGNAL_REPEATED_NEGATION,
+    }
 )
 
 
@@ -293,6 +315,10 @@ def rule_spans(text: str, enabled: Collection[str]) -> Dict[str, Span | None]:
             spans[SIGNAL_EXASPERATION] = _exasperation(engine, doc)
         if SIGNAL_REPEATED_NEGATION in enabled:
             spans[SIGNAL_REPEATED_NEGATION] = _repeated_negation(engine, doc)
+        # Last: it rewrites the tokens' NORM (chat spelling), which the
+        # detectors above do not read but should not see changing under them.
+        if SIGNAL_COMPLAINT in enabled:
+            spans[SIGNAL_COMPLAINT] = _complaint(doc, spans.get(SIGNAL_EXASPERATION))
     if SIGNAL_PUNCTUATION_BURST in enabled:
         spans[SIGNAL_PUNCTUATION_BURST] = _punctuation_burst(text)
     return spans
