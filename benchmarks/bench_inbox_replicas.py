@@ -44,6 +44,7 @@ import requests
 import sqlalchemy as sa
 
 from rasa_handover.channels.inbox_client import (
+    HTTP_TIMEOUT_SECONDS,
     HttpInboxClient,
     InboxRejectedError,
     InboxUnavailableError,
@@ -59,6 +60,9 @@ CONVERSATIONS_PER_AGENT = 10
 STARTUP_SECONDS = 120
 # How often a failed call is tried again (the channel's outbox would keep on).
 RETRIES = 5
+# Seconds a call may take before it counts as failed and is tried again
+# (`--timeout`; the channel's own is `HTTP_TIMEOUT_SECONDS`, 5 s).
+CALL_TIMEOUT_SECONDS = 30.0
 PREFIX = "/webhooks/handover/inbox"
 
 
@@ -189,13 +193,18 @@ async def with_retries(call: Any) -> int:
 
 
 async def run(
-    urls: List[str], size: int, messages: int, db: str, schema: str
+    urls: List[str],
+    size: int,
+    messages: int,
+    db: str,
+    schema: str,
+    timeout: float = CALL_TIMEOUT_SECONDS,
 ) -> Dict[str, Any]:
     keys = SigningKeys.from_settings(SECRET)
     assert keys is not None
-    clients = [HttpInboxClient(url, keys, timeout=30) for url in urls]
+    clients = [HttpInboxClient(url, keys, timeout=timeout) for url in urls]
     agents = max(1, size // CONVERSATIONS_PER_AGENT)
-    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout))
     try:
         for i in range(agents):
             async with session.post(
@@ -292,7 +301,8 @@ async def count_messages(
 ) -> Dict[str, int]:
     """Lost, duplicated and out-of-order messages, read back from the database."""
     store = InboxStore(db, schema=schema)
-    lost = duplicated = out_of_order = 0
+    lost = out_of_order = 0
+    duplicated = Counter({"customer": 0, "agent": 0})
     try:
         for conversation, ticket_id in ticket_of.items():
             stored = [m.text for m in await store.messages(ticket_id)]
@@ -300,14 +310,18 @@ async def count_messages(
             for sender in ("customer", "agent"):
                 expected = [f"{conversation} {sender} {n}" for n in range(messages)]
                 lost += sum(1 for text in expected if text not in counts)
-                duplicated += sum(counts[text] - 1 for text in expected if counts[text])
+                duplicated[sender] += sum(
+                    counts[text] - 1 for text in expected if counts[text]
+                )
                 mine = [text for text in stored if f" {sender} " in text]
                 out_of_order += mine != sorted(mine, key=lambda t: int(t.rsplit()[-1]))
     finally:
         await store.close()
     return {
         "lost": lost,
-        "duplicated": duplicated,
+        "duplicated": sum(duplicated.values()),
+        "duplicated_customer": duplicated["customer"],
+        "duplicated_agent": duplicated["agent"],
         "conversations_out_of_order": out_of_order,
     }
 
@@ -330,6 +344,13 @@ def main() -> None:
     parser.add_argument("--replicas", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000])
     parser.add_argument("--messages", type=int, default=3)
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=CALL_TIMEOUT_SECONDS,
+        help="seconds before a call is retried (the channel's: "
+        f"{HTTP_TIMEOUT_SECONDS:g}; overloads an inbox that cannot keep up)",
+    )
     args = parser.parse_args()
     if not args.db:
         print(f"skipped: set {POSTGRES_ENV} (or --db) to a PostgreSQL server URL")
@@ -348,7 +369,16 @@ def main() -> None:
                     max(1, size // CONVERSATIONS_PER_AGENT),
                 ) as urls:
                     results.append(
-                        asyncio.run(run(urls, size, args.messages, args.db, schema))
+                        asyncio.run(
+                            run(
+                                urls,
+                                size,
+                                args.messages,
+                                args.db,
+                                schema,
+                                args.timeout,
+                            )
+                        )
                     )
             finally:
                 asyncio.run(
@@ -382,7 +412,8 @@ def report(r: Dict[str, Any]) -> None:
         f"{r['messages_per_second']} msg/s; call p50 {r['call_p50_ms']} ms / p95 "
         f"{r['call_p95_ms']} ms; retried {r['retried_calls']}; client CPU "
         f"{r['client_cpu_ms_per_call']} ms/call; lost {r['lost']}, "
-        f"duplicated {r['duplicated']}, out of order "
+        f"duplicated {r['duplicated']} (customer {r['duplicated_customer']}, agent "
+        f"{r['duplicated_agent']}), out of order "
         f"{r['conversations_out_of_order']}",
         flush=True,
     )
