@@ -49,8 +49,10 @@ from rasa_handover.channels.inbox_client import (
     InboxRejectedError,
     InboxUnavailableError,
 )
+from rasa_handover.channels.outbox import backoff_seconds
 from rasa_handover.inbox.signing import SigningKeys
 from rasa_handover.inbox.store import InboxStore, to_async_url
+from rasa_handover.limits import MAX_OUTBOX_ATTEMPTS
 
 RESULTS = Path(__file__).parent / "results"
 POSTGRES_ENV = "HANDOVER_TEST_POSTGRES_URL"
@@ -58,8 +60,6 @@ BIN = Path(sys.executable).parent
 SECRET = "benchmark-shared-secret-0123456789abcdef"
 CONVERSATIONS_PER_AGENT = 10
 STARTUP_SECONDS = 120
-# How often a failed call is tried again (the channel's outbox would keep on).
-RETRIES = 5
 # Seconds a call may take before it counts as failed and is tried again
 # (`--timeout`; the channel's own is `HTTP_TIMEOUT_SECONDS`, 5 s).
 CALL_TIMEOUT_SECONDS = 30.0
@@ -180,16 +180,20 @@ def wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
 
 
 async def with_retries(call: Any) -> int:
-    """Awaits `call()` until it succeeds; returns how many tries failed."""
-    for failed in range(RETRIES + 1):
+    """Awaits `call()` until it succeeds; returns how many tries failed.
+
+    Retried as the channel's outbox retries: after 1, 2, 4, ... seconds
+    (`backoff_seconds`), `MAX_OUTBOX_ATTEMPTS` tries at most.
+    """
+    for failed in range(MAX_OUTBOX_ATTEMPTS):
         try:
             await call()
             return failed
         except (InboxUnavailableError, aiohttp.ClientError, asyncio.TimeoutError):
-            if failed == RETRIES:
+            if failed + 1 == MAX_OUTBOX_ATTEMPTS:
                 raise
-            await asyncio.sleep(0.5 * (failed + 1))
-    return RETRIES
+            await asyncio.sleep(backoff_seconds(failed + 1))
+    return MAX_OUTBOX_ATTEMPTS
 
 
 async def run(
