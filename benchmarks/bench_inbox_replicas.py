@@ -6,9 +6,10 @@ one fresh PostgreSQL schema and drives every conversation at once: the customer
 sends a message (a signed channel call, `HttpInboxClient.relay_message`, exactly
 as the channel sends it), the conversation's agent answers through the agent
 API (`POST /api/tickets/<id>/reply`), `--messages` times each. Calls alternate
-between the replicas. A call that fails is retried the way the channel's
-outbox would, so a call that timed out after its message was stored shows up
-as a duplicate.
+between the replicas. A call that fails (or takes longer than `--timeout`) is
+retried the way the channel's outbox would, with the message's
+`client_message_id`: a call that timed out after its message was stored must
+not show up as a duplicate.
 
 Measures messages per second, the p50/p95 of a call (sent -> stored and
 answered), and counts every message in the database afterwards: lost,
@@ -50,6 +51,7 @@ from rasa_handover.channels.inbox_client import (
     InboxUnavailableError,
 )
 from rasa_handover.channels.outbox import backoff_seconds
+from rasa_handover.inbox.contract import CLIENT_MESSAGE_ID
 from rasa_handover.inbox.signing import SigningKeys
 from rasa_handover.inbox.store import InboxStore, to_async_url
 from rasa_handover.limits import MAX_OUTBOX_ATTEMPTS
@@ -234,10 +236,10 @@ async def run(
         latencies: List[float] = []
         retried = 0
 
-        async def agent_reply(url: str, conversation: str, text: str) -> None:
+        async def agent_reply(url: str, conversation: str, text: str, key: str) -> None:
             async with session.post(
                 f"{url}/api/tickets/{ticket_of[conversation]}/reply",
-                json={"text": text},
+                json={"text": text, CLIENT_MESSAGE_ID: key},
                 headers={"Authorization": f"Bearer {token_of[conversation]}"},
             ) as answer:
                 body = await answer.text()
@@ -255,8 +257,11 @@ async def run(
                 start = time.perf_counter()
                 # Awaited first: `retried += await ...` would read `retried`
                 # before the await and lose the other conversations' counts.
+                # One key per message, made before the first try (as the
+                # channel does): every retry of the message carries it.
+                key = uuid.uuid4().hex
                 failed = await with_retries(
-                    functools.partial(client.relay_message, conversation, text)
+                    functools.partial(client.relay_message, conversation, text, key)
                 )
                 retried += failed
                 latencies.append(time.perf_counter() - start)
@@ -264,7 +269,9 @@ async def run(
                 reply = f"{conversation} agent {n}"
                 start = time.perf_counter()
                 failed = await with_retries(
-                    functools.partial(agent_reply, url, conversation, reply)
+                    functools.partial(
+                        agent_reply, url, conversation, reply, uuid.uuid4().hex
+                    )
                 )
                 retried += failed
                 latencies.append(time.perf_counter() - start)
