@@ -283,7 +283,11 @@ def create_app(
     app.blueprint(inbox_blueprint(service, config, name=f"{name}_api"))
     keys = config.signing_keys
     if keys is not None:
-        notifier = WebhookNotifier(service, keys.inbox_to_channel)
+        notifier = WebhookNotifier(
+            service,
+            keys.inbox_to_channel,
+            lease_seconds=config.delivery_lease_seconds,
+        )
         app.ctx.inbox_notifier = notifier
 
         async def start_notifier(_app: Sanic, _loop: Any) -> None:
