@@ -6,9 +6,10 @@ one fresh PostgreSQL schema and drives every conversation at once: the customer
 sends a message (a signed channel call, `HttpInboxClient.relay_message`, exactly
 as the channel sends it), the conversation's agent answers through the agent
 API (`POST /api/tickets/<id>/reply`), `--messages` times each. Calls alternate
-between the replicas. A call that fails is retried the way the channel's
-outbox would, so a call that timed out after its message was stored shows up
-as a duplicate.
+between the replicas. A call that fails (or takes longer than `--timeout`) is
+retried the way the channel's outbox would, with the message's
+`client_message_id`: a call that timed out after its message was stored must
+not show up as a duplicate.
 
 Measures messages per second, the p50/p95 of a call (sent -> stored and
 answered), and counts every message in the database afterwards: lost,
@@ -44,12 +45,16 @@ import requests
 import sqlalchemy as sa
 
 from rasa_handover.channels.inbox_client import (
+    HTTP_TIMEOUT_SECONDS,
     HttpInboxClient,
     InboxRejectedError,
     InboxUnavailableError,
 )
+from rasa_handover.channels.outbox import backoff_seconds
+from rasa_handover.inbox.contract import CLIENT_MESSAGE_ID
 from rasa_handover.inbox.signing import SigningKeys
 from rasa_handover.inbox.store import InboxStore, to_async_url
+from rasa_handover.limits import MAX_OUTBOX_ATTEMPTS
 
 RESULTS = Path(__file__).parent / "results"
 POSTGRES_ENV = "HANDOVER_TEST_POSTGRES_URL"
@@ -57,8 +62,9 @@ BIN = Path(sys.executable).parent
 SECRET = "benchmark-shared-secret-0123456789abcdef"
 CONVERSATIONS_PER_AGENT = 10
 STARTUP_SECONDS = 120
-# How often a failed call is tried again (the channel's outbox would keep on).
-RETRIES = 5
+# Seconds a call may take before it counts as failed and is tried again
+# (`--timeout`; the channel's own is `HTTP_TIMEOUT_SECONDS`, 5 s).
+CALL_TIMEOUT_SECONDS = 30.0
 PREFIX = "/webhooks/handover/inbox"
 
 
@@ -176,26 +182,35 @@ def wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
 
 
 async def with_retries(call: Any) -> int:
-    """Awaits `call()` until it succeeds; returns how many tries failed."""
-    for failed in range(RETRIES + 1):
+    """Awaits `call()` until it succeeds; returns how many tries failed.
+
+    Retried as the channel's outbox retries: after 1, 2, 4, ... seconds
+    (`backoff_seconds`), `MAX_OUTBOX_ATTEMPTS` tries at most.
+    """
+    for failed in range(MAX_OUTBOX_ATTEMPTS):
         try:
             await call()
             return failed
         except (InboxUnavailableError, aiohttp.ClientError, asyncio.TimeoutError):
-            if failed == RETRIES:
+            if failed + 1 == MAX_OUTBOX_ATTEMPTS:
                 raise
-            await asyncio.sleep(0.5 * (failed + 1))
-    return RETRIES
+            await asyncio.sleep(backoff_seconds(failed + 1))
+    return MAX_OUTBOX_ATTEMPTS
 
 
 async def run(
-    urls: List[str], size: int, messages: int, db: str, schema: str
+    urls: List[str],
+    size: int,
+    messages: int,
+    db: str,
+    schema: str,
+    timeout: float = CALL_TIMEOUT_SECONDS,
 ) -> Dict[str, Any]:
     keys = SigningKeys.from_settings(SECRET)
     assert keys is not None
-    clients = [HttpInboxClient(url, keys, timeout=30) for url in urls]
+    clients = [HttpInboxClient(url, keys, timeout=timeout) for url in urls]
     agents = max(1, size // CONVERSATIONS_PER_AGENT)
-    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout))
     try:
         for i in range(agents):
             async with session.post(
@@ -221,10 +236,10 @@ async def run(
         latencies: List[float] = []
         retried = 0
 
-        async def agent_reply(url: str, conversation: str, text: str) -> None:
+        async def agent_reply(url: str, conversation: str, text: str, key: str) -> None:
             async with session.post(
                 f"{url}/api/tickets/{ticket_of[conversation]}/reply",
-                json={"text": text},
+                json={"text": text, CLIENT_MESSAGE_ID: key},
                 headers={"Authorization": f"Bearer {token_of[conversation]}"},
             ) as answer:
                 body = await answer.text()
@@ -242,8 +257,11 @@ async def run(
                 start = time.perf_counter()
                 # Awaited first: `retried += await ...` would read `retried`
                 # before the await and lose the other conversations' counts.
+                # One key per message, made before the first try (as the
+                # channel does): every retry of the message carries it.
+                key = uuid.uuid4().hex
                 failed = await with_retries(
-                    functools.partial(client.relay_message, conversation, text)
+                    functools.partial(client.relay_message, conversation, text, key)
                 )
                 retried += failed
                 latencies.append(time.perf_counter() - start)
@@ -251,7 +269,9 @@ async def run(
                 reply = f"{conversation} agent {n}"
                 start = time.perf_counter()
                 failed = await with_retries(
-                    functools.partial(agent_reply, url, conversation, reply)
+                    functools.partial(
+                        agent_reply, url, conversation, reply, uuid.uuid4().hex
+                    )
                 )
                 retried += failed
                 latencies.append(time.perf_counter() - start)
@@ -292,7 +312,8 @@ async def count_messages(
 ) -> Dict[str, int]:
     """Lost, duplicated and out-of-order messages, read back from the database."""
     store = InboxStore(db, schema=schema)
-    lost = duplicated = out_of_order = 0
+    lost = out_of_order = 0
+    duplicated = Counter({"customer": 0, "agent": 0})
     try:
         for conversation, ticket_id in ticket_of.items():
             stored = [m.text for m in await store.messages(ticket_id)]
@@ -300,14 +321,18 @@ async def count_messages(
             for sender in ("customer", "agent"):
                 expected = [f"{conversation} {sender} {n}" for n in range(messages)]
                 lost += sum(1 for text in expected if text not in counts)
-                duplicated += sum(counts[text] - 1 for text in expected if counts[text])
+                duplicated[sender] += sum(
+                    counts[text] - 1 for text in expected if counts[text]
+                )
                 mine = [text for text in stored if f" {sender} " in text]
                 out_of_order += mine != sorted(mine, key=lambda t: int(t.rsplit()[-1]))
     finally:
         await store.close()
     return {
         "lost": lost,
-        "duplicated": duplicated,
+        "duplicated": sum(duplicated.values()),
+        "duplicated_customer": duplicated["customer"],
+        "duplicated_agent": duplicated["agent"],
         "conversations_out_of_order": out_of_order,
     }
 
@@ -330,6 +355,13 @@ def main() -> None:
     parser.add_argument("--replicas", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000])
     parser.add_argument("--messages", type=int, default=3)
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=CALL_TIMEOUT_SECONDS,
+        help="seconds before a call is retried (the channel's: "
+        f"{HTTP_TIMEOUT_SECONDS:g}; overloads an inbox that cannot keep up)",
+    )
     args = parser.parse_args()
     if not args.db:
         print(f"skipped: set {POSTGRES_ENV} (or --db) to a PostgreSQL server URL")
@@ -348,7 +380,16 @@ def main() -> None:
                     max(1, size // CONVERSATIONS_PER_AGENT),
                 ) as urls:
                     results.append(
-                        asyncio.run(run(urls, size, args.messages, args.db, schema))
+                        asyncio.run(
+                            run(
+                                urls,
+                                size,
+                                args.messages,
+                                args.db,
+                                schema,
+                                args.timeout,
+                            )
+                        )
                     )
             finally:
                 asyncio.run(
@@ -382,7 +423,8 @@ def report(r: Dict[str, Any]) -> None:
         f"{r['messages_per_second']} msg/s; call p50 {r['call_p50_ms']} ms / p95 "
         f"{r['call_p95_ms']} ms; retried {r['retried_calls']}; client CPU "
         f"{r['client_cpu_ms_per_call']} ms/call; lost {r['lost']}, "
-        f"duplicated {r['duplicated']}, out of order "
+        f"duplicated {r['duplicated']} (customer {r['duplicated_customer']}, agent "
+        f"{r['duplicated_agent']}), out of order "
         f"{r['conversations_out_of_order']}",
         flush=True,
     )

@@ -10,7 +10,7 @@ This module imports nothing, so any side (and the pure decision code) can use it
 
 import math
 import unicodedata
-from typing import Optional
+from typing import Any, Optional
 
 # A customer message: no chat message is longer; the inbox API accepts the same.
 MAX_TEXT_CHARS = 10_000
@@ -22,6 +22,11 @@ MAX_NAME_CHARS = 255
 LONG_POLL_MAX_SECONDS = 30.0
 # Message ids are counters; anything above a signed 64-bit integer is not one.
 MAX_MESSAGE_ID = 2**63 - 1
+# A client message id: the key that makes a retried message stored once (the
+# channel sends Rasa's `UserMessage.message_id`, 32 hex digits; other clients
+# their own). Visible ASCII characters (no spaces), at most this many.
+MAX_CLIENT_MESSAGE_ID_CHARS = 128
+CLIENT_MESSAGE_ID_PATTERN = "^[!-~]+$"
 # The channel's memory: conversations with a REST mailbox, and long polls
 # waiting at once (beyond these, the least recently used mailbox is dropped and
 # new polls are answered 429).
@@ -102,6 +107,39 @@ def seconds(field: str, raw: Optional[str], maximum: float) -> float:
             f"got {raw!r}.",
         )
     return min(value, maximum)
+
+
+def client_message_id(field: str, value: Any) -> Optional[str]:
+    """A client message id from a request body (None or absent: no id).
+
+    Raises:
+        LimitError: not a string, empty, longer than
+            `MAX_CLIENT_MESSAGE_ID_CHARS`, or with a character other than
+            visible ASCII.
+
+    """
+    if value is None:
+        return None
+    limit = MAX_CLIENT_MESSAGE_ID_CHARS
+    if (
+        not isinstance(value, str)
+        or not 0 < len(value) <= limit
+        or not all("!" <= char <= "~" for char in value)
+    ):
+        raise LimitError(
+            field,
+            f"`{field}` must be a string of 1 to {limit} visible ASCII characters "
+            f"(letters, digits, punctuation; no spaces), got {_shown(value)}. "
+            "Send the same id with every retry of one message, e.g. a UUID.",
+        )
+    return value
+
+
+def _shown(value: Any) -> str:
+    """`value` for an error message: its type, or the start of a string."""
+    if not isinstance(value, str):
+        return f"a {type(value).__name__}"
+    return repr(value[:40]) + ("..." if len(value) > 40 else "")
 
 
 def message_id(field: str, raw: Optional[str], maximum: int = MAX_MESSAGE_ID) -> int:

@@ -13,6 +13,7 @@ import json
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Optional, Protocol
 
 from rasa_handover.inbox.contract import (
+    CLIENT_MESSAGE_ID,
     CSAT_RECORDED,
     PATH_CHANNEL_CALLBACKS,
     PATH_CHANNEL_CSAT,
@@ -94,11 +95,17 @@ class InboxClient(Protocol):
     ) -> Dict[str, Any]:
         """Creates (or, on a retry, finds) the ticket; returns its `TicketView`."""
 
-    async def relay(self, conversation_id: str, text: str) -> bool:
-        """Adds a customer message to the open ticket; False if there is none."""
+    async def relay(
+        self, conversation_id: str, text: str, client_message_id: Optional[str] = None
+    ) -> bool:
+        """Adds a customer message to the open ticket; False if there is none.
+
+        The ticket stores a message once per `client_message_id` (the same id
+        with every retry of one message; None: no such guarantee).
+        """
 
     async def relay_message(
-        self, conversation_id: str, text: str
+        self, conversation_id: str, text: str, client_message_id: Optional[str] = None
     ) -> Optional[Dict[str, Any]]:
         """Like `relay`; returns the ticket's `TicketView` (None: no open ticket).
 
@@ -121,8 +128,12 @@ class InboxClient(Protocol):
         email: str,
         message: Optional[str],
         payload: Dict[str, Any],
+        client_message_id: Optional[str] = None,
     ) -> Dict[str, Any]:
-        """Makes the ticket async (answered by e-mail); returns its `TicketView`."""
+        """Makes the ticket async (answered by e-mail); returns its `TicketView`.
+
+        `message` is stored once per `client_message_id`, as in `relay`.
+        """
 
     async def record_csat(self, conversation_id: str, score: Any) -> Dict[str, Any]:
         """Stores the CSAT score on the latest resolved ticket (`csat_answer`)."""
@@ -154,19 +165,24 @@ class EmbeddedInboxClient:
             self.service.request_handover(conversation_id, attempt, payload)
         )
 
-    async def relay(self, conversation_id: str, text: str) -> bool:
+    async def relay(
+        self, conversation_id: str, text: str, client_message_id: Optional[str] = None
+    ) -> bool:
         """Adds a customer message to the open ticket; False if there is none."""
-        return await self.relay_message(conversation_id, text) is not None
+        ticket = await self.relay_message(conversation_id, text, client_message_id)
+        return ticket is not None
 
     async def relay_message(
-        self, conversation_id: str, text: str
+        self, conversation_id: str, text: str, client_message_id: Optional[str] = None
     ) -> Optional[Dict[str, Any]]:
         """Adds a customer message to the open ticket; returns the ticket's view."""
         try:
-            view = await self.service.relay_and_view(conversation_id, text)
+            relayed = await self.service.relay_and_view(
+                conversation_id, text, client_message_id
+            )
         except Exception as error:
             raise inbox_error(error) from error
-        return None if view is None else dict(view.to_dict())
+        return None if relayed is None else dict(relayed.view.to_dict())
 
     async def schedule_callback(
         self,
@@ -189,10 +205,13 @@ class EmbeddedInboxClient:
         email: str,
         message: Optional[str],
         payload: Dict[str, Any],
+        client_message_id: Optional[str] = None,
     ) -> Dict[str, Any]:
         """Makes the ticket async (answered by e-mail)."""
         return await self._ticket(
-            self.service.leave_message(conversation_id, email, message, payload)
+            self.service.leave_message(
+                conversation_id, email, message, payload, client_message_id
+            )
         )
 
     async def record_csat(self, conversation_id: str, score: Any) -> Dict[str, Any]:
@@ -305,18 +324,27 @@ class HttpInboxClient:
             },
         )
 
-    async def relay(self, conversation_id: str, text: str) -> bool:
+    async def relay(
+        self, conversation_id: str, text: str, client_message_id: Optional[str] = None
+    ) -> bool:
         """Adds a customer message to the open ticket; False if there is none."""
-        return await self.relay_message(conversation_id, text) is not None
+        ticket = await self.relay_message(conversation_id, text, client_message_id)
+        return ticket is not None
 
     async def relay_message(
-        self, conversation_id: str, text: str
+        self, conversation_id: str, text: str, client_message_id: Optional[str] = None
     ) -> Optional[Dict[str, Any]]:
-        """Adds a customer message to the open ticket; returns the ticket's view."""
+        """Adds a customer message to the open ticket; returns the ticket's view.
+
+        A retry with the same `client_message_id` is answered with the message
+        stored the first time (200 instead of 201): stored once.
+        """
         # 404: the conversation has no open handover, the common case.
         answer = await self._post(
             PATH_CHANNEL_MESSAGES,
-            {"conversation_id": conversation_id, "text": text},
+            _with_client_id(
+                {"conversation_id": conversation_id, "text": text}, client_message_id
+            ),
             not_found={RELAYED: False},
         )
         if not answer.get(RELAYED):
@@ -350,16 +378,20 @@ class HttpInboxClient:
         email: str,
         message: Optional[str],
         payload: Dict[str, Any],
+        client_message_id: Optional[str] = None,
     ) -> Dict[str, Any]:
         """Makes the ticket async (answered by e-mail)."""
         return await self._post(
             PATH_CHANNEL_LEFT_MESSAGES,
-            {
-                "conversation_id": conversation_id,
-                "email": email,
-                "message": message,
-                "payload": payload,
-            },
+            _with_client_id(
+                {
+                    "conversation_id": conversation_id,
+                    "email": email,
+                    "message": message,
+                    "payload": payload,
+                },
+                client_message_id,
+            ),
         )
 
     async def record_csat(self, conversation_id: str, score: Any) -> Dict[str, Any]:
@@ -372,3 +404,12 @@ class HttpInboxClient:
             {"conversation_id": conversation_id, "score": score},
             not_found={CSAT_RECORDED: False},
         )
+
+
+def _with_client_id(
+    body: Dict[str, Any], client_message_id: Optional[str]
+) -> Dict[str, Any]:
+    """`body` with the idempotency key, when there is one."""
+    if client_message_id is None:
+        return body
+    return {**body, CLIENT_MESSAGE_ID: client_message_id}

@@ -17,6 +17,7 @@ import json
 import sqlite3
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
@@ -106,6 +107,15 @@ class Outbox:
             for column, statement in _ADDED_COLUMNS.items():
                 if column not in columns:
                     self._db.execute(statement)
+            # The pending items' conversations, read once and kept in step with
+            # every write below: `has_pending` (asked for every relayed
+            # message, on the event loop) reads no file.
+            self._pending: Dict[int, str] = dict(
+                self._db.execute(
+                    f"SELECT id, conversation_id FROM outbox WHERE {_PENDING}"
+                ).fetchall()
+            )
+            self._pending_per_conversation = Counter(self._pending.values())
 
     def add(
         self,
@@ -123,7 +133,10 @@ class Outbox:
                 # ASCII JSON: any text (a lone surrogate too) can be stored.
                 (kind, conversation_id, json.dumps(body, ensure_ascii=True), now, now),
             )
-        return int(cursor.lastrowid or 0)
+            item_id = int(cursor.lastrowid or 0)
+            self._pending[item_id] = conversation_id
+            self._pending_per_conversation[conversation_id] += 1
+        return item_id
 
     def due(self, now: Optional[float] = None) -> List[OutboxItem]:
         """Undelivered items whose retry time has come, oldest first.
@@ -149,22 +162,17 @@ class Outbox:
         return due
 
     def has_pending(self, conversation_id: str) -> bool:
-        """Whether the conversation has undelivered items (new ones queue behind)."""
+        """Whether the conversation has undelivered items (new ones queue behind).
+
+        From memory (no file access): asked for every relayed message.
+        """
         with self._lock:
-            row = self._db.execute(
-                f"SELECT 1 FROM outbox WHERE conversation_id = ? AND {_PENDING} "
-                "LIMIT 1",
-                (conversation_id,),
-            ).fetchone()
-        return row is not None
+            return self._pending_per_conversation[conversation_id] > 0
 
     def pending_count(self) -> int:
         """How many items are waiting for delivery."""
         with self._lock:
-            row = self._db.execute(
-                f"SELECT COUNT(*) FROM outbox WHERE {_PENDING}"
-            ).fetchone()
-        return int(row[0])
+            return len(self._pending)
 
     def delivered(self, item_id: int, now: Optional[float] = None) -> None:
         """Marks an item as delivered (kept for the record)."""
@@ -173,6 +181,16 @@ class Outbox:
                 "UPDATE outbox SET delivered_at = ? WHERE id = ?",
                 (time.time() if now is None else now, item_id),
             )
+            self._settled(item_id)
+
+    def _settled(self, item_id: int) -> None:
+        """An item left the pending ones (delivered or dead); holds `_lock`."""
+        conversation_id = self._pending.pop(item_id, None)
+        if conversation_id is None:
+            return
+        self._pending_per_conversation[conversation_id] -= 1
+        if self._pending_per_conversation[conversation_id] <= 0:
+            del self._pending_per_conversation[conversation_id]
 
     def failed(self, item_id: int, error: str, now: Optional[float] = None) -> int:
         """Records a failed try and schedules the next; returns the attempt count.
@@ -214,6 +232,7 @@ class Outbox:
                     item_id,
                 ),
             )
+            self._settled(item_id)
 
     def is_dead(self, item_id: int) -> bool:
         """Whether the item was given up on."""

@@ -21,6 +21,7 @@ creates one `HandoverRelay` and hands it every message.
 
 import asyncio
 import logging
+import uuid
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -67,6 +68,7 @@ from rasa_handover.constants import (
     OUTCOME_EXPIRED,
 )
 from rasa_handover.inbox.contract import (
+    CLIENT_MESSAGE_ID,
     EVENT_ACCEPTED,
     EVENT_ASSIGNED,
     EVENT_EXPIRED,
@@ -85,6 +87,7 @@ from rasa_handover.inbox.contract import (
 )
 from rasa_handover.inbox.models import STATUS_WAITING
 from rasa_handover.limits import MAX_TRACKED_CONVERSATIONS as MAX_TRACKED
+from rasa_handover.limits import LimitError, client_message_id
 from rasa_handover.redaction import redact_customer_message
 from rasa_handover.responses import (
     UTTER_CALLBACK_SCHEDULED,
@@ -249,6 +252,8 @@ class HandoverRelay:
                 "email": message.get("email"),
                 "message": message.get("message"),
                 "payload": message.get("payload") or {},
+                # Made once, before the outbox: every retry stores it once.
+                CLIENT_MESSAGE_ID: message_key(None),
             }
             await self._deliver_or_queue(KIND_ASYNC, conversation_id, body, output)
         elif kind == MESSAGE_CSAT:
@@ -342,10 +347,13 @@ class HandoverRelay:
                 str(body.get("email") or ""),
                 body.get("message"),
                 body["payload"],
+                body.get(CLIENT_MESSAGE_ID),
             )
         if kind == KIND_CSAT:
             return await self.client.record_csat(conversation_id, body["score"])
-        ticket = await self.client.relay_message(conversation_id, body["text"])
+        ticket = await self.client.relay_message(
+            conversation_id, body["text"], body.get(CLIENT_MESSAGE_ID)
+        )
         return {RELAYED: ticket is not None, RELAYED_TICKET: ticket}
 
     async def _acknowledge(
@@ -423,12 +431,14 @@ class HandoverRelay:
         agent = self.rasa_agent()
         if getattr(agent, "processor", None) is None:
             # The blueprint alone (tests), or no model loaded: Rasa's handler.
-            ticket = await self.relay_to_inbox(sender_id, text)
+            ticket = await self.relay_to_inbox(
+                sender_id, text, message_id=message.message_id
+            )
             await self.on_new_message(message)
         else:
             async with conversation_turn(agent, sender_id, self.fast_path) as turn:
                 ticket = await self.relay_to_inbox(
-                    sender_id, text, turn.handover_active
+                    sender_id, text, turn.handover_active, message.message_id
                 )
                 fast = await turn.hand_to_rasa(message)
                 if turn.handover_active:
@@ -437,7 +447,11 @@ class HandoverRelay:
             await self._answer_waiting(sender_id, ticket, output)
 
     async def relay_to_inbox(
-        self, conversation_id: str, text: str, active: Optional[bool] = None
+        self,
+        conversation_id: str,
+        text: str,
+        active: Optional[bool] = None,
+        message_id: Optional[str] = None,
     ) -> Optional[Dict[str, Any]]:
         """Relays a customer message to the open ticket while a human owns it.
 
@@ -446,6 +460,9 @@ class HandoverRelay:
             text: Their message.
             active: Whether a human owns it, if known (else `handover_active`
                 is asked).
+            message_id: Rasa's `UserMessage.message_id`: the key that has the
+                inbox store the message once however often the outbox
+                retries it (None, or not a valid key: one is made now).
 
         Returns:
             The ticket's view when the inbox took the message now (None: no
@@ -458,11 +475,13 @@ class HandoverRelay:
             active = await self.handover_active(conversation_id)
         if not active:
             return None
+        body = {
+            "text": redact_customer_message(text),
+            # Made before the outbox sees the message: every try carries it.
+            CLIENT_MESSAGE_ID: message_key(message_id),
+        }
         answer = await self._deliver_or_queue(
-            KIND_RELAY,
-            conversation_id,
-            {"text": redact_customer_message(text)},
-            self.customer_output(),
+            KIND_RELAY, conversation_id, body, self.customer_output()
         )
         if answer is None or not answer.get(RELAYED):
             return None
@@ -848,6 +867,19 @@ class HandoverRelay:
         """Remembers what the inbox offers, from a waiting ticket's view."""
         if view.get("status") == STATUS_WAITING and "alternatives" in view:
             self.inbox_alternatives = list(view.get("alternatives") or [])
+
+
+def message_key(message_id: Optional[str]) -> str:
+    """A customer message's idempotency key (`contract.CLIENT_MESSAGE_ID`).
+
+    Rasa's `message_id` (a UUID's 32 hex digits unless the input channel set
+    its own) when the inbox accepts it as a key, else a new UUID.
+    """
+    try:
+        key = client_message_id(CLIENT_MESSAGE_ID, message_id)
+    except LimitError:
+        key = None
+    return key or uuid.uuid4().hex
 
 
 def _metadata(message: Dict[str, Any]) -> Dict[str, Any]:

@@ -43,6 +43,7 @@ from rasa_handover.inbox.access import ROLE_AGENT, ROLE_SUPERVISOR
 from rasa_handover.inbox.change_feed import ChangeFeed
 from rasa_handover.inbox.config import DEFAULT_URL_PREFIX, InboxConfig
 from rasa_handover.inbox.contract import (
+    CLIENT_MESSAGE_ID,
     PATH_CHANNEL_CALLBACKS,
     PATH_CHANNEL_CSAT,
     PATH_CHANNEL_LEFT_MESSAGES,
@@ -50,6 +51,7 @@ from rasa_handover.inbox.contract import (
     PATH_CHANNEL_TICKETS,
     PAYLOAD_CALLBACK_URL,
     RELAYED,
+    RELAYED_MESSAGE,
     RELAYED_TICKET,
     csat_answer,
 )
@@ -68,6 +70,7 @@ from rasa_handover.inbox.limits import (
     MAX_TEXT_CHARS,
     FailureLimiter,
     LimitError,
+    client_message_id,
     json_depth,
     message_id,
     seconds,
@@ -280,7 +283,11 @@ def create_app(
     app.blueprint(inbox_blueprint(service, config, name=f"{name}_api"))
     keys = config.signing_keys
     if keys is not None:
-        notifier = WebhookNotifier(service, keys.inbox_to_channel)
+        notifier = WebhookNotifier(
+            service,
+            keys.inbox_to_channel,
+            lease_seconds=config.delivery_lease_seconds,
+        )
         app.ctx.inbox_notifier = notifier
 
         async def start_notifier(_app: Sanic, _loop: Any) -> None:
@@ -513,8 +520,10 @@ class _InboxApi:
     async def reply(self, request: Request, ticket_id: str) -> HTTPResponse:
         agent = await self._agent(request)
         number = _ticket_id(ticket_id)
-        text = _text(_body(request), "text")
-        message = await self.service.agent_reply(number, agent, text)
+        body = _body(request)
+        message = await self.service.agent_reply(
+            number, agent, _text(body, "text"), _client_message_id(body)
+        )
         return json_response({"message": message.to_dict()}, status=HTTP_CREATED)
 
     async def resolve(self, request: Request, ticket_id: str) -> HTTPResponse:
@@ -635,16 +644,24 @@ class _InboxApi:
         body = _body(request)
         conversation_id = _text(body, "conversation_id", MAX_CONVERSATION_ID_CHARS)
         text = _text(body, "text")
-        view = await self.service.relay_and_view(conversation_id, text)
-        if view is None:
+        relayed = await self.service.relay_and_view(
+            conversation_id, text, _client_message_id(body)
+        )
+        if relayed is None:
             raise ApiError(
                 HTTP_NOT_FOUND,
                 f"conversation '{conversation_id}' has no open handover",
                 "conversation_id",
             )
         # The ticket's view: the channel's waiting room reads status and wait.
+        # A repeat (the same client message id) is 200, with the first message.
         return json_response(
-            {RELAYED: True, RELAYED_TICKET: view.to_dict()}, status=HTTP_CREATED
+            {
+                RELAYED: True,
+                RELAYED_TICKET: relayed.view.to_dict(),
+                RELAYED_MESSAGE: relayed.message.to_dict(),
+            },
+            status=HTTP_OK if relayed.repeated else HTTP_CREATED,
         )
 
     async def channel_pending(self, request: Request) -> HTTPResponse:
@@ -692,6 +709,7 @@ class _InboxApi:
             _text(body, "email"),
             _field(body, "message", str, required=False),
             _field(body, "payload", dict, required=False) or {},
+            _client_message_id(body),
         )
         return json_response(view.to_dict(), status=HTTP_OK)
 
@@ -874,6 +892,11 @@ def _text(body: Mapping[str, Any], name: str, max_chars: int = MAX_TEXT_CHARS) -
             name,
         )
     return value
+
+
+def _client_message_id(body: Mapping[str, Any]) -> Optional[str]:
+    """The body's idempotency key (None: sent without), or a 400 naming it."""
+    return client_message_id(CLIENT_MESSAGE_ID, body.get(CLIENT_MESSAGE_ID))
 
 
 def _channel_url(payload: Mapping[str, Any]) -> Optional[str]:

@@ -50,6 +50,14 @@ DEFAULT_PRESENCE_GRACE_SECONDS = 45.0
 # or a pickup for this long expires: the customer is told and the agent's
 # capacity freed. 0 switches expiry off.
 DEFAULT_EXPIRE_IDLE_MINUTES = 60.0
+# A standalone inbox's delivery of a channel's events (`notifier`): the
+# per-request timeout, and how long a replica's right to deliver a channel's
+# events lasts unless renewed (how long a dead replica's channels wait). The
+# lease must outlast a request by more than the margin: a delivery in flight
+# never outlives it (another replica would deliver meanwhile).
+DELIVERY_REQUEST_TIMEOUT_SECONDS = 10.0
+DELIVERY_LEASE_MARGIN_SECONDS = 2.0
+DEFAULT_DELIVERY_LEASE_SECONDS = 20.0
 SECONDS_PER_MINUTE = 60
 
 # The shortest agent token accepted when an inbox starts: a token is the only
@@ -145,6 +153,9 @@ class InboxConfig:
         intents: The domain's intents, offered (and required) when an agent
             corrects the customer's intent on resolving (empty: the
             conversation's intents are offered and any intent name is taken).
+        delivery_lease_seconds: How long a replica's right to deliver a
+            channel's events lasts unless renewed (see
+            `DEFAULT_DELIVERY_LEASE_SECONDS`).
 
     """
 
@@ -163,6 +174,7 @@ class InboxConfig:
     presence_grace_seconds: float = DEFAULT_PRESENCE_GRACE_SECONDS
     expire_idle_minutes: float = DEFAULT_EXPIRE_IDLE_MINUTES
     intents: Tuple[str, ...] = ()
+    delivery_lease_seconds: float = DEFAULT_DELIVERY_LEASE_SECONDS
 
     @property
     def expire_idle_after(self) -> Optional[timedelta]:
@@ -299,6 +311,9 @@ class InboxConfig:
                 _strings(data["intents"], "intents")
                 if data.get("intents") is not None
                 else ()
+            ),
+            delivery_lease_seconds=_lease_seconds(
+                data.get("delivery_lease_seconds", DEFAULT_DELIVERY_LEASE_SECONDS)
             ),
         )
         config.signing_keys  # noqa: B018 - refuses one key without the other
@@ -445,6 +460,22 @@ def _strings(value: Any, where: str) -> Tuple[str, ...]:
     if not isinstance(value, list) or not value:
         raise InboxConfigError(f"{where} must be a non-empty list")
     return tuple(str(item) for item in value)
+
+
+def _lease_seconds(value: Any) -> float:
+    """`delivery_lease_seconds`: long enough for a delivery in flight."""
+    shortest = DELIVERY_REQUEST_TIMEOUT_SECONDS + DELIVERY_LEASE_MARGIN_SECONDS
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        value = -1
+    if not shortest < value < float("inf"):
+        raise InboxConfigError(
+            f"delivery_lease_seconds must be a number of seconds above "
+            f"{shortest:g} (a delivery's timeout, {DELIVERY_REQUEST_TIMEOUT_SECONDS:g}"
+            f" s, and a margin of {DELIVERY_LEASE_MARGIN_SECONDS:g} s: a delivery "
+            f"in flight must not outlive the lease); the default is "
+            f"{DEFAULT_DELIVERY_LEASE_SECONDS:g}"
+        )
+    return float(value)
 
 
 def _number(value: Any, where: str) -> float:

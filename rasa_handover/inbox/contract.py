@@ -97,6 +97,14 @@ CSAT_RECORDED = "recorded"
 RELAYED = "relayed"
 # ... with the ticket's view under this key (status, wait: the waiting room).
 RELAYED_TICKET = "ticket"
+# ... and the stored message under this one.
+RELAYED_MESSAGE = "message"
+# The idempotency key of a customer message (a relayed one, a message left for
+# the team) and of an agent's reply: the same id with every retry of one
+# message, so that the ticket stores it once (a repeat is answered with the
+# message stored first, and no second event). Optional; checked by
+# `limits.client_message_id`.
+CLIENT_MESSAGE_ID = "client_message_id"
 
 # `callback["kind"]` of a ticket whose replies go out by e-mail (a message the
 # customer left); a callback request has no kind or `call`.
@@ -179,6 +187,7 @@ def read_notification(body: Any) -> Tuple[Dict[str, Any], Dict[str, Any]]:
 
 __all__ = [
     "CHANNEL_EVENTS_PATH",
+    "CLIENT_MESSAGE_ID",
     "CSAT_RECORDED",
     "CSAT_SCORES",
     "DEFAULT_TEAM",
@@ -210,6 +219,7 @@ __all__ = [
     "PATH_CHANNEL_TICKETS",
     "PAYLOAD_CALLBACK_URL",
     "RELAYED",
+    "RELAYED_MESSAGE",
     "RELAYED_TICKET",
     "REPLY_BY_EMAIL",
     "REQUEUE_AGENT_AWAY",

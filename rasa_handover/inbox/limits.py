@@ -1,9 +1,9 @@
 """The inbox API's input limits, enforced at the edge (a clear 400/404, never a 500).
 
-The numbers both sides share (text and conversation id lengths, the largest id,
-finite waits) are `rasa_handover.limits`, imported here; this module adds what
-only the inbox API has: the resolution note, JSON nesting of request bodies,
-and the failed sign-in limiter.
+The numbers both sides share (text, conversation and client message id lengths,
+the largest id, finite waits) are `rasa_handover.limits`, imported here; this
+module adds what only the inbox API has: the resolution note, JSON nesting of
+request bodies, and the failed sign-in limiter.
 
 Pure: imports nothing from Sanic or SQLAlchemy.
 """
@@ -13,9 +13,12 @@ from collections import deque
 from typing import Any, Callable, Deque, Dict, List, Tuple
 
 from rasa_handover.limits import (
+    CLIENT_MESSAGE_ID_PATTERN,
+    MAX_CLIENT_MESSAGE_ID_CHARS,
     MAX_CONVERSATION_ID_CHARS,
     MAX_TEXT_CHARS,
     LimitError,
+    client_message_id,
     message_id,
     seconds,
 )
@@ -109,6 +112,8 @@ class FailureLimiter:
 
 
 __all__ = [
+    "CLIENT_MESSAGE_ID_PATTERN",
+    "MAX_CLIENT_MESSAGE_ID_CHARS",
     "MAX_CONVERSATION_ID_CHARS",
     "MAX_FAILED_LOGINS",
     "MAX_ID",
@@ -117,6 +122,7 @@ __all__ = [
     "MAX_TEXT_CHARS",
     "FailureLimiter",
     "LimitError",
+    "client_message_id",
     "json_depth",
     "message_id",
     "seconds",

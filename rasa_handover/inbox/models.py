@@ -235,6 +235,7 @@ class TicketMessage:
         text: What was said.
         created_at: When (UTC).
         agent_name: The agent's name for agent messages.
+        client_message_id: The sender's idempotency key, if it sent one.
 
     """
 
@@ -244,6 +245,7 @@ class TicketMessage:
     text: str
     created_at: Optional[datetime] = None
     agent_name: Optional[str] = None
+    client_message_id: Optional[str] = None
 
     def to_dict(self) -> Dict[str, Any]:
         """Returns the message as JSON-ready data."""
@@ -254,6 +256,7 @@ class TicketMessage:
             "text": self.text,
             "created_at": iso(self.created_at),
             "agent_name": self.agent_name,
+            "client_message_id": self.client_message_id,
         }
 
 

@@ -44,6 +44,11 @@ from typing import Callable, Dict, List, Optional, Set, Tuple
 import aiohttp
 from yarl import URL
 
+from rasa_handover.inbox.config import (
+    DEFAULT_DELIVERY_LEASE_SECONDS,
+    DELIVERY_LEASE_MARGIN_SECONDS,
+    DELIVERY_REQUEST_TIMEOUT_SECONDS,
+)
 from rasa_handover.inbox.contract import notification
 from rasa_handover.inbox.models import LifecycleEvent, Ticket
 from rasa_handover.inbox.publisher import as_notified, customer_facing
@@ -56,18 +61,19 @@ logger = logging.getLogger(__name__)
 # Pause after a channel's first failure; doubles up to the maximum.
 BACKOFF_SECONDS = 1.0
 MAX_BACKOFF_SECONDS = 30.0
-REQUEST_TIMEOUT_SECONDS = 10.0
+REQUEST_TIMEOUT_SECONDS = DELIVERY_REQUEST_TIMEOUT_SECONDS
 # How often the table is read when nothing happened in this process (another
 # replica may have written events).
 POLL_SECONDS = 1.0
 # PostgreSQL: how long a transaction may take to commit after writing its event.
 SETTLE_SECONDS = 10.0
 # How long a replica's right to deliver a channel's events lasts unless renewed:
-# how long a dead replica's channels wait. It is renewed before each request
-# once less than a request's timeout (and a margin) is left, so a request in
-# flight never outlives the lease (another replica would deliver meanwhile).
-LEASE_SECONDS = 20.0
-LEASE_MARGIN_SECONDS = 2.0
+# how long a dead replica's channels wait (inbox.yml `delivery_lease_seconds`).
+# It is renewed before each request once less than a request's timeout (and a
+# margin) is left, so a request in flight never outlives the lease (another
+# replica would deliver meanwhile).
+LEASE_SECONDS = DEFAULT_DELIVERY_LEASE_SECONDS
+LEASE_MARGIN_SECONDS = DELIVERY_LEASE_MARGIN_SECONDS
 # A channel's answers that refuse an event for good: it is skipped (logged).
 PERMANENT_REFUSALS = (400, 413, 422)
 HTTP_REDIRECT = 300

@@ -9,6 +9,7 @@ from typing import Any, Dict, List, Optional
 
 from rasa_handover.__version__ import __version__
 from rasa_handover.inbox.contract import (
+    CLIENT_MESSAGE_ID,
     EVENT_TYPES,
     PATH_CHANNEL_CALLBACKS,
     PATH_CHANNEL_CSAT,
@@ -16,7 +17,12 @@ from rasa_handover.inbox.contract import (
     PATH_CHANNEL_MESSAGES,
     PATH_CHANNEL_TICKETS,
     RELAYED,
+    RELAYED_MESSAGE,
     RELAYED_TICKET,
+)
+from rasa_handover.inbox.limits import (
+    CLIENT_MESSAGE_ID_PATTERN,
+    MAX_CLIENT_MESSAGE_ID_CHARS,
 )
 from rasa_handover.inbox.models import (
     AGENT_TIERS,
@@ -67,6 +73,16 @@ _NULLABLE_STRING = {"type": "string", "nullable": True}
 _INTEGER = {"type": "integer"}
 _NULLABLE_INTEGER = {"type": "integer", "nullable": True}
 _TIME = {"type": "string", "format": "date-time", "nullable": True}
+# The idempotency key of a message (`contract.CLIENT_MESSAGE_ID`).
+_CLIENT_MESSAGE_ID = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": MAX_CLIENT_MESSAGE_ID_CHARS,
+    "pattern": CLIENT_MESSAGE_ID_PATTERN,
+    "description": "The same id with every retry of one message: the ticket "
+    "stores it once (a repeat is answered with the message stored first and "
+    "announces no event). Visible ASCII, e.g. a UUID.",
+}
 _TICKET_ID = {
     "name": "ticket_id",
     "in": "path",
@@ -77,6 +93,14 @@ _AGENT: List[Dict[str, List[str]]] = [{"bearerAuth": []}]
 _CHANNEL: List[Dict[str, List[str]]] = [
     {"handoverSignature": [], "handoverTimestamp": [], "handoverNonce": []}
 ]
+
+_RELAYED_ANSWER = _object(
+    {
+        RELAYED: {"type": "boolean"},
+        RELAYED_TICKET: _ref("TicketView"),
+        RELAYED_MESSAGE: _ref("Message"),
+    }
+)
 
 _SCHEMAS: Dict[str, Any] = {
     "Error": _object(
@@ -131,6 +155,7 @@ _SCHEMAS: Dict[str, Any] = {
             "text": _STRING,
             "created_at": _TIME,
             "agent_name": _NULLABLE_STRING,
+            CLIENT_MESSAGE_ID: _NULLABLE_STRING,
         }
     ),
     "LifecycleEvent": _object(
@@ -424,9 +449,18 @@ _PATHS: Dict[str, Any] = {
             "summary": "Send a message to the customer (accepts the ticket if needed)",
             "security": _AGENT,
             "parameters": [_TICKET_ID],
-            "requestBody": _body(_object({"text": _STRING}, required=["text"])),
+            "requestBody": _body(
+                _object(
+                    {"text": _STRING, CLIENT_MESSAGE_ID: _CLIENT_MESSAGE_ID},
+                    required=["text"],
+                )
+            ),
             "responses": {
-                "201": _json(_object({"message": _ref("Message")}), "Sent."),
+                "201": _json(
+                    _object({"message": _ref("Message")}),
+                    "Sent (with a client_message_id sent before: the message "
+                    "stored then, not sent again).",
+                ),
                 **_errors("400", "401", "404", "409"),
             },
         }
@@ -499,19 +533,24 @@ _PATHS: Dict[str, Any] = {
             "security": _CHANNEL,
             "requestBody": _body(
                 _object(
-                    {"conversation_id": _STRING, "text": _STRING},
+                    {
+                        "conversation_id": _STRING,
+                        "text": _STRING,
+                        CLIENT_MESSAGE_ID: _CLIENT_MESSAGE_ID,
+                    },
                     required=["conversation_id", "text"],
                 )
             ),
             "responses": {
                 "201": _json(
-                    _object(
-                        {
-                            RELAYED: {"type": "boolean"},
-                            RELAYED_TICKET: _ref("TicketView"),
-                        }
-                    ),
-                    "Relayed; the ticket's view (the channel's waiting room).",
+                    _RELAYED_ANSWER,
+                    "Relayed; the ticket's view (the channel's waiting room) "
+                    "and the stored message.",
+                ),
+                "200": _json(
+                    _RELAYED_ANSWER,
+                    "A repeat (its client_message_id is stored on the ticket "
+                    "already): nothing stored; the message stored first.",
                 ),
                 **_errors("400", "401", "403", "404"),
             },
@@ -607,6 +646,7 @@ _PATHS: Dict[str, Any] = {
                         "email": _STRING,
                         "message": _STRING,
                         "payload": {"type": "object"},
+                        CLIENT_MESSAGE_ID: _CLIENT_MESSAGE_ID,
                     },
                     required=["conversation_id", "email"],
                 )

@@ -94,6 +94,23 @@ from rasa_handover.inbox.wait_estimate import (
 logger = logging.getLogger(__name__)
 
 
+@dataclasses.dataclass(frozen=True)
+class RelayedMessage:
+    """A customer's message on their open ticket (`InboxService.relay_and_view`).
+
+    Attributes:
+        view: The ticket's view (the channel's waiting room reads it).
+        message: The stored message.
+        repeated: It had been stored before, under the same client message id
+            (a retry): nothing was stored or announced now.
+
+    """
+
+    view: TicketView
+    message: TicketMessage
+    repeated: bool
+
+
 class InboxService:
     """Tickets, routing and messages on top of an `InboxStore`."""
 
@@ -273,12 +290,15 @@ class InboxService:
             current = change.ticket
         return await self.view(current, created=True, notes=notes)
 
-    async def relay_customer_message(self, conversation_id: str, text: str) -> bool:
+    async def relay_customer_message(
+        self, conversation_id: str, text: str, client_message_id: Optional[str] = None
+    ) -> bool:
         """Adds a customer's message to their open ticket.
 
         Args:
             conversation_id: Rasa's sender id.
             text: What the customer wrote.
+            client_message_id: The channel's idempotency key (`relay_and_view`).
 
         Returns:
             False if the conversation has no open ticket (the bot should answer).
@@ -287,15 +307,23 @@ class InboxService:
             ValidationError: empty text.
 
         """
-        return await self.relay_and_view(conversation_id, text) is not None
+        relayed = await self.relay_and_view(conversation_id, text, client_message_id)
+        return relayed is not None
 
     async def relay_and_view(
-        self, conversation_id: str, text: str
-    ) -> Optional[TicketView]:
-        """Adds a customer's message to their open ticket; returns the ticket's view.
+        self, conversation_id: str, text: str, client_message_id: Optional[str] = None
+    ) -> Optional[RelayedMessage]:
+        """Adds a customer's message to their open ticket, with the ticket's view.
 
         The channel's waiting room reads the view (status, wait) to decide
         whether the customer hears an acknowledgement.
+
+        Args:
+            conversation_id: Rasa's sender id.
+            text: What the customer wrote.
+            client_message_id: The channel's idempotency key: a message the
+                ticket has under this id already is not stored again (and no
+                second event is announced); the answer is the one stored first.
 
         Returns:
             None if the conversation has no open ticket (the bot should answer).
@@ -304,11 +332,15 @@ class InboxService:
             ValidationError: empty text.
 
         """
-        change = await self.store.add_customer_message(conversation_id, text)
+        change = await self.store.add_customer_message(
+            conversation_id, text, client_message_id
+        )
         if change is None:
             return None
         await self._events.publish(change)
-        return await self.view(change.ticket, created=False)
+        assert change.message is not None
+        view = await self.view(change.ticket, created=False)
+        return RelayedMessage(view, change.message, repeated=change.event is None)
 
     async def record_csat(self, conversation_id: str, score: int) -> Optional[Ticket]:
         """The customer rated the conversation's latest resolved ticket.
@@ -390,11 +422,13 @@ class InboxService:
         email: str,
         message: Optional[str],
         payload: Mapping[str, Any],
+        client_message_id: Optional[str] = None,
     ) -> TicketView:
         """The customer leaves a message: the ticket waits, the reply goes by e-mail.
 
         The open ticket of the conversation (or a new one) stays in the queue,
-        marked async; the message is added to it; every agent reply on it is
+        marked async; the message is added to it (once per `client_message_id`:
+        a retried call does not store it twice); every agent reply on it is
         e-mailed to `email` (and still reaches the chat).
 
         Raises:
@@ -421,7 +455,12 @@ class InboxService:
         change = await self.store.set_reply_by_email(ticket.id, details)
         await self._events.publish(change)
         if message and message.strip():
-            change = await self.store.add_message(ticket.id, SENDER_CUSTOMER, message)
+            change = await self.store.add_message(
+                ticket.id,
+                SENDER_CUSTOMER,
+                message,
+                client_message_id=client_message_id,
+            )
             await self._events.publish(change)
         return await self.view(await self.store.require_ticket(ticket.id), False)
 
@@ -485,7 +524,11 @@ class InboxService:
         return change.ticket
 
     async def agent_reply(
-        self, ticket_id: int, agent: Agent, text: str
+        self,
+        ticket_id: int,
+        agent: Agent,
+        text: str,
+        client_message_id: Optional[str] = None,
     ) -> TicketMessage:
         """Sends an agent's message to the customer.
 
@@ -496,9 +539,11 @@ class InboxService:
             ticket_id: The ticket.
             agent: The replying agent.
             text: The message.
+            client_message_id: The agent client's idempotency key: a retried
+                reply is stored (and sent to the customer) once.
 
         Returns:
-            The stored message.
+            The stored message (on a repeat, the one stored first).
 
         Raises:
             ValidationError: empty text.
@@ -511,7 +556,9 @@ class InboxService:
         ticket, scope = await self.authorise(ticket_id, agent)
         if not (ticket.status == STATUS_ACTIVE and ticket.agent_id == agent.id):
             await self._claim(ticket_id, agent, scope)
-        change = await self.store.add_message(ticket_id, SENDER_AGENT, text, agent.name)
+        change = await self.store.add_message(
+            ticket_id, SENDER_AGENT, text, agent.name, client_message_id
+        )
         await self._events.publish(change)
         assert change.message is not None
         return change.message

@@ -66,6 +66,7 @@ def test_documented_example_loads(
     assert config.routing.chain("tech") == ("general", "any")
     assert config.routing.chain("billing") == ()
     assert config.presence_grace == timedelta(seconds=45)
+    assert config.delivery_lease_seconds == 20
 
 
 @pytest.mark.parametrize(
@@ -229,6 +230,27 @@ def test_agent_profiles_feed_the_store() -> None:
             {"presence_grace_seconds": "soon"},
             "presence_grace_seconds must be a number",
             id="bad-grace",
+        ),
+        pytest.param(
+            {"delivery_lease_seconds": 12},
+            r"delivery_lease_seconds must be a number of seconds above 12 \(a "
+            r"delivery's timeout, 10 s, and a margin of 2 s",
+            id="lease-no-longer-than-a-delivery",
+        ),
+        pytest.param(
+            {"delivery_lease_seconds": "a minute"},
+            "delivery_lease_seconds must be a number",
+            id="lease-not-a-number",
+        ),
+        pytest.param(
+            {"delivery_lease_seconds": True},
+            "delivery_lease_seconds must be a number",
+            id="lease-a-boolean",
+        ),
+        pytest.param(
+            {"delivery_lease_seconds": float("inf")},
+            "delivery_lease_seconds must be a number",
+            id="lease-infinite",
         ),
     ],
 )

@@ -5,11 +5,19 @@ notifiers against a real webhook are in tests/e2e/test_inbox_replicas.py.
 """
 
 import asyncio
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Dict, Optional
 
 import pytest
+import sqlalchemy as sa
 
+from rasa_handover.inbox.api import create_app
+from rasa_handover.inbox.config import InboxConfig
 from rasa_handover.inbox.store import InboxStore
-from tests.inbox.conftest import FakeClock
+from rasa_handover.inbox.store.schema import channel_cursors_table
+from tests.inbox.conftest import FakeClock, running
 
 CHANNEL = "http://channel.example/webhooks/handover/events"
 LEASE = 15.0
@@ -68,3 +76,50 @@ def test_a_lease_shorter_than_a_delivery_request_is_refused(
         WebhookNotifier(
             InboxService(sqlite_store), "key", timeout_seconds=10, lease_seconds=10
         )
+
+
+async def lease_end(store: InboxStore, channel: str) -> Optional[datetime]:
+    """When the channel's lease runs out (None: nobody holds it)."""
+    table = channel_cursors_table
+    async with store.engine.connect() as conn:
+        until = (
+            await conn.execute(
+                sa.select(table.c.lease_until).where(table.c.channel_url == channel)
+            )
+        ).scalar()
+    if until is None:
+        return None
+    return until if until.tzinfo else until.replace(tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(
+    "settings, seconds",
+    [
+        pytest.param({}, 20.0, id="default"),
+        pytest.param({"delivery_lease_seconds": 45}, 45.0, id="inbox-yml"),
+    ],
+)
+async def test_the_standalone_inbox_leases_for_delivery_lease_seconds(
+    tmp_path: Path, settings: Dict[str, Any], seconds: float
+) -> None:
+    """The running app's notifier takes the lease for the configured time."""
+    config = InboxConfig.from_dict({"shared_secret": "secret", **settings})
+    app = create_app(
+        f"sqlite:///{tmp_path / 'inbox.db'}",
+        config,
+        name=f"lease_{uuid.uuid4().hex[:10]}",
+    )
+    async with running(app):
+        store = app.ctx.inbox_service.store
+        before = datetime.now(timezone.utc)
+        await store.ensure_channel(CHANNEL)
+        app.ctx.inbox_service.changed_elsewhere()  # Wakes the notifier.
+        until = None
+        for _ in range(100):
+            until = await lease_end(store, CHANNEL)
+            if until is not None:
+                break
+            await asyncio.sleep(0.05)
+
+    assert until is not None, "the notifier took no lease"
+    assert seconds - 1 <= (until - before).total_seconds() <= seconds + 1

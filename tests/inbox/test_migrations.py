@@ -1,16 +1,18 @@
-"""The schema version: new databases, adopting version 1, 64-bit ids, a newer
-version refused, and replicas migrating one database at once (real processes)."""
+"""The schema version: new databases, adopting version 1, 64-bit ids, client
+message ids (version 3), a newer version refused, and replicas migrating one
+database at once (real processes)."""
 
 import asyncio
 import subprocess
 import sys
 from pathlib import Path
-from typing import AsyncIterator, Dict, Optional, Tuple
+from typing import AsyncIterator, Dict, List, Optional, Tuple
 
 import pytest
 import sqlalchemy as sa
 
 from rasa_handover.inbox.store import SCHEMA_VERSION, InboxStore, SchemaVersionError
+from rasa_handover.inbox.store.migrations import MIGRATIONS
 from rasa_handover.inbox.store.schema import metadata, schema_version_table
 from tests.e2e.servers import free_port
 from tests.inbox.conftest import (
@@ -183,6 +185,84 @@ async def test_ids_past_32_bits_after_the_migration_on_postgresql(
     assert event_id > BEYOND_32_BITS  # The ticket's and the message's events.
     assert cursors == {"http://channel.example/events": event_id}
     assert found is not None and found.id == BEYOND_32_BITS
+
+
+async def make_version_2(url: str, schema: Optional[str]) -> None:
+    """The tables as version 2 left them: version 1's, migrated, version recorded."""
+    await make_version_1(url, schema)
+    store = InboxStore(url, schema=schema)
+    try:
+        async with store.engine.begin() as conn:
+            await conn.run_sync(lambda sync: MIGRATIONS[2](sync, schema))
+            await conn.run_sync(lambda sync: schema_version_table.create(sync))
+            await conn.execute(schema_version_table.insert().values(version=2))
+    finally:
+        await store.close()
+
+
+async def message_indexes(store: InboxStore) -> List[Tuple[str, Tuple[str, ...], bool]]:
+    """The messages table's indexes: (name, columns, unique)."""
+
+    def read(conn: sa.engine.Connection) -> List[Tuple[str, Tuple[str, ...], bool]]:
+        schema = conn.get_execution_options().get("schema_translate_map", {}).get(None)
+        indexes = sa.inspect(conn).get_indexes("handover_messages", schema)
+        return sorted(
+            (i["name"], tuple(i["column_names"]), bool(i["unique"])) for i in indexes
+        )
+
+    async with store.engine.connect() as conn:
+        return await conn.run_sync(read)
+
+
+async def test_version_2_gets_client_message_ids_and_keeps_its_messages(
+    database: Database, tmp_path: Path
+) -> None:
+    url, schema = database
+    await make_version_2(url, schema)
+    old = InboxStore(url, schema=schema)  # Writes as version 2 did: no key column.
+    ticket, _ = await old.create_ticket("conv-1", 1, PAYLOAD)
+    for text in ("Where is my refund?", "Where is my refund?"):
+        await old.add_message(ticket.id, "customer", text)
+    await old.add_message(ticket.id, "agent", "Looking now.", "Ann")
+    await old.close()
+
+    store = InboxStore(url, schema=schema)
+    try:
+        found = await store.create_all()
+        kept = await store.messages(ticket.id)
+        for _ in range(2):
+            await store.add_customer_message("conv-1", "It was 40 dollars.", "key-1")
+        after = await store.messages(ticket.id)
+        versions = await stored_version(store)
+        migrated_indexes = await message_indexes(store)
+    finally:
+        await store.close()
+    fresh = InboxStore(f"sqlite:///{tmp_path / 'fresh.db'}")
+    if schema is not None:
+        schemas = PostgresSchemas(url)
+        fresh = InboxStore(url, schema=await schemas.new())
+    try:
+        await fresh.create_all()
+        fresh_indexes = await message_indexes(fresh)
+    finally:
+        await fresh.close()
+        if schema is not None:
+            await schemas.drop_all()
+
+    assert (found, versions) == (2, [SCHEMA_VERSION])
+    assert [(m.text, m.client_message_id) for m in kept] == [
+        ("Where is my refund?", None),
+        ("Where is my refund?", None),
+        ("Looking now.", None),
+    ]
+    assert [m.text for m in after[3:]] == ["It was 40 dollars."]
+    assert after[3].client_message_id == "key-1"
+    assert migrated_indexes == fresh_indexes
+    assert (
+        "uq_handover_messages_client_id",
+        ("ticket_id", "client_message_id"),
+        True,
+    ) in migrated_indexes
 
 
 async def test_a_newer_schema_version_is_refused(database: Database) -> None:

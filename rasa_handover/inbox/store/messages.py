@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any, Dict, List, Optional, Tuple
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from rasa_handover.inbox.contract import (
@@ -36,6 +37,7 @@ class MessageStore(StoreBase):
         sender: str,
         text: str,
         agent_name: Optional[str] = None,
+        client_message_id: Optional[str] = None,
     ) -> Change:
         """Appends a message to a ticket's conversation.
 
@@ -44,9 +46,12 @@ class MessageStore(StoreBase):
             sender: `customer`, `agent` or `system`.
             text: The message.
             agent_name: The agent's name, for agent messages.
+            client_message_id: The sender's idempotency key: a message of the
+                ticket stored with it already is not stored again.
 
         Returns:
-            The change, with `message` set.
+            The change, with `message` set (and no `event` when the message was
+            stored before: a repeat).
 
         Raises:
             ValidationError: unknown sender or empty text.
@@ -58,7 +63,7 @@ class MessageStore(StoreBase):
             functools.partial(
                 _add_to_ticket,
                 (TICKET_BY_ID, {"ticket_id": ticket_id}),
-                _NewMessage(self.clock(), sender, text, agent_name),
+                _NewMessage(self.clock(), sender, text, agent_name, client_message_id),
                 self.change_channel,
             )
         )
@@ -67,7 +72,7 @@ class MessageStore(StoreBase):
         return change
 
     async def add_customer_message(
-        self, conversation_id: str, text: str
+        self, conversation_id: str, text: str, client_message_id: Optional[str] = None
     ) -> Optional[Change]:
         """Appends a customer's message to their conversation's open ticket.
 
@@ -78,9 +83,11 @@ class MessageStore(StoreBase):
         Args:
             conversation_id: Rasa's sender id.
             text: What the customer wrote.
+            client_message_id: The channel's idempotency key (see `add_message`).
 
         Returns:
-            The change, with `message` set; None if no ticket is open.
+            The change, with `message` set (no `event`: a repeat); None if no
+            ticket is open.
 
         Raises:
             ValidationError: empty text.
@@ -91,7 +98,9 @@ class MessageStore(StoreBase):
             functools.partial(
                 _add_to_ticket,
                 (_OPEN_TICKETS_OF, {"conversation_id": conversation_id}),
-                _NewMessage(self.clock(), SENDER_CUSTOMER, text, None),
+                _NewMessage(
+                    self.clock(), SENDER_CUSTOMER, text, None, client_message_id
+                ),
                 self.change_channel,
             )
         )
@@ -145,6 +154,21 @@ _OPEN_TICKETS_OF = sa.and_(
     tickets_table.c.status.in_(OPEN_STATUSES),
 )
 _INSERT_MESSAGE = messages_table.insert()
+_MESSAGE_BY_CLIENT_ID = sa.select(messages_table).where(
+    messages_table.c.ticket_id == sa.bindparam("ticket_id"),
+    messages_table.c.client_message_id == sa.bindparam("client_message_id"),
+)
+# A message with a client id: nothing is inserted when the ticket has it
+# already (a concurrent repeat waits for the first one's commit, then skips).
+_CLIENT_ID_COLUMNS = ["ticket_id", "client_message_id"]
+_INSERT_ONCE = {
+    "postgresql": postgresql.insert(messages_table)
+    .on_conflict_do_nothing(index_elements=_CLIENT_ID_COLUMNS)
+    .returning(messages_table.c.id),
+    "sqlite": sqlite.insert(messages_table).on_conflict_do_nothing(
+        index_elements=_CLIENT_ID_COLUMNS
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -155,6 +179,7 @@ class _NewMessage:
     sender: str
     text: str
     agent_name: Optional[str]
+    client_message_id: Optional[str] = None
 
 
 def _check_message(sender: str, text: str) -> None:
@@ -177,30 +202,37 @@ def _add_to_ticket(
     Runs in the caller's transaction (a group commit's savepoint on SQLite).
 
     Returns:
-        The change; None when no ticket matches.
+        The change; None when no ticket matches. A message whose client id the
+        ticket has already is not stored again: the change carries the one
+        stored first, and no event.
 
     """
     tickets = select_tickets(conn, *which)
     if not tickets:
         return None
     ticket = tickets[-1]
-    result = conn.execute(
-        _INSERT_MESSAGE,
-        {
-            "ticket_id": ticket.id,
-            "sender": new.sender,
-            "text": new.text,
-            "agent_name": new.agent_name,
-            "created_at": new.created_at,
-        },
-    )
+    values = {
+        "ticket_id": ticket.id,
+        "sender": new.sender,
+        "text": new.text,
+        "agent_name": new.agent_name,
+        "created_at": new.created_at,
+    }
+    message_id = _insert_message(conn, values, new.client_message_id)
+    if message_id is None:
+        row = conn.execute(
+            _MESSAGE_BY_CLIENT_ID,
+            {"ticket_id": ticket.id, "client_message_id": new.client_message_id},
+        ).one()
+        return Change(ticket, None, message_from_row(row))
     message = TicketMessage(
-        id=int(result.inserted_primary_key[0]),
+        id=message_id,
         ticket_id=ticket.id,
         sender=new.sender,
         text=new.text,
         created_at=new.created_at,
         agent_name=new.agent_name,
+        client_message_id=new.client_message_id,
     )
     event = append_event(
         conn,
@@ -216,3 +248,21 @@ def _add_to_ticket(
         change_channel,
     )
     return Change(ticket, event, message)
+
+
+def _insert_message(
+    conn: Connection, values: Dict[str, Any], client_message_id: Optional[str]
+) -> Optional[int]:
+    """Inserts a message row; returns its id (None: its client id was taken).
+
+    Without a client id the statement names no such column (as before schema
+    version 3).
+    """
+    if client_message_id is None:
+        return int(conn.execute(_INSERT_MESSAGE, values).inserted_primary_key[0])
+    values = {**values, "client_message_id": client_message_id}
+    result = conn.execute(_INSERT_ONCE[conn.dialect.name], values)
+    if conn.dialect.name == "postgresql":
+        inserted = result.scalar()
+        return None if inserted is None else int(inserted)
+    return int(result.inserted_primary_key[0]) if result.rowcount else None

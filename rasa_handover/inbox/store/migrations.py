@@ -12,7 +12,8 @@ migrates, the others wait and then find it current.
 * A newer version than this code knows is refused (`SchemaVersionError`).
 
 Within a version, columns added since are nullable and added by
-`add_missing_columns`; a migration is for anything else (a changed type).
+`add_missing_columns`; a migration is for anything else (a changed type, a
+unique index).
 """
 
 import hashlib
@@ -63,9 +64,33 @@ def _v2_64_bit_ids(conn: Connection, schema: Optional[str]) -> None:
             conn.execute(sa.text(f"ALTER SEQUENCE {sequence} AS BIGINT"))
 
 
+def _v3_client_message_ids(conn: Connection, schema: Optional[str]) -> None:
+    """Version 3: a message's client id, unique per ticket (stored once on retry).
+
+    Old rows keep no id (NULL), which never collides: no existing row needs a
+    change, and the index builds on any data version 2 allowed.
+    """
+    table = "handover_messages"
+    present = {c["name"] for c in sa.inspect(conn).get_columns(table, schema)}
+    if "client_message_id" not in present:
+        conn.execute(
+            sa.text(
+                f"ALTER TABLE {_qualified(conn, table, schema)} "
+                "ADD COLUMN client_message_id VARCHAR(128)"
+            )
+        )
+    conn.execute(
+        sa.text(
+            "CREATE UNIQUE INDEX IF NOT EXISTS uq_handover_messages_client_id "
+            f"ON {_qualified(conn, table, schema)} (ticket_id, client_message_id)"
+        )
+    )
+
+
 # Version N's migration is MIGRATIONS[N]: it turns version N - 1 into N.
 MIGRATIONS: Dict[int, Migration] = {
     2: _v2_64_bit_ids,
+    3: _v3_client_message_ids,
 }
 
 # The version `metadata` describes: the one `migrate` brings every database to.

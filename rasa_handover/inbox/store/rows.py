@@ -79,6 +79,7 @@ def message_from_row(row: Row) -> TicketMessage:
         text=row.text,
         created_at=utc(row.created_at),
         agent_name=row.agent_name,
+        client_message_id=row.client_message_id,
     )
 
 

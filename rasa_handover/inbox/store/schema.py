@@ -3,6 +3,7 @@
 import sqlalchemy as sa
 
 from rasa_handover.inbox.limits import MAX_CHANNEL_URL_CHARS
+from rasa_handover.limits import MAX_CLIENT_MESSAGE_ID_CHARS
 
 # Column sizes: generous for ids from any channel, bounded for indexes.
 _ID_LENGTH = 255
@@ -88,6 +89,17 @@ messages_table = sa.Table(
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("agent_name", sa.String(_NAME_LENGTH)),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # The sender's idempotency key (`contract.CLIENT_MESSAGE_ID`): a retry of
+    # the message finds it instead of storing it again. None: sent without
+    # one (and every message stored before schema version 3).
+    sa.Column("client_message_id", sa.String(MAX_CLIENT_MESSAGE_ID_CHARS)),
+    # Schema version 3; NULLs never collide.
+    sa.Index(
+        "uq_handover_messages_client_id",
+        "ticket_id",
+        "client_message_id",
+        unique=True,
+    ),
 )
 
 events_table = sa.Table(
