@@ -493,10 +493,22 @@ def plan_data(plan: Plan, languages: Sequence[str]) -> None:
             "cannot recognise a request for a person (the policy's phrase net "
             "still catches the usual ones); nor have handover_callback and "
             'handover_leave_message ("call me back", "I\'ll leave a message"; '
-            "the offer's buttons send them anyway). Add your own, or run "
-            f"`rasa-handover init --nlu {_bot_language(plan.root)}` (shipped: "
-            f"{', '.join(NLU_LANGUAGES)})."
+            f"the offer's buttons send them anyway). {_how_to_add_examples(plan.root)}"
         )
+
+
+def _how_to_add_examples(root: Path) -> str:
+    language = _bot_language(root)
+    if language in NLU_LANGUAGES:
+        return (
+            f"Add your own, or run `rasa-handover init --nlu {language}` "
+            f"(shipped: {', '.join(NLU_LANGUAGES)})."
+        )
+    return (
+        f"No examples ship in your bot's language ({language}; shipped: "
+        f"{', '.join(NLU_LANGUAGES)}): add your own in data/, e.g. by translating "
+        f"{nlu_file('en')}."
+    )
 
 
 # --- the command ---------------------------------------------------------------------

@@ -561,6 +561,19 @@ def test_without_nlu_examples_init_says_how_to_add_them(
     assert "rasa-handover init --nlu en" in capsys.readouterr().out
 
 
+def test_a_bot_in_a_language_without_examples_is_not_told_to_use_nlu(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """A public French bot was told to run `init --nlu fr`, which init refuses."""
+    bot = write_shop(tmp_path, domain_folder=True)
+    (bot / "config.yml").write_text(SHOP_CONFIG.replace("language: en", "language: fr"))
+    assert init(bot) == 0
+    out = capsys.readouterr().out
+    assert "--nlu fr" not in out
+    assert "No examples ship in your bot's language (fr" in out
+    assert "handoff_nlu_en.yml" in out
+
+
 def test_init_refuses_to_reformat_an_unusual_config(tmp_path: Path) -> None:
     bot = write_shop(tmp_path, domain_folder=True)
     odd = SHOP_CONFIG.replace("policies:\n- name", "policies:\n-   name")
