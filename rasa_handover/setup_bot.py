@@ -35,6 +35,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.util import load_yaml_guess_indent
 
+from rasa_handover import bot_rules
 from rasa_handover.channels.handover_input import DEFAULT_OUTBOX
 from rasa_handover.constants import CHANNEL_CREDENTIALS_KEY
 from rasa_handover.inbox.config import DEFAULT_DB_URL
@@ -459,11 +460,22 @@ def nlu_file(language: str) -> Path:
     return SHIPPED_DATA / f"handoff_nlu_{language}.yml"
 
 
+def plan_rules(plan: Plan, target: Path) -> None:
+    """Adds the shipped rules, less those the bot's own data would contradict."""
+    text = RULES_FILE.read_text(encoding="utf-8")
+    expected = bot_rules.shipped_answers(text)
+    own = bot_rules.own_answers(plan.root / "data", expected, skip=[target])
+    if own:
+        text = bot_rules.rules_without(text, [a.intent for a in own])
+        plan.todo.append(bot_rules.explain(own, expected, plan.root))
+    plan.change(target, None, text, "rules")
+
+
 def plan_data(plan: Plan, languages: Sequence[str]) -> None:
     """Adds the handover rules and, for `languages`, the shipped NLU examples."""
     rules = plan.root / RULES_TARGET
     if not rules.exists():
-        plan.change(rules, None, RULES_FILE.read_text(encoding="utf-8"), "rules")
+        plan_rules(plan, rules)
     for language in languages:
         target = plan.root / NLU_TARGET.replace(".yml", f"_{language}.yml")
         if not target.exists():
@@ -481,10 +493,22 @@ def plan_data(plan: Plan, languages: Sequence[str]) -> None:
             "cannot recognise a request for a person (the policy's phrase net "
             "still catches the usual ones); nor have handover_callback and "
             'handover_leave_message ("call me back", "I\'ll leave a message"; '
-            "the offer's buttons send them anyway). Add your own, or run "
-            f"`rasa-handover init --nlu {_bot_language(plan.root)}` (shipped: "
-            f"{', '.join(NLU_LANGUAGES)})."
+            f"the offer's buttons send them anyway). {_how_to_add_examples(plan.root)}"
         )
+
+
+def _how_to_add_examples(root: Path) -> str:
+    language = _bot_language(root)
+    if language in NLU_LANGUAGES:
+        return (
+            f"Add your own, or run `rasa-handover init --nlu {language}` "
+            f"(shipped: {', '.join(NLU_LANGUAGES)})."
+        )
+    return (
+        f"No examples ship in your bot's language ({language}; shipped: "
+        f"{', '.join(NLU_LANGUAGES)}): add your own in data/, e.g. by translating "
+        f"{nlu_file('en')}."
+    )
 
 
 # --- the command ---------------------------------------------------------------------

@@ -474,6 +474,80 @@ def test_existing_handover_set_up_by_hand_is_left_alone(tmp_path: Path) -> None:
     assert (bot / "actions" / "__init__.py").read_text() == ""
 
 
+OWN_HANDOFF_RULE = """\
+version: "3.1"
+rules:
+- rule: give the phone number on a request for a person
+  steps:
+  - intent: human_handoff
+  - action: utter_call_us
+"""
+
+OWN_HANDOFF_STORY = """\
+version: "3.1"
+stories:
+- story: asks for a person, then thanks
+  steps:
+  - intent: human_handoff
+  - action: utter_call_us
+  - intent: goodbye
+  - action: utter_goodbye
+"""
+
+
+def train_rule_policy(bot: Path, tmp_path: Path) -> None:
+    """Trains Rasa's RulePolicy on the bot's data (raises InvalidRule as `rasa
+    train` does when rules and stories contradict each other)."""
+    from rasa.core.policies.rule_policy import RulePolicy
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.shared.core.generator import TrainingDataGenerator
+    from rasa.shared.importers.importer import TrainingDataImporter
+
+    importer = TrainingDataImporter.load_from_config(
+        str(bot / "config.yml"), str(bot / "domain"), [str(bot / "data")]
+    )
+    domain = importer.get_domain()
+    (tmp_path / "storage" / "rules").mkdir(parents=True)
+    stories = importer.get_stories()
+    trackers = TrainingDataGenerator(stories, domain, augmentation_factor=0).generate()
+    policy = RulePolicy(
+        RulePolicy.get_default_config(),
+        LocalModelStorage(tmp_path / "storage"),
+        Resource("rules"),
+        ExecutionContext(GraphSchema({}), "test"),
+    )
+    policy.train(trackers, domain)
+
+
+def test_a_bot_that_answers_human_handoff_itself_still_trains(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """A bot written before the plugin may answer `human_handoff` with its own
+    action (a public clinic bot gives reception's phone number). The plugin's
+    rule for it would contradict the bot's rule and story, and Rasa would refuse
+    to train."""
+    bot = write_shop(tmp_path / "bot", domain_folder=True)
+    call_us = "responses:\n  utter_call_us: [{text: Call us.}]\n"
+    domain = (bot / "domain" / "shop.yml").read_text()
+    (bot / "domain" / "shop.yml").write_text(domain.replace("responses:\n", call_us))
+    (bot / "data" / "own_rules.yml").write_text(OWN_HANDOFF_RULE)
+    (bot / "data" / "stories.yml").write_text(OWN_HANDOFF_STORY)
+
+    assert init(bot, "--nlu", "en") == 0
+
+    train_rule_policy(bot, tmp_path)  # raised InvalidRule before the fix
+    rules = yaml.safe_load((bot / "data" / "handover_rules.yml").read_text())
+    first_intents = [r["steps"][0].get("intent") for r in rules["rules"]]
+    assert "human_handoff" not in first_intents
+    assert "handover_resolved" in first_intents  # the other rules stay
+    out = capsys.readouterr().out
+    assert "data/own_rules.yml, rule 'give the phone number" in out
+    assert "data/stories.yml, story 'asks for a person, then thanks'" in out
+    assert "HandoverPolicy still answers human_handoff with action_handover" in out
+
+
 def test_unknown_nlu_language_is_refused() -> None:
     with pytest.raises(argparse.ArgumentTypeError, match="choose from en, es, de"):
         setup_bot.parse_languages("en,fr")
@@ -485,6 +559,19 @@ def test_without_nlu_examples_init_says_how_to_add_them(
     bot = write_shop(tmp_path, domain_folder=True)
     assert init(bot) == 0
     assert "rasa-handover init --nlu en" in capsys.readouterr().out
+
+
+def test_a_bot_in_a_language_without_examples_is_not_told_to_use_nlu(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """A public French bot was told to run `init --nlu fr`, which init refuses."""
+    bot = write_shop(tmp_path, domain_folder=True)
+    (bot / "config.yml").write_text(SHOP_CONFIG.replace("language: en", "language: fr"))
+    assert init(bot) == 0
+    out = capsys.readouterr().out
+    assert "--nlu fr" not in out
+    assert "No examples ship in your bot's language (fr" in out
+    assert "handoff_nlu_en.yml" in out
 
 
 def test_init_refuses_to_reformat_an_unusual_config(tmp_path: Path) -> None:
