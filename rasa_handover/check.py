@@ -439,9 +439,10 @@ def format_report(report: Report) -> str:
             else f"{count} stories expect the handover and pass with it."
         )
     if report.failing:
+        failing = len(report.failing)
         lines.append(
-            f"{len(report.failing)} stories fail with and without the plugin "
-            f"(not its doing): {', '.join(report.failing)}."
+            f"{failing} {'story fails' if failing == 1 else 'stories fail'} with "
+            f"and without the plugin (not its doing): {', '.join(report.failing)}."
         )
     if report.problems:
         lines.append("\nThe handover configuration is incomplete:")

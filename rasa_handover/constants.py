@@ -106,6 +106,8 @@ POLICY_SLOTS: Tuple[str, ...] = (
 
 # --- The handover channel's key in credentials.yml (its class's import path). ---
 CHANNEL_CREDENTIALS_KEY = "rasa_handover.channels.HandoverInput"
+# Its durable outbox (SQLite) when credentials.yml sets no `outbox`.
+DEFAULT_OUTBOX = "handover_outbox.db"
 
 # --- Messages between the actions and the handover channel. ---------------------
 # The key that marks the plugin's custom messages (`json_message`).

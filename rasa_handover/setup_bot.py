@@ -36,8 +36,7 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.util import load_yaml_guess_indent
 
 from rasa_handover import bot_rules
-from rasa_handover.channels.handover_input import DEFAULT_OUTBOX
-from rasa_handover.constants import CHANNEL_CREDENTIALS_KEY
+from rasa_handover.constants import CHANNEL_CREDENTIALS_KEY, DEFAULT_OUTBOX
 from rasa_handover.inbox.config import DEFAULT_DB_URL
 from rasa_handover.settings import DOCS_URL
 

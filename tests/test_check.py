@@ -112,6 +112,19 @@ def test_report_names_the_trigger_evidence_and_what_to_do() -> None:
     assert "1 story expects the handover and passes with it" in text
 
 
+@pytest.mark.parametrize(
+    ("failing", "expected"),
+    [
+        pytest.param(["a"], "1 story fails with and without the plugin", id="one"),
+        pytest.param(["a", "b"], "2 stories fail with and without", id="two"),
+    ],
+)
+def test_report_counts_stories_that_fail_anyway(failing, expected) -> None:
+    report = Report(Path("models/m.tar.gz"), 3, [], [], [], failing)
+
+    assert expected in format_report(report)
+
+
 # --- The configuration checks. ---------------------------------------------------
 
 

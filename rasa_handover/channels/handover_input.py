@@ -100,7 +100,11 @@ from rasa_handover.channels.waiting_room import (
     OFFER_ALTERNATIVES_SECONDS,
     WAITING_ACK_SECONDS,
 )
-from rasa_handover.constants import CHANNEL_CREDENTIALS_KEY, SLOT_HANDOVER_ACTIVE
+from rasa_handover.constants import (
+    CHANNEL_CREDENTIALS_KEY,
+    DEFAULT_OUTBOX,
+    SLOT_HANDOVER_ACTIVE,
+)
 from rasa_handover.inbox.contract import CHANNEL_EVENTS_PATH
 from rasa_handover.inbox.signing import SigningKeys, Verifier, request_target
 
@@ -112,7 +116,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 CHANNEL_NAME = "handover"
-DEFAULT_OUTBOX = "handover_outbox.db"
 DEFAULT_SUPPORT_EMAIL = "support@example.com"
 
 Handler = Callable[..., Coroutine[Any, Any, HTTPResponse]]
