@@ -1,8 +1,10 @@
 """`low_confidence`: NLU is unsure what the user means.
 
 A turn is *unclear* when the top intent's confidence is below its floor, when
-the top two intents are too close to tell apart, or when Rasa's
-`FallbackClassifier` already replaced the intent with `nlu_fallback`.
+the top two intents are too close to tell apart, when Rasa's
+`FallbackClassifier` already replaced the intent with `nlu_fallback`, or when
+the message holds no word in any language ("???", "asdfghjk"; see
+`message_kinds.no_words_kind`), whatever NLU's confidence.
 Remarks are never unclear: content-free turns (thanks, ok, greetings, emoji),
 success reports and never-minds, and acknowledgements with a settled remark
 ("ahh ok, will try that", "thanks, standard it is"); see
@@ -29,11 +31,12 @@ from rasa_handover.constants import (
     LOW_CONFIDENCE_AMBIGUOUS,
     LOW_CONFIDENCE_BELOW_FLOOR,
     LOW_CONFIDENCE_NLU_FALLBACK,
+    LOW_CONFIDENCE_NO_WORDS,
     RASA_CONTROL_INTENTS,
     REASON_LOW_CONFIDENCE,
 )
 from rasa_handover.conversation import ConversationView, UserTurn
-from rasa_handover.message_kinds import is_remark
+from rasa_handover.message_kinds import is_remark, no_words_kind
 from rasa_handover.settings import HandoverSettings
 from rasa_handover.thresholds import Thresholds, table_for
 from rasa_handover.triggers.decision import Decision
@@ -113,6 +116,10 @@ def unclear_evidence(
     }
     if turn.intent == INTENT_NLU_FALLBACK:
         return {"kind": LOW_CONFIDENCE_NLU_FALLBACK, **evidence}
+    no_words = no_words_kind(turn.text or "")
+    if no_words is not None and not turn.entities:
+        # "???", "asdfghjk": a classifier puts anything on some intent.
+        return {"kind": LOW_CONFIDENCE_NO_WORDS, "no_words": no_words, **evidence}
     if top_confidence is None or top_name is None:
         return None
     if top_confidence < limits.confidence_floor:
