@@ -19,8 +19,8 @@
 
 All are pure functions of the text; all but `no_words` read spaCy tokens (the
 shared blank English pipeline), `rasa_handover.word_forms` and VADER's lexicon.
-They import nothing from Rasa or Sanic. docs/explicit-request.md documents them with the phrase
-grammar.
+They import nothing from Rasa or Sanic. docs/explicit-request.md documents
+them with the phrase grammar.
 """
 
 from rasa_handover.message_kinds.content_free import (
