@@ -272,6 +272,28 @@ def test_no_words_raise_no_regulated_topic() -> None:
     assert decision is not None and decision.reason == REASON_LOW_CONFIDENCE
 
 
+def test_rasas_fallback_counts_as_the_question_asked() -> None:
+    """After "Sorry, I didn't get that. Could you rephrase it?" (Rasa's
+    `action_default_fallback`, which takes the message back), an unclear turn
+    goes to a person: the bot does not ask a second time."""
+    unclear = turn("the thing from before", "affirm", 0.3, [("affirm", 0.3)])
+    after_rewind = dataclasses.replace(unclear, unanswered_before=("uhh the red one",))
+    decision = check_low_confidence(view(turn("hi", "greet"), after_rewind), settings())
+    assert decision is not None and decision.action == ACTION_HANDOVER
+    assert decision.evidence["stage"] == "still_unclear"
+    assert decision.evidence["clarified"] == {
+        "text": "uhh the red one",
+        "rewound": True,
+    }
+    first_time = check_low_confidence(view(turn("hi", "greet"), unclear), settings())
+    assert first_time is not None and first_time.evidence["stage"] == "clarify"
+    clear = dataclasses.replace(
+        turn("how do I cancel", "cancel_subscription", 0.97),
+        unanswered_before=("uhh the red one",),
+    )
+    assert check_low_confidence(view(turn("hi", "greet"), clear), settings()) is None
+
+
 def test_per_intent_floor_from_domain_and_config() -> None:
     message = view(
         turn("cancel", "cancel_subscription", 0.6, [("cancel_subscription", 0.6)])

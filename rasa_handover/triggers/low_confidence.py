@@ -13,7 +13,10 @@ success reports and never-minds, and acknowledgements with a settled remark
 With `clarify_before_handover` (the default), the first unclear turn gets the
 clarification (`clarify_action`: "did you mean ...?"), not a person. The bot
 hands over when the turn after it is unclear too, or when the customer picks
-"something else"; high-value accounts are handed over at once. An unsure
+"something else"; high-value accounts are handed over at once. Rasa's own
+fallback (`action_default_fallback`: "Sorry, I didn't get that. Could you
+rephrase it?") asks too: an unclear turn right after a message it took back is
+handed over, not asked about a second time. An unsure
 regulated intent is asked about like any other (NLU is not sure the topic is
 regulated at all; the regulated intent is one of the buttons, and picking it
 hands over through `regulated_topic`). The evidence of a handover after a
@@ -75,7 +78,11 @@ def check_low_confidence(
     if turn is None or turn.intent in RASA_CONTROL_INTENTS:
         return None
     table = table_for(settings, thresholds)
-    after_clarify = turn.previous_action == settings.clarify_action
+    # Rasa's own fallback ("Sorry, I didn't get that. Could you rephrase it?")
+    # rewound the message before this one: the bot has asked once already.
+    after_clarify = turn.previous_action == settings.clarify_action or bool(
+        turn.unanswered_before
+    )
     if after_clarify and turn.intent == INTENT_SOMETHING_ELSE:
         declined = {"kind": CLARIFY_STAGE_SOMETHING_ELSE, "text": turn.text}
         return _after_clarify(view, settings, table, high_value, declined)
@@ -169,7 +176,10 @@ def _after_clarify(
         else CLARIFY_STAGE_STILL_UNCLEAR
     )
     earlier: Optional[Dict[str, Any]] = None
-    if clarified is not None:
+    if latest.unanswered_before and latest.previous_action != settings.clarify_action:
+        # Rasa's fallback asked: NLU's reading of that message is gone with it.
+        earlier = {"text": latest.unanswered_before[-1], "rewound": True}
+    elif clarified is not None:
         earlier = unclear_evidence(clarified, table, high_value) or {}
         earlier = {**earlier, "turn": clarified.index, "text": clarified.text}
     return Decision(
