@@ -292,6 +292,10 @@ def test_rasas_fallback_counts_as_the_question_asked() -> None:
         unanswered_before=("uhh the red one",),
     )
     assert check_low_confidence(view(turn("hi", "greet"), clear), settings()) is None
+    # Rasa's fallback on "ok" misunderstood no request: the bot asks first.
+    after_remark = dataclasses.replace(unclear, unanswered_before=("ok thanks",))
+    decision = check_low_confidence(view(turn("hi", "greet"), after_remark), settings())
+    assert decision is not None and decision.evidence["stage"] == "clarify"
 
 
 def test_per_intent_floor_from_domain_and_config() -> None:

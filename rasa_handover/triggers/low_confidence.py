@@ -78,10 +78,8 @@ def check_low_confidence(
     if turn is None or turn.intent in RASA_CONTROL_INTENTS:
         return None
     table = table_for(settings, thresholds)
-    # Rasa's own fallback ("Sorry, I didn't get that. Could you rephrase it?")
-    # rewound the message before this one: the bot has asked once already.
     after_clarify = turn.previous_action == settings.clarify_action or bool(
-        turn.unanswered_before
+        _rewound_request(turn)
     )
     if after_clarify and turn.intent == INTENT_SOMETHING_ELSE:
         declined = {"kind": CLARIFY_STAGE_SOMETHING_ELSE, "text": turn.text}
@@ -176,9 +174,10 @@ def _after_clarify(
         else CLARIFY_STAGE_STILL_UNCLEAR
     )
     earlier: Optional[Dict[str, Any]] = None
-    if latest.unanswered_before and latest.previous_action != settings.clarify_action:
+    rewound = _rewound_request(latest)
+    if rewound and latest.previous_action != settings.clarify_action:
         # Rasa's fallback asked: NLU's reading of that message is gone with it.
-        earlier = {"text": latest.unanswered_before[-1], "rewound": True}
+        earlier = {"text": rewound, "rewound": True}
     elif clarified is not None:
         earlier = unclear_evidence(clarified, table, high_value) or {}
         earlier = {**earlier, "turn": clarified.index, "text": clarified.text}
@@ -188,6 +187,19 @@ def _after_clarify(
         {**evidence, "stage": stage, "clarified": earlier},
         latest.index,
     )
+
+
+def _rewound_request(turn: UserTurn) -> Optional[str]:
+    """What Rasa's fallback took back just before `turn`, if it asked something.
+
+    `action_default_fallback` ("Sorry, I didn't get that. Could you rephrase
+    it?") has then asked once already. A remark it took back ("ok", "thanks")
+    held no request to rephrase.
+    """
+    for text in reversed(turn.unanswered_before):
+        if not is_remark(text):
+            return text
+    return None
 
 
 def _rounded(value: Optional[float]) -> Optional[float]:
