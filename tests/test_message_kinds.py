@@ -295,3 +295,20 @@ def test_no_example_of_the_shipped_nlu_files_is_read_as_no_words() -> None:
     examples = _shipped_nlu_examples()
     assert len(examples) > 100
     assert [text for text in examples if no_words_kind(text)] == []
+
+
+@pytest.mark.parametrize(
+    "text, content_free",
+    [
+        pytest.param("...", False, id="ellipsis"),
+        pytest.param("!!!", False, id="exclamation-marks"),
+        pytest.param(":)", True, id="smiley"),
+        pytest.param("👍!", True, id="emoji-and-mark"),
+        pytest.param("ok...", True, id="ok-and-ellipsis"),
+    ],
+)
+def test_punctuation_alone_is_not_content_free(text: str, content_free: bool) -> None:
+    """Found by support_third.yml: "..." passed as a remark, so the rule for
+    messages with no word never saw it (the docstring says emoji only)."""
+    assert is_content_free(text) is content_free
+    assert is_remark(text) is content_free

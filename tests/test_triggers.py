@@ -238,6 +238,7 @@ def test_nlu_fallback_is_low_confidence_with_the_models_real_top_intent() -> Non
         # A German bot: QWERTZ's bottom row, against a German request.
         pytest.param("yxcvbnm", "Ich möchte kündigen", id="german-qwertz"),
         pytest.param("¿¿??", "¿cuánto cuesta?", id="spanish-marks"),
+        pytest.param("...", "ok...", id="ellipsis-vs-ok"),
     ],
 )
 def test_a_message_with_no_word_is_unclear_at_any_confidence(
