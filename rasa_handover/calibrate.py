@@ -30,7 +30,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
 import yaml
 
@@ -43,6 +43,9 @@ from rasa_handover.tuning_file import (
     dump_tuning,
     load_tuning,
 )
+
+if TYPE_CHECKING:  # pragma: no cover - Rasa is imported lazily
+    from rasa.shared.nlu.training_data.training_data import TrainingData
 
 logger = logging.getLogger(__name__)
 
@@ -203,6 +206,18 @@ def configured_floor(config_path: Path) -> float:
     return settings_for(config_path).confidence_floor
 
 
+def load_nlu(path: Path) -> "TrainingData":
+    """The NLU examples of a file or a bot's data folder (stories and rules skipped).
+
+    Rasa's `load_data` fails on a folder that also holds `rules.yml`; the NLU
+    files are picked as `rasa train` picks them.
+    """
+    from rasa.shared.data import get_nlu_directory
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    return load_data(get_nlu_directory(str(path)))
+
+
 async def cross_validated_predictions(
     config_path: Path, nlu_path: Path, folds: int, seed: int
 ) -> List[Prediction]:
@@ -212,9 +227,8 @@ async def cross_validated_predictions(
     from rasa.model_training import train_nlu
     from rasa.nlu.test import drop_intents_below_freq, generate_folds, get_eval_data
     from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLWriter
-    from rasa.shared.nlu.training_data.loading import load_data
 
-    data = drop_intents_below_freq(load_data(str(nlu_path)), cutoff=folds)
+    data = drop_intents_below_freq(load_nlu(nlu_path), cutoff=folds)
     predictions: List[Prediction] = []
     with tempfile.TemporaryDirectory(prefix="rasa-handover-calibrate-") as tmp:
         work = Path(tmp)

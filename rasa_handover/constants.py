@@ -169,6 +169,8 @@ REPEAT_STAGE_HIGH_VALUE = "high_value_first_repeat"
 LOW_CONFIDENCE_BELOW_FLOOR = "below_floor"
 LOW_CONFIDENCE_AMBIGUOUS = "ambiguous"
 LOW_CONFIDENCE_NLU_FALLBACK = "nlu_fallback"
+# Punctuation alone or a keyboard mash ("???", "asdfghjk"), at any confidence.
+LOW_CONFIDENCE_NO_WORDS = "no_words"
 
 # --- Clarify-before-handover stages (low_confidence evidence["stage"]). --------
 # The first unclear turn: the bot asks what the customer meant.

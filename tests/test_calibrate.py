@@ -220,3 +220,22 @@ def test_a_tuning_file_sets_exactly_the_per_intent_thresholds() -> None:
     from rasa_handover.validation import OVERRIDABLE_KEYS
 
     assert set(TUNABLE_SETTINGS) == set(OVERRIDABLE_KEYS)
+
+
+def test_calibrate_reads_the_nlu_of_a_bots_data_folder(tmp_path: Path) -> None:
+    """`--nlu data/` as in docs/calibrate.md: the folder's rules.yml and
+    stories.yml are not NLU data (Rasa's `load_data` raised "Unknown data
+    format for file 'data/rules.yml'")."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "nlu.yml").write_text(
+        'version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n    - hi\n    - hello\n',
+        "utf-8",
+    )
+    (data / "rules.yml").write_text(
+        'version: "3.1"\nrules:\n- rule: greet\n  steps:\n  - intent: greet\n'
+        "  - action: utter_greet\n",
+        "utf-8",
+    )
+    examples = calibrate.load_nlu(data)
+    assert sorted(m.get("text") for m in examples.intent_examples) == ["hello", "hi"]

@@ -463,7 +463,15 @@ def test_support_set_is_big_and_covers_every_reason() -> None:
     assert sum("high_value" in c.tags for c in conversations) >= 10
 
 
-def test_support_set_does_not_copy_training_examples() -> None:
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param("support.yml", id="support"),
+        pytest.param("support_heldout.yml", id="heldout"),
+        pytest.param("support_third.yml", id="third"),
+    ],
+)
+def test_labelled_sets_do_not_copy_training_examples(name: str) -> None:
     nlu = yaml.safe_load(EXAMPLE_NLU.read_text(encoding="utf-8"))["nlu"]
     examples = {
         _normalised(line[2:])
@@ -474,7 +482,7 @@ def test_support_set_does_not_copy_training_examples() -> None:
     }
     copied = [
         (c.id, t.text)
-        for c in load_conversations(SUPPORT_SET)
+        for c in load_conversations(SUPPORT_SET.parent / name)
         for t in c.turns
         if _normalised(t.text) in examples
     ]
@@ -723,6 +731,15 @@ def test_heldout_set_loads_and_is_reported_apart() -> None:
     assert len(heldout) >= 70
     assert sum(c.gold.clarify_at is not None for c in heldout) >= 15
     assert not {c.id for c in heldout} & {c.id for c in load_conversations(SUPPORT_SET)}
+
+
+def test_third_set_loads_and_is_reported_apart() -> None:
+    third = load_conversations(SUPPORT_SET.parent / "support_third.yml")
+    assert len(third) >= 60
+    others = load_conversations(SUPPORT_SET) + load_conversations(
+        SUPPORT_SET.parent / "support_heldout.yml"
+    )
+    assert not {c.id for c in third} & {c.id for c in others}
 
 
 def test_baseline_rules_hand_over_unconditional_regulated_intents_too() -> None:

@@ -12,6 +12,7 @@ from rasa_handover.constants import (
     LOW_CONFIDENCE_AMBIGUOUS,
     LOW_CONFIDENCE_BELOW_FLOOR,
     LOW_CONFIDENCE_NLU_FALLBACK,
+    LOW_CONFIDENCE_NO_WORDS,
     REASON_EXPLICIT_REQUEST,
     REASON_FRUSTRATION,
     REASON_LOW_CONFIDENCE,
@@ -227,6 +228,75 @@ def test_nlu_fallback_is_low_confidence_with_the_models_real_top_intent() -> Non
     assert decision.evidence["kind"] == LOW_CONFIDENCE_NLU_FALLBACK
     assert decision.evidence["intent"] == "ask_invoice"
     assert decision.evidence["confidence"] == 0.31
+
+
+@pytest.mark.parametrize(
+    "unclear, clear",
+    [
+        pytest.param("???", "yes", id="marks-vs-yes"),
+        pytest.param("asdfghjk", "ask for a refund", id="mash-vs-words"),
+        # A German bot: QWERTZ's bottom row, against a German request.
+        pytest.param("yxcvbnm", "Ich möchte kündigen", id="german-qwertz"),
+        pytest.param("¿¿??", "¿cuánto cuesta?", id="spanish-marks"),
+        pytest.param("...", "ok...", id="ellipsis-vs-ok"),
+    ],
+)
+def test_a_message_with_no_word_is_unclear_at_any_confidence(
+    unclear: str, clear: str
+) -> None:
+    """DIET puts "asdfghjk" on `affirm` at 0.95: no classifier says "none"."""
+    ranking = [("affirm", 0.95), ("greet", 0.02)]
+    decision = check_low_confidence(
+        view(turn(unclear, "affirm", 0.95, ranking)), settings()
+    )
+    assert decision is not None
+    assert decision.evidence["kind"] == LOW_CONFIDENCE_NO_WORDS
+    assert decision.evidence["stage"] == "clarify"
+    assert (
+        check_low_confidence(view(turn(clear, "affirm", 0.95, ranking)), settings())
+        is None
+    )
+
+
+def test_no_words_with_an_entity_is_left_to_nlu() -> None:
+    marks = turn("???", "inform", 0.95, entities=[("order_id", "1182")])
+    assert check_low_confidence(view(marks), settings()) is None
+
+
+def test_no_words_raise_no_regulated_topic() -> None:
+    """ "???" read as medical advice goes to the clarifying question, not compliance."""
+    marks = view(turn("???", "ask_medical_advice", 0.9))
+    question = view(turn("is this safe with epilepsy", "ask_medical_advice", 0.9))
+    assert check_regulated_topic(marks, *configured(REFUND)) is None
+    assert check_regulated_topic(question, *configured(REFUND)) is not None
+    decision = evaluate(marks, *configured(REFUND))
+    assert decision is not None and decision.reason == REASON_LOW_CONFIDENCE
+
+
+def test_rasas_fallback_counts_as_the_question_asked() -> None:
+    """After "Sorry, I didn't get that. Could you rephrase it?" (Rasa's
+    `action_default_fallback`, which takes the message back), an unclear turn
+    goes to a person: the bot does not ask a second time."""
+    unclear = turn("the thing from before", "affirm", 0.3, [("affirm", 0.3)])
+    after_rewind = dataclasses.replace(unclear, unanswered_before=("uhh the red one",))
+    decision = check_low_confidence(view(turn("hi", "greet"), after_rewind), settings())
+    assert decision is not None and decision.action == ACTION_HANDOVER
+    assert decision.evidence["stage"] == "still_unclear"
+    assert decision.evidence["clarified"] == {
+        "text": "uhh the red one",
+        "rewound": True,
+    }
+    first_time = check_low_confidence(view(turn("hi", "greet"), unclear), settings())
+    assert first_time is not None and first_time.evidence["stage"] == "clarify"
+    clear = dataclasses.replace(
+        turn("how do I cancel", "cancel_subscription", 0.97),
+        unanswered_before=("uhh the red one",),
+    )
+    assert check_low_confidence(view(turn("hi", "greet"), clear), settings()) is None
+    # Rasa's fallback on "ok" misunderstood no request: the bot asks first.
+    after_remark = dataclasses.replace(unclear, unanswered_before=("ok thanks",))
+    decision = check_low_confidence(view(turn("hi", "greet"), after_remark), settings())
+    assert decision is not None and decision.evidence["stage"] == "clarify"
 
 
 def test_per_intent_floor_from_domain_and_config() -> None:

@@ -1,4 +1,4 @@
-"""What kind of message a user turn is, beyond its intent: three small rules.
+"""What kind of message a user turn is, beyond its intent: four small rules.
 
 - `is_content_free(text)` (`content_free`): acknowledgements, thanks,
   greetings, goodbyes, emoji-only and one-word "ok"-style turns ("great", "👍",
@@ -14,11 +14,13 @@
   withdrawal, or an acknowledgement with a short settled remark. Not unclear,
   whatever NLU's confidence. `is_follow_up(text)` (same module): "and can I
   also ...?" asks a further question, not the same one again.
+- `no_words_kind(text)` (`no_words`): punctuation alone or a keyboard mash
+  ("???", "asdfghjk"): no word in any language, so unclear whatever NLU says.
 
-All are pure functions of the text over spaCy tokens (the shared blank English
-pipeline), `rasa_handover.word_forms` and VADER's lexicon; they import nothing
-from Rasa or Sanic. docs/explicit-request.md documents them with the phrase
-grammar.
+All are pure functions of the text; all but `no_words` read spaCy tokens (the
+shared blank English pipeline), `rasa_handover.word_forms` and VADER's lexicon.
+They import nothing from Rasa or Sanic. docs/explicit-request.md documents
+them with the phrase grammar.
 """
 
 from rasa_handover.message_kinds.content_free import (
@@ -29,6 +31,12 @@ from rasa_handover.message_kinds.content_free import (
     EMOJI,
     EMOTICON,
     is_content_free,
+)
+from rasa_handover.message_kinds.no_words import (
+    NO_WORDS_KEYBOARD_MASH,
+    NO_WORDS_PUNCTUATION,
+    has_no_words,
+    no_words_kind,
 )
 from rasa_handover.message_kinds.remarks import is_follow_up, is_remark
 from rasa_handover.message_kinds.withdrawals import (
@@ -46,12 +54,16 @@ __all__ = [
     "CONTENT_FREE_WORDS",
     "EMOJI",
     "EMOTICON",
+    "NO_WORDS_KEYBOARD_MASH",
+    "NO_WORDS_PUNCTUATION",
     "WITHDRAWAL_NEVER_MIND",
     "WITHDRAWAL_SUCCESS",
     "WITHDRAWAL_TAKEN_BACK",
+    "has_no_words",
     "is_content_free",
     "is_follow_up",
     "is_remark",
+    "no_words_kind",
     "withdrawal_kind",
     "withdraws_request",
 ]

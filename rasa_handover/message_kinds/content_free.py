@@ -177,7 +177,8 @@ def is_content_free(text: str) -> bool:
     symbols = False
     for token in blank_english()(text.lower()):
         if token.is_space or token.is_punct or _symbol_only(token.text):
-            symbols = symbols or not token.is_space
+            # Emoji and faces say something; punctuation alone ("...") does not.
+            symbols = symbols or _symbol_only(token.text)
             continue
         stripped = EMOJI.sub("", token.text)
         if not stripped:

@@ -1,8 +1,10 @@
 """`low_confidence`: NLU is unsure what the user means.
 
 A turn is *unclear* when the top intent's confidence is below its floor, when
-the top two intents are too close to tell apart, or when Rasa's
-`FallbackClassifier` already replaced the intent with `nlu_fallback`.
+the top two intents are too close to tell apart, when Rasa's
+`FallbackClassifier` already replaced the intent with `nlu_fallback`, or when
+the message holds no word in any language ("???", "asdfghjk"; see
+`message_kinds.no_words_kind`), whatever NLU's confidence.
 Remarks are never unclear: content-free turns (thanks, ok, greetings, emoji),
 success reports and never-minds, and acknowledgements with a settled remark
 ("ahh ok, will try that", "thanks, standard it is"); see
@@ -11,7 +13,10 @@ success reports and never-minds, and acknowledgements with a settled remark
 With `clarify_before_handover` (the default), the first unclear turn gets the
 clarification (`clarify_action`: "did you mean ...?"), not a person. The bot
 hands over when the turn after it is unclear too, or when the customer picks
-"something else"; high-value accounts are handed over at once. An unsure
+"something else"; high-value accounts are handed over at once. Rasa's own
+fallback (`action_default_fallback`: "Sorry, I didn't get that. Could you
+rephrase it?") asks too: an unclear turn right after a message it took back is
+handed over, not asked about a second time. An unsure
 regulated intent is asked about like any other (NLU is not sure the topic is
 regulated at all; the regulated intent is one of the buttons, and picking it
 hands over through `regulated_topic`). The evidence of a handover after a
@@ -29,11 +34,12 @@ from rasa_handover.constants import (
     LOW_CONFIDENCE_AMBIGUOUS,
     LOW_CONFIDENCE_BELOW_FLOOR,
     LOW_CONFIDENCE_NLU_FALLBACK,
+    LOW_CONFIDENCE_NO_WORDS,
     RASA_CONTROL_INTENTS,
     REASON_LOW_CONFIDENCE,
 )
 from rasa_handover.conversation import ConversationView, UserTurn
-from rasa_handover.message_kinds import is_remark
+from rasa_handover.message_kinds import is_remark, no_words_kind
 from rasa_handover.settings import HandoverSettings
 from rasa_handover.thresholds import Thresholds, table_for
 from rasa_handover.triggers.decision import Decision
@@ -72,7 +78,9 @@ def check_low_confidence(
     if turn is None or turn.intent in RASA_CONTROL_INTENTS:
         return None
     table = table_for(settings, thresholds)
-    after_clarify = turn.previous_action == settings.clarify_action
+    after_clarify = turn.previous_action == settings.clarify_action or bool(
+        _rewound_request(turn)
+    )
     if after_clarify and turn.intent == INTENT_SOMETHING_ELSE:
         declined = {"kind": CLARIFY_STAGE_SOMETHING_ELSE, "text": turn.text}
         return _after_clarify(view, settings, table, high_value, declined)
@@ -113,6 +121,10 @@ def unclear_evidence(
     }
     if turn.intent == INTENT_NLU_FALLBACK:
         return {"kind": LOW_CONFIDENCE_NLU_FALLBACK, **evidence}
+    no_words = no_words_kind(turn.text or "")
+    if no_words is not None and not turn.entities:
+        # "???", "asdfghjk": a classifier puts anything on some intent.
+        return {"kind": LOW_CONFIDENCE_NO_WORDS, "no_words": no_words, **evidence}
     if top_confidence is None or top_name is None:
         return None
     if top_confidence < limits.confidence_floor:
@@ -162,7 +174,11 @@ def _after_clarify(
         else CLARIFY_STAGE_STILL_UNCLEAR
     )
     earlier: Optional[Dict[str, Any]] = None
-    if clarified is not None:
+    rewound = _rewound_request(latest)
+    if rewound and latest.previous_action != settings.clarify_action:
+        # Rasa's fallback asked: NLU's reading of that message is gone with it.
+        earlier = {"text": rewound, "rewound": True}
+    elif clarified is not None:
         earlier = unclear_evidence(clarified, table, high_value) or {}
         earlier = {**earlier, "turn": clarified.index, "text": clarified.text}
     return Decision(
@@ -171,6 +187,19 @@ def _after_clarify(
         {**evidence, "stage": stage, "clarified": earlier},
         latest.index,
     )
+
+
+def _rewound_request(turn: UserTurn) -> Optional[str]:
+    """What Rasa's fallback took back just before `turn`, if it asked something.
+
+    `action_default_fallback` ("Sorry, I didn't get that. Could you rephrase
+    it?") has then asked once already. A remark it took back ("ok", "thanks")
+    held no request to rephrase.
+    """
+    for text in reversed(turn.unanswered_before):
+        if not is_remark(text):
+            return text
+    return None
 
 
 def _rounded(value: Optional[float]) -> Optional[float]:

@@ -13,7 +13,7 @@ from typing import Any, Optional
 from rasa_handover.constants import REASON_REGULATED_TOPIC
 from rasa_handover.conversation import ConversationView, UserTurn
 from rasa_handover.intent_properties import IntentDeclaration
-from rasa_handover.message_kinds import is_content_free
+from rasa_handover.message_kinds import has_no_words, is_content_free
 from rasa_handover.settings import HandoverSettings
 from rasa_handover.thresholds import Thresholds, table_for
 from rasa_handover.triggers.decision import Decision
@@ -49,9 +49,9 @@ def check_regulated_topic(
         declaration = table.declarations.get(turn.intent or "")
         if declaration is None or not declaration.regulated:
             continue
-        if is_content_free(turn.text or ""):
-            # "thanks, have a lovely evening" read as medical advice: a
-            # content-free turn raises no topic, regulated or not.
+        if is_content_free(turn.text or "") or has_no_words(turn.text or ""):
+            # "thanks, have a lovely evening" or "???" read as medical advice:
+            # a turn without content raises no topic, regulated or not.
             continue
         floor = table.for_intent(turn.intent, high_value).confidence_floor
         if turn.confidence is not None and turn.confidence < floor:
