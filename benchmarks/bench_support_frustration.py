@@ -5,7 +5,8 @@ Reads the hand-written sets of benchmarks/data (benchmarks/data/README.md):
 and, when present, `support_frustration_heldout.yml` (written after the design,
 never tuned on), and reports each apart:
 
-- the real trigger (`check_frustration`, default settings; the high-value
+- the real trigger (`check_frustration`, default settings plus the opt-in
+  `complaint` signal; the high-value
   rule too) on a one-turn conversation per message;
 - windows of three: each class shuffled with a fixed seed and cut into
   consecutive triples, a window being one conversation of three user turns of
@@ -86,8 +87,12 @@ def per_category(
 
 
 def evaluate(rows: Sequence[Dict[str, object]], vader_cut: float) -> Dict[str, object]:
-    default = parse_settings({})
-    high_value = parse_settings({"frustration_signals": 1})
+    # `complaint` is opt-in (docs/frustration.md): measured enabled.
+    signals = list(ALL_SIGNALS)
+    default = parse_settings({"frustration_signal_types": signals})
+    high_value = parse_settings(
+        {"frustration_signals": 1, "frustration_signal_types": signals}
+    )
     texts = [str(row["text"]) for row in rows]
     gold = [bool(row["frustrated"]) for row in rows]
     rule = [fires([text], default) for text in texts]

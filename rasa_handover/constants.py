@@ -158,6 +158,14 @@ ALL_SIGNALS: Tuple[str, ...] = (
     SIGNAL_NEGATIVE_SENTIMENT,
     SIGNAL_ANGRY_TONE,
 )
+# The signals counted unless `frustration_signal_types` says otherwise: all but
+# `complaint`, which counts two signs on its own and so hands over on a first
+# "it crashed again" (one turn early on the labelled support set, and a
+# repeated question taken from the repeat loop): a support bot opts in
+# (docs/frustration.md, "Support complaints").
+DEFAULT_SIGNALS: Tuple[str, ...] = tuple(
+    name for name in ALL_SIGNALS if name != SIGNAL_COMPLAINT
+)
 
 # --- Repeat loop stages (evidence["stage"]). -----------------------------------
 REPEAT_STAGE_OFFER = "offer"

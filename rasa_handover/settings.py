@@ -20,6 +20,7 @@ from rasa_handover.constants import (
     ACTION_HANDOVER,
     ACTION_OFFER_HANDOVER,
     ALL_SIGNALS,
+    DEFAULT_SIGNALS,
     INTENT_AFFIRM,
     INTENT_CSAT,
     INTENT_DENY,
@@ -73,8 +74,9 @@ def default_config() -> Dict[str, Any]:
         "frustration_signals": 2,
         # ... within this many of the latest user turns.
         "frustration_window": 3,
-        # Which signals count (see docs/policy.md for what each one matches).
-        "frustration_signal_types": list(ALL_SIGNALS),
+        # Which signals count (see docs/policy.md for what each one matches);
+        # add `complaint` for support-style complaints (docs/frustration.md).
+        "frustration_signal_types": list(DEFAULT_SIGNALS),
         # VADER compound score at or below which a message is strongly negative.
         "negative_sentiment_threshold": -0.6,
         # --- regulated_topic ----------------------------------------------------
