@@ -22,7 +22,6 @@ import pytest
 import requests
 
 from tests.e2e.servers import (
-    action_server,
     ensure_example_model,
     free_port,
     inbox_replica,
@@ -117,7 +116,7 @@ def messages_until(
 
 @pytest.mark.parametrize("inbox_db", ["postgresql"], indirect=True)
 def test_replies_and_resolution_arrive_once_in_order_after_restarts(
-    tmp_path: Path, inbox_db: Tuple[Optional[str], Any]
+    tmp_path: Path, inbox_db: Tuple[Optional[str], Any], example_action_server: str
 ) -> None:
     db, schema = inbox_db
     model = ensure_example_model()
@@ -141,35 +140,39 @@ tracker_store:
 
     def bot() -> Any:
         return rasa_server(
-            tmp_path, model, credentials, action_url, rasa_port, endpoints=endpoints
+            tmp_path,
+            model,
+            credentials,
+            example_action_server,
+            rasa_port,
+            endpoints=endpoints,
         )
 
     def inbox() -> Any:
         return standalone_inbox(tmp_path, INBOX_YML, inbox_port, db, schema)
 
-    with action_server() as action_url:
-        with inbox() as api:
-            with bot() as base:
-                say(base, dana, "I want to talk to a human")
-                [ticket] = [
-                    t
-                    for t in agent(api, "GET", "/queue")["tickets"]
-                    if t["conversation_id"] == dana
-                ]
-                agent(api, "POST", f"/tickets/{ticket['id']}/claim")
-            # The Rasa server is gone: the agent answers and resolves.
-            for text in REPLIES:
-                agent(api, "POST", f"/tickets/{ticket['id']}/reply", {"text": text})
-            agent(
-                api,
-                "POST",
-                f"/tickets/{ticket['id']}/resolve",
-                {"outcome": "escalation_needed"},
-            )
-            time.sleep(2)  # the inbox tries, and fails, to deliver
-        # Both sides restart: the inbox first, still unable to reach the bot.
-        with inbox(), bot() as base:
-            got = messages_until(base, dana, enough=3)
+    with inbox() as api:
+        with bot() as base:
+            say(base, dana, "I want to talk to a human")
+            [ticket] = [
+                t
+                for t in agent(api, "GET", "/queue")["tickets"]
+                if t["conversation_id"] == dana
+            ]
+            agent(api, "POST", f"/tickets/{ticket['id']}/claim")
+        # The Rasa server is gone: the agent answers and resolves.
+        for text in REPLIES:
+            agent(api, "POST", f"/tickets/{ticket['id']}/reply", {"text": text})
+        agent(
+            api,
+            "POST",
+            f"/tickets/{ticket['id']}/resolve",
+            {"outcome": "escalation_needed"},
+        )
+        time.sleep(2)  # the inbox tries, and fails, to deliver
+    # Both sides restart: the inbox first, still unable to reach the bot.
+    with inbox(), bot() as base:
+        got = messages_until(base, dana, enough=3)
 
     texts = [m.get("text") for m in got]
     agent_lines = [t for t in texts if t in REPLIES]
@@ -186,7 +189,7 @@ def tickets_of(api: str, sender: str) -> List[Dict[str, Any]]:
 
 @pytest.mark.parametrize("inbox_db", ["sqlite"], indirect=True)
 def test_an_inbox_killed_mid_run_loses_and_repeats_nothing(
-    tmp_path: Path, inbox_db: Tuple[Optional[str], Any]
+    tmp_path: Path, inbox_db: Tuple[Optional[str], Any], example_action_server: str
 ) -> None:
     """SIGKILL, not a clean stop: the inbox is restarted on its database and port."""
     db, schema = inbox_db
@@ -207,8 +210,8 @@ rasa_handover.channels.HandoverInput:
     def inbox() -> Any:
         return inbox_replica(tmp_path, INBOX_YML, inbox_port, db, schema)
 
-    with action_server() as action_url, rasa_server(
-        tmp_path, model, credentials, action_url, rasa_port
+    with rasa_server(
+        tmp_path, model, credentials, example_action_server, rasa_port
     ) as base:
         with inbox() as (api, process):
             say(base, ana, "I want to talk to a human")
