@@ -114,10 +114,14 @@ rasa_handover.channels.HandoverInput:
         yield base
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """Debian's Chromium, headless, through Playwright's sync API: one per test
-    process; each test's pages open in their own contexts (`open_page`)."""
+    """Debian's Chromium, headless, through Playwright's sync API.
+
+    One per module: Playwright's sync API runs an event loop in the test
+    process while it is open, and the asyncio tests of later modules in that
+    process could not start theirs.
+    """
     reason = _missing_browser()
     if reason:
         pytest.skip(reason)
@@ -135,7 +139,7 @@ def chromium() -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def stack(
-    chromium: Any, tmp_path_factory: pytest.TempPathFactory, example_action_server: str
+    tmp_path_factory: pytest.TempPathFactory, example_action_server: str
 ) -> Iterator[Stack]:
     """Action server, Rasa server (embedded inbox) and the customer page.
 
@@ -143,7 +147,7 @@ def stack(
     test process): each test opens its own customer (a new widget session or
     REST sender) and finds its ticket by that conversation id.
     """
-    reason = _missing_widget()
+    reason = _missing_browser() or _missing_widget()
     if reason:
         pytest.skip(reason)
     with exclusive("install-widget"):
