@@ -60,11 +60,15 @@ lint: $(INSTALLED) ## ruff on the package, tests and benchmarks.
 typecheck: $(INSTALLED) ## mypy on the package.
 	$(BIN)/mypy rasa_handover
 
-# pytest-xdist workers for `make unit` (each test module stays in one worker).
+# pytest-xdist workers for `make unit`. Each test module stays in one worker,
+# and so does each `xdist_group` (modules that share session-scoped servers; see
+# tests/conftest.py). Modules run in collection order, so the slow ones under
+# tests/browser and tests/e2e start first rather than last.
 PYTEST_WORKERS ?= 2
 
 unit: $(BOT_MODEL) ## Run the pytest suite (unit, graph, integration and end-to-end tests).
-	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --durations=15
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder \
+		--durations=15
 
 validate: $(INSTALLED) ## rasa data validate on the example bot.
 	@mkdir -p $(LOGS)

@@ -10,6 +10,7 @@ that runs them (`pytest_terminal_summary`): skip reasons are written
 """
 
 import contextlib
+import fcntl
 import os
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Tuple
@@ -38,6 +39,27 @@ def skipped_by_reason(reports: List[Any]) -> List[Tuple[str, List[str]]]:
     for report in reports:
         groups.setdefault(_reason_of(report), []).append(report.nodeid)
     return sorted(groups.items(), key=lambda group: (-len(group[1]), group[0]))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: Any, log: Any) -> Any:
+    """`--dist loadgroup` (as `make unit` runs): an `xdist_group` runs in one
+    worker, and so does each other test module (as `--dist loadfile`).
+
+    A fixture that starts servers for several modules (session scope) marks
+    their tests with one group, so the servers start once; module-scoped
+    servers stay in one worker as before.
+    """
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class GroupsThenFiles(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            group = super()._split_scope(nodeid)
+            return group if group != nodeid else nodeid.split("::", 1)[0]
+
+    return GroupsThenFiles(config, log)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -336,11 +358,40 @@ def train_project(directory: Path, log_name: str = "train.log") -> Path:
 
 
 @pytest.fixture(scope="session")
+def example_action_server() -> Iterator[str]:
+    """The example bot's action server (`tests.e2e.servers.action_server`), one per
+    test process: started on first use, shared by every module that needs it.
+
+    Its actions keep nothing between calls (each gets the tracker and the
+    environment, the same for every module), so what one module did cannot
+    change another's result; each test uses its own conversation ids.
+    Yields its webhook URL.
+    """
+    from tests.e2e.servers import action_server
+
+    with action_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
 def trained_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real model (NLU + all policies) trained once for the whole session."""
+    """A real model (NLU + all policies) trained once for the whole run.
+
+    Under pytest-xdist the first worker that needs it trains it into the run's
+    temporary directory (common to its workers, new for each run); the others
+    wait for it and load that file.
+    """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    project = write_project(tmp_path_factory.mktemp("project"))
-    return train_project(project)
+    run_directory = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        run_directory = run_directory.parent
+    with open(run_directory / "trained-model.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        project = run_directory / "trained-project"
+        model = project / "models" / "model.tar.gz"
+        if not model.exists():
+            model = train_project(write_project(project))
+    return model
 
 
 @pytest.fixture(scope="session")

@@ -536,15 +536,15 @@ def test_summary_dataclass_defaults() -> None:
 
 
 @pytest.fixture(scope="module")
-def example_agent() -> Iterator[Any]:
+def example_agent(example_action_server: str) -> Any:
     from rasa.core.agent import Agent
     from rasa.utils.endpoints import EndpointConfig
 
-    from tests.e2e.servers import action_server, ensure_example_model
+    from tests.e2e.servers import ensure_example_model
 
     model = ensure_example_model()
-    with action_server() as action_url:
-        yield Agent.load(str(model), action_endpoint=EndpointConfig(url=action_url))
+    action_endpoint = EndpointConfig(url=example_action_server)
+    return Agent.load(str(model), action_endpoint=action_endpoint)
 
 
 # A message whose NLU result is given: (text, [(intent, confidence), ...]).

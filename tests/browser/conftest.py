@@ -20,7 +20,6 @@ from example_bot.demo import WIDGET_BUNDLE, WebchatServer, ensure_widget
 from tests.conftest import skip_reason
 from tests.e2e.servers import (
     ARTIFACTS,
-    action_server,
     ensure_example_model,
     exclusive,
     rasa_server,
@@ -37,6 +36,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-quic",
 ]
+# The xdist_group of the tests that use `stack` (tests/conftest.py's scheduler
+# keeps a group in one test process, and every other module in one too).
+SHARED_STACK_GROUP = "browser-stack"
 AGENT_NAME = "Maya"
 AGENT_TOKEN = "maya-browser-token-0123456789abcdef0123456789ab"
 # Signs the widget's session ids and REST customers' sender tokens.
@@ -114,7 +116,12 @@ rasa_handover.channels.HandoverInput:
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """Debian's Chromium, headless, through Playwright's sync API."""
+    """Debian's Chromium, headless, through Playwright's sync API.
+
+    One per module: Playwright's sync API runs an event loop in the test
+    process while it is open, and the asyncio tests of later modules in that
+    process could not start theirs.
+    """
     reason = _missing_browser()
     if reason:
         pytest.skip(reason)
@@ -130,24 +137,38 @@ def chromium() -> Iterator[Any]:
             browser.close()
 
 
-@pytest.fixture(scope="module")
-def stack(chromium: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """Action server, Rasa server (embedded inbox) and the customer page."""
-    reason = _missing_widget()
+@pytest.fixture(scope="session")
+def stack(
+    tmp_path_factory: pytest.TempPathFactory, example_action_server: str
+) -> Iterator[Stack]:
+    """Action server, Rasa server (embedded inbox) and the customer page.
+
+    Shared by every module that uses it (`SHARED_STACK_GROUP` keeps them in one
+    test process): each test opens its own customer (a new widget session or
+    REST sender) and finds its ticket by that conversation id.
+    """
+    reason = _missing_browser() or _missing_widget()
     if reason:
         pytest.skip(reason)
     with exclusive("install-widget"):
         ensure_widget()
     model = ensure_example_model()
     workdir = tmp_path_factory.mktemp("browser")
-    with action_server() as action_url, _rasa_server(
-        workdir, model, action_url
-    ) as rasa_url, WebchatServer(port=0) as webchat:
+    rasa = _rasa_server(workdir, model, example_action_server)
+    with rasa as rasa_url, WebchatServer(port=0) as webchat:
         yield Stack(
             rasa_url=rasa_url,
             inbox_url=f"{rasa_url}/webhooks/handover/inbox/",
             chat_url=f"{webchat.url}?server={rasa_url}",
         )
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the marks
+def pytest_collection_modifyitems(items: List[pytest.Item]) -> None:
+    """Tests that use `stack` run in one test process, which starts it once."""
+    for item in items:
+        if "stack" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group(SHARED_STACK_GROUP))
 
 
 @dataclass

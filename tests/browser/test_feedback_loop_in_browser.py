@@ -58,7 +58,6 @@ from tests.e2e.servers import (
     ARTIFACTS,
     BIN,
     EXAMPLE_BOT,
-    action_server,
     exclusive,
     log_path,
     rasa_server,
@@ -254,38 +253,41 @@ def assert_replay_shows_them_fixed(replay: str) -> None:
 
 
 def test_labels_from_the_agent_page_retune_the_floor_without_retraining(
-    model: Path, open_page: OpenPage, artifacts: Path, tmp_path: Path
+    model: Path,
+    open_page: OpenPage,
+    artifacts: Path,
+    tmp_path: Path,
+    example_action_server: str,
 ) -> None:
     workdir = tmp_path
     (workdir / "config.yml").write_text(yaml.safe_dump(CONFIG, sort_keys=False))
     (workdir / "inbox.yml").write_text(INBOX_YML)
     tuning = workdir / TUNING_FILE
     tuning.write_text(EMPTY_TUNING)
-    with action_server() as action_url:
-        with bot(workdir, model, action_url) as base:
-            label_handovers_in_the_agent_page(base, open_page, artifacts)
+    with bot(workdir, model, example_action_server) as base:
+        label_handovers_in_the_agent_page(base, open_page, artifacts)
 
-        assert_tune_proposes_the_lower_floor(rasa_handover(workdir, "tune"))
-        assert tuning.read_text() == EMPTY_TUNING
-        assert_replay_shows_them_fixed(rasa_handover(workdir, "replay"))
-        # 5. --write.
-        written = rasa_handover(workdir, "tune", "--write")
-        assert f"Wrote {TUNING_FILE}" in written, written
-        tuned = load_tuning(tuning).value(INTENT, "confidence_floor")
-        assert tuned is not None and (tuned.value, tuned.by) == (CONFIDENCE, "tune")
+    assert_tune_proposes_the_lower_floor(rasa_handover(workdir, "tune"))
+    assert tuning.read_text() == EMPTY_TUNING
+    assert_replay_shows_them_fixed(rasa_handover(workdir, "replay"))
+    # 5. --write.
+    written = rasa_handover(workdir, "tune", "--write")
+    assert f"Wrote {TUNING_FILE}" in written, written
+    tuned = load_tuning(tuning).value(INTENT, "confidence_floor")
+    assert tuned is not None and (tuned.value, tuned.by) == (CONFIDENCE, "tune")
 
-        # 6. The same model file, restarted: the policy reads the file at load.
-        with bot(workdir, model, action_url) as base:
-            loaded = f"per-intent thresholds of 1 intents from {TUNING_FILE}"
-            assert loaded in log_path(RASA_NAME).read_text()
-            # 7. The same conversation stays with the bot.
-            sender = new_customer()
-            answered, thanked = the_conversation(base, sender)
-            queue = requests.get(
-                f"{base}/webhooks/handover/inbox/api/queue",
-                headers={"Authorization": f"Bearer {AGENT_TOKEN}"},
-                timeout=30,
-            ).json()
+    # 6. The same model file, restarted: the policy reads the file at load.
+    with bot(workdir, model, example_action_server) as base:
+        loaded = f"per-intent thresholds of 1 intents from {TUNING_FILE}"
+        assert loaded in log_path(RASA_NAME).read_text()
+        # 7. The same conversation stays with the bot.
+        sender = new_customer()
+        answered, thanked = the_conversation(base, sender)
+        queue = requests.get(
+            f"{base}/webhooks/handover/inbox/api/queue",
+            headers={"Authorization": f"Bearer {AGENT_TOKEN}"},
+            timeout=30,
+        ).json()
 
     assert INVOICE_ANSWER in answered and WELCOME in thanked, (answered, thanked)
     assert [t for t in queue["tickets"] if t["conversation_id"] == sender] == []

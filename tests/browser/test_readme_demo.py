@@ -33,7 +33,6 @@ from tests.browser.conftest import BrowserPage, _missing_widget
 from tests.browser.pages import CONNECTING, AgentInbox, CustomerChat
 from tests.e2e.servers import (
     EXAMPLE_BOT,
-    action_server,
     ensure_example_model,
     free_port,
     rasa_server,
@@ -111,7 +110,11 @@ def demo_inbox_yml(smtp_port: int) -> str:
 
 
 @pytest.fixture(scope="module")
-def demo(chromium: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def demo(
+    chromium: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+    example_action_server: str,
+) -> Iterator[Any]:
     """The demo's servers (its config files), and an SMTP server for replies."""
     reason = _missing_widget()
     if reason:
@@ -128,11 +131,11 @@ def demo(chromium: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[An
     # handover.db, handover_outbox.db) land in the work directory.
     credentials = (EXAMPLE_BOT / "credentials.yml").read_text(encoding="utf-8")
     try:
-        with action_server() as action_url, rasa_server(
+        with rasa_server(
             workdir,
             model,
             credentials,
-            action_url,
+            example_action_server,
             extra_args=("--cors", "*"),
             name="readme-demo-rasa-server",
             # As demo.py starts it: the README's short demo tokens are accepted.

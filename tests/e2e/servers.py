@@ -10,9 +10,10 @@ import socket
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor, wait
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from pathlib import Path
-from typing import Iterator, List, Optional, Sequence, Tuple
+from typing import Iterator, List, Optional, Sequence, Tuple, TypeVar
 
 import requests
 
@@ -21,6 +22,7 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 BIN = Path(sys.executable).parent
 EXAMPLE_BOT = ROOT / "example_bot"
 EXAMPLE_MODEL = EXAMPLE_BOT / "models" / "example_bot.tar.gz"
+T = TypeVar("T")
 # Rasa loads TensorFlow and the model (DIET and TED graphs): give it time on a
 # busy 2-core machine.
 STARTUP_TIMEOUT_SECONDS = 300
@@ -99,6 +101,25 @@ def running(
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def start_together(
+    stack: ExitStack, servers: Sequence[AbstractContextManager[T]]
+) -> List[T]:
+    """Enters `servers` (e.g. `rasa_server(...)`s) side by side, each in a thread,
+    on `stack`, which stops them; returns what each yields, in order.
+
+    Their start-ups overlap (most of a `rasa run` start is waiting on imports
+    and TensorFlow). If one fails to start, the ones that started are stopped
+    with `stack` and its error is raised.
+    """
+    with ThreadPoolExecutor(len(servers)) as pool:
+        futures = [pool.submit(server.__enter__) for server in servers]
+        wait(futures)
+    for server, future in zip(servers, futures):
+        if future.exception() is None:
+            stack.push(server)
+    return [future.result() for future in futures]
 
 
 def _model_is_stale() -> bool:

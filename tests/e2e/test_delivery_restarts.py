@@ -6,30 +6,24 @@ action server, a customer over REST and an agent over the inbox API. The Rasa
 server is stopped while the agent replies twice and resolves; the inbox is
 restarted too; when both are back the customer gets both replies once, in
 order, and then the bot's greeting after the hand-back. Rasa's conversations
-are kept in a SQL tracker store, as a production bot keeps them. The inbox
-SIGKILLed mid-run (no clean shutdown) and restarted: handovers and messages
-sent meanwhile arrive once, the customer hears the honest delay message.
+are kept in a SQL tracker store, as a production bot keeps them.
+(test_inbox_killed.py: the inbox SIGKILLed mid-run.)
 """
 
-import asyncio
-import signal
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 import requests
 
 from tests.e2e.servers import (
-    action_server,
     ensure_example_model,
     free_port,
-    inbox_replica,
     rasa_server,
     standalone_inbox,
 )
-from tests.inbox.conftest import POSTGRES_SKIP_REASON, PostgresSchemas, postgres_url
 
 pytestmark = pytest.mark.e2e
 
@@ -45,26 +39,6 @@ agents:
     teams: [general, billing, technical]
 """
 REPLIES = ("Hi, I'm Maya. I can see order 1182.", "The refund is on its way.")
-
-
-@pytest.fixture
-def inbox_db(request: pytest.FixtureRequest) -> Iterator[Tuple[Optional[str], Any]]:
-    """(database URL, schema) of the standalone inbox: None is a SQLite file.
-
-    Each test runs on one engine (`indirect` parametrisation), the two tests
-    on the two engines: each restart takes minutes of Rasa start-up, and the
-    delivery code is the same on both (tests/inbox covers both engines).
-    """
-    if request.param == "sqlite":
-        yield None, None
-        return
-    url = postgres_url()
-    if url is None:
-        pytest.skip(POSTGRES_SKIP_REASON)
-    schemas = PostgresSchemas(url)
-    schema = asyncio.run(schemas.new())
-    yield url, schema
-    asyncio.run(schemas.drop_all())
 
 
 def say(base: str, sender: str, text: str) -> List[Dict[str, Any]]:
@@ -117,7 +91,7 @@ def messages_until(
 
 @pytest.mark.parametrize("inbox_db", ["postgresql"], indirect=True)
 def test_replies_and_resolution_arrive_once_in_order_after_restarts(
-    tmp_path: Path, inbox_db: Tuple[Optional[str], Any]
+    tmp_path: Path, inbox_db: Tuple[Optional[str], Any], example_action_server: str
 ) -> None:
     db, schema = inbox_db
     model = ensure_example_model()
@@ -141,35 +115,39 @@ tracker_store:
 
     def bot() -> Any:
         return rasa_server(
-            tmp_path, model, credentials, action_url, rasa_port, endpoints=endpoints
+            tmp_path,
+            model,
+            credentials,
+            example_action_server,
+            rasa_port,
+            endpoints=endpoints,
         )
 
     def inbox() -> Any:
         return standalone_inbox(tmp_path, INBOX_YML, inbox_port, db, schema)
 
-    with action_server() as action_url:
-        with inbox() as api:
-            with bot() as base:
-                say(base, dana, "I want to talk to a human")
-                [ticket] = [
-                    t
-                    for t in agent(api, "GET", "/queue")["tickets"]
-                    if t["conversation_id"] == dana
-                ]
-                agent(api, "POST", f"/tickets/{ticket['id']}/claim")
-            # The Rasa server is gone: the agent answers and resolves.
-            for text in REPLIES:
-                agent(api, "POST", f"/tickets/{ticket['id']}/reply", {"text": text})
-            agent(
-                api,
-                "POST",
-                f"/tickets/{ticket['id']}/resolve",
-                {"outcome": "escalation_needed"},
-            )
-            time.sleep(2)  # the inbox tries, and fails, to deliver
-        # Both sides restart: the inbox first, still unable to reach the bot.
-        with inbox(), bot() as base:
-            got = messages_until(base, dana, enough=3)
+    with inbox() as api:
+        with bot() as base:
+            say(base, dana, "I want to talk to a human")
+            [ticket] = [
+                t
+                for t in agent(api, "GET", "/queue")["tickets"]
+                if t["conversation_id"] == dana
+            ]
+            agent(api, "POST", f"/tickets/{ticket['id']}/claim")
+        # The Rasa server is gone: the agent answers and resolves.
+        for text in REPLIES:
+            agent(api, "POST", f"/tickets/{ticket['id']}/reply", {"text": text})
+        agent(
+            api,
+            "POST",
+            f"/tickets/{ticket['id']}/resolve",
+            {"outcome": "escalation_needed"},
+        )
+        time.sleep(2)  # the inbox tries, and fails, to deliver
+    # Both sides restart: the inbox first, still unable to reach the bot.
+    with inbox(), bot() as base:
+        got = messages_until(base, dana, enough=3)
 
     texts = [m.get("text") for m in got]
     agent_lines = [t for t in texts if t in REPLIES]
@@ -177,62 +155,3 @@ tracker_store:
     handback = [t for t in texts if t and "handed you back" in t]
     assert len(handback) == 1, texts
     assert texts.index(handback[0]) > texts.index(REPLIES[-1]), texts
-
-
-def tickets_of(api: str, sender: str) -> List[Dict[str, Any]]:
-    queue = agent(api, "GET", "/queue")["tickets"]
-    return [t for t in queue if t["conversation_id"] == sender]
-
-
-@pytest.mark.parametrize("inbox_db", ["sqlite"], indirect=True)
-def test_an_inbox_killed_mid_run_loses_and_repeats_nothing(
-    tmp_path: Path, inbox_db: Tuple[Optional[str], Any]
-) -> None:
-    """SIGKILL, not a clean stop: the inbox is restarted on its database and port."""
-    db, schema = inbox_db
-    model = ensure_example_model()
-    rasa_port, inbox_port = free_port(), free_port()
-    ana, ben = (f"{name}-{uuid.uuid4().hex[:6]}" for name in ("ana", "ben"))
-    credentials = f"""
-rasa_handover.channels.HandoverInput:
-  inbox_url: http://127.0.0.1:{inbox_port}/webhooks/handover/inbox
-  shared_secret: {SECRET}
-  public_url: http://127.0.0.1:{rasa_port}
-  outbox: {tmp_path}/outbox.db
-  retry_interval: 0.5
-  notify_after_failures: 2
-  support_email: help@streamly.example
-"""
-
-    def inbox() -> Any:
-        return inbox_replica(tmp_path, INBOX_YML, inbox_port, db, schema)
-
-    with action_server() as action_url, rasa_server(
-        tmp_path, model, credentials, action_url, rasa_port
-    ) as base:
-        with inbox() as (api, process):
-            say(base, ana, "I want to talk to a human")
-            [ticket] = tickets_of(api, ana)
-            agent(api, "POST", f"/tickets/{ticket['id']}/claim")
-            agent(api, "POST", f"/tickets/{ticket['id']}/reply", {"text": REPLIES[0]})
-            process.send_signal(signal.SIGKILL)  # Delivered or not: unknown.
-            process.wait(timeout=30)
-        # The inbox is gone: a new handover hears so honestly, a message waits.
-        reply = " ".join(m.get("text", "") for m in say(base, ben, "talk to a human"))
-        assert "trouble reaching our team" in reply
-        assert say(base, ana, "are you still there?") == []
-        with inbox() as (api, _):
-            deadline = time.time() + 60
-            while time.time() < deadline and not tickets_of(api, ben):
-                time.sleep(0.5)
-            agent(api, "POST", f"/tickets/{ticket['id']}/reply", {"text": REPLIES[1]})
-            got = messages_until(base, ana, enough=2)
-            time.sleep(3)  # The outbox would (wrongly) deliver again by now.
-            tickets = {name: tickets_of(api, name) for name in (ana, ben)}
-            details = agent(api, "GET", f"/tickets/{ticket['id']}")
-
-    assert [len(found) for found in tickets.values()] == [1, 1], tickets
-    lines = [m["text"] for m in details["messages"] if m["sender"] == "customer"]
-    assert lines.count("are you still there?") == 1, lines
-    texts = [m.get("text") for m in got]
-    assert [t for t in texts if t in REPLIES] == list(REPLIES), texts

@@ -17,7 +17,7 @@ import requests
 import socketio
 
 from rasa_handover.channels import sender_token
-from tests.e2e.servers import action_server, ensure_example_model, rasa_server
+from tests.e2e.servers import ensure_example_model, rasa_server
 
 pytestmark = pytest.mark.e2e
 
@@ -48,7 +48,9 @@ routing:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server(
+    tmp_path_factory: pytest.TempPathFactory, example_action_server: str
+) -> Iterator[str]:
     model = ensure_example_model()
     workdir: Path = tmp_path_factory.mktemp("e2e")
     (workdir / "inbox.yml").write_text(INBOX_YML)
@@ -60,9 +62,7 @@ rasa_handover.channels.HandoverInput:
   support_email: help@streamly.example
   customer_secret: {CUSTOMER_SECRET}
 """
-    with action_server() as action_url, rasa_server(
-        workdir, model, credentials, action_url
-    ) as base:
+    with rasa_server(workdir, model, credentials, example_action_server) as base:
         for token in (MAYA_TOKEN, SAM_TOKEN):
             agent(base, "POST", "/agents/me/availability", token, json={"online": True})
         yield base

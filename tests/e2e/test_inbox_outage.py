@@ -14,7 +14,6 @@ import pytest
 import requests
 
 from tests.e2e.servers import (
-    action_server,
     ensure_example_model,
     free_port,
     rasa_server,
@@ -58,7 +57,9 @@ def tickets_of(api: str, sender: str) -> List[Dict[str, Any]]:
     return [t for t in queue["tickets"] if t["conversation_id"] == sender]
 
 
-def test_handover_survives_an_inbox_outage_exactly_once(tmp_path: Path) -> None:
+def test_handover_survives_an_inbox_outage_exactly_once(
+    tmp_path: Path, example_action_server: str
+) -> None:
     model = ensure_example_model()
     rasa_port, inbox_port = free_port(), free_port()
     omar = f"omar-{uuid.uuid4().hex[:6]}"
@@ -72,8 +73,8 @@ rasa_handover.channels.HandoverInput:
   notify_after_failures: 2
   support_email: help@streamly.example
 """
-    with action_server() as action_url, rasa_server(
-        tmp_path, model, credentials, action_url, port=rasa_port
+    with rasa_server(
+        tmp_path, model, credentials, example_action_server, port=rasa_port
     ) as base:
         # The inbox is down: the customer is told honestly, nothing is lost.
         reply = " ".join(

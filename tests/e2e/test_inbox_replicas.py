@@ -28,7 +28,7 @@ from rasa_handover.inbox.publisher import customer_facing
 from rasa_handover.inbox.signing import SigningKeys, Verifier, request_target
 from rasa_handover.inbox.store import InboxStore, events_table
 from rasa_handover.inbox.store.schema import channel_cursors_table
-from tests.e2e.servers import free_port, inbox_replica
+from tests.e2e.servers import free_port, inbox_replica, start_together
 from tests.inbox.conftest import POSTGRES_SKIP_REASON, PostgresSchemas, postgres_url
 from tests.signed import channel_headers
 
@@ -100,20 +100,21 @@ class Replica:
 def two_replicas(
     tmp_path: Path, config: str, pg: Tuple[str, str]
 ) -> Iterator[Tuple[Replica, Replica]]:
-    """Replicas A and B on one schema (started one after the other)."""
+    """Replicas A and B on one schema, started side by side (both create or
+    migrate the schema at once: the store serialises that)."""
     url, schema = pg
-    with ExitStack() as stack:
-        replicas = []
-        for name in ("a", "b"):
-            workdir = tmp_path / name
-            workdir.mkdir()
-            base, process = stack.enter_context(
-                inbox_replica(
-                    workdir, config, free_port(), url, schema, f"inbox-replica-{name}"
-                )
+    servers = []
+    for name in ("a", "b"):
+        workdir = tmp_path / name
+        workdir.mkdir()
+        servers.append(
+            inbox_replica(
+                workdir, config, free_port(), url, schema, f"inbox-replica-{name}"
             )
-            replicas.append(Replica(base, process))
-        yield replicas[0], replicas[1]
+        )
+    with ExitStack() as stack:
+        a, b = (Replica(*started) for started in start_together(stack, servers))
+        yield a, b
 
 
 def signed_post(

@@ -23,7 +23,7 @@ from typing import Any, Dict, Iterator, List, Tuple
 import pytest
 import requests
 
-from tests.e2e.servers import BIN, action_server, ensure_example_model, rasa_server
+from tests.e2e.servers import BIN, ensure_example_model, rasa_server, start_together
 
 pytestmark = pytest.mark.e2e
 
@@ -108,9 +108,8 @@ class Bot:
         return dict(health["handed_over_messages"])
 
 
-def _start(
-    stack: ExitStack, workdir: Path, model: Path, action_url: str, fast: bool
-) -> Bot:
+def _bot_server(workdir: Path, model: Path, action_url: str, fast: bool) -> Any:
+    """`rasa run` with the fast path on (`fast`) or off, in `workdir`."""
     (workdir / "inbox.yml").write_text(INBOX_YML)
     credentials = f"""
 rasa_handover.channels.HandoverInput:
@@ -124,31 +123,36 @@ rasa_handover.channels.HandoverInput:
   dialect: sqlite
   db: {workdir}/trackers.db
 """
-    base = stack.enter_context(
-        rasa_server(
-            workdir,
-            model,
-            credentials,
-            action_url,
-            extra_args=["--enable-api"],
-            name=f"rasa-server-{'fast' if fast else 'full'}",
-            endpoints=endpoints,
-        )
+    return rasa_server(
+        workdir,
+        model,
+        credentials,
+        action_url,
+        extra_args=["--enable-api"],
+        name=f"rasa-server-{'fast' if fast else 'full'}",
+        endpoints=endpoints,
     )
-    bot = Bot(base, workdir)
-    bot.agent("POST", "/agents/me/availability", json={"online": True})
-    return bot
 
 
 @pytest.fixture(scope="module")
-def bots(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tuple[Bot, Bot]]:
+def bots(
+    tmp_path_factory: pytest.TempPathFactory, example_action_server: str
+) -> Iterator[Tuple[Bot, Bot]]:
     """(fast, full): the fast path on and off, the same model and action server."""
     model = ensure_example_model()
+    workdirs = [tmp_path_factory.mktemp(name) for name in ("fast", "full")]
     with ExitStack() as stack:
-        action_url = stack.enter_context(action_server())
-        fast = _start(stack, tmp_path_factory.mktemp("fast"), model, action_url, True)
-        full = _start(stack, tmp_path_factory.mktemp("full"), model, action_url, False)
-        yield fast, full
+        servers = [
+            _bot_server(workdir, model, example_action_server, fast)
+            for workdir, fast in zip(workdirs, (True, False))
+        ]
+        bots = [
+            Bot(base, workdir)
+            for base, workdir in zip(start_together(stack, servers), workdirs)
+        ]
+        for bot in bots:
+            bot.agent("POST", "/agents/me/availability", json={"online": True})
+        yield bots[0], bots[1]
 
 
 def texts(messages: List[Dict[str, Any]]) -> List[str]:

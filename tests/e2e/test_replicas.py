@@ -44,11 +44,11 @@ import socketio
 from rasa_handover.channels import sender_token
 from tests.e2e.balancer import Balancer, balancer
 from tests.e2e.servers import (
-    action_server,
     ensure_example_model,
     free_port,
     rasa_server,
     standalone_inbox,
+    start_together,
 )
 from tests.inbox.conftest import POSTGRES_SKIP_REASON, PostgresSchemas, postgres_url
 from tests.redis_server import REDIS_SKIP_REASON, delete_keys, fresh_prefix, redis_url
@@ -82,10 +82,6 @@ agents:
 HANDOVER = "I want to talk to a human"
 HANDBACK = "handed you back"
 CONNECTING = "connecting you with"  # utter_handover_connecting
-# The replicas start minutes apart on a busy machine: the action server must
-# not close Rasa's idle keep-alive connection meanwhile (Rasa reuses it and the
-# call fails: "Cannot write to closing transport", and the action is lost).
-KEEP_ALIVE = {"SANIC_KEEP_ALIVE_TIMEOUT": "900"}
 WAIT_SECONDS = 180
 
 
@@ -124,7 +120,9 @@ rasa_handover.channels.HandoverInput:
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+def cluster(
+    tmp_path_factory: pytest.TempPathFactory, example_action_server: str
+) -> Iterator[Cluster]:
     redis, database = redis_url(), postgres_url()
     if redis is None:
         pytest.skip(REDIS_SKIP_REASON)
@@ -136,44 +134,42 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     prefix = fresh_prefix()
     rasa_prefix = f"t{uuid.uuid4().hex[:12]}"  # Rasa wants it alphanumeric
     root = tmp_path_factory.mktemp("replicas")
-    processes: List[subprocess.Popen] = []
+    # Each replica's process, in the replicas' order (they start side by side).
+    processes: List[List[subprocess.Popen]] = [[], []]
     try:
         with ExitStack() as stack:
             proxy = stack.enter_context(balancer())
-            action_url = stack.enter_context(action_server(KEEP_ALIVE))
             inbox_ports = [free_port(), free_port()]
-            inboxes = []
+            servers: List[Any] = []
             for i, port in enumerate(inbox_ports):
                 workdir = root / f"inbox-{i}"
                 workdir.mkdir()
-                inboxes.append(
-                    stack.enter_context(
-                        standalone_inbox(
-                            workdir, INBOX_YML, port, database, schema, f"inbox-{i}"
-                        )
+                servers.append(
+                    standalone_inbox(
+                        workdir, INBOX_YML, port, database, schema, f"inbox-{i}"
                     )
                 )
-            rasa = []
             for i, port in enumerate(inbox_ports):
                 workdir = root / f"rasa-{i}"
                 workdir.mkdir()
                 credentials = _credentials(port, proxy.url, workdir, redis)
                 credentials += f'  redis_prefix: "{prefix}"\n'
-                rasa.append(
-                    stack.enter_context(
-                        rasa_server(
-                            workdir,
-                            model,
-                            credentials,
-                            action_url,
-                            name=f"rasa-replica-{i}",
-                            endpoints=_redis_endpoints(redis, rasa_prefix),
-                            processes=processes,
-                        )
+                servers.append(
+                    rasa_server(
+                        workdir,
+                        model,
+                        credentials,
+                        example_action_server,
+                        name=f"rasa-replica-{i}",
+                        endpoints=_redis_endpoints(redis, rasa_prefix),
+                        processes=processes[i],
                     )
                 )
+            started = start_together(stack, servers)
+            inboxes, rasa = started[:2], started[2:]
             proxy.backends = rasa
-            made = Cluster(rasa, inboxes, proxy, processes, database, schema)
+            replicas = [process for [process] in processes]
+            made = Cluster(rasa, inboxes, proxy, replicas, database, schema)
             for replica, who in enumerate(AGENTS):  # each on their own replica
                 online = {"online": True}
                 path = "/agents/me/availability"

@@ -17,7 +17,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from rasa_handover.callback_details import callback_timezone, describe_time
-from tests.e2e.servers import action_server, ensure_example_model, rasa_server
+from tests.e2e.servers import ensure_example_model, rasa_server
 from tests.e2e.test_handover_flow import agent, poll, say, texts
 
 pytestmark = pytest.mark.e2e
@@ -39,7 +39,9 @@ class SmtpInbox:
 
 
 @pytest.fixture(scope="module")
-def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tuple[str, SmtpInbox]]:
+def bot(
+    tmp_path_factory: pytest.TempPathFactory, example_action_server: str
+) -> Iterator[Tuple[str, SmtpInbox]]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         smtp_port = probe.getsockname()[1]
@@ -69,8 +71,8 @@ rasa_handover.channels.HandoverInput:
   support_email: help@streamly.example
 """
     try:
-        with action_server() as action_url, rasa_server(
-            workdir, ensure_example_model(), credentials, action_url
+        with rasa_server(
+            workdir, ensure_example_model(), credentials, example_action_server
         ) as base:
             yield base, smtp  # Maya stays offline: nobody is online
     finally:
