@@ -78,17 +78,16 @@ def check_low_confidence(
     if turn is None or turn.intent in RASA_CONTROL_INTENTS:
         return None
     table = table_for(settings, thresholds)
-    after_clarify = turn.previous_action == settings.clarify_action or bool(
-        _rewound_request(turn)
-    )
+    rewound = _rewound_request(turn)
+    after_clarify = turn.previous_action == settings.clarify_action or bool(rewound)
     if after_clarify and turn.intent == INTENT_SOMETHING_ELSE:
         declined = {"kind": CLARIFY_STAGE_SOMETHING_ELSE, "text": turn.text}
-        return _after_clarify(view, settings, table, high_value, declined)
+        return _after_clarify(view, settings, table, high_value, declined, rewound)
     evidence = unclear_evidence(turn, table, high_value)
     if evidence is None:
         return None
     if after_clarify:
-        return _after_clarify(view, settings, table, high_value, evidence)
+        return _after_clarify(view, settings, table, high_value, evidence, rewound)
     if settings.clarify_before_handover and not high_value:
         choices = _choices(turn, table)
         return Decision(
@@ -164,8 +163,12 @@ def _after_clarify(
     table: Thresholds,
     high_value: bool,
     evidence: Dict[str, Any],
+    rewound: Optional[str],
 ) -> Decision:
-    """The turn after the clarification is no clearer: hand over, with both."""
+    """The turn after the clarification is no clearer: hand over, with both.
+
+    `rewound`: the request Rasa's fallback took back just before (it asked).
+    """
     latest = view.turns[-1]
     clarified = view.turns[-2] if len(view.turns) >= 2 else None
     stage = (
@@ -174,7 +177,6 @@ def _after_clarify(
         else CLARIFY_STAGE_STILL_UNCLEAR
     )
     earlier: Optional[Dict[str, Any]] = None
-    rewound = _rewound_request(latest)
     if rewound and latest.previous_action != settings.clarify_action:
         # Rasa's fallback asked: NLU's reading of that message is gone with it.
         earlier = {"text": rewound, "rewound": True}
