@@ -179,6 +179,8 @@ LOW_CONFIDENCE_AMBIGUOUS = "ambiguous"
 LOW_CONFIDENCE_NLU_FALLBACK = "nlu_fallback"
 # Punctuation alone or a keyboard mash ("???", "asdfghjk"), at any confidence.
 LOW_CONFIDENCE_NO_WORDS = "no_words"
+# A message in a language the bot does not speak (`message_kinds.other_language`).
+LOW_CONFIDENCE_OTHER_LANGUAGE = "other_language"
 
 # --- Clarify-before-handover stages (low_confidence evidence["stage"]). --------
 # The first unclear turn: the bot asks what the customer meant.
@@ -196,3 +198,7 @@ PROPERTY_CONFIDENCE_FLOOR = "handover_confidence_floor"
 PROPERTY_AMBIGUITY_THRESHOLD = "handover_ambiguity_threshold"
 # How the clarification offers the intent as a button ("Check my balance").
 PROPERTY_DISPLAY_NAME = "handover_display_name"
+
+# `bot_languages: auto`: the policy reads the bot's languages from the domain's
+# responses.
+BOT_LANGUAGES_AUTO = "auto"

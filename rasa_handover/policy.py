@@ -20,7 +20,7 @@ conversation (`handover_active`), it keeps the bot silent.
 
 import json
 import logging
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from rasa.core.constants import POLICY_PRIORITY, RULE_POLICY_PRIORITY
 from rasa.core.policies.policy import Policy, PolicyPrediction
@@ -60,7 +60,13 @@ from rasa_handover.intent_properties import (
     declarations_as_dict,
     parse_declarations,
 )
-from rasa_handover.settings import HandoverSettings, default_config, parse_settings
+from rasa_handover.languages import response_texts
+from rasa_handover.settings import (
+    HandoverSettings,
+    default_config,
+    parse_settings,
+    with_bot_languages,
+)
 from rasa_handover.thresholds import Thresholds
 from rasa_handover.triggers import Decision, evaluate
 from rasa_handover.tuning_file import TuningFile, load_tuning, parse_tuning
@@ -144,6 +150,9 @@ class HandoverPolicy(Policy):
         # Every threshold of every intent, resolved once (`rasa_handover.thresholds`).
         self.tuning = tuning
         self.thresholds = self._table(declarations or {})
+        # `bot_languages: auto` resolved for the last domain seen (see
+        # `_settings_for`): the domain object, and the settings it gives.
+        self._resolved: Optional[Tuple[Domain, HandoverSettings]] = None
         self._own_actions = {
             self.settings.handover_action,
             self.settings.offer_action,
@@ -186,6 +195,12 @@ class HandoverPolicy(Policy):
             except HandoverConfigError as error:
                 raise InvalidConfigException(str(error)) from error
         self.thresholds = self._table(declarations)
+        languages = self._settings_for(domain).bot_languages
+        logger.info(
+            "HandoverPolicy: the bot speaks %s (`bot_languages`); a message "
+            "clearly in another language is unclear.",
+            ", ".join(languages or ()) or "no language it can tell (rule off)",
+        )
         self._persist(declarations)
         return self._resource
 
@@ -362,12 +377,26 @@ class HandoverPolicy(Policy):
             # WAITING_CONTROL_INTENTS.
             return self._confident(ACTION_LISTEN, domain)
 
-        decision = evaluate(view, self.settings, self.thresholds)
+        decision = evaluate(view, self._settings_for(domain), self.thresholds)
         if decision is None:
             return self._abstain(domain)
         return self._confident(
             decision.action, domain, self._decision_events(decision, tracker)
         )
+
+    def _settings_for(self, domain: Domain) -> HandoverSettings:
+        """The settings, with `bot_languages: auto` read from `domain`'s responses.
+
+        Read once per domain object: a loaded model keeps its domain.
+        """
+        if self.settings.bot_languages is not None:
+            return self.settings
+        if self._resolved is None or self._resolved[0] is not domain:
+            resolved = with_bot_languages(
+                self.settings, response_texts(domain.responses)
+            )
+            self._resolved = (domain, resolved)
+        return self._resolved[1]
 
     def _asks_for_alternative(
         self, intent: Optional[str], confidence: Optional[float], domain: Domain
@@ -393,7 +422,7 @@ class HandoverPolicy(Policy):
         hands over, or, for a customer already waiting for a person, ends the
         form and lets them wait (the waiting room answers).
         """
-        decision = evaluate(view, self.settings, self.thresholds)
+        decision = evaluate(view, self._settings_for(domain), self.thresholds)
         if decision is None or decision.action != self.settings.handover_action:
             return self._abstain(domain)
         if waiting:

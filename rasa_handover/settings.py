@@ -12,14 +12,16 @@ tightening) is resolved in one place: `rasa_handover.thresholds`.
 """
 
 import copy
-from dataclasses import dataclass, field
-from typing import Any, Dict, FrozenSet, Mapping, Optional, Tuple
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any, Dict, FrozenSet, Iterable, Mapping, Optional, Tuple
 
 from rasa_handover.constants import (
     ACTION_CLARIFY,
     ACTION_HANDOVER,
     ACTION_OFFER_HANDOVER,
     ALL_SIGNALS,
+    BOT_LANGUAGES_AUTO,
     DEFAULT_SIGNALS,
     INTENT_AFFIRM,
     INTENT_CSAT,
@@ -28,6 +30,7 @@ from rasa_handover.constants import (
     REASON_CODES,
     SLOT_ACCOUNT_TIER,
 )
+from rasa_handover.languages import languages_written_in
 from rasa_handover.validation import (
     DOCS_URL,
     HandoverConfigError,
@@ -40,6 +43,9 @@ from rasa_handover.validation import (
     probability,
     setting_error,
 )
+
+# An ISO 639-1 language code, as `bot_languages` lists them.
+_LANGUAGE_CODE_RE = re.compile(r"[a-z]{2}")
 
 
 def default_config() -> Dict[str, Any]:
@@ -68,6 +74,10 @@ def default_config() -> Dict[str, Any]:
         # else". High-value accounts and regulated intents are handed over at
         # once. Off: hand over on the first unclear turn.
         "clarify_before_handover": True,
+        # The languages the bot speaks (ISO 639-1 codes, e.g. [en]): a message
+        # clearly written in another one is unclear whatever NLU says (docs/
+        # policy.md). "auto": read from the domain's responses; []: off.
+        "bot_languages": BOT_LANGUAGES_AUTO,
         # --- frustration --------------------------------------------------------
         # How many signs of frustration must appear (each signal on each turn is
         # one sign; a confident `angry_tone` counts two) ...
@@ -183,6 +193,9 @@ class HandoverSettings:
     offer_action: str
     clarify_before_handover: bool = True
     clarify_action: str = ACTION_CLARIFY
+    # None: "auto", the languages of the domain's responses (the policy fills
+    # them in per domain); (): the other-language rule is off.
+    bot_languages: Optional[Tuple[str, ...]] = None
     tuning_file: Optional[str] = None
     # config.yml's per-intent thresholds (see `rasa_handover.thresholds` for
     # how they combine with domain.yml and the high-value settings).
@@ -314,8 +327,44 @@ def parse_settings(config: Mapping[str, Any]) -> HandoverSettings:
         offer_action=merged["offer_action"],
         clarify_before_handover=boolean(merged, "clarify_before_handover"),
         clarify_action=merged["clarify_action"],
+        bot_languages=_bot_languages(merged["bot_languages"]),
         tuning_file=_tuning_file(merged["tuning_file"]),
         intent_overrides=overrides,
+    )
+
+
+def with_bot_languages(
+    settings: HandoverSettings, response_texts: Iterable[str]
+) -> HandoverSettings:
+    """`settings` with `bot_languages: auto` read from the bot's responses.
+
+    Args:
+        settings: The parsed settings.
+        response_texts: The texts of the domain's responses.
+
+    Returns:
+        `settings` itself when `bot_languages` was given, else a copy with the
+        languages the responses are written in (none found: the rule is off).
+
+    """
+    if settings.bot_languages is not None:
+        return settings
+    return replace(settings, bot_languages=languages_written_in(response_texts))
+
+
+def _bot_languages(value: Any) -> Optional[Tuple[str, ...]]:
+    if value == BOT_LANGUAGES_AUTO:
+        return None
+    if isinstance(value, (list, tuple)) and all(
+        isinstance(code, str) and _LANGUAGE_CODE_RE.fullmatch(code) for code in value
+    ):
+        return tuple(dict.fromkeys(value))
+    raise setting_error(
+        "bot_languages",
+        f"is {value!r}",
+        f"Give the languages your bot speaks as ISO 639-1 codes, e.g. [en] or "
+        f"[fr, en]; {BOT_LANGUAGES_AUTO!r} to read them from the domain's "
+        f"responses; or [] to switch the other-language rule off.",
     )
 
 

@@ -35,7 +35,8 @@ from rasa_handover.feedback.tune import (
 from rasa_handover.inbox.config import DEFAULT_DB_URL
 from rasa_handover.inbox.models import OutcomeRecord
 from rasa_handover.intent_properties import IntentDeclaration
-from rasa_handover.settings import HandoverSettings
+from rasa_handover.languages import response_texts
+from rasa_handover.settings import HandoverSettings, with_bot_languages
 from rasa_handover.thresholds import SOURCE_CONFIG, SOURCE_DOMAIN, Thresholds
 from rasa_handover.tuning_file import TuningFile, dump_tuning, load_tuning
 from rasa_handover.validation import HandoverConfigError
@@ -105,8 +106,13 @@ def read_inputs(args: argparse.Namespace, command: str) -> Union[Inputs, int]:
     try:
         rules = _rules(args)
         since = parse_since(args.since)
-        settings = read_settings(Path(args.config))
-        declarations = _declarations(domain_path(args.domain))
+        domain = _domain(domain_path(args.domain))
+        # As the policy decides: `bot_languages: auto` read from the responses.
+        settings = with_bot_languages(
+            read_settings(Path(args.config)),
+            response_texts(domain.responses if domain else {}),
+        )
+        declarations = _declarations(domain)
         out = Path(args.tuning_file or settings.tuning_file or DEFAULT_TUNING_FILE)
         existing = load_tuning(out) if out.is_file() else None
     except (ValueError, OSError) as error:
@@ -293,13 +299,19 @@ def domain_path(raw: Optional[str]) -> Optional[Path]:
     return None
 
 
-def _declarations(path: Optional[Path]) -> Mapping[str, IntentDeclaration]:
-    """The domain's per-intent declarations (none without a domain)."""
+def _domain(path: Optional[Path]) -> Any:
+    """The Rasa domain at `path`, or None without one."""
     if path is None:
-        return {}
+        return None
     from rasa.shared.core.domain import Domain
 
+    return Domain.load(str(path))
+
+
+def _declarations(domain: Any) -> Mapping[str, IntentDeclaration]:
+    """The domain's per-intent declarations (none without a domain)."""
+    if domain is None:
+        return {}
     from rasa_handover.intent_properties import parse_declarations
 
-    domain: Any = Domain.load(str(path))
     return parse_declarations(domain.intent_properties, None, None)

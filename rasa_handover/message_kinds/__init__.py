@@ -1,4 +1,4 @@
-"""What kind of message a user turn is, beyond its intent: four small rules.
+"""What kind of message a user turn is, beyond its intent: five small rules.
 
 - `is_content_free(text)` (`content_free`): acknowledgements, thanks,
   greetings, goodbyes, emoji-only and one-word "ok"-style turns ("great", "👍",
@@ -16,8 +16,12 @@
   also ...?" asks a further question, not the same one again.
 - `no_words_kind(text)` (`no_words`): punctuation alone or a keyboard mash
   ("???", "asdfghjk"): no word in any language, so unclear whatever NLU says.
+- `other_language(text, bot_languages)` (`other_language`): a message clearly
+  written in a language the bot does not speak, by function words; unclear
+  whatever NLU says.
 
-All are pure functions of the text; all but `no_words` read spaCy tokens (the
+All are pure functions of the text; all but `no_words` and `other_language`
+read spaCy tokens (the
 shared blank English pipeline), `rasa_handover.word_forms` and VADER's lexicon.
 They import nothing from Rasa or Sanic. docs/explicit-request.md documents
 them with the phrase grammar.
@@ -38,6 +42,7 @@ from rasa_handover.message_kinds.no_words import (
     has_no_words,
     no_words_kind,
 )
+from rasa_handover.message_kinds.other_language import other_language
 from rasa_handover.message_kinds.remarks import is_follow_up, is_remark
 from rasa_handover.message_kinds.withdrawals import (
     WITHDRAWAL_NEVER_MIND,
@@ -64,6 +69,7 @@ __all__ = [
     "is_follow_up",
     "is_remark",
     "no_words_kind",
+    "other_language",
     "withdrawal_kind",
     "withdraws_request",
 ]

@@ -7,11 +7,11 @@ wrong.
 
 import functools
 import logging
-import re
 from dataclasses import dataclass
-from typing import Any, Dict, FrozenSet, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 from rasa_handover.conversation import Transcript
+from rasa_handover.languages import guess_by_function_words
 from rasa_handover.payload.config import (
     ACCURACY_LOW,
     DETECTOR_LINGUA,
@@ -28,8 +28,6 @@ logger = logging.getLogger(__name__)
 # ones add little and cost detection time.
 LANGUAGE_SAMPLE_MESSAGES = 10
 LANGUAGE_SAMPLE_CHARS = 1000
-# The stop-word detector needs at least this many function words to decide.
-STOPWORD_MIN_HITS = 2
 # Below this many letters no detector is reliable: lingua reads "ok" as Dutch
 # with 51 % confidence. The language then stays undecided (or the default).
 LANGUAGE_MIN_LETTERS = 10
@@ -41,53 +39,9 @@ SOURCE_DETECTED = "detected"
 SOURCE_DEFAULT = "default"
 SOURCE_UNKNOWN = "unknown"
 
-_WORD_RE = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 # Button clicks arrive as "/intent{...}" payloads, which are not the customer's
 # words (for language and sentiment).
 BUTTON_PAYLOAD_PREFIX = "/"
-
-
-def _words(text: str) -> FrozenSet[str]:
-    return frozenset(text.split())
-
-
-# Frequent function words: they make up a large share of any sentence and
-# differ between these languages. Words shared by several languages ("de",
-# "no") count for each, weighted down by how many share them.
-# fmt: off
-STOPWORDS: Mapping[str, FrozenSet[str]] = {
-    "en": _words("""
-        the and is are was were my you your it its to of for with have has not
-        this that what can please want need how why i i'm don't me be been will
-        would could do does did an at on from but if or there they their we our
-        any just hi hello thanks thank yes no"""),
-    "de": _words("""
-        der die das und ist nicht ich mein meine sie wir ein eine einen mit für
-        auf bitte habe hat warum wie was kann möchte noch schon aber auch zu den
-        dem des bei sind wurde keine mir mich ja nein hallo danke sehr oder wenn
-        wo mein bestellung geld"""),
-    "es": _words("""
-        el la los las y es no que de por para con mi mis una un está estoy quiero
-        necesito pero como qué gracias hola favor sí también muy del al se lo su
-        yo tengo puedo dónde cuándo"""),
-    "fr": _words("""
-        le la les et est je ne pas un une des du mon ma mes pour avec que qui
-        vous nous bonjour merci veux voudrais c'est j'ai mais très sur dans au
-        aux il elle oui non ce cette est-ce"""),
-    "it": _words("""
-        il lo la gli le e è non che di un una per con mio mia sono ho voglio
-        vorrei grazie ciao buongiorno perché come ma anche del della nel questo
-        sì no mi ti è"""),
-    "nl": _words("""
-        de het een en is niet ik mijn je jij u wij met voor op van dat wat
-        waarom hoe graag bedankt hallo wil kan maar ook geen heb heeft zijn er
-        naar bij ja nee dank alstublieft"""),
-    "pt": _words("""
-        o a os as e é não que de um uma para com meu minha eu você obrigado
-        obrigada olá quero preciso mas também está estou do da dos das no na
-        por favor sim tenho posso onde"""),
-}
-# fmt: on
 
 
 @dataclass(frozen=True)
@@ -181,7 +135,7 @@ def detect_language(text: str, config: Optional[PayloadConfig] = None) -> Langua
     if detector == DETECTOR_LINGUA:
         code, confidence = _detect_with_lingua(text, config)
     else:
-        code, confidence = _detect_with_stopwords(text, config.languages)
+        code, confidence = guess_by_function_words(text, config.languages)
     if code is None or confidence < config.language_min_confidence:
         return LanguageGuess(None, round(confidence, 4), detector)
     return LanguageGuess(code, round(confidence, 4), detector)
@@ -192,33 +146,12 @@ def _detect_with_lingua(
 ) -> Tuple[Optional[str], float]:
     detector = _lingua_detector(config.languages, config.language_accuracy, False)
     if detector is None:
-        return _detect_with_stopwords(text, config.languages)
+        return guess_by_function_words(text, config.languages)
     values = detector.compute_language_confidence_values(text)
     if not values or values[0].value <= 0:
         return None, 0.0
     best = values[0]
     return best.language.iso_code_639_1.name.lower(), float(best.value)
-
-
-def _detect_with_stopwords(
-    text: str, languages: Sequence[str]
-) -> Tuple[Optional[str], float]:
-    candidates = [code for code in languages if code in STOPWORDS]
-    scores = dict.fromkeys(candidates, 0.0)
-    hits = 0
-    for word in _WORD_RE.findall(text.lower().replace("\u2019", "'")):
-        owners = [code for code in candidates if word in STOPWORDS[code]]
-        if owners:
-            hits += 1
-            for code in owners:
-                scores[code] += 1.0 / len(owners)
-    if hits < STOPWORD_MIN_HITS or not scores:
-        return None, 0.0
-    ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
-    total = sum(scores.values())
-    if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
-        return None, ranked[0][1] / total
-    return ranked[0][0], ranked[0][1] / total
 
 
 def language_section(

@@ -4,7 +4,9 @@ A turn is *unclear* when the top intent's confidence is below its floor, when
 the top two intents are too close to tell apart, when Rasa's
 `FallbackClassifier` already replaced the intent with `nlu_fallback`, or when
 the message holds no word in any language ("???", "asdfghjk"; see
-`message_kinds.no_words_kind`), whatever NLU's confidence.
+`message_kinds.no_words_kind`) or is clearly written in a language the bot does
+not speak (`bot_languages`; see `message_kinds.other_language`), whatever NLU's
+confidence.
 Remarks are never unclear: content-free turns (thanks, ok, greetings, emoji),
 success reports and never-minds, and acknowledgements with a settled remark
 ("ahh ok, will try that", "thanks, standard it is"); see
@@ -23,7 +25,7 @@ hands over through `regulated_topic`). The evidence of a handover after a
 clarification shows both turns.
 """
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Collection, Dict, List, Optional
 
 from rasa_handover.constants import (
     CLARIFY_STAGE_ASK,
@@ -35,11 +37,12 @@ from rasa_handover.constants import (
     LOW_CONFIDENCE_BELOW_FLOOR,
     LOW_CONFIDENCE_NLU_FALLBACK,
     LOW_CONFIDENCE_NO_WORDS,
+    LOW_CONFIDENCE_OTHER_LANGUAGE,
     RASA_CONTROL_INTENTS,
     REASON_LOW_CONFIDENCE,
 )
 from rasa_handover.conversation import ConversationView, UserTurn
-from rasa_handover.message_kinds import is_remark, no_words_kind
+from rasa_handover.message_kinds import is_remark, no_words_kind, other_language
 from rasa_handover.settings import HandoverSettings
 from rasa_handover.thresholds import Thresholds, table_for
 from rasa_handover.triggers.decision import Decision
@@ -83,13 +86,18 @@ def check_low_confidence(
     if after_clarify and turn.intent == INTENT_SOMETHING_ELSE:
         declined = {"kind": CLARIFY_STAGE_SOMETHING_ELSE, "text": turn.text}
         return _after_clarify(view, settings, table, high_value, declined, rewound)
-    evidence = unclear_evidence(turn, table, high_value)
+    evidence = unclear_evidence(turn, table, high_value, settings.bot_languages or ())
     if evidence is None:
         return None
     if after_clarify:
         return _after_clarify(view, settings, table, high_value, evidence, rewound)
     if settings.clarify_before_handover and not high_value:
-        choices = _choices(turn, table)
+        # NLU's guesses at a message in another language are no choices.
+        choices = (
+            []
+            if evidence["kind"] == LOW_CONFIDENCE_OTHER_LANGUAGE
+            else _choices(turn, table)
+        )
         return Decision(
             REASON_LOW_CONFIDENCE,
             settings.clarify_action,
@@ -102,9 +110,16 @@ def check_low_confidence(
 
 
 def unclear_evidence(
-    turn: UserTurn, table: Thresholds, high_value: bool
+    turn: UserTurn,
+    table: Thresholds,
+    high_value: bool,
+    bot_languages: Collection[str] = (),
 ) -> Optional[Dict[str, Any]]:
-    """Why NLU's reading of `turn` cannot be trusted, or `None` if it can."""
+    """Why NLU's reading of `turn` cannot be trusted, or `None` if it can.
+
+    `bot_languages`: the languages the bot speaks (none: the other-language
+    rule is off).
+    """
     if is_remark(turn.text or ""):
         return None
     ranking = turn.ranking
@@ -124,6 +139,15 @@ def unclear_evidence(
     if no_words is not None and not turn.entities:
         # "???", "asdfghjk": a classifier puts anything on some intent.
         return {"kind": LOW_CONFIDENCE_NO_WORDS, "no_words": no_words, **evidence}
+    language = other_language(turn.text or "", bot_languages)
+    if language is not None:
+        # "¿cuánto cuesta ...?" to an English bot: NLU's intent means nothing.
+        return {
+            "kind": LOW_CONFIDENCE_OTHER_LANGUAGE,
+            "language": language,
+            "bot_languages": list(bot_languages),
+            **evidence,
+        }
     if top_confidence is None or top_name is None:
         return None
     if top_confidence < limits.confidence_floor:
@@ -181,7 +205,10 @@ def _after_clarify(
         # Rasa's fallback asked: NLU's reading of that message is gone with it.
         earlier = {"text": rewound, "rewound": True}
     elif clarified is not None:
-        earlier = unclear_evidence(clarified, table, high_value) or {}
+        earlier = (
+            unclear_evidence(clarified, table, high_value, settings.bot_languages or ())
+            or {}
+        )
         earlier = {**earlier, "turn": clarified.index, "text": clarified.text}
     return Decision(
         REASON_LOW_CONFIDENCE,

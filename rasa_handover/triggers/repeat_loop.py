@@ -134,7 +134,9 @@ def check_repeat_loop(
         "texts": [turn.text for turn in asks],
         "text": latest.text,
         "answered_before": any(
-            unclear_evidence(turn, table, high_value) is None for turn in asks[:-1]
+            unclear_evidence(turn, table, high_value, settings.bot_languages or ())
+            is None
+            for turn in asks[:-1]
         ),
     }
     if limits.hand_over_on_first_repeat:
