@@ -21,6 +21,7 @@ from rasa_handover.constants import (
     ACTION_LISTEN,
     ACTION_OFFER_HANDOVER,
     LOW_CONFIDENCE_BELOW_FLOOR,
+    LOW_CONFIDENCE_OTHER_LANGUAGE,
     REASON_EXPLICIT_REQUEST,
     REASON_FRUSTRATION,
     REASON_LOW_CONFIDENCE,
@@ -187,6 +188,27 @@ async def test_low_confidence_evidence_has_the_real_nlu_confidence(
     assert evidence["kind"] == LOW_CONFIDENCE_BELOW_FLOOR
     assert evidence["confidence"] == pytest.approx(nlu["confidence"], abs=1e-4)
     assert evidence["confidence"] < evidence["confidence_floor"] == 0.55
+
+
+async def test_a_message_in_another_language_is_asked_about_then_handed_over(
+    agent: Agent,
+) -> None:
+    """The bot's responses are English; NLU's intent for French means nothing.
+
+    (French, because this model's NLU has Spanish and German requests for a
+    person, which draw other Spanish messages to `human_handoff`: a person
+    either way.)
+    """
+    french = "je voudrais connaître le prix de votre offre premium par mois"
+    tracker = await converse(agent, ["hi", french])
+    assert actions_after_last_user(tracker)[0] == (ACTION_CLARIFY, HANDOVER_POLICY)
+    evidence = tracker.get_slot(SLOT_HANDOVER_EVIDENCE)
+    assert evidence["kind"] == LOW_CONFIDENCE_OTHER_LANGUAGE
+    assert (evidence["language"], evidence["bot_languages"]) == ("fr", ["en"])
+    again = "je ne comprends pas, c'est pour mon abonnement"
+    tracker = await converse(agent, ["hi", french, again])
+    assert handover_actions(tracker) == [ACTION_CLARIFY, ACTION_HANDOVER]
+    assert tracker.get_slot(SLOT_HANDOVER_EVIDENCE)["clarified"]["language"] == "fr"
 
 
 async def test_frustration_evidence_names_signals_and_text(agent: Agent) -> None:
