@@ -5,6 +5,7 @@ the command reads them, prints the explained diff, writes nothing without
 `--write`, and the policy's thresholds table reads the file it writes.
 """
 
+import argparse
 import asyncio
 from pathlib import Path
 from typing import List
@@ -12,6 +13,7 @@ from typing import List
 import pytest
 
 from rasa_handover.cli import main
+from rasa_handover.feedback.tune_command import add_arguments, read_inputs
 from rasa_handover.settings import parse_settings
 from rasa_handover.thresholds import SOURCE_TUNING, Thresholds
 from rasa_handover.tuning_file import load_tuning
@@ -91,3 +93,21 @@ def test_bad_options_say_what_to_fix(
 
     assert code == 2
     assert message in capsys.readouterr().out
+
+
+def test_the_inputs_read_the_bots_languages_from_the_domain(bot: Path) -> None:
+    """`tune` and `replay` decide as the policy does: `bot_languages: auto`."""
+    (bot / "domain.yml").write_text(
+        'version: "3.1"\n'
+        "responses:\n"
+        "  utter_greet:\n"
+        '    - text: "Bonjour ! Que puis-je faire pour vous ?"\n'
+        "  utter_bye:\n"
+        '    - text: "Merci et à bientôt, bonne journée à vous."\n'
+    )
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["--db", f"sqlite:///{bot / 'handover.db'}"])
+    inputs = read_inputs(args, "tune")
+    assert not isinstance(inputs, int)
+    assert inputs.settings.bot_languages == ("fr",)
