@@ -195,12 +195,6 @@ class HandoverPolicy(Policy):
             except HandoverConfigError as error:
                 raise InvalidConfigException(str(error)) from error
         self.thresholds = self._table(declarations)
-        languages = self._settings_for(domain).bot_languages
-        logger.info(
-            "HandoverPolicy: the bot speaks %s (`bot_languages`); a message "
-            "clearly in another language is unclear.",
-            ", ".join(languages or ()) or "no language it can tell (rule off)",
-        )
         self._persist(declarations)
         return self._resource
 
@@ -392,10 +386,18 @@ class HandoverPolicy(Policy):
         if self.settings.bot_languages is not None:
             return self.settings
         if self._resolved is None or self._resolved[0] is not domain:
+            # Not at training: Rasa gives policies the domain without responses
+            # then (`DomainForCoreTrainingProvider`), so it is read here.
             resolved = with_bot_languages(
                 self.settings, response_texts(domain.responses)
             )
             self._resolved = (domain, resolved)
+            logger.info(
+                "HandoverPolicy: the bot speaks %s (bot_languages: auto, from "
+                "the domain's responses).",
+                ", ".join(resolved.bot_languages or ())
+                or "no language it can tell: the other-language rule is off",
+            )
         return self._resolved[1]
 
     def _asks_for_alternative(

@@ -5,6 +5,7 @@ its domain's responses, the `bot_languages` setting, the trigger's evidence and
 the policy inside Rasa (a real `Domain`, real trackers).
 """
 
+import logging
 import re
 from pathlib import Path
 from typing import List
@@ -14,6 +15,9 @@ import yaml
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
+from rasa.graph_components.providers.domain_for_core_training_provider import (
+    DomainForCoreTrainingProvider,
+)
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -215,7 +219,7 @@ def user(text: str, intent: str, confidence: float) -> list:
     ],
 )
 def test_the_policy_reads_the_bots_language_from_its_domain(
-    tmp_path: Path, config: dict, expected: object
+    tmp_path: Path, config: dict, expected: object, caplog: pytest.LogCaptureFixture
 ) -> None:
     domain = Domain.from_yaml(TEST_DOMAIN)
     policy = HandoverPolicy.create(
@@ -224,11 +228,16 @@ def test_the_policy_reads_the_bots_language_from_its_domain(
         Resource("handover"),
         ExecutionContext(GraphSchema({}), "test"),
     )
-    policy.train([], domain)
+    # As `rasa train` does: the policy is trained on the domain without its
+    # responses, and predicts with the whole domain.
+    policy.train([], DomainForCoreTrainingProvider.create_pruned_version(domain))
     tracker = DialogueStateTracker.from_events(
         "test", user(SPANISH, "ask_invoice", 0.97), domain.slots
     )
-    prediction = policy.predict_action_probabilities(tracker, domain)
+    with caplog.at_level(logging.INFO, logger="rasa_handover.policy"):
+        prediction = policy.predict_action_probabilities(tracker, domain)
+    if not config:
+        assert "the bot speaks en (bot_languages: auto" in caplog.text
     if expected is None:
         assert max(prediction.probabilities) == 0
         return
