@@ -69,16 +69,30 @@ class DomainMoveNeededError(SetupError):
 
 @dataclass
 class FileChange:
-    """One file `init` writes (`after`), creates (`before` is None) or deletes."""
+    """One file `init` writes, creates, deletes or moves.
+
+    `before` is None for a new file, `after` None for a deleted one; a moved
+    file keeps its content and says where it was (`moved_from`).
+    """
 
     path: Path
     before: Optional[str]
     after: Optional[str]
     why: str
+    moved_from: Optional[Path] = None
 
     def diff(self, root: Path) -> str:
-        """The unified diff of the change, with paths relative to the bot."""
+        """The unified diff of the change, with paths relative to the bot.
+
+        A move is shown as git shows a rename (the content is not repeated).
+        """
         name = self.path.relative_to(root).as_posix()
+        if self.moved_from is not None:
+            old = self.moved_from.relative_to(root).as_posix()
+            return (
+                f"diff --git a/{old} b/{name}\nsimilarity index 100%\n"
+                f"rename from {old}\nrename to {name}\n"
+            )
         return "".join(
             difflib.unified_diff(
                 (self.before or "").splitlines(keepends=True),
@@ -89,12 +103,22 @@ class FileChange:
         )
 
     def apply(self) -> None:
-        """Writes (or deletes) the file."""
+        """Writes (or deletes, or moves) the file."""
         if self.after is None:
             self.path.unlink()
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.write_text(self.after, encoding="utf-8")
+        if self.moved_from is not None:
+            self.moved_from.unlink()
+
+    def summary(self, root: Path) -> str:
+        """One line saying what was done, for the log of a real run."""
+        name = self.path.relative_to(root)
+        if self.moved_from is not None:
+            return f"moved {self.moved_from.relative_to(root)} to {name}: {self.why}"
+        verb = "deleted" if self.after is None else "wrote"
+        return f"{verb} {name}: {self.why}"
 
 
 @dataclass
@@ -297,8 +321,15 @@ def plan_domain(plan: Plan, move_domain: bool) -> None:
             f"interactive and data validate. Nothing was changed."
         )
     text = single.read_text(encoding="utf-8")
-    plan.changes.append(FileChange(single, text, None, f"moved to {DOMAIN_DIR}/"))
-    plan.change(folder / single.name, None, text, f"your {single.name}, moved")
+    plan.changes.append(
+        FileChange(
+            folder / single.name,
+            text,
+            text,
+            f"your {single.name}, unchanged, next to the fragment",
+            moved_from=single,
+        )
+    )
     plan.change(folder / FRAGMENT_NAME, None, fragment, "the domain fragment")
 
 
@@ -625,8 +656,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         apply(plan)
         for change in plan.changes:
-            verb = "deleted" if change.after is None else "wrote"
-            print(f"{verb} {change.path.relative_to(plan.root)}: {change.why}")
+            print(change.summary(plan.root))
     if not plan.changes:
         print(f"rasa-handover is already set up in {plan.root}: nothing to change.")
     for item in plan.todo:

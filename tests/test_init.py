@@ -364,8 +364,10 @@ def test_dry_run_on_a_single_domain_yml_shows_the_move(
 
     assert snapshot(bot) == before
     out = capsys.readouterr().out
-    assert "--- a/domain.yml\n+++ /dev/null" in out
-    assert "+++ b/domain/domain.yml" in out
+    # A rename, as git shows it: the bot's domain is not printed twice.
+    assert "rename from domain.yml\nrename to domain/domain.yml\n" in out
+    assert "+++ b/domain/domain.yml" not in out and "+++ /dev/null" not in out
+    assert "+++ b/domain/handover.yml" in out
 
 
 @pytest.mark.parametrize(
