@@ -31,10 +31,11 @@ __all__ = [
 
 # A guess needs at least this many function words.
 STOPWORD_MIN_HITS = 2
-# A language the bot writes at least this share of its decided responses in
-# (and at least `MIN_RESPONSES` of them) is one of the bot's languages.
-MIN_RESPONSE_SHARE = 0.1
-MIN_RESPONSES = 2
+# A language the bot writes at least this many responses in is one of its
+# languages. One: a misread response only makes the other-language rule miss
+# a language, while a language of the bot left out would make every message
+# in it unclear.
+MIN_RESPONSES = 1
 
 # A word: letters, with one inner apostrophe ("don't", "c'est").
 _WORD_RE = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
@@ -130,8 +131,8 @@ def languages_written_in(texts: Iterable[str]) -> Tuple[str, ...]:
     """The languages a bot's responses are written in, most used first.
 
     Each text is guessed on its own; a language counts when at least
-    `MIN_RESPONSES` texts and `MIN_RESPONSE_SHARE` of the guessed ones are in
-    it (a French bot that kept the plugin's English responses speaks both).
+    `MIN_RESPONSES` texts are in it (a French bot that kept the plugin's
+    English responses speaks both).
 
     Returns:
         ISO 639-1 codes; empty when too few texts could be guessed.
@@ -142,12 +143,7 @@ def languages_written_in(texts: Iterable[str]) -> Tuple[str, ...]:
         code, _ = guess_by_function_words(text, tuple(FUNCTION_WORDS))
         if code is not None:
             counts[code] += 1
-    decided = sum(counts.values())
-    return tuple(
-        code
-        for code, count in counts.most_common()
-        if count >= MIN_RESPONSES and count >= MIN_RESPONSE_SHARE * decided
-    )
+    return tuple(code for code, count in counts.most_common() if count >= MIN_RESPONSES)
 
 
 def response_texts(responses: Mapping[str, Any]) -> Iterator[str]:
