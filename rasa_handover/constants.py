@@ -202,3 +202,9 @@ PROPERTY_DISPLAY_NAME = "handover_display_name"
 # `bot_languages: auto`: the policy reads the bot's languages from the domain's
 # responses.
 BOT_LANGUAGES_AUTO = "auto"
+
+# Apostrophe look-alikes that phones and word processors insert ("don\u2019t").
+# Replacing them one character for one keeps every offset valid for the
+# original text (the frustration signals report spans of it). Read by every
+# reader of words: `languages.words_of` and the signals.
+APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})

@@ -3,7 +3,7 @@
 One table for every reader of a customer's language: the payload's stop-word
 detector (`payload.language`: which language to route the ticket in) and the
 policy's `message_kinds.other_language` (a message the bot's NLU cannot have
-understood). A leaf module: it imports nothing of the package.
+understood). It imports nothing of the package but `constants`.
 """
 
 import re
@@ -19,6 +19,8 @@ from typing import (
     Sequence,
     Tuple,
 )
+
+from rasa_handover.constants import APOSTROPHES
 
 __all__ = [
     "FUNCTION_WORDS",
@@ -39,13 +41,11 @@ MIN_RESPONSES = 1
 
 # A word: letters, with one inner apostrophe ("don't", "c'est").
 _WORD_RE = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
-# Apostrophe look-alikes that phones insert ("don\u2019t").
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'"})
 
 
 def words_of(text: str) -> List[str]:
     """The lower-cased words of `text`, apostrophes normalised."""
-    return _WORD_RE.findall(text.lower().translate(_APOSTROPHES))
+    return _WORD_RE.findall(text.lower().translate(APOSTROPHES))
 
 
 def _words(text: str) -> FrozenSet[str]:

@@ -1,7 +1,8 @@
 """What every signal module shares: the Signal record, spans, phrase files.
 
-Imports nothing else of the package but ``constants``, so that each detector
-module can be read (and tested) on its own.
+Imports nothing else of the package but ``constants`` (whose apostrophe table
+it re-exports), so that each detector module can be read (and tested) on its
+own.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, List, Optional, Tuple
+
+from rasa_handover.constants import APOSTROPHES
 
 __all__ = [
     "APOSTROPHES",
@@ -26,9 +29,6 @@ __all__ = [
 # that they can be reviewed and extended without touching code.
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
-# Apostrophe look-alikes that phones and word processors insert. Replacing them
-# one character for one keeps every offset valid for the original text.
-APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
 
 # The message excerpt reported as evidence by the signals that judge the whole
 # message (sentiment, the learned tone): enough for an agent to see the tone
