@@ -3,8 +3,10 @@ message ids (version 3), a newer version refused, and replicas migrating one
 database at once (real processes)."""
 
 import asyncio
+import sqlite3
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import AsyncIterator, Dict, List, Optional, Tuple
 
@@ -337,6 +339,34 @@ async def test_replicas_starting_at_once_migrate_once(
         assert await stored_version(store) == [SCHEMA_VERSION]
     finally:
         await store.close()
+
+
+async def test_a_new_file_another_process_is_writing_to_waits_for_it(
+    tmp_path: Path,
+) -> None:
+    """The race behind the replicas test's rare "database is locked".
+
+    A new SQLite file keeps the rollback journal until its first write; while
+    another connection writes to it, switching it to WAL fails at once, not
+    after busy_timeout. The store must wait for the writer instead.
+    """
+    path = tmp_path / "inbox.db"
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("CREATE TABLE other_replica (x)")
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("INSERT INTO other_replica VALUES (1)")
+    committed = threading.Timer(0.5, writer.execute, ["COMMIT"])
+    committed.start()
+    store = InboxStore(f"sqlite:///{path}")
+    try:
+        assert await store.create_all() == 0
+        assert await stored_version(store) == [SCHEMA_VERSION]
+    finally:
+        committed.join()
+        writer.close()
+        await store.close()
+    with sqlite3.connect(path) as reader:
+        assert reader.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
 async def test_the_standalone_inbox_refuses_a_newer_schema(tmp_path: Path) -> None:

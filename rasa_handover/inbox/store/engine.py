@@ -3,6 +3,7 @@
 import asyncio
 import functools
 import json
+import time
 from typing import Any, Callable, Dict, Optional
 
 import asyncpg
@@ -16,6 +17,10 @@ from rasa_handover.inbox.errors import ValidationError
 # Seconds a SQLite writer waits for another writer before giving up: concurrent
 # handovers in the embedded inbox queue up instead of failing.
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
+# How often a connection asks again to switch a file that another process is
+# writing to WAL (see `_switch_to_wal`): doubling from the first pause.
+WAL_RETRY_FIRST_PAUSE_SECONDS = 0.005
+WAL_RETRY_MAX_PAUSE_SECONDS = 0.2
 # Open connections to an SQLite file (each is a thread of aiosqlite's); readers
 # beyond these wait for one.
 SQLITE_POOL_SIZE = 8
@@ -207,12 +212,35 @@ def is_sqlite(url: str) -> bool:
 def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     """Sets the pragmas every SQLite connection of the store needs."""
     cursor = dbapi_connection.cursor()
-    # WAL lets the agents' page read while a handover is being written.
-    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
+    # WAL lets the agents' page read while a handover is being written.
+    _switch_to_wal(cursor)
     cursor.execute("PRAGMA foreign_keys=ON")
     # In WAL mode NORMAL is safe against a crashed process (only a power cut
     # can lose the latest commits) and saves an fsync per commit: 1.8x more
     # relayed messages per second in benchmarks/bench_inbox_throughput.py.
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """`PRAGMA journal_mode=WAL`, retried while another process holds the file.
+
+    A new file stays in rollback-journal mode until its first write. While
+    another connection writes to it (a replica creating the tables), the switch
+    fails at once with "database is locked": SQLite does not wait there
+    (busy_timeout does not apply), so we do, as long as a writer would.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_SECONDS
+    pause = WAL_RETRY_FIRST_PAUSE_SECONDS
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except Exception as error:  # sqlite3's, or aiosqlite's adapted class
+            if "database is locked" not in str(error):
+                raise
+            if time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, WAL_RETRY_MAX_PAUSE_SECONDS)
