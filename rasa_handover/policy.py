@@ -395,7 +395,7 @@ class HandoverPolicy(Policy):
             logger.info(
                 "HandoverPolicy: the bot speaks %s (bot_languages: auto, from "
                 "the domain's responses).",
-                ", ".join(resolved.bot_languages or ())
+                ", ".join(resolved.known_bot_languages)
                 or "no language it can tell: the other-language rule is off",
             )
         return self._resolved[1]

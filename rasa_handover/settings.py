@@ -202,6 +202,11 @@ class HandoverSettings:
     intent_overrides: Mapping[str, IntentOverride] = field(default_factory=dict)
 
     @property
+    def known_bot_languages(self) -> Tuple[str, ...]:
+        """The bot's languages, or none while `auto` is unresolved (rule off)."""
+        return self.bot_languages or ()
+
+    @property
     def lookback_turns(self) -> int:
         """How many latest user turns any trigger may look at."""
         return max(

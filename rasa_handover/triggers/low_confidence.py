@@ -86,7 +86,7 @@ def check_low_confidence(
     if after_clarify and turn.intent == INTENT_SOMETHING_ELSE:
         declined = {"kind": CLARIFY_STAGE_SOMETHING_ELSE, "text": turn.text}
         return _after_clarify(view, settings, table, high_value, declined, rewound)
-    evidence = unclear_evidence(turn, table, high_value, settings.bot_languages or ())
+    evidence = unclear_evidence(turn, table, high_value, settings.known_bot_languages)
     if evidence is None:
         return None
     if after_clarify:
@@ -206,7 +206,7 @@ def _after_clarify(
         earlier = {"text": rewound, "rewound": True}
     elif clarified is not None:
         earlier = (
-            unclear_evidence(clarified, table, high_value, settings.bot_languages or ())
+            unclear_evidence(clarified, table, high_value, settings.known_bot_languages)
             or {}
         )
         earlier = {**earlier, "turn": clarified.index, "text": clarified.text}

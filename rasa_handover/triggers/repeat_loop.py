@@ -134,7 +134,7 @@ def check_repeat_loop(
         "texts": [turn.text for turn in asks],
         "text": latest.text,
         "answered_before": any(
-            unclear_evidence(turn, table, high_value, settings.bot_languages or ())
+            unclear_evidence(turn, table, high_value, settings.known_bot_languages)
             is None
             for turn in asks[:-1]
         ),
