@@ -53,6 +53,11 @@ from rasa_handover.message_kinds import (
         pytest.param("awesome 🙌", id="word-and-emoji"),
         pytest.param("hahaha", id="laughter"),
         pytest.param("cool, thanks", id="cool-thanks"),
+        pytest.param("hi, my name is Dana", id="greeting-and-name"),
+        pytest.param("Hello, I'm Tom Baker", id="im-full-name"),
+        pytest.param("My name is Dana.", id="name-alone"),
+        pytest.param("hey there, this is Priya", id="this-is"),
+        pytest.param("Hi, Sam here!", id="name-here"),
     ],
 )
 def test_content_free_turns(text: str) -> None:
@@ -78,6 +83,13 @@ def test_content_free_turns(text: str) -> None:
         pytest.param("thanks for nothing", id="bitter-thanks"),
         pytest.param("is that all", id="question-without-mark"),
         pytest.param("so you have", id="small-words-only"),
+        pytest.param(
+            "hi, I'm Tom and my card was declined", id="introduction-then-problem"
+        ),
+        pytest.param("I'm stuck", id="state-in-lower-case-is-no-name"),
+        pytest.param("I'm Confused", id="feeling-is-no-name"),
+        pytest.param("my name is wrong on the invoice", id="name-is-the-problem"),
+        pytest.param("This is Ridiculous", id="capitalised-feeling"),
         pytest.param("", id="empty"),
     ],
 )
@@ -105,6 +117,10 @@ def test_turns_with_content(text: str) -> None:
         pytest.param("don't worry about it", WITHDRAWAL_NEVER_MIND, id="dont-worry"),
         pytest.param("it doesn't matter", WITHDRAWAL_NEVER_MIND, id="doesnt-matter"),
         pytest.param("I changed my mind", WITHDRAWAL_NEVER_MIND, id="changed-mind"),
+        pytest.param("forget I asked", WITHDRAWAL_NEVER_MIND, id="forget-i-asked"),
+        pytest.param("sorry, my mistake", WITHDRAWAL_NEVER_MIND, id="my-mistake"),
+        pytest.param("oops my bad", WITHDRAWAL_NEVER_MIND, id="my-bad"),
+        pytest.param("false alarm, all good", WITHDRAWAL_NEVER_MIND, id="false-alarm"),
         pytest.param(
             "actually I don't want the updates",
             WITHDRAWAL_TAKEN_BACK,
@@ -165,6 +181,10 @@ def test_complaints_and_requests_are_not_withdrawals(text: str) -> None:
         pytest.param("reinstalling did the trick", id="did-the-trick"),
         pytest.param("restarted the router and it's fine now", id="fine-now"),
         pytest.param("tyvm", id="tyvm"),
+        pytest.param("it was only $5, never mind", id="never-mind"),
+        pytest.param("cancel my request please", id="never-mind-politely"),
+        pytest.param("sorry, my mistake", id="own-mistake"),
+        pytest.param("fixed the double charge myself, thanks", id="success-names-it"),
     ],
 )
 def test_remarks(text: str) -> None:
@@ -181,7 +201,9 @@ def test_remarks(text: str) -> None:
         pytest.param("ok so which plan has 4k", id="question-word"),
         pytest.param("great, another useless answer", id="sarcasm-useless"),
         pytest.param("ok the video is blurry", id="nothing-settled"),
-        pytest.param("hi, my name is Dana", id="greeting-opens"),
+        pytest.param(
+            "hi, my name is Dana and my card was declined", id="intro-then-problem"
+        ),
         pytest.param("hello, my downloads vanished", id="greeting-then-problem"),
         pytest.param("ok I want to cancel", id="want"),
         pytest.param("thanks, put me through to an agent", id="person"),
@@ -189,6 +211,15 @@ def test_remarks(text: str) -> None:
         pytest.param("brilliant. still crashing. love that for me", id="still"),
         pytest.param("the app crashed", id="no-ack"),
         pytest.param("i don't need the reservation anymore", id="taken-back"),
+        pytest.param("forget it, I want a refund", id="never-mind-then-request"),
+        pytest.param("never mind, how do I cancel?", id="never-mind-then-question"),
+        pytest.param(
+            "never mind that, my card was charged twice", id="never-mind-then-problem"
+        ),
+        pytest.param("no need, just cancel my account", id="no-need-then-cancel"),
+        pytest.param(
+            "it works now, can you check my invoice", id="success-then-request"
+        ),
     ],
 )
 def test_requests_and_complaints_are_not_remarks(text: str) -> None:

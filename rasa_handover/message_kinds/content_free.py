@@ -1,4 +1,4 @@
-"""Content-free turns: thanks, ok, greetings, goodbyes, emoji only.
+"""Content-free turns: thanks, ok, greetings, goodbyes, introductions, emoji only.
 
 `is_content_free(text)`: acknowledgements, thanks, greetings, goodbyes,
 emoji-only and one-word "ok"-style turns ("great", "👍", "thanks so much, have a
@@ -9,10 +9,13 @@ tokens (the shared blank English pipeline) and `rasa_handover.word_forms`.
 
 import re
 from functools import lru_cache
-from typing import FrozenSet, List, Tuple
+from typing import TYPE_CHECKING, FrozenSet, List, Optional, Tuple
 
 from rasa_handover.nlp import blank_english
 from rasa_handover.word_forms import normalise_word
+
+if TYPE_CHECKING:  # pragma: no cover - spaCy is imported lazily
+    from spacy.tokens import Doc, Token
 
 
 def _words(spaced: str) -> FrozenSet[str]:
@@ -134,6 +137,95 @@ _DOUBLED = re.compile(r"(.)\1+$")
 _LAUGHTER = re.compile(r"^(?:(?:ha|he|hi|ah)+h?|lo+l+|l+m+a+o+|x+d+)$")
 
 
+# --- self-introductions --------------------------------------------------------
+# "hi, my name is Dana", "Hello, I'm Tom Baker", "this is Priya", "Sam here": a
+# name carries no request. What introduces a name (spaCy norms: "I'm" is "i am",
+# "im" is "i m")...
+INTRODUCERS: Tuple[Tuple[str, ...], ...] = (
+    ("my", "name", "is"),
+    ("my", "name", "'s"),
+    ("i", "am"),
+    ("i", "m"),
+    ("this", "is"),
+)
+# ... and the name itself: one to this many words written with a capital, as
+# names are ("I'm stuck" is no introduction), none of them a stop word, an
+# acknowledgement or a word of feeling ("I'm Done", "I'm Confused").
+INTRODUCTION_MAX_NAME_WORDS = 3
+# Turns without one of these words introduce nobody (saves tokenising them).
+_MAY_INTRODUCE = re.compile(r"(?i)\b(?:name|i|im|this|here)\b")
+
+
+def _is_name_word(token: "Token") -> bool:
+    word = token.text.replace("'", "").replace("-", "")
+    return (
+        word.isalpha()
+        and word[0].isupper()
+        and token.lower_ not in blank_english().Defaults.stop_words
+        and token.lower_ not in CONTENT_FREE_WORDS
+        and token.lower_ not in _feeling_words()
+    )
+
+
+@lru_cache(maxsize=None)
+def _feeling_words() -> FrozenSet[str]:
+    from rasa_handover.signals.sentiment import vader_lexicon
+
+    return frozenset(vader_lexicon())
+
+
+def _name_end(doc: "Doc", start: int) -> Optional[int]:
+    """Where a name starting at `start` ends, if a whole name stands there.
+
+    The name must end the clause: the end of the turn, punctuation or "here".
+    """
+    end = start
+    while (
+        end < len(doc)
+        and end - start < INTRODUCTION_MAX_NAME_WORDS
+        and _is_name_word(doc[end])
+    ):
+        end += 1
+    if end == start:
+        return None
+    if end == len(doc) or doc[end].is_punct or doc[end].lower_ == "here":
+        return end
+    return None
+
+
+def without_introductions(text: str) -> Tuple[str, bool]:
+    """`text` with its self-introductions blanked out, and whether it had one.
+
+    "hi, my name is Dana" -> "hi, ", "Sam here, thanks" -> " , thanks". The
+    rest of the turn still has to be content-free: "hi, I'm Tom and my card was
+    declined" keeps its request.
+    """
+    if not _MAY_INTRODUCE.search(text):
+        return text, False
+    doc = blank_english()(text)
+    norms = [token.norm_ for token in doc]
+    spans: List[Tuple[int, int]] = []
+    for i in range(len(doc)):
+        for introducer in INTRODUCERS:
+            if tuple(norms[i : i + len(introducer)]) != introducer:
+                continue
+            end = _name_end(doc, i + len(introducer))
+            if end is not None:
+                spans.append((i, end))
+        # "Sam here": a name opening a clause, then "here".
+        if i == 0 or doc[i - 1].is_punct or norms[i - 1] in CONTENT_FREE_ANCHORS:
+            end = _name_end(doc, i)
+            if end is not None and end < len(doc) and norms[end] == "here":
+                spans.append((i, end + 1))
+    if not spans:
+        return text, False
+    chars = list(text)
+    for start, end in spans:
+        first, last = doc[start].idx, doc[end - 1].idx + len(doc[end - 1].text)
+        chars[first:last] = " " * (last - first)
+    return "".join(chars), True
+
+
 def _symbol_only(text: str) -> bool:
     return EMOTICON.match(text) is not None or EMOJI.fullmatch(text) is not None
 
@@ -167,12 +259,15 @@ def is_content_free(text: str) -> bool:
     `CONTENT_FREE_WORDS` (after normalising inflections, chat spelling and
     letters repeated for emphasis), at least one is an acknowledgement word (or
     the turn was only emoji or a phrase), and there are at most
-    `CONTENT_FREE_MAX_WORDS` words. A question mark makes the turn a question
+    `CONTENT_FREE_MAX_WORDS` words. A self-introduction ("hi, my name is
+    Dana", "Sam here") is set aside first (`without_introductions`), and is
+    content-free on its own. A question mark makes the turn a question
     ("ok?", "👍?"), never content-free. An empty text is not content-free: there
     is nothing to judge.
     """
     if not text or not text.strip() or "?" in text:
         return False
+    text, introduced = without_introductions(text)
     words: List[str] = []
     symbols = False
     for token in blank_english()(text.lower()):
@@ -189,7 +284,7 @@ def is_content_free(text: str) -> bool:
     if len(words) > CONTENT_FREE_MAX_WORDS:
         return False
     if not words:
-        return symbols or phrase
+        return symbols or phrase or introduced
     return all(w in CONTENT_FREE_WORDS for w in words) and (
         phrase or any(w in CONTENT_FREE_ANCHORS for w in words)
     )

@@ -10,7 +10,9 @@ asking "did you mean ...?" or handing it to a person wastes everyone's time.
 The rule (pure, over spaCy tokens like the other kinds):
 
 1. a content-free turn, a report of success ("reinstalling did the trick") or
-   a never-mind closes it (`withdrawal_kind`); a request taken back ("I don't
+   a never-mind closes it (`withdrawal_kind`), unless it also asks something
+   new: a question, a request or question word, or after a never-mind a
+   problem ("forget it, I want a refund"); a request taken back ("I don't
    need the reservation anymore") is not a remark: as a first turn it is often
    a request to cancel something;
 2. otherwise the turn must have no question mark and be split, by punctuation
@@ -51,6 +53,7 @@ from rasa_handover.message_kinds.withdrawals import (
     WITHDRAWAL_NEVER_MIND,
     WITHDRAWAL_SUCCESS,
     withdrawal_kind,
+    words_besides_never_mind,
 )
 from rasa_handover.nlp import blank_english
 from rasa_handover.signals.sentiment import sentiment_score, vader_lexicon
@@ -64,6 +67,9 @@ REQUEST_WORDS = _words(
     "help please pls plz need want wanna can could would should may might "
     "tell show explain let talk speak chat call contact connect transfer"
 )
+# Request words that are only courtesy after a never-mind ("cancel my request
+# please").
+COURTESY_WORDS = _words("please pls plz")
 # Greetings open a conversation; they are not an acknowledgement of an answer.
 GREETINGS = _words(
     "hi hello hey heya hiya yo howdy greetings morning afternoon evening hallo "
@@ -145,6 +151,21 @@ def _acknowledges(words: List[str]) -> bool:
     return is_content_free(" ".join(words)) and not all(w in GREETINGS for w in words)
 
 
+def _asks_more(text: str, kind: str) -> bool:
+    """Whether a withdrawal also asks something new ("forget it, I want a refund").
+
+    A question, a request word or a question word outside the never-mind
+    phrase; after a never-mind, a problem too ("never mind that, my card was
+    charged twice"). A success report may name what was fixed.
+    """
+    if "?" in text:
+        return True
+    asking = (REQUEST_WORDS - COURTESY_WORDS) | QUESTION_WORDS
+    if kind == WITHDRAWAL_NEVER_MIND:
+        asking = asking | PROBLEM_WORDS
+    return any(_word(w) in asking for w in words_besides_never_mind(text))
+
+
 @lru_cache(maxsize=4096)
 def is_remark(text: str) -> bool:
     """Whether `text` closes the customer's request (see the module docstring)."""
@@ -152,8 +173,9 @@ def is_remark(text: str) -> bool:
         return False
     if is_content_free(text):
         return True
-    if withdrawal_kind(text) in (WITHDRAWAL_SUCCESS, WITHDRAWAL_NEVER_MIND):
-        return True
+    kind = withdrawal_kind(text)
+    if kind in (WITHDRAWAL_SUCCESS, WITHDRAWAL_NEVER_MIND):
+        return not _asks_more(text, kind)
     if "?" in text:
         return False
     parts = _parts(text)

@@ -18,41 +18,47 @@ WITHDRAWAL_SUCCESS = "success"
 WITHDRAWAL_NEVER_MIND = "never_mind"
 WITHDRAWAL_TAKEN_BACK = "taken_back"
 
-# "never mind", "forget it", "scratch that", "no need", "doesn't matter".
-NEVER_MIND_PHRASES: Tuple[Tuple[str, ...], ...] = tuple(
-    tuple(phrase.split())
-    for phrase in (
-        "never mind",
-        "nevermind",
-        "nvm",
-        "forget it",
-        "forget about it",
-        "forget that",
-        "forget i asked",
-        "scratch that",
-        "ignore that",
-        "ignore me",
-        "ignore my last",
-        "disregard",
-        "no need",
-        "not needed",
-        "nevermind then",
-        "do not worry",
-        "do not bother",
-        "not matter",
-        "no matter",
-        "change my mind",
-        "changed my mind",
-        "not important",
-        "not a big deal",
-        "no big deal",
-        "all good now",
-        "no thanks",
-        "no thank",
-        "cancel my request",
-        "on second thought",
-        "on second thoughts",
-    )
+# "never mind", "forget it", "scratch that", "no need", "doesn't matter", and
+# the customer's own mistake said as the whole point ("sorry, my mistake").
+# Compared with the turn's normalised forms (`NEVER_MIND_PHRASES`, below).
+_NEVER_MIND_WRITTEN: Tuple[str, ...] = (
+    "never mind",
+    "nevermind",
+    "nvm",
+    "forget it",
+    "forget about it",
+    "forget that",
+    "forget i asked",
+    "scratch that",
+    "ignore that",
+    "ignore me",
+    "ignore my last",
+    "disregard",
+    "no need",
+    "nevermind then",
+    "do not worry",
+    "do not bother",
+    "not matter",
+    "no matter",
+    "change my mind",
+    "changed my mind",
+    "not important",
+    "not a big deal",
+    "no big deal",
+    "all good now",
+    "no thanks",
+    "no thank",
+    "cancel my request",
+    "on second thought",
+    "on second thoughts",
+    "my mistake",
+    "my bad",
+    "my fault",
+    "my error",
+    "false alarm",
+    "silly me",
+    "wrong chat",
+    "wrong window",
 )
 # Words of success, as written: "fixed it", "all sorted", "problem solved".
 SUCCESS_WORDS = _words(
@@ -103,6 +109,10 @@ _VOCABULARY = vocabulary_of(
     COMPLAINT_AFTER_WANT,
     ("matter", "bother", "worry", "mind", "thought", "ask", "cancel", "ignore"),
 )
+NEVER_MIND_PHRASES: Tuple[Tuple[str, ...], ...] = tuple(
+    tuple(normalise_word(word, _VOCABULARY, frozenset()) for word in phrase.split())
+    for phrase in _NEVER_MIND_WRITTEN
+)
 # How far back from "want" a negation reaches ("don't want", "don't really
 # want"; not "that's not what I want", a complaint).
 NEGATION_REACH = 2
@@ -150,13 +160,13 @@ def _takes_back(forms: List[str]) -> bool:
     for i, word in enumerate(forms):
         if word not in WANT_WORDS:
             continue
-        no_longer = forms[max(0, i - 2) : i] == ["no", "longer"]
-        negated = any(
-            w in WANT_NEGATIONS for w in forms[max(0, i - NEGATION_REACH) : i]
-        )
-        if no_longer or (negated and any(w in CHANGE_OF_MIND for w in forms)):
+        if forms[max(0, i - 2) : i] == ["no", "longer"]:
             return True
-        if negated and not any(w in COMPLAINT_AFTER_WANT for w in forms[i + 1 : i + 5]):
+        if not _negated_want(forms, i):
+            continue
+        if any(w in CHANGE_OF_MIND for w in forms):
+            return True
+        if not any(w in COMPLAINT_AFTER_WANT for w in forms[i + 1 : i + 5]):
             return True  # "I don't want the updates", "I don't need it"
     return False
 
@@ -185,6 +195,34 @@ def withdrawal_kind(text: str) -> Optional[str]:
     if _reports_success(text, written, forms):
         return WITHDRAWAL_SUCCESS
     return None
+
+
+def words_besides_never_mind(text: str) -> List[str]:
+    """The words of `text` (normalised) outside its never-mind phrases.
+
+    What a remark must still look at: "forget it, I want a refund" withdraws
+    one request and makes another. "cancel that" and a want taken back ("I
+    don't need it anymore") are left out too: they ask for nothing.
+    """
+    _written, forms = _forms(text)
+    joined = " " + " ".join(forms) + " "
+    for phrase in (*NEVER_MIND_PHRASES, *NEVER_MIND_TURNS):
+        joined = joined.replace(" " + " ".join(phrase) + " ", " ")
+    words = joined.split()
+    # "forget it, I don't need it anymore": a want taken back asks for nothing.
+    return [
+        word
+        for i, word in enumerate(words)
+        if word not in CHANGE_OF_MIND
+        and (word not in WANT_WORDS or not _negated_want(words, i))
+    ]
+
+
+def _negated_want(forms: List[str], i: int) -> bool:
+    """Whether the want or need at `forms[i]` is negated ("don't need", "no longer")."""
+    return forms[max(0, i - 2) : i] == ["no", "longer"] or any(
+        w in WANT_NEGATIONS for w in forms[max(0, i - NEGATION_REACH) : i]
+    )
 
 
 def withdraws_request(text: str) -> bool:
