@@ -157,21 +157,16 @@ _MAY_INTRODUCE = re.compile(r"(?i)\b(?:name|i|im|this|here)\b")
 
 
 def _is_name_word(token: "Token") -> bool:
+    from rasa_handover.signals.sentiment import vader_lexicon
+
     word = token.text.replace("'", "").replace("-", "")
     return (
         word.isalpha()
         and word[0].isupper()
         and token.lower_ not in blank_english().Defaults.stop_words
         and token.lower_ not in CONTENT_FREE_WORDS
-        and token.lower_ not in _feeling_words()
+        and token.lower_ not in vader_lexicon()
     )
-
-
-@lru_cache(maxsize=None)
-def _feeling_words() -> FrozenSet[str]:
-    from rasa_handover.signals.sentiment import vader_lexicon
-
-    return frozenset(vader_lexicon())
 
 
 def _name_end(doc: "Doc", start: int) -> Optional[int]:
