@@ -4,8 +4,8 @@
     rasa-handover init --nlu en                   # do it, with English examples
 
 Each step reads one file of the bot and changes it only if the plugin is not in
-it yet, so a second run changes nothing. YAML files are edited with ruamel.yaml
-(round trip): the bot's comments, order and quoting stay as they were.
+it yet, so a second run changes nothing. Init only adds lines: every existing
+line of the bot's files (comments, order, quoting) stays as it was.
 
 - `config.yml`: appends `rasa_handover.HandoverPolicy` to `policies`;
 - the domain fragment: `domain/handover.yml` when the bot has a `domain/` folder;
@@ -221,9 +221,45 @@ def plan_config(plan: Plan) -> None:
     names = [p.get("name") for p in policies if isinstance(p, dict)]
     if any(str(n).endswith("HandoverPolicy") for n in names):
         return
-    policies.append(CommentedMap(name=POLICY_NAME))
-    after = _dump(path, text, data, indent, offset)
+    added = _with_policy_line(text, policies)
+    if added is None:  # a flow-style list: ruamel.yaml writes it back
+        policies.append(CommentedMap(name=POLICY_NAME))
+    after = added or _dump(path, text, data, indent, offset)
     plan.change(path, text, after, "added HandoverPolicy to the policies")
+
+
+def _with_policy_line(text: str, policies: CommentedSeq) -> Optional[str]:
+    """config.yml with a `- name: rasa_handover.HandoverPolicy` line added.
+
+    The line goes after the last policy (and its options and comments), in the
+    list's own indentation; None when the list is not written one `- ` item
+    per line.
+
+    Only a line is added: every existing line stays byte for byte as it was
+    (quotes, `True`, comments, blank lines), which a round trip through
+    ruamel.yaml cannot promise.
+    """
+    if policies.fa.flow_style():
+        return None
+    lines = text.splitlines(keepends=True)
+    first_line, first_column = policies.lc.item(len(policies) - 1)
+    item = lines[first_line]
+    dash = item.rfind("-", 0, first_column)
+    if dash < 0 or item[:dash].strip():
+        return None
+    end = first_line + 1  # the last item runs on while its lines are indented
+    for number in range(first_line + 1, len(lines)):
+        line = lines[number]
+        indent = len(line) - len(line.lstrip())
+        if line.strip() and indent <= dash:
+            break
+        if line.strip():
+            end = number + 1
+    gap = item[dash + 1 : first_column]
+    new_line = f"{item[:dash]}-{gap}name: {POLICY_NAME}\n"
+    if end == len(lines) and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    return "".join([*lines[:end], new_line, *lines[end:]])
 
 
 def _with_rasa_default_policies(path: Path, text: str) -> str:

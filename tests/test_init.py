@@ -576,10 +576,55 @@ def test_a_bot_in_a_language_without_examples_is_not_told_to_use_nlu(
     assert "handoff_nlu_en.yml" in out
 
 
-def test_init_refuses_to_reformat_an_unusual_config(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "config, added",
+    [
+        pytest.param(
+            SHOP_CONFIG.replace("recipe: default.v1", 'recipe: "default.v1"')
+            .replace("language: en", "language: 'en'")
+            .replace("max_ngram: 4", "max_ngram: 4\n  constrain_similarities: True"),
+            f"- name: {POLICY_NAME}",
+            id="quotes-and-capital-true",
+        ),
+        pytest.param(
+            SHOP_CONFIG.replace("policies:\n- name", "policies:\n-   name")
+            + "extra:    {a:    1}\n",
+            f"- name: {POLICY_NAME}",  # as the last policy is written
+            id="unusual-spacing",
+        ),
+        pytest.param(
+            "language: en\npipeline: []\npolicies:\n  - name: RulePolicy\n"
+            "    core_fallback_threshold: 0.3  # tuned\n"
+            "    # enable_fallback_prediction: false\n\n"
+            "# Rasa's comment about the next key\nassistant_id: x",
+            f"  - name: {POLICY_NAME}",
+            id="nested-options-comments-no-final-newline",
+        ),
+    ],
+)
+def test_init_adds_one_line_to_any_block_policy_list(
+    tmp_path: Path, config: str, added: str
+) -> None:
+    """Real configs quote values and write `True`; init adds its line and leaves
+    every other byte alone, after the last policy's own options and comments."""
     bot = write_shop(tmp_path, domain_folder=True)
-    odd = SHOP_CONFIG.replace("policies:\n- name", "policies:\n-   name")
-    (bot / "config.yml").write_text(odd + "extra:    {a:    1}\n")
+    (bot / "config.yml").write_text(config)
+    before = yaml.safe_load(config)
+
+    assert init(bot) == 0
+
+    after = (bot / "config.yml").read_text()
+    assert added_lines(config, after) == [added]
+    assert yaml.safe_load(after) == {
+        **before,
+        "policies": [*before["policies"], {"name": POLICY_NAME}],
+    }
+
+
+def test_init_refuses_to_reformat_an_unusual_flow_style_config(tmp_path: Path) -> None:
+    bot = write_shop(tmp_path, domain_folder=True)
+    odd = "policies: [{name:   RulePolicy}]\nextra:    {a:    1}\n"
+    (bot / "config.yml").write_text(odd)
     with pytest.raises(SetupError, match="would also rewrite"):
         setup_bot.plan_setup(bot)
 
