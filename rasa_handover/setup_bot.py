@@ -660,10 +660,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def next_steps(root: Path) -> str:
     """What to run once the files are in place."""
     domain = "domain" if (root / DOMAIN_DIR).is_dir() else "domain.yml"
+    actions = (
+        "  rasa run actions                     # your actions and the plugin's\n"
+        if _action_module(root) is not None
+        else "  rasa run actions --actions rasa_handover.actions   # the plugin's\n"
+    )
     return (
         "Next:\n"
         f"  rasa train --domain {domain}\n"
-        "  rasa run actions                     # your actions and the plugin's\n"
+        f"{actions}"
         '  rasa run --cors "*"                  # the bot, the channel and the inbox\n'
         f"  open http://localhost:5005{INBOX_PATH}, sign in with the token in "
         'inbox.yml and click "Go online"\n'

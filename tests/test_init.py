@@ -458,6 +458,9 @@ def test_without_an_action_package_it_says_what_to_add(
     out = capsys.readouterr().out
     assert "rasa run actions --actions rasa_handover.actions" in out
     assert ACTIONS_IMPORT in out
+    next_steps = out[out.index("Next:") :]
+    assert "rasa run actions --actions rasa_handover.actions" in next_steps
+    assert "your actions" not in next_steps  # there are none to run
 
 
 def test_existing_handover_set_up_by_hand_is_left_alone(tmp_path: Path) -> None:
