@@ -55,6 +55,9 @@ EVENT_REWIND = "rewind"
 EVENT_UNDO = "undo"
 EVENT_SLOT = "slot"
 EVENT_ACTIVE_LOOP = "active_loop"
+EVENT_LOOP_REJECTED = "action_execution_rejected"
+# The slot a form asks for (Rasa's `REQUESTED_SLOT`).
+REQUESTED_SLOT = "requested_slot"
 # Events after which the turns are numbered from 1 again.
 SESSION_BOUNDARIES: Tuple[str, ...] = (EVENT_RESTART, EVENT_SESSION_STARTED)
 
@@ -114,6 +117,10 @@ class UserTurn:
             I didn't get that"), oldest first. Such messages are no turns (NLU
             and the policies forget them), but the customer said them: the
             frustration signals read them with this turn.
+        answers_form_slot: The slot a form of the bot was asking for when the
+            customer wrote this (`requested_slot`), unless the form rejected
+            the message (Rasa then asks the policies what to do instead).
+            None outside forms.
 
     """
 
@@ -126,6 +133,7 @@ class UserTurn:
     previous_action: Optional[str] = None
     timestamp: Optional[float] = None
     unanswered_before: Tuple[str, ...] = ()
+    answers_form_slot: Optional[str] = None
 
     def entity_values(self, name: str) -> List[Any]:
         """Returns the values of every entity called `name` in this message."""
@@ -210,6 +218,7 @@ def _user_turn(
     previous_action: Optional[str],
     index: int,
     unanswered_before: Tuple[str, ...] = (),
+    answers_form_slot: Optional[str] = None,
 ) -> UserTurn:
     intent = intent or {}
     confidence = intent.get("confidence")
@@ -223,6 +232,7 @@ def _user_turn(
         previous_action=previous_action,
         timestamp=timestamp,
         unanswered_before=unanswered_before,
+        answers_form_slot=answers_form_slot,
     )
 
 
@@ -240,6 +250,8 @@ class _RawTurn:
     previous_action: Optional[str] = None
     # Rewound user messages just before this one, newest first.
     unanswered: List[str] = field(default_factory=list)
+    # The slot a form asked for when the message came (see `_form_answers`).
+    answers_form_slot: Optional[str] = None
 
 
 def _scan(
@@ -271,6 +283,7 @@ def _scan(
     # two take back a message and its confirmation (two-stage fallback).
     rewinds_in_a_row = 0
     previous_type = ""
+    form_answers = _form_answers(events, get)
 
     for type_name, event in reversed(events):
         if type_name in (EVENT_RESTART, EVENT_SESSION_STARTED):
@@ -322,9 +335,41 @@ def _scan(
                 get(event, "entities"),
                 get(event, "timestamp"),
                 event,
+                answers_form_slot=form_answers.get(id(event)),
             )
             raw_turns.append(awaiting_previous_action)
     return raw_turns, segment_count, earlier_count
+
+
+def _form_answers(
+    events: Sequence[Tuple[str, Any]], get: Callable[[Any, str], Any]
+) -> Dict[int, str]:
+    """`id(event)` -> the slot a form asked for, for user messages that answer one.
+
+    A forward pass: a message answers the form when a loop is active and has a
+    `requested_slot` as it arrives, and the loop does not reject it
+    (`ActionExecutionRejected`) before the customer's next message.
+    """
+    answers: Dict[int, str] = {}
+    loop: Optional[str] = None
+    requested: Optional[str] = None
+    latest_user: Optional[int] = None
+    for type_name, event in events:
+        if type_name == EVENT_ACTIVE_LOOP:
+            loop = get(event, "loop_name")
+            requested = requested if loop else None
+        elif type_name == EVENT_SLOT and get(event, "slot_name") == REQUESTED_SLOT:
+            value = get(event, "value")
+            requested = str(value) if value else None
+        elif type_name == EVENT_USER:
+            latest_user = id(event)
+            if loop and requested:
+                answers[latest_user] = requested
+        elif type_name == EVENT_LOOP_REJECTED and latest_user is not None:
+            answers.pop(latest_user, None)
+        elif type_name in SESSION_BOUNDARIES:
+            loop = requested = None
+    return answers
 
 
 def _keep_unanswered(
@@ -352,6 +397,10 @@ def _get_from_object(event: Any, key: str) -> Any:
     """Reads `key` from a Rasa event object."""
     if key == "name":
         return getattr(event, "action_name", None)
+    if key == "loop_name":
+        return getattr(event, "name", None)
+    if key == "slot_name":
+        return getattr(event, "key", None)
     return getattr(event, key, None)
 
 
@@ -360,6 +409,8 @@ def _get_from_dict(event: Mapping[str, Any], key: str) -> Any:
     if key in ("intent", "entities") and key not in event:
         # Serialised user events keep NLU's output under `parse_data`.
         return (event.get("parse_data") or {}).get(key)
+    if key in ("loop_name", "slot_name"):
+        return event.get("name")
     return event.get(key)
 
 
@@ -379,6 +430,7 @@ def _numbered(
                 raw.previous_action,
                 earlier_count + segment_count - offset,
                 tuple(reversed(raw.unanswered)),
+                raw.answers_form_slot,
             )
         )
     turns.reverse()

@@ -23,6 +23,11 @@ regulated intent is asked about like any other (NLU is not sure the topic is
 regulated at all; the regulated intent is one of the buttons, and picking it
 hands over through `regulated_topic`). The evidence of a handover after a
 clarification shows both turns.
+
+An answer to a question of the bot's own form (a `requested_slot`) is not
+judged on NLU's confidence: the form's slot mappings read it, as they do with
+Rasa's `FallbackClassifier`. Only when the form rejects the message
+(`ActionExecutionRejected`) is the turn judged, and asked about, as any other.
 """
 
 from typing import Any, Collection, Dict, List, Optional
@@ -86,6 +91,11 @@ def check_low_confidence(
     if after_clarify and turn.intent == INTENT_SOMETHING_ELSE:
         declined = {"kind": CLARIFY_STAGE_SOMETHING_ELSE, "text": turn.text}
         return _after_clarify(view, settings, table, high_value, declined, rewound)
+    if turn.answers_form_slot is not None:
+        # The bot's own form asked for a slot: its mappings read the answer
+        # ("John Smith", "next tuesday") whatever the intent. If it cannot use
+        # it, it rejects the message and the turn is judged again.
+        return None
     evidence = unclear_evidence(turn, table, high_value, settings.known_bot_languages)
     if evidence is None:
         return None

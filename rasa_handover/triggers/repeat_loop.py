@@ -10,7 +10,9 @@ A turn that reports success, says never mind or takes the request back
 want the updates") is never an ask, even when NLU gives it the same intent
 (`message_kinds.withdraws_request`). Nor is a remark ("ok upgrading now") or
 a follow-up question ("and can I also use google pay later?",
-`message_kinds.is_follow_up`).
+`message_kinds.is_follow_up`), nor an answer to the bot's own form (a name, a
+date, "no" to a `requested_slot`, `UserTurn.answers_form_slot`): two answers
+NLU labels alike are two slots filled, not a question asked twice.
 
 Two asks are "the same" when they have the same intent and do not name
 different entity values: asking for the status of order 1182 and then of order
@@ -116,6 +118,7 @@ def check_repeat_loop(
         # google pay?": a further question about the same topic, not a repeat.
         or is_remark(latest.text or "")
         or is_follow_up(latest.text or "")
+        or latest.answers_form_slot is not None
     ):
         return None
     table = table_for(settings, thresholds)
@@ -123,7 +126,9 @@ def check_repeat_loop(
     asks = [
         turn
         for turn in view.recent_turns(limits.repeat_window)
-        if same_request(turn, latest) and not withdraws_request(turn.text or "")
+        if same_request(turn, latest)
+        and not withdraws_request(turn.text or "")
+        and turn.answers_form_slot is None
     ]
     if len(asks) < limits.repeat_limit:
         return None
