@@ -11,7 +11,7 @@ import asyncio
 import functools
 import json
 from pathlib import Path
-from typing import Any, AsyncIterator, Dict, List, Tuple
+from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List, Tuple
 
 import pytest
 from rasa.core.channels.channel import CollectingOutputChannel
@@ -48,7 +48,13 @@ from tests.redis_server import (
     requires_redis,
 )
 from tests.signed import inbox_headers
-from tests.test_channel_inbox import INBOX_YML, handover_message, make_channel, texts
+from tests.test_channel_inbox import (
+    INBOX_YML,
+    handover_message,
+    make_channel,
+    maya,
+    texts,
+)
 
 SECRET = "replica-shared-secret-0123456789abcdef"
 CUSTOMER_SECRET = "replica-customer-secret-0123456789abcdef"
@@ -281,6 +287,55 @@ async def test_the_replica_applying_an_event_says_what_the_requesting_one_would(
         told = len(channel.mailbox.since("c1", 0))
         await channel.relay.on_inbox_event({**assigned, "id": 10}, ticket)
         assert channel.mailbox.since("c1", 0)[told:] == []
+
+
+@requires_redis
+async def test_events_applied_while_the_request_is_in_flight_keep_its_templates(
+    replicas: Tuple[Any, Any, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While replica A waits for the inbox's answer to a handover request, the
+    ticket's events reach replica B (which knows no templates yet and shares
+    that) and then A itself. A still acknowledges the customer: the shared
+    state adds to A's templates, it does not wipe them (the customer of a
+    CI run heard nothing)."""
+    first, second, prefix = replicas
+    async for channel in make_channel(tmp_path, INBOX_YML):
+        await channel.service.set_availability(await maya(channel), True)
+        channel.relay.shared = RedisRelayMemory(first, prefix)
+        other = HandoverRelay(
+            "handover",
+            functools.partial(CustomerOutput, None, "bot_uttered", Mailbox()),
+            _always_handed_over,
+            "help@example.com",
+        )
+        other.shared = RedisRelayMemory(second, prefix)
+        created = {"id": 1, "type": "created", "data": {}}
+        ticket = {"conversation_id": "c1", "status": "waiting"}
+        events_arrive_meanwhile = _after_deliveries(
+            channel.relay.client.request_handover,
+            (other, created, ticket),
+            (channel.relay, {**created, "id": 2}, ticket),
+        )
+        monkeypatch.setattr(
+            channel.relay.client, "request_handover", events_arrive_meanwhile
+        )
+        customer = CollectingOutputChannel()
+        await channel.relay.handle_plugin_message("c1", handover_message(), customer)
+
+        assert texts(customer.messages) == ["Connecting you with Maya."]
+
+
+def _after_deliveries(
+    request: Callable[..., Awaitable[Any]], *deliveries: Tuple[Any, dict, dict]
+) -> Callable[..., Awaitable[Any]]:
+    """`request`, once each `(relay, event, ticket)` has been delivered."""
+
+    async def delivered_first(*args: Any, **kwargs: Any) -> Any:
+        for relay, event, ticket in deliveries:
+            await relay.on_inbox_event(event, ticket)
+        return await request(*args, **kwargs)
+
+    return delivered_first
 
 
 async def _always_handed_over(conversation_id: str) -> bool:

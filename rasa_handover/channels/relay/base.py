@@ -157,13 +157,22 @@ class RelayBase:
     # --- State shared with other replicas. ------------------------------------------
 
     async def _recall(self, conversation_id: str) -> None:
-        """Takes the conversation's state as the replicas last shared it."""
+        """Takes the conversation's state as the replicas last shared it.
+
+        The shared templates add to this replica's own, never replace them: a
+        replica that applied an event before the handover request's answer
+        came back shares none, and this one, still waiting for that answer,
+        must keep the sentences it acknowledges the customer with.
+        """
         if self.shared is None:
             return
         state = await self.shared.load(conversation_id)
         if state is None:
             return
-        self._templates[conversation_id] = dict(state.get("templates") or {})
+        self._templates[conversation_id] = {
+            **self._templates.get(conversation_id, {}),
+            **(state.get("templates") or {}),
+        }
         if "announced_agent" in state:
             self._announced_agent[conversation_id] = state["announced_agent"]
         else:
