@@ -667,6 +667,26 @@ def test_follow_ups_and_remarks_are_not_repeats(text: str) -> None:
     assert check_repeat_loop(conversation, settings()) is None
 
 
+@pytest.mark.parametrize(
+    "text, repeats",
+    [
+        pytest.param("forget it, I want a refund", True, id="never-mind-then-asks"),
+        pytest.param("never mind, how do I get my money back?", True, id="asks-how"),
+        pytest.param("it was only $5, never mind", False, id="never-mind"),
+        pytest.param("actually I don't want the refund", False, id="taken-back"),
+        pytest.param("all sorted now, thanks", False, id="success"),
+    ],
+)
+def test_a_never_mind_that_asks_again_is_a_repeat(text: str, repeats: bool) -> None:
+    """Saying never mind to one thing while asking the same again is an ask."""
+    conversation = view(
+        turn("I want a refund", "request_refund_small", 0.95),
+        turn(text, "request_refund_small", 0.9),
+    )
+    decision = check_repeat_loop(conversation, settings())
+    assert (decision is not None) is repeats, decision
+
+
 def test_declined_offer_is_not_repeated() -> None:
     offered = {SLOT_HANDOVER_OFFERED: True}
     declined_now = view(

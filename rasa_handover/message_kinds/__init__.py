@@ -8,7 +8,9 @@
   that reports success ("updating the app fixed it, cheers"), says never mind
   ("it was only $5, never mind") or takes the request back ("actually I don't
   want the updates"). It is not a repeat of the question it mentions, even when
-  NLU gives it the same intent.
+  NLU gives it the same intent. `ends_request(text)` (`remarks`) is the same,
+  unless a success report or never-mind asks something new ("forget it, I
+  want a refund").
 - `is_remark(text)` (`remarks`): the customer is done with the bot's last
   answer ("ahh ok, will try that", "thanks, standard it is"): content-free, a
   withdrawal, or an acknowledgement with a short settled remark. Not unclear,
@@ -43,7 +45,7 @@ from rasa_handover.message_kinds.no_words import (
     no_words_kind,
 )
 from rasa_handover.message_kinds.other_language import other_language
-from rasa_handover.message_kinds.remarks import is_follow_up, is_remark
+from rasa_handover.message_kinds.remarks import ends_request, is_follow_up, is_remark
 from rasa_handover.message_kinds.withdrawals import (
     WITHDRAWAL_NEVER_MIND,
     WITHDRAWAL_SUCCESS,
@@ -64,6 +66,7 @@ __all__ = [
     "WITHDRAWAL_NEVER_MIND",
     "WITHDRAWAL_SUCCESS",
     "WITHDRAWAL_TAKEN_BACK",
+    "ends_request",
     "has_no_words",
     "is_content_free",
     "is_follow_up",

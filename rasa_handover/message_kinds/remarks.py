@@ -166,6 +166,19 @@ def _asks_more(text: str, kind: str) -> bool:
     return any(_word(w) in asking for w in words_besides_never_mind(text))
 
 
+def ends_request(text: str) -> bool:
+    """Whether `text` ends the customer's request and asks nothing new.
+
+    A request taken back ("actually I don't want the updates"), or a success
+    report or never-mind that asks nothing more: "forget it, I want a refund"
+    says never mind to one thing and asks for another.
+    """
+    kind = withdrawal_kind(text)
+    if kind in (WITHDRAWAL_SUCCESS, WITHDRAWAL_NEVER_MIND):
+        return not _asks_more(text, kind)
+    return kind is not None
+
+
 @lru_cache(maxsize=4096)
 def is_remark(text: str) -> bool:
     """Whether `text` closes the customer's request (see the module docstring)."""

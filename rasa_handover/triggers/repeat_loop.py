@@ -8,11 +8,12 @@ accounts are handed over on the first repeat, without an offer.
 A turn that reports success, says never mind or takes the request back
 ("updating the app fixed it", "it was only $5, never mind", "actually I don't
 want the updates") is never an ask, even when NLU gives it the same intent
-(`message_kinds.withdraws_request`). Nor is a remark ("ok upgrading now") or
-a follow-up question ("and can I also use google pay later?",
-`message_kinds.is_follow_up`), nor an answer to the bot's own form (a name, a
-date, "no" to a `requested_slot`, `UserTurn.answers_form_slot`): two answers
-NLU labels alike are two slots filled, not a question asked twice.
+(`message_kinds.ends_request`); "forget it, I want a refund" still asks. Nor
+is a remark ("ok upgrading now"), a follow-up question ("and can I also use
+google pay later?", `message_kinds.is_follow_up`), or an answer to the bot's
+own form (a name, a date, "no" to a `requested_slot`,
+`UserTurn.answers_form_slot`): two answers NLU labels alike are two slots
+filled, not a question asked twice.
 
 Two asks are "the same" when they have the same intent and do not name
 different entity values: asking for the status of order 1182 and then of order
@@ -38,7 +39,7 @@ from rasa_handover.constants import (
     SLOT_HANDOVER_OFFERED,
 )
 from rasa_handover.conversation import ConversationView, UserTurn
-from rasa_handover.message_kinds import is_follow_up, is_remark, withdraws_request
+from rasa_handover.message_kinds import ends_request, is_follow_up, is_remark
 from rasa_handover.settings import HandoverSettings
 from rasa_handover.thresholds import Thresholds, table_for
 from rasa_handover.triggers.decision import Decision
@@ -113,7 +114,7 @@ def check_repeat_loop(
         or intent == INTENT_NLU_FALLBACK
         # "it works now, cheers", "never mind", "actually I don't want it":
         # the same intent, but the request is over, not repeated.
-        or withdraws_request(latest.text or "")
+        or ends_request(latest.text or "")
         # "ok upgrading now": a remark is no ask; "and can I also pay with
         # google pay?": a further question about the same topic, not a repeat.
         or is_remark(latest.text or "")
@@ -127,7 +128,7 @@ def check_repeat_loop(
         turn
         for turn in view.recent_turns(limits.repeat_window)
         if same_request(turn, latest)
-        and not withdraws_request(turn.text or "")
+        and not ends_request(turn.text or "")
         and turn.answers_form_slot is None
     ]
     if len(asks) < limits.repeat_limit:
