@@ -20,7 +20,7 @@ conversation (`handover_active`), it keeps the bot silent.
 
 import json
 import logging
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Collection, Dict, List, Optional, Sequence, Set, Tuple
 
 from rasa.core.constants import POLICY_PRIORITY, RULE_POLICY_PRIORITY
 from rasa.core.policies.policy import Policy, PolicyPrediction
@@ -29,7 +29,13 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.core.domain import Domain, InvalidDomain
-from rasa.shared.core.events import ActiveLoop, Event, SlotSet
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActiveLoop,
+    Event,
+    SlotSet,
+    UserUttered,
+)
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import InvalidConfigException
@@ -43,6 +49,8 @@ from rasa_handover.constants import (
     ALTERNATIVE_INTENTS,
     FORMS,
     INTENT_HANDOVER_RESOLVED,
+    INTENT_NLU_FALLBACK,
+    LOW_CONFIDENCE_NLU_FALLBACK,
     OFFER_LOOKBACK_TURNS,
     POLICY_SLOTS,
     RASA_CONTROL_INTENTS,
@@ -138,6 +146,7 @@ class HandoverPolicy(Policy):
         featurizer: Optional[Any] = None,
         declarations: Optional[Dict[str, IntentDeclaration]] = None,
         tuning: Optional[TuningFile] = None,
+        bot_fallback_actions: Sequence[str] = (),
     ) -> None:
         """Validates the configuration (a bad one fails `rasa train` at once)."""
         super().__init__(config, model_storage, resource, execution_context, featurizer)
@@ -153,6 +162,9 @@ class HandoverPolicy(Policy):
         # `bot_languages: auto` resolved for the last domain seen (see
         # `_settings_for`): the domain object, and the settings it gives.
         self._resolved: Optional[Tuple[Domain, HandoverSettings]] = None
+        # What the bot's own rules and stories answer `nlu_fallback` with
+        # (learned at training; see `_bot_asks_first`).
+        self.bot_fallback_actions: Tuple[str, ...] = tuple(bot_fallback_actions)
         self._own_actions = {
             self.settings.handover_action,
             self.settings.offer_action,
@@ -195,6 +207,9 @@ class HandoverPolicy(Policy):
             except HandoverConfigError as error:
                 raise InvalidConfigException(str(error)) from error
         self.thresholds = self._table(declarations)
+        self.bot_fallback_actions = bot_fallback_actions(
+            training_trackers, self._own_actions
+        )
         self._persist(declarations)
         return self._resource
 
@@ -274,6 +289,7 @@ class HandoverPolicy(Policy):
                         "format_version": PERSISTED_FORMAT_VERSION,
                         "declarations": declarations_as_dict(declarations),
                         "tuning": self.tuning.as_dict() if self.tuning else None,
+                        "bot_fallback_actions": list(self.bot_fallback_actions),
                     },
                     indent=2,
                     sort_keys=True,
@@ -297,12 +313,15 @@ class HandoverPolicy(Policy):
         """
         declarations: Dict[str, IntentDeclaration] = {}
         tuning: Optional[TuningFile] = None
+        fallback_actions: List[str] = []
         try:
             with model_storage.read_from(resource) as directory:
                 data = json.loads((directory / PERSISTED_FILE).read_text("utf-8"))
             declarations = parse_declarations(data["declarations"], None, None)
             if data.get("tuning"):
                 tuning = parse_tuning(data["tuning"], "persisted in the model")
+            # Absent from models trained before it was learned: none then.
+            fallback_actions = [str(a) for a in data.get("bot_fallback_actions") or []]
         except (ValueError, KeyError, OSError) as error:
             # A model without the file still works: only the domain's per-intent
             # declarations are missing. Say so instead of failing the server.
@@ -319,6 +338,7 @@ class HandoverPolicy(Policy):
             execution_context,
             declarations=declarations,
             tuning=_current_tuning(config.get("tuning_file"), tuning),
+            bot_fallback_actions=fallback_actions,
         )
 
     # --- Prediction. -------------------------------------------------------------
@@ -372,7 +392,7 @@ class HandoverPolicy(Policy):
             return self._confident(ACTION_LISTEN, domain)
 
         decision = evaluate(view, self._settings_for(domain), self.thresholds)
-        if decision is None:
+        if decision is None or self._bot_asks_first(decision):
             return self._abstain(domain)
         return self._confident(
             decision.action, domain, self._decision_events(decision, tracker)
@@ -399,6 +419,21 @@ class HandoverPolicy(Policy):
                 or "no language it can tell: the other-language rule is off",
             )
         return self._resolved[1]
+
+    def _bot_asks_first(self, decision: Decision) -> bool:
+        """Whether the bot's own answer to `nlu_fallback` asks instead of ours.
+
+        A bot whose rules or stories answer `nlu_fallback` (Rasa's
+        `FallbackClassifier`) with its own action ("Sorry, could you rephrase
+        that?", a safety question, `action_default_fallback`) keeps it: that
+        answer is the one question before a handover, and the next unclear turn
+        hands over (`low_confidence`, stage `still_unclear`).
+        """
+        return bool(
+            self.bot_fallback_actions
+            and decision.action == self.settings.clarify_action
+            and decision.evidence.get("kind") == LOW_CONFIDENCE_NLU_FALLBACK
+        )
 
     def _asks_for_alternative(
         self, intent: Optional[str], confidence: Optional[float], domain: Domain
@@ -503,3 +538,26 @@ def _current_tuning(path: Any, persisted: Optional[TuningFile]) -> Optional[Tuni
         path,
     )
     return tuning
+
+
+def bot_fallback_actions(
+    training_trackers: Sequence[DialogueStateTracker], own_actions: Collection[str]
+) -> Tuple[str, ...]:
+    """The actions the bot's rules and stories run right after `nlu_fallback`.
+
+    The plugin's own actions do not count: a rule `nlu_fallback` ->
+    `action_handover_clarify` asks what the plugin would ask anyway.
+    """
+    found: Set[str] = set()
+    for tracker in training_trackers:
+        after_fallback = False
+        for event in tracker.events:
+            if isinstance(event, UserUttered):
+                after_fallback = event.intent_name == INTENT_NLU_FALLBACK
+            elif isinstance(event, ActionExecuted) and after_fallback:
+                name = event.action_name
+                if name and name != ACTION_LISTEN:
+                    if name not in own_actions:
+                        found.add(name)
+                    after_fallback = False
+    return tuple(sorted(found))

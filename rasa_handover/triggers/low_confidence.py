@@ -18,7 +18,9 @@ hands over when the turn after it is unclear too, or when the customer picks
 "something else"; high-value accounts are handed over at once. Rasa's own
 fallback (`action_default_fallback`: "Sorry, I didn't get that. Could you
 rephrase it?") asks too: an unclear turn right after a message it took back is
-handed over, not asked about a second time. An unsure
+handed over, not asked about a second time; so is one after the bot's own
+answer to `nlu_fallback` (a rule of the bot, which the policy lets run
+instead of the clarification). An unsure
 regulated intent is asked about like any other (NLU is not sure the topic is
 regulated at all; the regulated intent is one of the buttons, and picking it
 hands over through `regulated_topic`). The evidence of a handover after a
@@ -33,6 +35,7 @@ Rasa's `FallbackClassifier`. Only when the form rejects the message
 from typing import Any, Collection, Dict, List, Optional
 
 from rasa_handover.constants import (
+    ACTION_LISTEN,
     CLARIFY_STAGE_ASK,
     CLARIFY_STAGE_SOMETHING_ELSE,
     CLARIFY_STAGE_STILL_UNCLEAR,
@@ -87,7 +90,11 @@ def check_low_confidence(
         return None
     table = table_for(settings, thresholds)
     rewound = _rewound_request(turn)
-    after_clarify = turn.previous_action == settings.clarify_action or bool(rewound)
+    after_clarify = (
+        turn.previous_action == settings.clarify_action
+        or bool(rewound)
+        or _after_bots_own_fallback(view)
+    )
     if after_clarify and turn.intent == INTENT_SOMETHING_ELSE:
         declined = {"kind": CLARIFY_STAGE_SOMETHING_ELSE, "text": turn.text}
         return _after_clarify(view, settings, table, high_value, declined, rewound)
@@ -225,6 +232,23 @@ def _after_clarify(
         settings.handover_action,
         {**evidence, "stage": stage, "clarified": earlier},
         latest.index,
+    )
+
+
+def _after_bots_own_fallback(view: ConversationView) -> bool:
+    """Whether the bot answered the previous turn's `nlu_fallback` itself.
+
+    A bot whose own rule answers `nlu_fallback` ("Sorry, could you rephrase
+    that?") has asked once already, as the clarification would have. A remark
+    ("ok") held no request to ask about.
+    """
+    if len(view.turns) < 2:
+        return False
+    previous, latest = view.turns[-2], view.turns[-1]
+    return (
+        previous.intent == INTENT_NLU_FALLBACK
+        and latest.previous_action not in (None, ACTION_LISTEN)
+        and not is_remark(previous.text or "")
     )
 
 
