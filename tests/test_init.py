@@ -33,6 +33,8 @@ pipeline:
   min_ngram: 2
   max_ngram: 4
 - name: LogisticRegressionClassifier   # fast enough for the test
+- name: FallbackClassifier
+  threshold: 0.3
 
 policies:
 - name: MemoizationPolicy
@@ -77,6 +79,8 @@ responses:
     - text: "Which email address should we send the newsletter to?"
   utter_subscribed:
     - text: "Done, you're subscribed."
+  utter_please_rephrase:
+    - text: "Sorry, I didn't quite get that. Could you say it another way?"
 session_config:
   session_expiration_time: 60
   carry_over_slots_to_new_session: true
@@ -138,6 +142,10 @@ rules:
   steps:
   - intent: greet
   - action: utter_greet
+- rule: ask to rephrase when NLU is unsure (FallbackClassifier)
+  steps:
+  - intent: nlu_fallback
+  - action: utter_please_rephrase
 - rule: goodbye
   steps:
   - intent: goodbye
@@ -165,6 +173,17 @@ rules:
 SHOP_TESTS = """\
 version: "3.1"
 stories:
+- story: an unclear message is asked about by the shop itself
+  steps:
+  - user: hello
+    intent: greet
+  - action: utter_greet
+  - user: the thing with the laces from before
+    intent: nlu_fallback
+  - action: utter_please_rephrase
+  - user: where is my order
+    intent: order_status
+  - action: utter_order_status
 - story: greet and ask for the order
   steps:
   - user: hello
