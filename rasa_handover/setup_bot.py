@@ -35,8 +35,12 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.util import load_yaml_guess_indent
 
-from rasa_handover import bot_rules
-from rasa_handover.constants import CHANNEL_CREDENTIALS_KEY, DEFAULT_OUTBOX
+from rasa_handover import bot_nlu, bot_rules
+from rasa_handover.constants import (
+    CHANNEL_CREDENTIALS_KEY,
+    DEFAULT_OUTBOX,
+    INTENT_HUMAN_HANDOFF,
+)
 from rasa_handover.inbox.config import DEFAULT_DB_URL
 from rasa_handover.settings import DOCS_URL
 
@@ -192,8 +196,12 @@ def _dump(path: Path, before: str, data: Any, indent: int, offset: int) -> str:
 # --- config.yml ------------------------------------------------------------------
 
 
-def plan_config(plan: Plan) -> None:
-    """Appends HandoverPolicy to the policies of config.yml."""
+def plan_config(plan: Plan, person_intents: Sequence[str] = ()) -> None:
+    """Appends HandoverPolicy to the policies of config.yml.
+
+    `person_intents`: the bot's own intents for a person (`bot_nlu`), which the
+    policy is told are explicit requests too.
+    """
     path = plan.root / "config.yml"
     text = _read(path)
     if text is None:
@@ -207,7 +215,7 @@ def plan_config(plan: Plan) -> None:
     policies = data.get("policies")
     if policies is None:
         # `rasa init`'s own config: Rasa picks the policies at training time.
-        after = _with_rasa_default_policies(path, text)
+        after = _with_rasa_default_policies(path, text, person_intents)
         plan.change(
             path, text, after, "wrote out Rasa's default policies, then HandoverPolicy"
         )
@@ -221,14 +229,34 @@ def plan_config(plan: Plan) -> None:
     names = [p.get("name") for p in policies if isinstance(p, dict)]
     if any(str(n).endswith("HandoverPolicy") for n in names):
         return
-    added = _with_policy_line(text, policies)
+    added = _with_policy_line(text, policies, person_intents)
     if added is None:  # a flow-style list: ruamel.yaml writes it back
-        policies.append(CommentedMap(name=POLICY_NAME))
+        policies.append(_policy_entry(person_intents))
     after = added or _dump(path, text, data, indent, offset)
     plan.change(path, text, after, "added HandoverPolicy to the policies")
 
 
-def _with_policy_line(text: str, policies: CommentedSeq) -> Optional[str]:
+def _policy_entry(person_intents: Sequence[str]) -> CommentedMap:
+    """HandoverPolicy's entry, with the bot's own intents for a person."""
+    entry = CommentedMap(name=POLICY_NAME)
+    if person_intents:
+        entry["explicit_request_intents"] = {"add": list(person_intents)}
+    return entry
+
+
+def _policy_lines(dash: str, gap: str, person_intents: Sequence[str]) -> str:
+    """The entry's lines, the first starting `{dash}-{gap}`."""
+    lines = f"{dash}-{gap}name: {POLICY_NAME}\n"
+    if person_intents:
+        indent = " " * (len(dash) + 1 + len(gap))
+        names = ", ".join(person_intents)
+        lines += f"{indent}explicit_request_intents: {{add: [{names}]}}\n"
+    return lines
+
+
+def _with_policy_line(
+    text: str, policies: CommentedSeq, person_intents: Sequence[str] = ()
+) -> Optional[str]:
     """config.yml with a `- name: rasa_handover.HandoverPolicy` line added.
 
     The line goes after the last policy (and its options and comments), in the
@@ -256,13 +284,21 @@ def _with_policy_line(text: str, policies: CommentedSeq) -> Optional[str]:
         if line.strip():
             end = number + 1
     gap = item[dash + 1 : first_column]
-    new_line = f"{item[:dash]}-{gap}name: {POLICY_NAME}\n"
+    new_line = _policy_lines(item[:dash], gap, person_intents)
     if end == len(lines) and not lines[-1].endswith("\n"):
         lines[-1] += "\n"
     return "".join([*lines[:end], new_line, *lines[end:]])
 
 
-def _with_rasa_default_policies(path: Path, text: str) -> str:
+def _lists_handover_policy(root: Path) -> bool:
+    """Whether config.yml already lists HandoverPolicy (init ran, or by hand)."""
+    text = _read(root / "config.yml") or ""
+    return POLICY_NAME.rsplit(".", 1)[-1] in text
+
+
+def _with_rasa_default_policies(
+    path: Path, text: str, person_intents: Sequence[str] = ()
+) -> str:
     """config.yml with the policies Rasa would pick written out, and ours last.
 
     Rasa fills an empty `policies:` from its own default configuration at
@@ -289,7 +325,7 @@ def _with_rasa_default_policies(path: Path, text: str) -> str:
     stream = io.StringIO()
     yaml = _yaml()
     yaml.indent(mapping=2, sequence=4, offset=2)
-    yaml.dump([*chosen["policies"], {"name": POLICY_NAME}], stream)
+    yaml.dump([*chosen["policies"], _policy_entry(person_intents)], stream)
     block = (
         "  # Rasa's default policies (what it picks when none are listed), "
         "written out by\n  # `rasa-handover init` so that HandoverPolicy can "
@@ -537,23 +573,31 @@ def plan_rules(plan: Plan, target: Path) -> None:
     plan.change(target, None, text, "rules")
 
 
-def plan_data(plan: Plan, languages: Sequence[str]) -> None:
-    """Adds the handover rules and, for `languages`, the shipped NLU examples."""
+def plan_data(
+    plan: Plan, languages: Sequence[str], person_intents: Sequence[str] = ()
+) -> None:
+    """Adds the handover rules and, for `languages`, the shipped NLU examples.
+
+    `person_intents`: the bot's own intents for a person; the shipped
+    `human_handoff` examples are left out next to them.
+    """
     rules = plan.root / RULES_TARGET
     if not rules.exists():
         plan_rules(plan, rules)
+    intents = "human_handoff, handover_callback, handover_leave_message"
     for language in languages:
         target = plan.root / NLU_TARGET.replace(".yml", f"_{language}.yml")
         if not target.exists():
             examples = nlu_file(language).read_text(encoding="utf-8")
-            plan.change(
-                target,
-                None,
-                examples,
-                f"human_handoff, handover_callback, handover_leave_message "
-                f"examples ({language})",
-            )
-    if not languages and not _data_mentions_intent_examples(plan.root, "human_handoff"):
+            if person_intents:
+                examples = bot_nlu.nlu_without(examples, INTENT_HUMAN_HANDOFF)
+                intents = "handover_callback, handover_leave_message"
+            plan.change(target, None, examples, f"{intents} examples ({language})")
+    if (
+        not languages
+        and not person_intents
+        and not _data_mentions_intent_examples(plan.root, "human_handoff")
+    ):
         plan.todo.append(
             "The intent human_handoff has no NLU examples yet, so your NLU model "
             "cannot recognise a request for a person (the policy's phrase net "
@@ -593,15 +637,20 @@ def plan_setup(
 
     """
     plan = Plan(root.resolve())
+    shipped = list((plan.root / "data").glob("handover_*.yml"))
+    found = bot_nlu.person_intents(plan.root / "data", skip=shipped)
+    person_intents = [f.intent for f in found]
+    if found and not _lists_handover_policy(plan.root):
+        plan.todo.append(bot_nlu.explain(found, plan.root))
     steps: List[Callable[[Plan], None]] = [
-        plan_config,
+        lambda p: plan_config(p, person_intents),
         lambda p: plan_domain(p, move_domain),
         plan_credentials,
         plan_endpoints,
         lambda p: plan_inbox(p, agent_name),
         plan_gitignore,
         plan_actions,
-        lambda p: plan_data(p, languages),
+        lambda p: plan_data(p, languages, person_intents),
     ]
     for step in steps:
         step(plan)
