@@ -58,7 +58,8 @@ def shop_with_own_intent(root: Path) -> Path:
     text = domain.read_text().replace(
         "  - greet\n", "  - greet\n  - talk_to_human\n  - bot_challenge\n", 1
     )
-    text = text.replace("responses:\n", "responses:\n  utter_call_us: [{text: Call us on 555 0100.}]\n")
+    call_us = "  utter_call_us: [{text: Call us on 555 0100.}]\n"
+    text = text.replace("responses:\n", "responses:\n" + call_us)
     domain.write_text(text)
     (bot / "data" / "own_nlu.yml").write_text(OWN_INTENT)
     (bot / "data" / "own_rules.yml").write_text(OWN_RULE)

@@ -20,8 +20,9 @@ What a replay cannot know: the customer's next message after a bot reply that
 did not happen (the stored one is used), NLU's full ranking (only the top
 intent is stored, so the ambiguity threshold only replays on turns whose
 evidence kept the runner-up), and the policy's guards outside the triggers
-(forms, callback requests, the bot's own answer to `nlu_fallback`). `reproduced` says, per handover, whether the
-replay with the current settings lands where the real handover did.
+(forms, callback requests, the bot's own answer to `nlu_fallback`).
+`reproduced` says, per handover, whether the replay with the current settings
+lands where the real handover did.
 """
 
 from dataclasses import dataclass, replace
