@@ -22,6 +22,7 @@ from typing import Any, Dict, Iterator, List, Sequence
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from rasa_handover.bot_rules import round_trip_yaml
 from rasa_handover.constants import INTENT_HUMAN_HANDOFF
 
 # Share of an intent's examples the phrase grammar must read as a request for a
@@ -98,9 +99,7 @@ def person_intents(data_dir: Path, skip: Sequence[Path] = ()) -> List[PersonInte
 
 def nlu_without(text: str, intent: str) -> str:
     """An NLU file without the examples of `intent` (its comments stay)."""
-    yaml = YAML()  # round trip
-    yaml.preserve_quotes = True  # type: ignore[assignment]
-    yaml.width = 4096  # type: ignore[assignment]
+    yaml = round_trip_yaml()
     data = yaml.load(text)
     data["nlu"][:] = [e for e in data["nlu"] if e.get("intent") != intent]
     stream = io.StringIO()

@@ -82,11 +82,20 @@ def own_answers(
     return found
 
 
-def rules_without(rules_text: str, intents: Sequence[str]) -> str:
-    """The shipped rules file without the rules that start with one of `intents`."""
-    yaml = YAML()  # round trip: the file's comments stay
+def round_trip_yaml() -> YAML:
+    """ruamel.yaml set to write a bot's file back as it was written.
+
+    Comments, order and quotes survive; long lines are not folded.
+    """
+    yaml = YAML()
     yaml.preserve_quotes = True  # type: ignore[assignment]
     yaml.width = 4096  # type: ignore[assignment]
+    return yaml
+
+
+def rules_without(rules_text: str, intents: Sequence[str]) -> str:
+    """The shipped rules file without the rules that start with one of `intents`."""
+    yaml = round_trip_yaml()
     data = yaml.load(rules_text)
     kept = [
         rule

@@ -143,13 +143,6 @@ def _read(path: Path) -> Optional[str]:
     return path.read_text(encoding="utf-8") if path.exists() else None
 
 
-def _yaml() -> YAML:
-    yaml = YAML()  # round trip: comments, order and quotes survive
-    yaml.preserve_quotes = True  # type: ignore[assignment]
-    yaml.width = 4096  # type: ignore[assignment]
-    return yaml
-
-
 def _load(path: Path, text: str) -> Tuple[Any, int, int]:
     try:
         data, indent, block_seq_indent = load_yaml_guess_indent(text)
@@ -169,7 +162,7 @@ def _dump(path: Path, before: str, data: Any, indent: int, offset: int) -> str:
             (an unusual layout ruamel.yaml cannot reproduce).
 
     """
-    yaml = _yaml()
+    yaml = bot_rules.round_trip_yaml()
     yaml.indent(
         mapping=indent - offset if offset else indent, sequence=indent, offset=offset
     )
@@ -196,12 +189,13 @@ def _dump(path: Path, before: str, data: Any, indent: int, offset: int) -> str:
 # --- config.yml ------------------------------------------------------------------
 
 
-def plan_config(plan: Plan, person_intents: Sequence[str] = ()) -> None:
+def plan_config(plan: Plan, found: Sequence[bot_nlu.PersonIntent] = ()) -> None:
     """Appends HandoverPolicy to the policies of config.yml.
 
-    `person_intents`: the bot's own intents for a person (`bot_nlu`), which the
-    policy is told are explicit requests too.
+    `found`: the bot's own intents for a person (`bot_nlu`), which the policy is
+    told are explicit requests too (and the author why).
     """
+    person_intents = [f.intent for f in found]
     path = plan.root / "config.yml"
     text = _read(path)
     if text is None:
@@ -219,6 +213,7 @@ def plan_config(plan: Plan, person_intents: Sequence[str] = ()) -> None:
         plan.change(
             path, text, after, "wrote out Rasa's default policies, then HandoverPolicy"
         )
+        _explain_person_intents(plan, found)
         return
     if not isinstance(policies, CommentedSeq) or not policies:
         raise SetupError(
@@ -234,6 +229,12 @@ def plan_config(plan: Plan, person_intents: Sequence[str] = ()) -> None:
         policies.append(_policy_entry(person_intents))
     after = added or _dump(path, text, data, indent, offset)
     plan.change(path, text, after, "added HandoverPolicy to the policies")
+    _explain_person_intents(plan, found)
+
+
+def _explain_person_intents(plan: Plan, found: Sequence[bot_nlu.PersonIntent]) -> None:
+    if found:
+        plan.todo.append(bot_nlu.explain(found, plan.root))
 
 
 def _policy_entry(person_intents: Sequence[str]) -> CommentedMap:
@@ -290,12 +291,6 @@ def _with_policy_line(
     return "".join([*lines[:end], new_line, *lines[end:]])
 
 
-def _lists_handover_policy(root: Path) -> bool:
-    """Whether config.yml already lists HandoverPolicy (init ran, or by hand)."""
-    text = _read(root / "config.yml") or ""
-    return POLICY_NAME.rsplit(".", 1)[-1] in text
-
-
 def _with_rasa_default_policies(
     path: Path, text: str, person_intents: Sequence[str] = ()
 ) -> str:
@@ -323,7 +318,7 @@ def _with_rasa_default_policies(
     while end < len(lines) and lines[end].lstrip().startswith("#"):
         end += 1  # Rasa's commented-out note of what it chose stays above ours.
     stream = io.StringIO()
-    yaml = _yaml()
+    yaml = bot_rules.round_trip_yaml()
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.dump([*chosen["policies"], _policy_entry(person_intents)], stream)
     block = (
@@ -542,21 +537,6 @@ def plan_actions(plan: Plan) -> None:
 # --- training data -------------------------------------------------------------------
 
 
-def _data_mentions_intent_examples(root: Path, intent: str) -> bool:
-    safe = YAML(typ="safe")
-    for path in _yaml_files(root / "data") if (root / "data").is_dir() else []:
-        try:
-            data = safe.load(path.read_text(encoding="utf-8"))
-        except YAMLError:
-            continue
-        entries = data.get("nlu") if isinstance(data, dict) else None
-        if any(
-            isinstance(e, dict) and e.get("intent") == intent for e in entries or []
-        ):
-            return True
-    return False
-
-
 def nlu_file(language: str) -> Path:
     """The shipped `human_handoff` examples in `language`."""
     return SHIPPED_DATA / f"handoff_nlu_{language}.yml"
@@ -596,7 +576,7 @@ def plan_data(
     if (
         not languages
         and not person_intents
-        and not _data_mentions_intent_examples(plan.root, "human_handoff")
+        and INTENT_HUMAN_HANDOFF not in bot_nlu.examples_by_intent(plan.root / "data")
     ):
         plan.todo.append(
             "The intent human_handoff has no NLU examples yet, so your NLU model "
@@ -640,10 +620,8 @@ def plan_setup(
     shipped = list((plan.root / "data").glob("handover_*.yml"))
     found = bot_nlu.person_intents(plan.root / "data", skip=shipped)
     person_intents = [f.intent for f in found]
-    if found and not _lists_handover_policy(plan.root):
-        plan.todo.append(bot_nlu.explain(found, plan.root))
     steps: List[Callable[[Plan], None]] = [
-        lambda p: plan_config(p, person_intents),
+        lambda p: plan_config(p, found),
         lambda p: plan_domain(p, move_domain),
         plan_credentials,
         plan_endpoints,

@@ -166,6 +166,7 @@ def _asks_more(text: str, kind: str) -> bool:
     return any(_word(w) in asking for w in words_besides_never_mind(text))
 
 
+@lru_cache(maxsize=4096)
 def ends_request(text: str) -> bool:
     """Whether `text` ends the customer's request and asks nothing new.
 
@@ -186,9 +187,8 @@ def is_remark(text: str) -> bool:
         return False
     if is_content_free(text):
         return True
-    kind = withdrawal_kind(text)
-    if kind in (WITHDRAWAL_SUCCESS, WITHDRAWAL_NEVER_MIND):
-        return not _asks_more(text, kind)
+    if withdrawal_kind(text) in (WITHDRAWAL_SUCCESS, WITHDRAWAL_NEVER_MIND):
+        return ends_request(text)
     if "?" in text:
         return False
     parts = _parts(text)
