@@ -32,7 +32,7 @@ Prints a one-line summary and writes benchmarks/results/goemotions.json.
 
 import random
 import time
-from typing import Dict, List, Sequence, Set, Tuple
+from typing import Dict, List, Sequence, Set, Tuple, TypeVar
 
 from common import dataset, precision_recall, write_result
 
@@ -42,6 +42,7 @@ from rasa_handover.settings import HandoverSettings, parse_settings
 from rasa_handover.signals import detect_signals, sentiment_score
 from rasa_handover.triggers import check_frustration
 
+T = TypeVar("T")
 EMOTIONS = ("anger", "annoyance", "disgust")
 NEUTRAL = "neutral"
 WINDOW = 3
@@ -50,6 +51,26 @@ RULE_DEFAULT = "rule_2_signals"
 RULE_HIGH_VALUE = "rule_1_signal_high_value"
 VADER_AUTHORS_CUT = -0.05
 VADER_CUTS = tuple(round(0.05 * k, 2) for k in range(-19, 2))
+
+
+def windows_of(classes: Sequence[Sequence[T]]) -> List[List[List[T]]]:
+    """Each class shuffled and cut into consecutive triples: the windows.
+
+    One seeded generator for the classes in the order given (angry first, then
+    neutral), so the training script and this benchmark judge the same windows.
+    """
+    rng = random.Random(WINDOW_SEED)
+    out: List[List[List[T]]] = []
+    for members in classes:
+        shuffled = list(members)
+        rng.shuffle(shuffled)
+        out.append(
+            [
+                shuffled[i : i + WINDOW]
+                for i in range(0, len(shuffled) - WINDOW + 1, WINDOW)
+            ]
+        )
+    return out
 
 
 def vader_alone(texts: Sequence[str], positive: Sequence[bool]) -> Dict[str, object]:
@@ -152,18 +173,13 @@ def main() -> None:
         sum(classes["positive"]),
     )
 
-    rng = random.Random(WINDOW_SEED)
-    windows: Dict[str, List[List[str]]] = {}
-    for label, members in (
-        ("positive", [t for (t, _), p in zip(kept, classes["positive"]) if p]),
-        (NEUTRAL, [t for (t, _), n in zip(kept, classes[NEUTRAL]) if n]),
-    ):
-        shuffled = members[:]
-        rng.shuffle(shuffled)
-        windows[label] = [
-            shuffled[i : i + WINDOW]
-            for i in range(0, len(shuffled) - WINDOW + 1, WINDOW)
+    angry, calm = windows_of(
+        [
+            [t for (t, _), p in zip(kept, classes["positive"]) if p],
+            [t for (t, _), n in zip(kept, classes[NEUTRAL]) if n],
         ]
+    )
+    windows = {"positive": angry, NEUTRAL: calm}
     window_scores = {}
     for rule, settings in ((RULE_DEFAULT, default), (RULE_HIGH_VALUE, high_value)):
         true_positives = sum(fires(w, settings) for w in windows["positive"])

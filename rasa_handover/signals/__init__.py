@@ -10,7 +10,7 @@ user is annoyed. The policy decides what the signals mean together
   blame), repeated negation, punctuation bursts: spaCy tokens, ``Matcher``
   patterns and the lexicons in ``lexicons`` and ``rasa_handover/data``.
 - ``sentiment``: VADER's compound score.
-- ``learned``: the shipped classifier (GoEmotions, Apache-2.0), the
+- ``learned``: the shipped classifier (GoEmotions, support messages), the
   ``angry_tone`` signal with its probability.
 
 Everything runs offline and imports nothing from Rasa or Sanic, so that it can

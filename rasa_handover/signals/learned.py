@@ -2,12 +2,15 @@
 
 A logistic regression over hashed word and character n-grams, trained by
 ``scripts/train_frustration_model.py`` on GoEmotions (Demszky et al. 2020,
-Apache-2.0): a message is positive when raters labelled it anger, annoyance or
-disgust. The shipped file ``data/frustration_model.npz`` holds the weights (one
-per hash bucket), the bias and the decision thresholds chosen on GoEmotions dev;
-no pickle, no scikit-learn at run time, nothing downloaded. The features are
-computed by `features` below, which the training script imports too, so the
-model sees at run time exactly what it was trained on.
+Apache-2.0; positive: anger, annoyance or disgust), on support messages written
+for it (``scripts/training_data/support_messages.yml``; positive: frustrated)
+and on CLINC150's queries (CC BY 3.0; all calm). The shipped file
+``data/frustration_model.npz`` holds the weights (one per hash bucket), the
+bias and the decision thresholds chosen on GoEmotions dev and the support dev
+set (docs/frustration.md); no pickle, no scikit-learn at run time, nothing
+downloaded. The features are computed by `features` below, which the training
+script imports too, so the model sees at run time exactly what it was trained
+on.
 
 The scorer is pure Python plus one NumPy gather: about as costly as the rule
 detectors, and loaded once per process (about 10 ms).
@@ -51,9 +54,12 @@ VALENCE_MIN = 0.5
 MODEL_FORMAT = 1
 
 _WORD_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)*|[!?]+")
+_LETTER_RE = re.compile(r"[^\W\d_]")
 # GoEmotions replaces names and subreddits with placeholders; support chats
-# carry real names, which mean nothing for the mood either.
-_PLACEHOLDER_RE = re.compile(r"\[(?:name|religion)\]|/?r/\w+", re.IGNORECASE)
+# carry real names, @handles and links, which mean nothing for the mood either.
+_PLACEHOLDER_RE = re.compile(
+    r"\[(?:name|religion)\]|/?r/\w+|@\w+|https?://\S+|www\.\S+", re.IGNORECASE
+)
 
 
 def features(text: str) -> List[str]:
@@ -214,8 +220,12 @@ def angry_tone(text: str) -> Tuple[Signal, ...]:
     Fires at the model's ``threshold``; the signal carries the probability
     (``score``, 3 decimals) and counts as two signs (``weight`` 2) at the
     model's ``strong_threshold``. Its evidence text is the whole message,
-    trimmed and capped like the sentiment signal's.
+    trimmed and capped like the sentiment signal's. A message without a word
+    ("???", "!!", an emoji) has no tone to read: its marks are
+    ``punctuation_burst``'s sign, not a second one.
     """
+    if not _LETTER_RE.search(text):
+        return ()
     model = learned_model()
     probability = model.probability(text)
     if probability < model.threshold:

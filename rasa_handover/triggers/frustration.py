@@ -11,7 +11,8 @@ clearly angry message is enough on its own. Fires when the signs reach
 that worked, thanks" never escalates because of what came before it. Messages
 the bot took back with a rewind (`action_default_fallback`) count with the turn
 that followed them: the customer said them, and the bot did not understand. The
-rule and the thresholds were chosen on GoEmotions dev (docs/frustration.md).
+rule and the thresholds were chosen on GoEmotions dev and the support dev set
+(docs/frustration.md).
 """
 
 from typing import Any, Dict, List, Optional
