@@ -168,6 +168,16 @@ class Dev:
         )
         self.windowed = windowed
         self.every = list(range(len(texts)))
+        self._windows: Dict[Tuple[int, ...], List[List[List[int]]]] = {}
+
+    def windows(self, items: List[int]) -> List[List[List[int]]]:
+        """The benchmark's windows over these items (angry, calm), cut once."""
+        key = tuple(items)
+        if key not in self._windows:
+            self._windows[key] = windows_of(
+                [[i for i in items if self.y[i]], [i for i in items if not self.y[i]]]
+            )
+        return self._windows[key]
 
 
 def fit(x: Any, y: np.ndarray, c: float, sample_weight: np.ndarray) -> Any:
@@ -199,9 +209,7 @@ def score_pair(
         )
     }
     if dev.windowed:
-        angry, calm = windows_of(
-            [[i for i in items if dev.y[i]], [i for i in items if not dev.y[i]]]
-        )
+        angry, calm = dev.windows(items)
 
         def window_fires(window: List[int]) -> bool:
             return bool(signs[window[-1]] >= 1 and signs[window].sum() >= SIGNS_TO_FIRE)
