@@ -62,6 +62,16 @@ def pytest_xdist_make_scheduler(config: Any, log: Any) -> Any:
     return GroupsThenFiles(config, log)
 
 
+def pytest_configure(config: Any) -> None:
+    """Rasa models this test process loads build eagerly: seconds, not most of
+    a minute each (tests/fast_model_load.py says why they answer the same)."""
+    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from tests.fast_model_load import install
+
+    install()
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Says which tests were skipped, why, and the one command that runs them."""
     groups = skipped_by_reason(terminalreporter.stats.get("skipped", []))

@@ -26,6 +26,10 @@ T = TypeVar("T")
 # Rasa loads TensorFlow and the model (DIET and TED graphs): give it time on a
 # busy 2-core machine.
 STARTUP_TIMEOUT_SECONDS = 300
+# `rasa` for a server the tests start: Rasa's CLI with its model built eagerly
+# on load (seconds, not most of a minute; tests/fast_model_load.py says why
+# that answers exactly as `rasa run` does).
+RASA_FAST_LOAD = [sys.executable, "-m", "tests.fast_model_load"]
 
 
 def _worker_suffix() -> str:
@@ -90,7 +94,17 @@ def running(
             cwd=cwd,
             stdout=out,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})},
+            env={
+                **os.environ,
+                "TF_CPP_MIN_LOG_LEVEL": "3",
+                # No telemetry: with no internet its retries only cost CPU.
+                "RASA_TELEMETRY_ENABLED": "false",
+                # `python -m tests.fast_model_load` from any working directory.
+                "PYTHONPATH": os.pathsep.join(
+                    filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])
+                ),
+                **(env or {}),
+            },
         )
         try:
             wait_until_up(health_url, process, log)
@@ -218,7 +232,7 @@ def rasa_server(
     with running(
         name,
         [
-            str(BIN / "rasa"),
+            *RASA_FAST_LOAD,
             "run",
             "--model",
             str(model),
