@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from spacy.language import Language
+    from spacy.tokens import Token
 
 
 @lru_cache(maxsize=1)
@@ -22,3 +23,12 @@ def blank_english() -> "Language":
     import spacy
 
     return spacy.blank("en")
+
+
+def is_capitalised_word(token: "Token") -> bool:
+    """A word written as names and addresses are.
+
+    "JOHN", "Smith", "O'NEILL"; not "THE" or "I" (stop words), not "12".
+    """
+    word = token.text.replace("'", "").replace("-", "")
+    return word.isalpha() and word[0].isupper() and not token.is_stop

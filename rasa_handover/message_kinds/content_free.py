@@ -11,7 +11,7 @@ import re
 from functools import lru_cache
 from typing import TYPE_CHECKING, FrozenSet, List, Optional, Tuple
 
-from rasa_handover.nlp import blank_english
+from rasa_handover.nlp import blank_english, is_capitalised_word
 from rasa_handover.word_forms import normalise_word
 
 if TYPE_CHECKING:  # pragma: no cover - spaCy is imported lazily
@@ -159,11 +159,8 @@ _MAY_INTRODUCE = re.compile(r"(?i)\b(?:name|i|im|this|here)\b")
 def _is_name_word(token: "Token") -> bool:
     from rasa_handover.signals.sentiment import vader_lexicon
 
-    word = token.text.replace("'", "").replace("-", "")
     return (
-        word.isalpha()
-        and word[0].isupper()
-        and token.lower_ not in blank_english().Defaults.stop_words
+        is_capitalised_word(token)
         and token.lower_ not in CONTENT_FREE_WORDS
         and token.lower_ not in vader_lexicon()
     )

@@ -16,6 +16,7 @@ import re
 from bisect import bisect_right
 from typing import TYPE_CHECKING, List, Set, Tuple
 
+from rasa_handover.nlp import is_capitalised_word
 from rasa_handover.signals.common import Span
 from rasa_handover.signals.lexicons import (
     ADDRESS_MAX_WORDS,
@@ -55,12 +56,6 @@ def _introducers() -> PhraseMatcher:
     return matcher
 
 
-def _is_capitalised_word(token: Token) -> bool:
-    """A word of a name or an address: "JOHN", "Smith", "O'NEILL", not "THE"."""
-    word = token.text.replace("'", "").replace("-", "")
-    return word.isalpha() and word[0].isupper() and not token.is_stop
-
-
 def _capitalised_run(doc: Doc, start: int, limit: int) -> List[int]:
     """Token indices of up to ``limit`` capitalised words from ``start``.
 
@@ -69,11 +64,7 @@ def _capitalised_run(doc: Doc, start: int, limit: int) -> List[int]:
     run: List[int] = []
     words = 0
     for token in doc[start:]:
-        if (
-            _is_capitalised_word(token)
-            or token.like_num
-            or _DIGIT_RE.search(token.text)
-        ):
+        if is_capitalised_word(token) or token.like_num or _DIGIT_RE.search(token.text):
             run.append(token.i)
             words += 1
             if words >= limit:
@@ -106,7 +97,7 @@ def names_and_addresses(doc: Doc) -> Set[int]:
     words = [t for t in doc if not (t.is_punct or t.is_space)]
     if (
         1 < len(words) <= NAME_MAX_WORDS
-        and all(_is_capitalised_word(t) for t in words)
+        and all(is_capitalised_word(t) for t in words)
         and not any(c in doc.text for c in "!?")
     ):
         found.update(t.i for t in words)
