@@ -17,6 +17,7 @@ from rasa_handover.message_kinds import (
     is_content_free,
     is_follow_up,
     is_remark,
+    names_topic_only,
     no_words_kind,
     withdrawal_kind,
     withdraws_request,
@@ -240,6 +241,46 @@ def test_requests_and_complaints_are_not_remarks(text: str) -> None:
 )
 def test_follow_up_questions(text: str, expected: bool) -> None:
     assert is_follow_up(text) is expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("it's about my login", id="its-about"),
+        pytest.param("quick question about billing", id="quick-question"),
+        pytest.param("hi, regarding order 1182", id="greeting-regarding"),
+        pytest.param("re: the upgrade", id="re-colon"),
+        pytest.param("hi there! about the upgrade thingy", id="greeting-sentence"),
+        pytest.param("ok so about my refund", id="ok-so-about"),
+        pytest.param("I have a question about my subscription", id="i-have"),
+        pytest.param("following up on my refund request", id="following-up"),
+        pytest.param("Hello, I'm writing about my last invoice.", id="writing"),
+    ],
+)
+def test_topic_openers(text: str) -> None:
+    assert names_topic_only(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("about my refund, when will it arrive?", id="then-a-question"),
+        pytest.param("about my invoice?", id="question-mark"),
+        pytest.param("regarding the app, it still crashes", id="then-a-problem"),
+        pytest.param("it's about my login, I can't get in", id="then-a-complaint"),
+        pytest.param("about the error on my bill", id="a-problem"),
+        pytest.param("re: my refund which never came", id="negation"),
+        pytest.param("regarding my refund please help", id="request-word"),
+        pytest.param("about how to cancel", id="question-word"),
+        pytest.param("it's about time you fixed this", id="about-time"),
+        pytest.param("I'm about to cancel", id="about-to"),
+        pytest.param("what about premium?", id="follow-up"),
+        pytest.param("I need to reset my password", id="a-request"),
+        pytest.param("about", id="no-topic"),
+    ],
+)
+def test_questions_and_problems_are_no_topic_openers(text: str) -> None:
+    assert not names_topic_only(text)
 
 
 def test_the_text_rules_import_nothing_from_rasa_or_sanic() -> None:

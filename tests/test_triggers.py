@@ -6,6 +6,7 @@ from typing import Optional
 import pytest
 
 from rasa_handover.constants import (
+    ACTION_CLARIFY,
     ACTION_HANDOVER,
     ACTION_OFFER_HANDOVER,
     ALL_SIGNALS,
@@ -625,6 +626,42 @@ def test_a_reworded_repeat_of_an_answered_question_is_offered_not_clarified() ->
     assert decision.action == ACTION_OFFER_HANDOVER
     assert decision.evidence["answered_before"] is True
     assert decision.evidence["also_fired"] == [REASON_LOW_CONFIDENCE]
+
+
+def test_the_answer_to_the_bots_question_is_no_repeat() -> None:
+    """The bot asked "did you mean ...?" about turn 1; turn 2 answers it."""
+    answered = view(
+        turn("can you check the stuff", "check_account_status", 0.53),
+        turn(
+            "sorry, I want to know if my account is active",
+            "check_account_status",
+            0.98,
+            previous_action=ACTION_CLARIFY,
+        ),
+    )
+    assert evaluate(answered, settings()) is None
+    # Asked once more after the bot answered the clarified question: a repeat.
+    again = view(
+        *answered.turns,
+        turn("is my account active or not", "check_account_status", 0.97),
+    )
+    decision = evaluate(again, settings())
+    assert decision is not None and decision.reason == REASON_REPEAT_LOOP
+    assert decision.evidence["turns"] == [2, 3]
+
+
+def test_a_topic_opener_and_the_question_after_it_are_one_ask() -> None:
+    """The bot answered the opener; the question that follows is the first ask."""
+    conversation = view(
+        turn("it's about my login", "reset_password", 0.81),
+        turn("I need to reset my password", "reset_password", 1.0),
+    )
+    assert check_repeat_loop(conversation, settings()) is None
+    asked_again = view(
+        *conversation.turns, turn("how do I reset my password", "reset_password")
+    )
+    decision = check_repeat_loop(asked_again, settings())
+    assert decision is not None and decision.evidence["turns"] == [2, 3]
 
 
 def test_an_unclear_turn_repeating_an_unclear_one_stays_low_confidence() -> None:

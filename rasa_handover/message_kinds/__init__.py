@@ -1,4 +1,4 @@
-"""What kind of message a user turn is, beyond its intent: five small rules.
+"""What kind of message a user turn is, beyond its intent: six small rules.
 
 - `is_content_free(text)` (`content_free`): acknowledgements, thanks,
   greetings, goodbyes, emoji-only and one-word "ok"-style turns ("great", "👍",
@@ -16,6 +16,9 @@
   withdrawal, or an acknowledgement with a short settled remark. Not unclear,
   whatever NLU's confidence. `is_follow_up(text)` (same module): "and can I
   also ...?" asks a further question, not the same one again.
+- `names_topic_only(text)` (`topic_openers`): "it's about my login", "quick
+  question about billing": the topic named, nothing asked yet. The question
+  comes next, so the opener is no ask of the repeat loop.
 - `no_words_kind(text)` (`no_words`): punctuation alone or a keyboard mash
   ("???", "asdfghjk"): no word in any language, so unclear whatever NLU says.
 - `other_language(text, bot_languages)` (`other_language`): a message clearly
@@ -46,6 +49,7 @@ from rasa_handover.message_kinds.no_words import (
 )
 from rasa_handover.message_kinds.other_language import other_language
 from rasa_handover.message_kinds.remarks import ends_request, is_follow_up, is_remark
+from rasa_handover.message_kinds.topic_openers import names_topic_only
 from rasa_handover.message_kinds.withdrawals import (
     WITHDRAWAL_NEVER_MIND,
     WITHDRAWAL_SUCCESS,
@@ -71,6 +75,7 @@ __all__ = [
     "is_content_free",
     "is_follow_up",
     "is_remark",
+    "names_topic_only",
     "no_words_kind",
     "other_language",
     "withdrawal_kind",

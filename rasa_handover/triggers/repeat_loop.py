@@ -15,6 +15,14 @@ own form (a name, a date, "no" to a `requested_slot`,
 `UserTurn.answers_form_slot`): two answers NLU labels alike are two slots
 filled, not a question asked twice.
 
+Nor is a topic opener ("it's about my login", "quick question about
+billing", `message_kinds.names_topic_only`): the customer has named the topic
+and asks in the next message. Nor is a turn the bot asked about instead of
+answering (`clarify_action`, "did you mean ...?"): the customer's next message
+answers that question, and the two are one ask, however alike NLU labels
+them ("can you check the stuff", asked about, then "I want to know if my
+account is active").
+
 Two asks are "the same" when they have the same intent and do not name
 different entity values: asking for the status of order 1182 and then of order
 1190 is not a loop.
@@ -26,7 +34,7 @@ says so (`answered_before`) and the repeat outranks `low_confidence`: asking
 "did you mean: plans?" about the question the bot just answered helps nobody.
 """
 
-from typing import Optional
+from typing import Optional, Set
 
 from rasa_handover.constants import (
     INTENT_NLU_FALLBACK,
@@ -39,7 +47,12 @@ from rasa_handover.constants import (
     SLOT_HANDOVER_OFFERED,
 )
 from rasa_handover.conversation import ConversationView, UserTurn
-from rasa_handover.message_kinds import ends_request, is_follow_up, is_remark
+from rasa_handover.message_kinds import (
+    ends_request,
+    is_follow_up,
+    is_remark,
+    names_topic_only,
+)
 from rasa_handover.settings import HandoverSettings
 from rasa_handover.thresholds import Thresholds, table_for
 from rasa_handover.triggers.decision import Decision
@@ -54,6 +67,15 @@ def same_request(earlier: UserTurn, later: UserTurn) -> bool:
         return True
     return {(e.entity, str(e.value)) for e in earlier.entities} == {
         (e.entity, str(e.value)) for e in later.entities
+    }
+
+
+def clarified_turns(view: ConversationView, settings: HandoverSettings) -> Set[int]:
+    """The turns the bot answered with its clarifying question (their indices)."""
+    return {
+        earlier.index
+        for earlier, later in zip(view.turns, view.turns[1:])
+        if later.previous_action == settings.clarify_action
     }
 
 
@@ -119,17 +141,21 @@ def check_repeat_loop(
         # google pay?": a further question about the same topic, not a repeat.
         or is_remark(latest.text or "")
         or is_follow_up(latest.text or "")
+        or names_topic_only(latest.text or "")
         or latest.answers_form_slot is not None
     ):
         return None
     table = table_for(settings, thresholds)
     limits = table.for_intent(intent, high_value)
+    asked_about = clarified_turns(view, settings)
     asks = [
         turn
         for turn in view.recent_turns(limits.repeat_window)
         if same_request(turn, latest)
         and not ends_request(turn.text or "")
         and turn.answers_form_slot is None
+        and turn.index not in asked_about
+        and not names_topic_only(turn.text or "")
     ]
     if len(asks) < limits.repeat_limit:
         return None
