@@ -541,6 +541,9 @@ SARCASM_CASES = [
     case("Oh brilliant, the page crashed again", EXASP, id="oh-brilliant-again"),
     case("lovely, still not delivered", EXASP, id="lovely-still-not"),
     case("ok. Fantastic, yet another error code", EXASP, id="second-sentence-opener"),
+    case("yeah thanks, I've done that like ten times", EXASP, id="thanks-done-that"),
+    case("cheers, already tried it", EXASP, id="cheers-already-tried"),
+    case("great, I have tried that twice", EXASP, id="great-tried-twice"),
 ]
 
 SINCERE_CASES = [
@@ -552,6 +555,10 @@ SINCERE_CASES = [
     case("Brilliant, it works again, no problems at all", id="works-again"),
     case("the app is great but it crashed again", id="praise-not-opening"),
     case("That's just perfect for my mum", id="just-perfect-sincere"),
+    case("thanks, did that and it works now", id="followed-and-it-works"),
+    case("great, I've done that and it fixed it", id="followed-and-fixed"),
+    case("thanks! I did that", id="followed-now"),
+    case("thanks, I'll try that", id="will-try"),
 ]
 
 

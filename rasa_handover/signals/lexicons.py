@@ -212,6 +212,25 @@ BITTER_THANKS_FILLERS: FrozenSet[str] = frozenset(
      "really", "very", "literally"}
 )
 BITTER_THANKS_SKIP = 3
+# Thanks for advice the customer had already followed: "yeah thanks, I've done
+# that a hundred times", "cheers, already tried that". The clause: a subject or
+# "already", a verb of doing and what was done ...
+ALREADY_FOLLOWED_LEADS: FrozenSet[str] = frozenset(
+    {"i", "'ve", "ve", "have", "already", "we"}
+)
+ALREADY_FOLLOWED_VERBS: FrozenSet[str] = frozenset({"done", "tried", "did"})
+ALREADY_FOLLOWED_OBJECTS: FrozenSet[str] = frozenset(
+    {"that", "this", "it", "those", "them", "all", "everything", "so"}
+)
+# ... said to be before now: a perfect or "already" in the clause, or one of
+# these soon after it ("I did that twice"); "thanks! I did that" may be news.
+ALREADY_FOLLOWED_BEFORE: FrozenSet[str] = frozenset(
+    {"already", "'ve", "ve", "have", "before", "times", "twice", "again"}
+)
+# ... unless it then worked: "thanks, did that and it works now".
+ALREADY_FOLLOWED_SUCCESS: FrozenSet[str] = frozenset(
+    {"works", "worked", "working", "fixed", "helped", "sorted", "solved", "resolved"}
+)
 BITTER_THANKS_OBJECTS: FrozenSet[str] = frozenset(
     {
         "nothing", "nada", "zilch", "zero", "wasting", "waste", "useless",

@@ -13,10 +13,15 @@ list of whole sentences:
   "oh perfect, it crashed again";
 - bitter thanks: a thanks word, "for", then within a few filler words one of
   nothing / wasting / useless ...: "thanks for nothing", "thank you so much for
-  wasting my time".
+  wasting my time";
+- thanks for advice already followed: a thanks or praise word, then later in
+  the message "I('ve) done / tried / did that" or "already tried it", and no
+  word of it working after all: "yeah thanks, I've done that a hundred times",
+  "cheers, already tried that".
 
 Sincere praise and thanks ("great, that worked", "perfect, thanks", "thanks
-for fixing the error") match none of them.
+for fixing the error", "thanks, did that and it works now") match none of
+them.
 """
 
 from __future__ import annotations
@@ -26,6 +31,11 @@ from typing import TYPE_CHECKING, Iterator, List
 
 from rasa_handover.signals.common import Span
 from rasa_handover.signals.lexicons import (
+    ALREADY_FOLLOWED_BEFORE,
+    ALREADY_FOLLOWED_LEADS,
+    ALREADY_FOLLOWED_OBJECTS,
+    ALREADY_FOLLOWED_SUCCESS,
+    ALREADY_FOLLOWED_VERBS,
     BITTER_THANKS_FILLERS,
     BITTER_THANKS_OBJECTS,
     BITTER_THANKS_SKIP,
@@ -48,6 +58,7 @@ __all__ = ["sarcasm_spans"]
 _ECHO = "praise_echo"
 _OPENER = "praise_opener"
 _THANKS = "bitter_thanks"
+_FOLLOWED = "already_followed"
 _SENTENCE_ENDS = frozenset({".", "!", "?", "...", "..", ";", "\n"})
 
 
@@ -74,6 +85,17 @@ def _matcher() -> Matcher:
             ]
         ],
     )
+    matcher.add(
+        _FOLLOWED,
+        [
+            [
+                {"LOWER": {"IN": sorted(ALREADY_FOLLOWED_LEADS)}},
+                {"LOWER": {"IN": sorted(ALREADY_FOLLOWED_LEADS)}, "OP": "{0,2}"},
+                {"LOWER": {"IN": sorted(ALREADY_FOLLOWED_VERBS)}},
+                {"LOWER": {"IN": sorted(ALREADY_FOLLOWED_OBJECTS)}},
+            ]
+        ],
+    )
     return matcher
 
 
@@ -93,6 +115,8 @@ def sarcasm_spans(doc: Doc) -> Iterator[Span]:
             bitter = _bitter_object(doc, end)
             if bitter is not None:
                 yield doc[start].idx, _end(bitter)
+        elif name == _FOLLOWED and _followed_before_now(doc, start, end):
+            yield doc[start].idx, _end(doc[end - 1])
 
 
 def _end(token: Token) -> int:
@@ -136,6 +160,21 @@ def _letdown_after(doc: Doc, start: int, end: int) -> Token | None:
     if cue is None or failure is None:
         return None
     return cue if cue.i > failure.i else failure
+
+
+def _followed_before_now(doc: Doc, start: int, end: int) -> bool:
+    """Whether the "I've done that" at ``start:end`` thanks for followed advice.
+
+    A thanks or praise word comes before it, it says the advice was followed
+    before now (`ALREADY_FOLLOWED_BEFORE` in it or within four words after),
+    and nothing after it says it worked.
+    """
+    words = [token.lower_ for token in doc]
+    return (
+        any(w in THANKS_WORDS or w in PRAISE_WORDS for w in words[:start])
+        and any(w in ALREADY_FOLLOWED_BEFORE for w in words[start : end + 4])
+        and not any(w in ALREADY_FOLLOWED_SUCCESS for w in words[end:])
+    )
 
 
 def _bitter_object(doc: Doc, end: int) -> Token | None:
