@@ -544,6 +544,9 @@ SARCASM_CASES = [
     case("yeah thanks, I've done that like ten times", EXASP, id="thanks-done-that"),
     case("cheers, already tried it", EXASP, id="cheers-already-tried"),
     case("great, I have tried that twice", EXASP, id="great-tried-twice"),
+    case("yeah sure, because I never tried restarting it", EXASP, id="mock-surprise"),
+    case("right, because that worked so well last time", EXASP, id="worked-so-well"),
+    case("ok that'll totally work", EXASP, id="totally-work"),
 ]
 
 SINCERE_CASES = [
@@ -559,6 +562,8 @@ SINCERE_CASES = [
     case("great, I've done that and it fixed it", id="followed-and-fixed"),
     case("thanks! I did that", id="followed-now"),
     case("thanks, I'll try that", id="will-try"),
+    case("I'm asking because I haven't received my refund", id="because-no-trying"),
+    case("I can't log in because I haven't done the verification yet", id="not-yet"),
 ]
 
 

@@ -227,6 +227,15 @@ ALREADY_FOLLOWED_OBJECTS: FrozenSet[str] = frozenset(
 ALREADY_FOLLOWED_BEFORE: FrozenSet[str] = frozenset(
     {"already", "'ve", "ve", "have", "before", "times", "twice", "again"}
 )
+# Mock surprise at advice already followed: "oh sure, check my plan, because I
+# haven't done that", "because I didn't try restarting". "because I haven't
+# received my refund" is no advice followed (no verb of trying), and "because
+# I haven't done it yet" is sincere (`MOCK_SURPRISE_SINCERE`).
+MOCK_SURPRISE_VERBS: FrozenSet[str] = frozenset(
+    {"done", "tried", "try", "checked", "check", "thought", "restarted", "restart",
+     "rebooted", "reinstalled", "reinstall"}
+)
+MOCK_SURPRISE_SINCERE: FrozenSet[str] = frozenset({"yet", "until"})
 # ... unless it then worked: "thanks, did that and it works now".
 ALREADY_FOLLOWED_SUCCESS: FrozenSet[str] = frozenset(
     {"works", "worked", "working", "fixed", "helped", "sorted", "solved", "resolved"}

@@ -17,7 +17,10 @@ list of whole sentences:
 - thanks for advice already followed: a thanks or praise word, then later in
   the message "I('ve) done / tried / did that" or "already tried it", and no
   word of it working after all: "yeah thanks, I've done that a hundred times",
-  "cheers, already tried that".
+  "cheers, already tried that";
+- mock surprise: "because I haven't / didn't / never" + a verb of trying
+  ("done", "tried", "checked", "restarted" ...), not followed by "yet" or
+  "until": "oh sure, check my plan, because I haven't done that".
 
 Sincere praise and thanks ("great, that worked", "perfect, thanks", "thanks
 for fixing the error", "thanks, did that and it works now") match none of
@@ -41,6 +44,8 @@ from rasa_handover.signals.lexicons import (
     BITTER_THANKS_SKIP,
     LETDOWN_CUES,
     LETDOWN_WORDS,
+    MOCK_SURPRISE_SINCERE,
+    MOCK_SURPRISE_VERBS,
     NEGATION_COURTESY_WORDS,
     PRAISE_ECHO_WORDS,
     PRAISE_OPENER_WINDOW,
@@ -59,6 +64,7 @@ _ECHO = "praise_echo"
 _OPENER = "praise_opener"
 _THANKS = "bitter_thanks"
 _FOLLOWED = "already_followed"
+_MOCK_SURPRISE = "mock_surprise"
 _SENTENCE_ENDS = frozenset({".", "!", "?", "...", "..", ";", "\n"})
 
 
@@ -96,6 +102,19 @@ def _matcher() -> Matcher:
             ]
         ],
     )
+    matcher.add(
+        _MOCK_SURPRISE,
+        [
+            [
+                {"LOWER": "because"},
+                {"LOWER": {"IN": ["i", "we"]}},
+                {"NORM": {"IN": ["have", "do", "had"]}, "OP": "?"},
+                {"NORM": {"IN": ["not", "never"]}},
+                {"LOWER": "already", "OP": "?"},
+                {"LOWER": {"IN": sorted(MOCK_SURPRISE_VERBS)}},
+            ]
+        ],
+    )
     return matcher
 
 
@@ -115,7 +134,7 @@ def sarcasm_spans(doc: Doc) -> Iterator[Span]:
             bitter = _bitter_object(doc, end)
             if bitter is not None:
                 yield doc[start].idx, _end(bitter)
-        elif name == _FOLLOWED and _followed_before_now(doc, start, end):
+        elif _already_tried(name, doc, start, end):
             yield doc[start].idx, _end(doc[end - 1])
 
 
@@ -160,6 +179,15 @@ def _letdown_after(doc: Doc, start: int, end: int) -> Token | None:
     if cue is None or failure is None:
         return None
     return cue if cue.i > failure.i else failure
+
+
+def _already_tried(name: str, doc: Doc, start: int, end: int) -> bool:
+    """Whether a match says, with thanks or mock surprise, it was tried before."""
+    if name == _FOLLOWED:
+        return _followed_before_now(doc, start, end)
+    if name == _MOCK_SURPRISE:
+        return not any(token.lower_ in MOCK_SURPRISE_SINCERE for token in doc[end:])
+    return False
 
 
 def _followed_before_now(doc: Doc, start: int, end: int) -> bool:
