@@ -29,17 +29,15 @@ from typing import FrozenSet, List, Optional, Tuple
 
 from rasa_handover.message_kinds.content_free import (
     CONTENT_FREE_ANCHORS,
-    _word,
     _words,
     is_content_free,
 )
-from rasa_handover.message_kinds.remarks import REQUEST_WORDS
+from rasa_handover.message_kinds.remarks import REQUEST_WORDS, _words_of
 from rasa_handover.message_kinds.withdrawals import (
     NEGATIONS,
     QUESTION_WORDS,
     STILL_FAILING,
 )
-from rasa_handover.nlp import blank_english
 from rasa_handover.signals.sentiment import vader_lexicon
 
 # The longest topic after the introducer ("the invoice for my May order").
@@ -103,18 +101,10 @@ _NOT_A_TOPIC = _words("time to")
 _BREAK = re.compile(r"[?!;]|[.,]\s+\S|\s[-\u2013]\s")
 
 
-def _words_in(text: str) -> List[str]:
-    return [
-        _word(token.norm_)
-        for token in blank_english()(text.lower())
-        if not (token.is_space or token.is_punct)
-    ]
-
-
 @lru_cache(maxsize=1)
 def topic_introducers() -> Tuple[Tuple[str, ...], ...]:
     """The introducers as word sequences, longest first."""
-    phrases = {tuple(_words_in(phrase)) for phrase in _INTRODUCER_PHRASES}
+    phrases = {tuple(_words_of(phrase)) for phrase in _INTRODUCER_PHRASES}
     return tuple(sorted(phrases, key=len, reverse=True))
 
 
@@ -166,7 +156,7 @@ def _after_opening(text: str) -> Optional[str]:
     if "?" in rest:
         return None
     if is_content_free(opening) or all(
-        word in CONTENT_FREE_ANCHORS or word in _FILLERS for word in _words_in(opening)
+        word in CONTENT_FREE_ANCHORS or word in _FILLERS for word in _words_of(opening)
     ):
         return rest
     return None
@@ -176,4 +166,4 @@ def _after_opening(text: str) -> Optional[str]:
 def names_topic_only(text: str) -> bool:
     """Whether `text` only names the topic ("it's about my login") and asks nothing."""
     rest = _after_opening(text or "")
-    return rest is not None and _is_plain_topic(_after_introducer(_words_in(rest)))
+    return rest is not None and _is_plain_topic(_after_introducer(_words_of(rest)))
