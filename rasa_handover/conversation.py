@@ -58,6 +58,9 @@ EVENT_ACTIVE_LOOP = "active_loop"
 EVENT_LOOP_REJECTED = "action_execution_rejected"
 # The slot a form asks for (Rasa's `REQUESTED_SLOT`).
 REQUESTED_SLOT = "requested_slot"
+# Where Rasa puts the full name of a retrieval intent ("faq/ask_price") in a
+# user event's intent (Rasa's `FULL_RETRIEVAL_INTENT_NAME_KEY`).
+FULL_RETRIEVAL_INTENT_NAME = "full_retrieval_intent_name"
 # Events after which the turns are numbered from 1 again.
 SESSION_BOUNDARIES: Tuple[str, ...] = (EVENT_RESTART, EVENT_SESSION_STARTED)
 
@@ -121,6 +124,9 @@ class UserTurn:
             customer wrote this (`requested_slot`), unless the form rejected
             the message (Rasa then asks the policies what to do instead).
             None outside forms.
+        retrieval_intent: For a retrieval intent (a `ResponseSelector`
+            answers it), the full name Rasa gives the question ("faq/ask_price"
+            where `intent` is "faq"); None otherwise.
 
     """
 
@@ -134,6 +140,7 @@ class UserTurn:
     timestamp: Optional[float] = None
     unanswered_before: Tuple[str, ...] = ()
     answers_form_slot: Optional[str] = None
+    retrieval_intent: Optional[str] = None
 
     def entity_values(self, name: str) -> List[Any]:
         """Returns the values of every entity called `name` in this message."""
@@ -233,6 +240,7 @@ def _user_turn(
         timestamp=timestamp,
         unanswered_before=unanswered_before,
         answers_form_slot=answers_form_slot,
+        retrieval_intent=intent.get(FULL_RETRIEVAL_INTENT_NAME) or None,
     )
 
 

@@ -21,6 +21,7 @@ def turn(
     ranking: Sequence[Tuple[str, float]] = (),
     entities: Iterable[Tuple[str, Any]] = (),
     previous_action: Optional[str] = None,
+    retrieval_intent: Optional[str] = None,
 ) -> UserTurn:
     """A user turn; `index` is filled in by `view()`."""
     scores = tuple(IntentScore(n, c) for n, c in ranking)
@@ -32,6 +33,7 @@ def turn(
         ranking=scores,
         entities=tuple(Entity(name, value) for name, value in entities),
         previous_action=previous_action,
+        retrieval_intent=retrieval_intent,
     )
 
 
@@ -47,6 +49,8 @@ def view(*turns: UserTurn, slots: Optional[Dict[str, Any]] = None) -> Conversati
             entities=t.entities,
             previous_action=t.previous_action,
             unanswered_before=t.unanswered_before,
+            answers_form_slot=t.answers_form_slot,
+            retrieval_intent=t.retrieval_intent,
         )
         for i, t in enumerate(turns, start=1)
     ]

@@ -1,5 +1,6 @@
 """The conversation view built from real Rasa trackers and from rasa_sdk events."""
 
+from pathlib import Path
 from typing import List
 
 import pytest
@@ -90,6 +91,60 @@ def test_turns_are_numbered_and_know_the_action_before_them() -> None:
     ]
     assert v.slot("account_tier") == "vip"
     assert v.awaiting_response
+
+
+def test_a_retrieval_intent_keeps_its_full_name() -> None:
+    """Rasa's processor adds the ResponseSelector's key to the intent."""
+    asked = UserUttered(
+        "what does premium cost",
+        {
+            "name": "faq",
+            "confidence": 0.93,
+            "full_retrieval_intent_name": "faq/ask_price",
+        },
+    )
+    turns = view_from_rasa_tracker(tracker(asked, *bot("utter_faq"), user("x"))).turns
+    assert (turns[0].intent, turns[0].retrieval_intent) == ("faq", "faq/ask_price")
+    assert turns[1].retrieval_intent is None
+
+
+def test_two_faq_questions_of_a_test_story_are_no_repeat(tmp_path: Path) -> None:
+    """A test story as a bot with a ResponseSelector writes it, read by Rasa."""
+    from rasa.shared.core.training_data.story_reader.yaml_story_reader import (
+        YAMLStoryReader,
+    )
+
+    from rasa_handover.triggers import check_repeat_loop
+    from tests.builders import settings
+
+    domain = Domain.from_yaml(
+        """
+version: "3.1"
+intents: [faq]
+responses:
+  utter_faq/ask_price: [{text: "Premium is 12.99 a month."}]
+  utter_faq/ask_hours: [{text: "We are open 9 to 5."}]
+"""
+    )
+    stories = tmp_path / "test_stories.yml"
+    stories.write_text(
+        """
+version: "3.1"
+stories:
+- story: two questions of one retrieval intent
+  steps:
+  - user: how much is premium
+    intent: faq/ask_price
+  - action: utter_faq
+  - user: when are you open
+    intent: faq/ask_hours
+"""
+    )
+    [story] = YAMLStoryReader(domain, str(stories)).read_from_file(stories)
+    view = view_from_rasa_tracker(tracker(*story.events))
+    asked = [t.retrieval_intent for t in view.turns]
+    assert asked == ["faq/ask_price", "faq/ask_hours"]
+    assert check_repeat_loop(view, settings()) is None
 
 
 def test_ranking_hides_nlu_fallback_and_is_sorted() -> None:

@@ -664,6 +664,25 @@ def test_a_topic_opener_and_the_question_after_it_are_one_ask() -> None:
     assert decision is not None and decision.evidence["turns"] == [2, 3]
 
 
+@pytest.mark.parametrize(
+    "text, second, repeats",
+    [
+        pytest.param("when are you open", "faq/ask_hours", False, id="another"),
+        pytest.param("so how much is it", "faq/ask_price", True, id="the-same"),
+    ],
+)
+def test_questions_of_one_retrieval_intent_are_told_apart(
+    text: str, second: str, repeats: bool
+) -> None:
+    """A ResponseSelector's questions share the intent `faq`; Rasa names each."""
+    conversation = view(
+        turn("how much is it?", "faq", retrieval_intent="faq/ask_price"),
+        turn(text, "faq", retrieval_intent=second),
+    )
+    decision = check_repeat_loop(conversation, settings())
+    assert (decision is not None) is repeats, decision
+
+
 def test_an_unclear_turn_repeating_an_unclear_one_stays_low_confidence() -> None:
     conversation = view(
         turn("the thing from before", "ask_plans", 0.3),

@@ -25,7 +25,9 @@ account is active").
 
 Two asks are "the same" when they have the same intent and do not name
 different entity values: asking for the status of order 1182 and then of order
-1190 is not a loop.
+1190 is not a loop. For a retrieval intent (a `ResponseSelector` answers it)
+the full name decides: "faq/ask_price" and then "faq/ask_hours" are two
+questions, not one asked twice.
 
 A repeat is often worded less like the training data than the first ask
 ("which plan has 4k streaming", then "so which one has 4k?"), so NLU may be
@@ -60,8 +62,18 @@ from rasa_handover.triggers.low_confidence import unclear_evidence
 
 
 def same_request(earlier: UserTurn, later: UserTurn) -> bool:
-    """Whether two turns ask the same thing (same intent, no conflicting entities)."""
+    """Whether two turns ask the same thing (same intent, no conflicting entities).
+
+    Two questions of one retrieval intent ("faq/ask_price", "faq/ask_hours":
+    both `faq`) are different questions.
+    """
     if earlier.intent != later.intent:
+        return False
+    if (
+        earlier.retrieval_intent
+        and later.retrieval_intent
+        and earlier.retrieval_intent != later.retrieval_intent
+    ):
         return False
     if not earlier.entities or not later.entities:
         return True
