@@ -664,6 +664,15 @@ def test_a_topic_opener_and_the_question_after_it_are_one_ask() -> None:
     assert decision is not None and decision.evidence["turns"] == [2, 3]
 
 
+def test_an_answered_opener_counts_when_the_next_turn_says_it_did_not_help() -> None:
+    conversation = view(
+        turn("regarding my refund", "request_refund", 0.9),
+        turn("still nothing on my refund", "request_refund", 0.9),
+    )
+    decision = check_repeat_loop(conversation, settings())
+    assert decision is not None and decision.evidence["turns"] == [1, 2]
+
+
 @pytest.mark.parametrize(
     "text, second, repeats",
     [

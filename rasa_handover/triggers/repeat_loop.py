@@ -17,7 +17,9 @@ filled, not a question asked twice.
 
 Nor is a topic opener ("it's about my login", "quick question about
 billing", `message_kinds.names_topic_only`): the customer has named the topic
-and asks in the next message. Nor is a turn the bot asked about instead of
+and asks in the next message; unless that message says the answer has not
+helped ("regarding my refund" answered, then "still nothing on my refund").
+Nor is a turn the bot asked about instead of
 answering (`clarify_action`, "did you mean ...?"): the customer's next message
 answers that question, and the two are one ask, however alike NLU labels
 them ("can you check the stuff", asked about, then "I want to know if my
@@ -36,6 +38,7 @@ says so (`answered_before`) and the repeat outranks `low_confidence`: asking
 "did you mean: plans?" about the question the bot just answered helps nobody.
 """
 
+import re
 from typing import Optional, Set
 
 from rasa_handover.constants import (
@@ -59,6 +62,9 @@ from rasa_handover.settings import HandoverSettings
 from rasa_handover.thresholds import Thresholds, table_for
 from rasa_handover.triggers.decision import Decision
 from rasa_handover.triggers.low_confidence import unclear_evidence
+
+# Words with which a turn says the answer to the earlier one has not helped.
+_STILL_UNSOLVED = re.compile(r"(?i)\b(?:still|again|same|yet)\b")
 
 
 def same_request(earlier: UserTurn, later: UserTurn) -> bool:
@@ -160,6 +166,7 @@ def check_repeat_loop(
     table = table_for(settings, thresholds)
     limits = table.for_intent(intent, high_value)
     asked_about = clarified_turns(view, settings)
+    unsolved = bool(_STILL_UNSOLVED.search(latest.text or ""))
     asks = [
         turn
         for turn in view.recent_turns(limits.repeat_window)
@@ -167,7 +174,7 @@ def check_repeat_loop(
         and not ends_request(turn.text or "")
         and turn.answers_form_slot is None
         and turn.index not in asked_about
-        and not names_topic_only(turn.text or "")
+        and not (names_topic_only(turn.text or "") and not unsolved)
     ]
     if len(asks) < limits.repeat_limit:
         return None
