@@ -277,6 +277,7 @@ def test_topic_openers(text: str) -> None:
         pytest.param("what about premium?", id="follow-up"),
         pytest.param("I need to reset my password", id="a-request"),
         pytest.param("about", id="no-topic"),
+        pytest.param("re-install the app", id="re-prefix"),
     ],
 )
 def test_questions_and_problems_are_no_topic_openers(text: str) -> None:

@@ -99,6 +99,8 @@ _INTRODUCER_PHRASES = (
 # Words after "about" that make it no introducer: "about time", "about to".
 _NOT_A_TOPIC = _words("time to")
 _BREAK = re.compile(r"[?!;]|[.,]\s+\S|\s[-\u2013]\s")
+# "re-install the app" is no "re: the app" (the tokenizer splits both alike).
+_RE_PREFIX = re.compile(r"(?i)\bre-\w")
 
 
 @lru_cache(maxsize=1)
@@ -166,4 +168,6 @@ def _after_opening(text: str) -> Optional[str]:
 def names_topic_only(text: str) -> bool:
     """Whether `text` only names the topic ("it's about my login") and asks nothing."""
     rest = _after_opening(text or "")
-    return rest is not None and _is_plain_topic(_after_introducer(_words_of(rest)))
+    if rest is None or _RE_PREFIX.search(rest):
+        return False
+    return _is_plain_topic(_after_introducer(_words_of(rest)))
