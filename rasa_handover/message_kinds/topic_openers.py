@@ -115,12 +115,15 @@ def _negative_words() -> FrozenSet[str]:
     return frozenset(word for word, valence in vader_lexicon().items() if valence < 0)
 
 
+def _is_filler(word: str) -> bool:
+    """An acknowledgement, greeting or filler that may open the turn ("ok so")."""
+    return word in CONTENT_FREE_ANCHORS or word in _FILLERS
+
+
 def _after_introducer(words: List[str]) -> List[str]:
     """The words after a leading introducer, or [] when there is none."""
     start = 0
-    while start < len(words) and (
-        words[start] in CONTENT_FREE_ANCHORS or words[start] in _FILLERS
-    ):
+    while start < len(words) and _is_filler(words[start]):
         start += 1
     rest = words[start:]
     for phrase in topic_introducers():
@@ -157,9 +160,7 @@ def _after_opening(text: str) -> Optional[str]:
     opening, rest = stripped[: breaks[-1].start()], stripped[breaks[-1].start() :]
     if "?" in rest:
         return None
-    if is_content_free(opening) or all(
-        word in CONTENT_FREE_ANCHORS or word in _FILLERS for word in _words_of(opening)
-    ):
+    if is_content_free(opening) or all(map(_is_filler, _words_of(opening))):
         return rest
     return None
 

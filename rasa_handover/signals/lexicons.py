@@ -212,6 +212,14 @@ BITTER_THANKS_FILLERS: FrozenSet[str] = frozenset(
      "really", "very", "literally"}
 )
 BITTER_THANKS_SKIP = 3
+BITTER_THANKS_OBJECTS: FrozenSet[str] = frozenset(
+    {
+        "nothing", "nada", "zilch", "zero", "wasting", "waste", "useless",
+        "pointless", "unhelpful", "worthless", "nonsense", "rubbish", "garbage",
+        "ignoring", "nonexistent", "non-existent", "runaround", "run-around",
+        "no",
+    }
+)
 # Thanks for advice the customer had already followed: "yeah thanks, I've done
 # that a hundred times", "cheers, already tried that". The clause: a subject or
 # "already", a verb of doing and what was done ...
@@ -227,6 +235,10 @@ ALREADY_FOLLOWED_OBJECTS: FrozenSet[str] = frozenset(
 ALREADY_FOLLOWED_BEFORE: FrozenSet[str] = frozenset(
     {"already", "'ve", "ve", "have", "before", "times", "twice", "again"}
 )
+# ... unless it then worked: "thanks, did that and it works now".
+ALREADY_FOLLOWED_SUCCESS: FrozenSet[str] = frozenset(
+    {"works", "worked", "working", "fixed", "helped", "sorted", "solved", "resolved"}
+)
 # Mock surprise at advice already followed: "oh sure, check my plan, because I
 # haven't done that", "because I didn't try restarting". "because I haven't
 # received my refund" is no advice followed (no verb of trying), and "because
@@ -236,18 +248,6 @@ MOCK_SURPRISE_VERBS: FrozenSet[str] = frozenset(
      "rebooted", "reinstalled", "reinstall"}
 )
 MOCK_SURPRISE_SINCERE: FrozenSet[str] = frozenset({"yet", "until"})
-# ... unless it then worked: "thanks, did that and it works now".
-ALREADY_FOLLOWED_SUCCESS: FrozenSet[str] = frozenset(
-    {"works", "worked", "working", "fixed", "helped", "sorted", "solved", "resolved"}
-)
-BITTER_THANKS_OBJECTS: FrozenSet[str] = frozenset(
-    {
-        "nothing", "nada", "zilch", "zero", "wasting", "waste", "useless",
-        "pointless", "unhelpful", "worthless", "nonsense", "rubbish", "garbage",
-        "ignoring", "nonexistent", "non-existent", "runaround", "run-around",
-        "no",
-    }
-)
 # fmt: on
 # A sarcastic opener must start the message or a sentence, within this many
 # words (after "oh", "yeah", ...).

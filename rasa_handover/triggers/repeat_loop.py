@@ -19,11 +19,10 @@ Nor is a topic opener ("it's about my login", "quick question about
 billing", `message_kinds.names_topic_only`): the customer has named the topic
 and asks in the next message; unless that message says the answer has not
 helped ("regarding my refund" answered, then "still nothing on my refund").
-Nor is a turn the bot asked about instead of
-answering (`clarify_action`, "did you mean ...?"): the customer's next message
-answers that question, and the two are one ask, however alike NLU labels
-them ("can you check the stuff", asked about, then "I want to know if my
-account is active").
+Nor is a turn the bot asked about instead of answering (`clarify_action`,
+"did you mean ...?"): the customer's next message answers that question, and
+the two are one ask, however alike NLU labels them ("can you check the
+stuff", asked about, then "I want to know if my account is active").
 
 Two asks are "the same" when they have the same intent and do not name
 different entity values: asking for the status of order 1182 and then of order
